@@ -1,0 +1,224 @@
+"""Message bodies, one model per kind (see docs/DESIGN in shared/DESIGN.md, 'Message kinds')."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from schemas.common import (
+    ID_PATTERN,
+    Location,
+    LongText,
+    NspId,
+    ShortText,
+    StrictModel,
+    Urgency,
+)
+
+# --------------------------------------------------------------------------- upward
+
+
+class HelpCategory(StrEnum):
+    MEDICAL = "medical"
+    FIRE = "fire"
+    CRIME = "crime"
+    VULNERABLE_PERSON = "vulnerable_person"
+    MISSING_PERSON = "missing_person"
+    OTHER = "other"
+
+
+class HelpRequest(StrictModel):
+    """Emergency help request (noodhulpmelding) made at the NSP when 112 cannot be reached."""
+
+    category: HelpCategory
+    urgency: Urgency = Field(description="P1 = life-threatening.")
+    location: Location
+    people_involved: int = Field(default=1, ge=1, le=10_000)
+    vulnerable_people: int = Field(
+        default=0, ge=0, le=10_000, description="Of people_involved: elderly, ill, children, ..."
+    )
+    description: LongText
+    reporter_name: str | None = Field(default=None, max_length=200)
+    callback: str | None = Field(
+        default=None, max_length=200, description="How to reach the reporter (e.g. stays at NSP)."
+    )
+
+    @model_validator(mode="after")
+    def _vulnerable_within_involved(self) -> HelpRequest:
+        if self.vulnerable_people > self.people_involved:
+            raise ValueError("vulnerable_people cannot exceed people_involved")
+        return self
+
+
+class SituationCategory(StrEnum):
+    INFRASTRUCTURE = "infrastructure"
+    POWER = "power"
+    WATER = "water"
+    HEALTH = "health"
+    SAFETY = "safety"
+    FIRE = "fire"
+    PUBLIC_MOOD = "public_mood"
+    RUMOUR = "rumour"
+    INFORMATION_NEED = "information_need"
+    OTHER = "other"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class SituationReport(StrictModel):
+    """What residents see or need in the neighbourhood (beeldvorming)."""
+
+    category: SituationCategory
+    severity: Severity
+    location: Location | None = Field(
+        default=None, description="Omitted for area-wide signals such as rumours."
+    )
+    description: LongText
+    observed_at: AwareDatetime | None = None
+    people_affected: int | None = Field(default=None, ge=0, le=10_000_000)
+
+
+class ResourceKind(StrEnum):
+    FUEL = "fuel"
+    WATER = "water"
+    MEDICINE = "medicine"
+    FOOD = "food"
+    STAFF = "staff"
+    EQUIPMENT = "equipment"
+    OTHER = "other"
+
+
+class ResourceRequest(StrictModel):
+    """What the NSP itself needs to keep working."""
+
+    resource: ResourceKind
+    item: ShortText = Field(description="What exactly, e.g. 'diesel voor aggregaat'.")
+    quantity: float = Field(gt=0, le=1_000_000)
+    unit: str = Field(min_length=1, max_length=30, examples=["liter", "dozen", "personen"])
+    needed_by: AwareDatetime | None = None
+    urgency: Urgency = Urgency.P3
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class NspState(StrEnum):
+    OPEN = "open"
+    LIMITED = "limited"
+    CLOSED = "closed"
+
+
+class PowerSource(StrEnum):
+    GRID = "grid"
+    GENERATOR = "generator"
+    BATTERY = "battery"
+    SOLAR = "solar"
+    NONE = "none"
+
+
+class NspFunction(StrEnum):
+    INFORMATION = "information"
+    HELP_REQUESTS = "help_requests"
+    NEIGHBOURHOOD_SIGNALS = "neighbourhood_signals"
+    CITIZEN_AID = "citizen_aid"
+    GOODS_DISTRIBUTION = "goods_distribution"
+    SHELTER_REFERRAL = "shelter_referral"
+
+
+class LinkQuality(StrEnum):
+    GOOD = "good"
+    DEGRADED = "degraded"
+    POOR = "poor"
+
+
+class Status(StrictModel):
+    """The NSP's own state; sent on change and as a periodic heartbeat."""
+
+    state: NspState
+    power_source: PowerSource
+    power_hours_left: float | None = Field(
+        default=None, ge=0, le=10_000, description="Estimated hours of power (fuel/battery)."
+    )
+    staff_present: int = Field(default=0, ge=0, le=10_000)
+    volunteers_present: int = Field(default=0, ge=0, le=10_000)
+    visitors_last_hour: int = Field(default=0, ge=0, le=1_000_000)
+    functions: list[NspFunction] = Field(default_factory=list, max_length=20)
+    link_quality: LinkQuality | None = None
+    heartbeat: bool = Field(default=False, description="True when sent by the timer, not a change.")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class Receipt(StrictModel):
+    """The gateway confirms which bulletin version it has stored and shows."""
+
+    bulletin_id: str = Field(pattern=ID_PATTERN)
+    version: int = Field(ge=1)
+    shown_at: AwareDatetime
+
+
+# --------------------------------------------------------------------------- downward
+
+
+class HandlingState(StrEnum):
+    """Where a message stands at the CP, as told back to the NSP."""
+
+    STORED = "stored"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Ack(StrictModel):
+    """The CP has stored a message, or the state of a request has changed."""
+
+    ref_message_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    ref_seq: int | None = Field(default=None, ge=1)
+    state: HandlingState = HandlingState.STORED
+    stored_at: AwareDatetime = Field(description="CP time at which the message was committed.")
+    duplicate: bool = Field(default=False, description="True when the CP already had it.")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class BulletinText(StrictModel):
+    language: str = Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", examples=["nl", "en"])
+    headline: ShortText
+    text: LongText
+    instruction: str | None = Field(default=None, max_length=4000)
+
+
+class Bulletin(StrictModel):
+    """Official public information to show and read out at NSPs. A new version supersedes."""
+
+    bulletin_id: str = Field(pattern=ID_PATTERN)
+    version: int = Field(ge=1)
+    withdrawn: bool = False
+    urgency: Urgency = Urgency.P3
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime | None = None
+    target_nsps: list[NspId] | None = Field(
+        default=None, description="None = every NSP of the CP."
+    )
+    texts: list[BulletinText] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _dutch_required(self) -> Bulletin:
+        if not any(t.language.startswith("nl") for t in self.texts):
+            raise ValueError("a bulletin needs a Dutch ('nl') text")
+        if self.valid_until is not None and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class Task(StrictModel):
+    """An instruction for NSP staff."""
+
+    task_id: str = Field(pattern=ID_PATTERN)
+    title: ShortText
+    details: str | None = Field(default=None, max_length=4000)
+    due_at: AwareDatetime | None = None

@@ -1,0 +1,158 @@
+"""The envelope every message travels in, and the parsing entry point for both sides.
+
+Upward messages (gateway → CP) carry the NSP id and a per-NSP sequence number so the CP can
+see gaps. Downward messages (CP → gateway) carry the CP id. The ``kind`` field selects the body
+model (a pydantic discriminated union), so a wrong body for a kind fails with a precise path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter
+from ulid import ULID
+
+from schemas.bodies import (
+    Ack,
+    Bulletin,
+    HelpRequest,
+    Receipt,
+    ResourceRequest,
+    SituationReport,
+    Status,
+    Task,
+)
+from schemas.common import SCHEMA_VERSION, CpId, MessageId, NspId, StrictModel
+
+UP_KINDS = ("help_request", "situation_report", "resource_request", "status", "receipt")
+DOWN_KINDS = ("ack", "bulletin", "task")
+
+
+def new_message_id() -> str:
+    """A new ULID; called exactly once per message, at the gateway (or CP for downward)."""
+    return str(ULID())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Envelope(StrictModel):
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Envelope version.")
+    message_id: MessageId
+    sent_at: AwareDatetime = Field(description="Sender's clock when the message was created.")
+
+
+class _UpEnvelope(_Envelope):
+    nsp_id: NspId
+    seq: int = Field(ge=1, le=2**62, description="Per-NSP sequence number, gap-free at source.")
+
+
+class HelpRequestMessage(_UpEnvelope):
+    kind: Literal["help_request"] = "help_request"
+    body: HelpRequest
+
+
+class SituationReportMessage(_UpEnvelope):
+    kind: Literal["situation_report"] = "situation_report"
+    body: SituationReport
+
+
+class ResourceRequestMessage(_UpEnvelope):
+    kind: Literal["resource_request"] = "resource_request"
+    body: ResourceRequest
+
+
+class StatusMessage(_UpEnvelope):
+    kind: Literal["status"] = "status"
+    body: Status
+
+
+class ReceiptMessage(_UpEnvelope):
+    kind: Literal["receipt"] = "receipt"
+    body: Receipt
+
+
+UpMessage = Annotated[
+    HelpRequestMessage
+    | SituationReportMessage
+    | ResourceRequestMessage
+    | StatusMessage
+    | ReceiptMessage,
+    Field(discriminator="kind"),
+]
+
+
+class _DownEnvelope(_Envelope):
+    cp_id: CpId
+
+
+class AckMessage(_DownEnvelope):
+    kind: Literal["ack"] = "ack"
+    nsp_id: NspId
+    body: Ack
+
+
+class BulletinMessage(_DownEnvelope):
+    kind: Literal["bulletin"] = "bulletin"
+    body: Bulletin
+
+
+class TaskMessage(_DownEnvelope):
+    kind: Literal["task"] = "task"
+    nsp_id: NspId
+    body: Task
+
+
+DownMessage = Annotated[
+    AckMessage | BulletinMessage | TaskMessage,
+    Field(discriminator="kind"),
+]
+
+
+class Presence(StrictModel):
+    """Retained on the NSP's status topic; the broker publishes ``online=False`` as last will."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    nsp_id: NspId
+    online: bool
+    since: AwareDatetime | None = Field(
+        default=None, description="Gateway clock at connect (absent in the last will)."
+    )
+
+
+UP_ADAPTER: TypeAdapter[UpMessage] = TypeAdapter(UpMessage)
+DOWN_ADAPTER: TypeAdapter[DownMessage] = TypeAdapter(DownMessage)
+
+UP_MESSAGE_TYPES: dict[str, type[_UpEnvelope]] = {
+    "help_request": HelpRequestMessage,
+    "situation_report": SituationReportMessage,
+    "resource_request": ResourceRequestMessage,
+    "status": StatusMessage,
+    "receipt": ReceiptMessage,
+}
+
+
+def parse_up(data: bytes | str) -> UpMessage:
+    """Parse and validate an upward message from JSON; raises pydantic.ValidationError."""
+    return UP_ADAPTER.validate_json(data)
+
+
+def parse_down(data: bytes | str) -> DownMessage:
+    return DOWN_ADAPTER.validate_json(data)
+
+
+def make_up(kind: str, nsp_id: str, seq: int, body: Any, sent_at: datetime | None = None) -> Any:
+    """Build an upward envelope for ``kind``; ``body`` may be a model or a dict."""
+    model = UP_MESSAGE_TYPES[kind]
+    return model.model_validate(
+        {
+            "message_id": new_message_id(),
+            "nsp_id": nsp_id,
+            "seq": seq,
+            "sent_at": sent_at or utcnow(),
+            "kind": kind,
+            "body": body,
+        }
+    )
