@@ -1,0 +1,1 @@
+"""The ``noodnet`` command line: CP service, gateway, demo."""

@@ -1,0 +1,3 @@
+from noodnet.cli import main
+
+main()

@@ -1,0 +1,161 @@
+"""``noodnet``: one command line for every component.
+
+Every option can also be given as a ``NOODNET_*`` environment variable (flags win); see
+``noodnet cp --help`` and ``noodnet gateway --help``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from noodnet.logs import setup_logging
+
+app = typer.Typer(
+    help="Noodnet: message backbone between noodsteunpunten (NSP) and coordination points (CP).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings(cls: type[Any], **flags: Any) -> Any:
+    """Build settings from env + flags, turning validation errors into a clear exit."""
+    try:
+        return cls(**{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(str(p) for p in e['loc']) or '(settings)'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        ]
+        typer.echo("invalid configuration:\n" + "\n".join(lines), err=True)
+        raise typer.Exit(2) from None
+
+
+MqttHost = Annotated[str | None, typer.Option(help="MQTT broker host [NOODNET_MQTT_HOST]")]
+MqttPort = Annotated[int | None, typer.Option(help="MQTT broker port [NOODNET_MQTT_PORT]")]
+MqttUser = Annotated[str | None, typer.Option(help="Broker username [NOODNET_MQTT_USERNAME]")]
+MqttPass = Annotated[
+    str | None, typer.Option(help="Broker password [NOODNET_MQTT_PASSWORD]; prefer the env var")
+]
+HttpHost = Annotated[str | None, typer.Option(help="HTTP listen address [NOODNET_HTTP_HOST]")]
+HttpPort = Annotated[int | None, typer.Option(help="HTTP listen port [NOODNET_HTTP_PORT]")]
+CpId = Annotated[str | None, typer.Option(help="Coordination point id [NOODNET_CP_ID]")]
+
+
+@app.command()
+def cp(
+    cp_id: CpId = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLAlchemy URL [NOODNET_DATABASE_URL]; default sqlite:///var/noodnet-cp.db, "
+            "production e.g. postgresql+psycopg://noodnet@db/noodnet"
+        ),
+    ] = None,
+    mqtt_host: MqttHost = None,
+    mqtt_port: MqttPort = None,
+    mqtt_username: MqttUser = None,
+    mqtt_password: MqttPass = None,
+    http_host: HttpHost = None,
+    http_port: HttpPort = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
+) -> None:
+    """Run the CP service: MQTT ingest, store, REST API (docs at /docs)."""
+    from service.app import run
+    from service.settings import ServiceSettings
+
+    setup_logging(log_level)
+    run(
+        _settings(
+            ServiceSettings,
+            cp_id=cp_id,
+            database_url=database_url,
+            mqtt_host=mqtt_host,
+            mqtt_port=mqtt_port,
+            mqtt_username=mqtt_username,
+            mqtt_password=mqtt_password,
+            http_host=http_host,
+            http_port=http_port,
+        )
+    )
+
+
+@app.command()
+def gateway(
+    nsp_id: Annotated[str | None, typer.Option(help="This NSP's id [NOODNET_NSP_ID] (required)")] = None,
+    cp_id: CpId = None,
+    db_path: Annotated[
+        Path | None, typer.Option(help="Outbox SQLite file [NOODNET_DB_PATH]")
+    ] = None,
+    mqtt_host: MqttHost = None,
+    mqtt_port: MqttPort = None,
+    mqtt_username: MqttUser = None,
+    mqtt_password: MqttPass = None,
+    http_host: HttpHost = None,
+    http_port: HttpPort = None,
+    heartbeat_seconds: Annotated[
+        float | None, typer.Option(help="Status heartbeat interval [NOODNET_HEARTBEAT_SECONDS]")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
+) -> None:
+    """Run an NSP gateway: durable outbox, MQTT link to the CP, local staff API."""
+    from gateway.api import run
+    from gateway.settings import GatewaySettings
+
+    setup_logging(log_level)
+    run(
+        _settings(
+            GatewaySettings,
+            nsp_id=nsp_id,
+            cp_id=cp_id,
+            db_path=db_path,
+            mqtt_host=mqtt_host,
+            mqtt_port=mqtt_port,
+            mqtt_username=mqtt_username,
+            mqtt_password=mqtt_password,
+            http_host=http_host,
+            http_port=http_port,
+            heartbeat_seconds=heartbeat_seconds,
+        )
+    )
+
+
+@app.command()
+def demo(
+    gateways: Annotated[int, typer.Option(min=1, max=12, help="Simulated NSPs")] = 4,
+    http_port: Annotated[int, typer.Option(help="CP service port")] = 8080,
+    mqtt_port: Annotated[int, typer.Option(help="Broker port (0 = pick a free one)")] = 0,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C)")
+    ] = None,
+    speed: Annotated[float, typer.Option(min=0.1, max=100, help="Scenario speed-up")] = 1.0,
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its data")] = Path(
+        "var/demo"
+    ),
+) -> None:
+    """Everything on one machine: broker, CP service, simulated gateways, outage scenario."""
+    from noodnet.demo import run_demo
+
+    setup_logging("WARNING")
+    raise typer.Exit(
+        run_demo(
+            gateways=gateways,
+            http_port=http_port,
+            mqtt_port=mqtt_port,
+            duration=duration,
+            speed=speed,
+            workdir=workdir,
+        )
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

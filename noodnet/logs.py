@@ -1,0 +1,15 @@
+"""Logging set-up shared by every command (stdlib logging, one line per event)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+def setup_logging(level: str | None = None) -> None:
+    logging.basicConfig(
+        level=(level or os.environ.get("NOODNET_LOG_LEVEL", "INFO")).upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # paho logs every reconnect attempt at DEBUG only; keep uvicorn's access log readable.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

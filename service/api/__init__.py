@@ -1,0 +1,1 @@
+"""HTTP API routers of the CP service, one module per resource."""

@@ -1,0 +1,42 @@
+"""Liveness and readiness probes (open to everyone, for load balancers and systemd)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from service.context import ContextDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Database and broker reachable",
+    responses={503: {"description": "Not ready; 'checks' says which dependency failed."}},
+)
+def readyz(ctx: ContextDep) -> JSONResponse:
+    checks: dict[str, Any] = {}
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}: {exc}"
+    if ctx.bridge is not None:
+        checks["broker"] = "ok" if ctx.bridge.connected else f"error: {ctx.bridge.last_error}"
+    if ctx.worker.last_error:
+        checks["ingest"] = f"error: {ctx.worker.last_error}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

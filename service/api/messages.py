@@ -1,0 +1,98 @@
+"""Messages: the HTTP ingest entry point for gateways, and read access for operators."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Query, Response
+from pydantic import AwareDatetime, BaseModel
+from sqlmodel import col, select
+
+from schemas import UP_KINDS, Ack, UpMessage
+from service.context import ContextDep, SessionDep
+from service.ingest import InvalidMessage, make_ack
+from service.models import Message
+
+router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
+
+
+class IngestResponse(BaseModel):
+    status: str  # "stored" | "duplicate"
+    ack: Ack
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    kind: str
+    nsp_id: str
+    seq: int
+    sent_at: datetime
+    received_at: datetime
+    skew_seconds: float
+    transport: str
+    urgency: str | None
+    body: dict[str, Any]
+
+
+@router.post(
+    "",
+    summary="Submit an upward message (for gateways that post instead of publishing)",
+    status_code=201,
+    response_model=IngestResponse,
+    responses={
+        200: {"description": "Already stored (same message_id); the original ack is returned."},
+        201: {"description": "Stored now."},
+        422: {"description": "Invalid message; 'detail' names the field."},
+    },
+)
+async def post_message(
+    message: Annotated[UpMessage, Body()], response: Response, ctx: ContextDep
+) -> IngestResponse:
+    try:
+        future = ctx.worker.submit_http(message.model_dump_json().encode())
+        result = await asyncio.wrap_future(future)
+    except InvalidMessage as exc:
+        raise HTTPException(422, detail=exc.reason) from exc
+    response.status_code = 201 if result.new else 200
+    ack = make_ack(ctx.settings.cp_id, result).body
+    return IngestResponse(status="stored" if result.new else "duplicate", ack=ack)
+
+
+@router.get("", summary="List stored messages, newest first", response_model=list[MessageOut])
+def list_messages(
+    session: SessionDep,
+    kind: Annotated[str | None, Query(description=f"One of {', '.join(UP_KINDS)}")] = None,
+    nsp_id: Annotated[str | None, Query(max_length=63)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Received at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Received before")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[Message]:
+    if kind is not None and kind not in UP_KINDS:
+        raise HTTPException(422, detail=f"kind must be one of {', '.join(UP_KINDS)}")
+    stmt = select(Message)
+    if kind:
+        stmt = stmt.where(Message.kind == kind)
+    if nsp_id:
+        stmt = stmt.where(Message.nsp_id == nsp_id)
+    if since:
+        stmt = stmt.where(Message.received_at >= since)
+    if until:
+        stmt = stmt.where(Message.received_at < until)
+    stmt = stmt.order_by(col(Message.id).desc()).offset(offset).limit(limit)
+    return list(session.exec(stmt).all())
+
+
+@router.get(
+    "/{message_id}",
+    summary="One stored message",
+    response_model=MessageOut,
+    responses={404: {"description": "No message with this id"}},
+)
+def get_message(message_id: str, session: SessionDep) -> Message:
+    row = session.exec(select(Message).where(Message.message_id == message_id)).first()
+    if row is None:
+        raise HTTPException(404, detail=f"no message with id {message_id}")
+    return row

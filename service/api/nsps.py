@@ -1,0 +1,77 @@
+"""NSPs as the CP sees them: liveness, last status, sequence gaps, clock skew."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel
+from sqlmodel import select
+
+from schemas import utcnow
+from service.context import ContextDep, SessionDep
+from service.models import Nsp
+
+router = APIRouter(prefix="/api/v1/nsps", tags=["nsps"])
+
+
+class NspOut(BaseModel):
+    nsp_id: str
+    cp_id: str
+    name: str | None
+    liveness: str  # "online" | "offline" | "silent" | "unknown"
+    online: bool | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+    silent_for_seconds: float | None
+    last_status: dict[str, Any] | None
+    last_status_at: datetime | None
+    message_count: int
+    max_seq: int
+    contiguous_seq: int
+    gaps: list[list[int]]
+    missing_count: int
+    seq_conflicts: int
+    skew_seconds: float | None
+
+
+def nsp_out(nsp: Nsp, silent_after: timedelta) -> NspOut:
+    now = utcnow()
+    silent_for = (now - nsp.last_seen).total_seconds() if nsp.last_seen else None
+    if nsp.online is False:
+        liveness = "offline"
+    elif nsp.last_seen is None:
+        liveness = "unknown"
+    elif now - nsp.last_seen > silent_after:
+        liveness = "silent"
+    else:
+        liveness = "online"
+    return NspOut(
+        **nsp.model_dump(exclude={"gaps", "last_status_seq"}),
+        gaps=nsp.gaps,
+        liveness=liveness,
+        silent_for_seconds=silent_for,
+        contiguous_seq=(nsp.gaps[0][0] - 1) if nsp.gaps else nsp.max_seq,
+        missing_count=sum(hi - lo + 1 for lo, hi in nsp.gaps),
+    )
+
+
+@router.get("", summary="All NSPs of this CP", response_model=list[NspOut])
+def list_nsps(session: SessionDep, ctx: ContextDep) -> list[NspOut]:
+    silent_after = timedelta(seconds=ctx.settings.silent_after_seconds)
+    rows = session.exec(select(Nsp).order_by(Nsp.nsp_id)).all()
+    return [nsp_out(n, silent_after) for n in rows]
+
+
+@router.get(
+    "/{nsp_id}",
+    summary="One NSP",
+    response_model=NspOut,
+    responses={404: {"description": "Never heard of this NSP"}},
+)
+def get_nsp(nsp_id: str, session: SessionDep, ctx: ContextDep) -> NspOut:
+    nsp = session.get(Nsp, nsp_id)
+    if nsp is None:
+        raise HTTPException(404, detail=f"no NSP with id {nsp_id}")
+    return nsp_out(nsp, timedelta(seconds=ctx.settings.silent_after_seconds))

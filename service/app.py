@@ -1,0 +1,68 @@
+"""The CP service: one FastAPI app factory whose lifespan owns the database, the ingest worker
+and the MQTT connection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from service.api import dead_letters, health, messages, nsps
+from service.context import ServiceContext
+from service.db import make_engine, migrate
+from service.ingest import IngestWorker
+from service.mqtt import MqttBridge
+from service.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        await run_in_threadpool(migrate, engine)
+        worker = IngestWorker(engine, settings)
+        bridge = MqttBridge(settings, worker.submit_mqtt) if settings.mqtt_enabled else None
+        worker.downlink = bridge
+        worker.start()
+        if bridge is not None:
+            bridge.start()
+        app.state.ctx = ServiceContext(settings, engine, worker, bridge)
+        log.info("CP service %s up (role %s)", settings.cp_id, settings.role.value)
+        try:
+            yield
+        finally:
+            # Drain first so acks for committed messages still go out, then disconnect.
+            await run_in_threadpool(worker.stop)
+            if bridge is not None:
+                await run_in_threadpool(bridge.stop)
+            engine.dispose()
+
+    app = FastAPI(
+        title="Noodnet CP service",
+        version="0.1.0",
+        summary="Coordination point: ingest, store and serve reports from noodsteunpunten.",
+        lifespan=lifespan,
+    )
+    for module in (health, messages, nsps, dead_letters):
+        app.include_router(module.router)
+    return app
+
+
+def run(settings: ServiceSettings) -> None:
+    """Serve the CP service with uvicorn (used by ``noodnet cp``)."""
+    import uvicorn
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )

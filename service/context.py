@@ -1,0 +1,37 @@
+"""What the lifespan builds and the routes use: one object on ``app.state``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from service.ingest import IngestWorker
+from service.mqtt import MqttBridge
+from service.settings import ServiceSettings
+
+
+@dataclass
+class ServiceContext:
+    settings: ServiceSettings
+    engine: Engine
+    worker: IngestWorker
+    bridge: MqttBridge | None
+
+
+def get_context(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+def get_session(ctx: Annotated[ServiceContext, Depends(get_context)]) -> Iterator[Session]:
+    with Session(ctx.engine) as session:
+        yield session
+
+
+ContextDep = Annotated[ServiceContext, Depends(get_context)]
+SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,0 +1,96 @@
+"""Database tables of the CP service (SQLModel). Timestamps are stored as UTC.
+
+Nothing here is ever deleted by the service: messages, dead letters and NSP state only grow
+or are updated in place.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike.
+
+    SQLite has no time zone type; storing naive UTC everywhere keeps one code path.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Message(SQLModel, table=True):
+    """An upward message, stored exactly once (unique message_id)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=26, unique=True)
+    kind: str = Field(max_length=32, index=True)
+    nsp_id: str = Field(max_length=63, index=True)
+    seq: int = Field(sa_type=sa.BigInteger)
+    sent_at: datetime = utc_column()
+    received_at: datetime = utc_column(index=True)
+    skew_seconds: float = Field(description="received_at - sent_at, as observed by the CP.")
+    transport: str = Field(max_length=8)
+    urgency: str | None = Field(default=None, max_length=2, index=True)
+    body: dict[str, Any] = Field(sa_type=sa.JSON)
+
+    __table_args__ = (sa.Index("ix_message_nsp_seq", "nsp_id", "seq"),)
+
+
+class Nsp(SQLModel, table=True):
+    """What the CP knows of one NSP: liveness, last status, sequence gaps, clock skew."""
+
+    nsp_id: str = Field(primary_key=True, max_length=63)
+    cp_id: str = Field(max_length=63)
+    name: str | None = Field(default=None, max_length=200)
+    first_seen: datetime | None = utc_column(nullable=True)
+    last_seen: datetime | None = utc_column(nullable=True)
+    online: bool | None = Field(default=None, description="From the retained presence topic.")
+    presence_changed_at: datetime | None = utc_column(nullable=True)
+    last_status: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    last_status_at: datetime | None = utc_column(nullable=True)
+    last_status_seq: int = Field(default=0, sa_type=sa.BigInteger)
+    message_count: int = 0
+    max_seq: int = Field(default=0, sa_type=sa.BigInteger)
+    gaps: list[list[int]] = Field(
+        default_factory=list,
+        sa_type=sa.JSON,
+        description="Missing sequence numbers as inclusive [first, last] ranges.",
+    )
+    seq_conflicts: int = Field(
+        default=0, description="Messages reusing an already seen seq (gateway reset?)."
+    )
+    skew_seconds: float | None = None
+
+
+class DeadLetter(SQLModel, table=True):
+    """A message that failed validation, kept with its raw payload and the exact reason."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = utc_column(index=True)
+    transport: str = Field(max_length=8)
+    topic: str | None = Field(default=None, max_length=1024)
+    nsp_id: str | None = Field(default=None, max_length=200, index=True)
+    reason: str = Field(sa_type=sa.Text)
+    payload: bytes = Field(sa_type=sa.LargeBinary)
+    payload_size: int
+    truncated: bool = False

@@ -1,0 +1,147 @@
+"""The CP service's MQTT connection (paho-mqtt 2.x, MQTT 5).
+
+A persistent session (clean_start=False, long session expiry) makes the broker queue the
+gateways' messages while the service is down; manual acks make the broker keep a message
+until the ingest worker has committed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from schemas import topics, utcnow
+from service.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+# How many unacked messages the broker may have in flight to us: large enough that the
+# ingest worker can fill a batch while the previous one commits.
+RECEIVE_MAXIMUM = 1000
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Identifies one inbound QoS delivery on one connection.
+
+    Packet ids are reused per connection, so a PUBACK for a message received before a
+    reconnect must not be sent on the new connection: it could acknowledge a different,
+    not yet stored message. The broker redelivers the old one anyway.
+    """
+
+    mid: int
+    qos: int
+    connection: int
+
+
+class MqttBridge:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        on_message: Callable[[str, bytes, Delivery, datetime], None],
+    ) -> None:
+        self.settings = settings
+        self._on_message_cb = on_message
+        self.connected = False
+        self.last_error: str | None = None
+        self.connected_since: datetime | None = None
+        self._connection = 0
+        self._lock = threading.Lock()
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if settings.mqtt_username:
+            client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        client.max_inflight_messages_set(200)
+        client.max_queued_messages_set(0)  # unbounded: acks must never be dropped locally
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self.client = client
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.settings.mqtt_session_expiry_seconds
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        self.client.connect_async(
+            self.settings.mqtt_host,
+            self.settings.mqtt_port,
+            keepalive=self.settings.mqtt_keepalive,
+            clean_start=False,
+            properties=props,
+        )
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        try:
+            self.client.disconnect()
+        finally:
+            self.client.loop_stop()
+            self.connected = False
+
+    # -- paho callbacks (network thread) ---------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason_code: ReasonCode,
+        _props: Any,
+    ) -> None:
+        if reason_code.is_failure:
+            self.last_error = f"broker refused connection: {reason_code}"
+            log.error(self.last_error)
+            return
+        self.connected = True
+        self._connection += 1
+        self.connected_since = utcnow()
+        self.last_error = None
+        # Subscribing again is harmless when the session was resumed, and needed when not.
+        client.subscribe([(f, 1) for f in topics.cp_up_filters(self.settings.cp_id)])
+        log.info("connected to broker %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason_code: ReasonCode,
+        _props: Any,
+    ) -> None:
+        self.connected = False
+        if reason_code != 0:
+            self.last_error = f"disconnected from broker: {reason_code}"
+            log.warning(self.last_error)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        delivery = Delivery(msg.mid, msg.qos, self._connection)
+        self._on_message_cb(msg.topic, msg.payload, delivery, utcnow())
+
+    # -- used by the ingest worker and the API ---------------------------------------------
+
+    def ack_delivery(self, delivery: Delivery) -> None:
+        with self._lock:
+            if delivery.qos > 0 and delivery.connection == self._connection and self.connected:
+                self.client.ack(delivery.mid, delivery.qos)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        # While disconnected paho keeps QoS>0 messages and sends them after reconnecting.
+        with self._lock:
+            info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.error("publish to %s failed: %s", topic, mqtt.error_string(info.rc))

@@ -1,0 +1,65 @@
+"""CP service configuration: flags and ``NOODNET_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.common import ID_PATTERN
+
+
+class Role(StrEnum):
+    CP = "cp"
+    REGION = "region"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings of one CP (or region) service instance."""
+
+    model_config = SettingsConfigDict(env_prefix="NOODNET_", extra="ignore")
+
+    role: Role = Field(default=Role.CP, description="'cp' serves NSPs; 'region' aggregates CPs.")
+    cp_id: str = Field(
+        default="cp-demo", pattern=ID_PATTERN, description="Id of this coordination point."
+    )
+    database_url: str = Field(
+        default="sqlite:///var/noodnet-cp.db",
+        description="SQLAlchemy URL. SQLite (WAL) by default; "
+        "PostgreSQL in production: postgresql+psycopg://user@host/db",
+    )
+    mqtt_enabled: bool = Field(default=True, description="Connect to the CP's MQTT broker.")
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host.")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port.")
+    mqtt_username: str | None = Field(default=None, description="Broker username of the service.")
+    mqtt_password: str | None = Field(default=None, description="Broker password of the service.")
+    mqtt_client_id: str | None = Field(
+        default=None,
+        description="MQTT client id; fixed per instance so the broker keeps its session "
+        "(default: noodnet-cp-{cp_id}).",
+    )
+    mqtt_keepalive: int = Field(default=30, ge=5, le=3600)
+    mqtt_session_expiry_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=0,
+        description="How long the broker queues messages for the service while it is down.",
+    )
+    max_payload_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Larger MQTT/HTTP messages are dead-lettered."
+    )
+    ingest_batch_size: int = Field(
+        default=200, ge=1, le=10_000, description="Messages committed per transaction."
+    )
+    ingest_batch_wait_ms: float = Field(
+        default=20, ge=0, le=5000, description="How long to wait to fill a batch."
+    )
+    silent_after_seconds: int = Field(
+        default=900, ge=30, description="An NSP not heard from for this long counts as silent."
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
+    http_port: int = Field(default=8080, ge=1, le=65535, description="HTTP API port.")
+
+    @property
+    def client_id(self) -> str:
+        return self.mqtt_client_id or f"noodnet-cp-{self.cp_id}"

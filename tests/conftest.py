@@ -1,0 +1,52 @@
+"""Shared fixtures: a real broker per test and a database on SQLite or PostgreSQL.
+
+``NOODNET_TEST_DB=postgres`` runs the suite against PostgreSQL: each test gets a throwaway
+database on the server at ``NOODNET_TEST_PG_URL`` (default: the local server, database test).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.support import Mosquitto
+
+PG_ADMIN_URL = os.environ.get(
+    "NOODNET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def test_db_kind() -> str:
+    return os.environ.get("NOODNET_TEST_DB", "sqlite")
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if test_db_kind() != "postgres":
+        yield f"sqlite:///{tmp_path / 'cp.db'}"
+        return
+    name = f"noodnet_t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    b = Mosquitto(tmp_path / "broker").start()
+    try:
+        yield b
+    finally:
+        b.stop()

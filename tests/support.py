@@ -1,0 +1,204 @@
+"""Real components for tests: a Mosquitto broker, CP service and gateway processes.
+
+Everything is started on free ports in a temporary directory and waited on by condition,
+never by sleeping a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(
+    cond: Callable[[], Any], timeout: float = 20, interval: float = 0.05, what: str = ""
+) -> Any:
+    """Poll ``cond`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = cond()
+            if value:
+                return value
+        except Exception as exc:  # the thing may not be up yet
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or cond}: {last_exc!r}")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
+    if not found:
+        raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
+    return found
+
+
+class Mosquitto:
+    """A real broker with persistence in ``workdir``; can be killed and restarted."""
+
+    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.extra_conf = extra_conf
+        self.proc: subprocess.Popen[bytes] | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "mosquitto.conf"
+        base = (ROOT / "deploy" / "mosquitto" / "limits.conf").read_text()
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {workdir}/\n"
+            "autosave_interval 1\n"
+            f"log_dest file {workdir}/mosquitto.log\n"
+            + base
+            + extra_conf
+        )
+
+    def start(self) -> Mosquitto:
+        self.proc = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: port_open(self.port), 10, what=f"mosquitto on {self.port}")
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None
+
+
+class Proc:
+    """A ``noodnet`` subcommand in its own process, so tests can SIGKILL it."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path, http_port: int) -> None:
+        self.args = args
+        self.env = env
+        self.log = log
+        self.http_port = http_port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self, wait_path: str = "/healthz", timeout: float = 30) -> Proc:
+        env = {**os.environ, **self.env}
+        with self.log.open("ab") as fh:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "noodnet", *self.args],
+                env=env,
+                cwd=ROOT,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
+        def up() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"process exited: {self.log.read_text()[-3000:]}")
+            return httpx.get(self.url + wait_path, timeout=2).status_code == 200
+
+        wait_until(up, timeout, interval=0.1, what=f"{self.args[0]} on {self.http_port}")
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None
+
+    def get(self, path: str, **kw: Any) -> Any:
+        r = httpx.get(self.url + path, timeout=10, **kw)
+        r.raise_for_status()
+        return r.json()
+
+    def post(self, path: str, json: Any) -> httpx.Response:
+        return httpx.post(self.url + path, json=json, timeout=10)
+
+
+def cp_process(
+    tmp: Path, broker: Mosquitto, database_url: str, cp_id: str = "cp-test", **env: str
+) -> Proc:
+    port = free_port()
+    return Proc(
+        ["cp"],
+        {
+            "NOODNET_CP_ID": cp_id,
+            "NOODNET_DATABASE_URL": database_url,
+            "NOODNET_MQTT_PORT": str(broker.port),
+            "NOODNET_HTTP_PORT": str(port),
+            **env,
+        },
+        tmp / f"cp-{port}.log",
+        port,
+    )
+
+
+def gateway_process(
+    tmp: Path, broker: Mosquitto, nsp_id: str, cp_id: str = "cp-test", **env: str
+) -> Proc:
+    port = free_port()
+    return Proc(
+        ["gateway"],
+        {
+            "NOODNET_NSP_ID": nsp_id,
+            "NOODNET_CP_ID": cp_id,
+            "NOODNET_DB_PATH": str(tmp / f"gw-{nsp_id}.db"),
+            "NOODNET_MQTT_PORT": str(broker.port),
+            "NOODNET_HTTP_PORT": str(port),
+            "NOODNET_RESEND_AFTER_SECONDS": "3",
+            **env,
+        },
+        tmp / f"gw-{nsp_id}.log",
+        port,
+    )
