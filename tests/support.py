@@ -202,3 +202,50 @@ def gateway_process(
         tmp / f"gw-{nsp_id}.log",
         port,
     )
+
+
+class MqttPeer:
+    """A plain paho MQTT 5 client for tests: plays a gateway or a CP without our code."""
+
+    def __init__(self, port: int, client_id: str, subscribe: list[str] | None = None) -> None:
+        import threading
+
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.received: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        self._subscribe = subscribe or []
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5,
+        )
+        self.connected = False
+
+        def on_connect(c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+            self.connected = not rc.is_failure
+            for t in self._subscribe:
+                c.subscribe(t, qos=1)
+
+        def on_message(_c: Any, _u: Any, msg: Any) -> None:
+            with self._lock:
+                self.received.append((msg.topic, msg.payload))
+
+        self.client.on_connect = on_connect
+        self.client.on_message = on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        wait_until(lambda: self.connected, 10, what=f"{client_id} connected")
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1) -> None:
+        info = self.client.publish(topic, payload, qos=qos)
+        info.wait_for_publish(10)
+
+    def messages(self, topic_suffix: str = "") -> list[tuple[str, bytes]]:
+        with self._lock:
+            return [m for m in self.received if m[0].endswith(topic_suffix)]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
