@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 # NSP and CP ids appear in MQTT topics and broker usernames, so they are restricted to
 # characters that are safe in both (no '/', '+', '#', spaces).
