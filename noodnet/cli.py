@@ -86,7 +86,9 @@ def cp(
 
 @app.command()
 def gateway(
-    nsp_id: Annotated[str | None, typer.Option(help="This NSP's id [NOODNET_NSP_ID] (required)")] = None,
+    nsp_id: Annotated[
+        str | None, typer.Option(help="This NSP's id [NOODNET_NSP_ID] (required)")
+    ] = None,
     cp_id: CpId = None,
     db_path: Annotated[
         Path | None, typer.Option(help="Outbox SQLite file [NOODNET_DB_PATH]")
@@ -133,9 +135,7 @@ def demo(
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C)")
     ] = None,
     speed: Annotated[float, typer.Option(min=0.1, max=100, help="Scenario speed-up")] = 1.0,
-    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its data")] = Path(
-        "var/demo"
-    ),
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its data")] = Path("var/demo"),
 ) -> None:
     """Everything on one machine: broker, CP service, simulated gateways, outage scenario."""
     from noodnet.demo import run_demo

@@ -7,9 +7,7 @@ never by sleeping a fixed time.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +17,9 @@ from typing import Any
 
 import httpx
 
+from noodnet.broker import LocalBroker, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(
@@ -45,67 +39,8 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {what or cond}: {last_exc!r}")
 
 
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def mosquitto_binary() -> str:
-    found = shutil.which("mosquitto") or (
-        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-    )
-    if not found:
-        raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
-    return found
-
-
-class Mosquitto:
-    """A real broker with persistence in ``workdir``; can be killed and restarted."""
-
-    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
-        self.workdir = workdir
-        self.port = port or free_port()
-        self.extra_conf = extra_conf
-        self.proc: subprocess.Popen[bytes] | None = None
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.conf = workdir / "mosquitto.conf"
-        base = (ROOT / "deploy" / "mosquitto" / "limits.conf").read_text()
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence true\n"
-            f"persistence_location {workdir}/\n"
-            "autosave_interval 1\n"
-            f"log_dest file {workdir}/mosquitto.log\n"
-            + base
-            + extra_conf
-        )
-
-    def start(self) -> Mosquitto:
-        self.proc = subprocess.Popen(
-            [mosquitto_binary(), "-c", str(self.conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: port_open(self.port), 10, what=f"mosquitto on {self.port}")
-        return self
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-            self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-            self.proc = None
+class Mosquitto(LocalBroker):
+    """A real broker per test (see noodnet.broker); fails loudly when not installed."""
 
 
 class Proc:
@@ -132,6 +67,7 @@ class Proc:
                 stdout=fh,
                 stderr=subprocess.STDOUT,
             )
+
         def up() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:

@@ -1,0 +1,96 @@
+"""A local MQTT broker for the demo and the tests: Mosquitto when installed.
+
+The config includes ``deploy/mosquitto/limits.conf`` so the demo and the tests run with the
+queue limits production runs with.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIMITS = ROOT / "deploy" / "mosquitto" / "limits.conf"
+
+
+def find_mosquitto() -> str | None:
+    for candidate in (
+        shutil.which("mosquitto"),
+        "/usr/sbin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+class LocalBroker:
+    """Mosquitto on 127.0.0.1 with persistence in ``workdir``; can be killed and restarted."""
+
+    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        binary = find_mosquitto()
+        if binary is None:
+            raise RuntimeError("mosquitto is not installed (Debian: apt-get install mosquitto)")
+        self.binary = binary
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "mosquitto.conf"
+        limits = LIMITS.read_text() if LIMITS.exists() else ""
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {workdir}/\n"
+            "autosave_interval 1\n"
+            f"log_dest file {workdir}/mosquitto.log\n" + limits + extra_conf
+        )
+
+    def start(self, timeout: float = 10) -> LocalBroker:
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while not port_open(self.port):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}; see {self.conf}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not listen on {self.port} within {timeout}s")
+            time.sleep(0.02)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: what a power cut does to the broker."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None

@@ -1,0 +1,157 @@
+"""A short power-outage scenario in and around Oss, for the demo.
+
+Times are seconds from the start at speed 1; each event is what NSP staff enter on their
+gateway's staff screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DemoNsp:
+    nsp_id: str
+    name: str
+    address: str
+    lat: float
+    lon: float
+
+
+NSPS = [
+    DemoNsp("oss-centrum", "Bibliotheek Oss", "Raadhuislaan 10, Oss", 51.7651, 5.5183),
+    DemoNsp("oss-schadewijk", "Wijkcentrum Schadewijk", "Klaphekkenstraat 1, Oss", 51.7561, 5.5052),
+    DemoNsp("berghem", "Sporthal De Leeuwenkuil", "Kerkstraat 30, Berghem", 51.7702, 5.5703),
+    DemoNsp("ravenstein", "Dorpshuis Ravenstein", "Marktstraat 5, Ravenstein", 51.7963, 5.6508),
+    DemoNsp("lith", "Dorpshuis Lith", "Kerkstraat 2, Lith", 51.8052, 5.4401),
+    DemoNsp("heesch", "Cultureel Centrum De Pas", "Schoolstraat 2, Heesch", 51.7330, 5.5270),
+]
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float
+    nsp_index: int
+    kind: str
+    body: dict[str, Any]
+
+
+def _status(power: str, hours: float | None, staff: int, vol: int, visitors: int) -> dict[str, Any]:
+    return {
+        "state": "open",
+        "power_source": power,
+        "power_hours_left": hours,
+        "staff_present": staff,
+        "volunteers_present": vol,
+        "visitors_last_hour": visitors,
+        "functions": ["information", "help_requests", "neighbourhood_signals"],
+        "link_quality": "good",
+    }
+
+
+def _loc(address: str, lat: float | None = None, lon: float | None = None) -> dict[str, Any]:
+    loc: dict[str, Any] = {"address": address}
+    if lat is not None:
+        loc.update(lat=lat, lon=lon)
+    return loc
+
+
+def events(n_nsps: int) -> list[Event]:
+    """The scenario, limited to the first ``n_nsps`` NSPs."""
+    evs: list[Event] = []
+    for i in range(n_nsps):
+        evs.append(Event(0.5 + i * 0.3, i, "status", _status("generator", 36 - i * 4, 2, 3, 0)))
+    script: list[tuple[float, int, str, dict[str, Any]]] = [
+        (3, 0, "situation_report", {
+            "category": "power", "severity": "high",
+            "location": _loc("Oss centrum"),
+            "description": "Hele centrum zonder stroom sinds 06:10, verkeerslichten uit.",
+        }),
+        (5, 1, "help_request", {
+            "category": "medical", "urgency": "P1",
+            "location": _loc("Kerkstraat 12, Oss", 51.7642, 5.5201),
+            "people_involved": 1, "vulnerable_people": 1,
+            "description": "Meneer (82) thuis aan zuurstofapparaat, accu bijna leeg, "
+                           "benauwd. Dochter is naar het NSP gelopen.",
+            "callback": "Dochter wacht in het NSP",
+        }),
+        (8, 0, "help_request", {
+            "category": "medical", "urgency": "P1",
+            "location": _loc("Kerkstr. 12 Oss"),
+            "people_involved": 1, "vulnerable_people": 1,
+            "description": "Buurman meldt: oudere man aan zuurstof op Kerkstraat 12, "
+                           "apparaat werkt niet meer",
+        }),
+        (11, 2, "situation_report", {
+            "category": "water", "severity": "moderate",
+            "location": _loc("Berghem"),
+            "description": "Bewoners vragen of kraanwater nog veilig is, druk valt weg "
+                           "op de bovenste verdiepingen.",
+        }),
+        (14, 1, "resource_request", {
+            "resource": "fuel", "item": "diesel voor aggregaat", "quantity": 200,
+            "unit": "liter", "urgency": "P2",
+            "note": "Nog ongeveer 8 uur stroom bij huidig verbruik.",
+        }),
+        (17, 0, "situation_report", {
+            "category": "rumour", "severity": "moderate",
+            "description": "Gerucht gaat rond dat de stroom een week wegblijft en dat "
+                           "supermarkten worden geplunderd.",
+        }),
+        (20, 3 % max(n_nsps, 1), "help_request", {
+            "category": "fire", "urgency": "P1",
+            "location": _loc("Molenstraat 8, Ravenstein", 51.7971, 5.6520),
+            "people_involved": 3, "vulnerable_people": 1,
+            "description": "Rook uit bovenwoning, kaarsen gebruikt. Bewoners staan buiten, "
+                           "baby nog binnen volgens buren.",
+        }),
+        (24, 2, "help_request", {
+            "category": "vulnerable_person", "urgency": "P2",
+            "location": _loc("Wilgenlaan 4, Berghem"),
+            "people_involved": 2, "vulnerable_people": 2,
+            "description": "Echtpaar slecht ter been, 4e verdieping, lift werkt niet, "
+                           "geen eten meer in huis.",
+        }),
+        (28, 0, "situation_report", {
+            "category": "information_need", "severity": "low",
+            "description": "Veel vragen: wanneer komt de stroom terug? Waar kan ik mijn "
+                           "medicijnen koelen?",
+            "people_affected": 40,
+        }),
+        (32, 1, "situation_report", {
+            "category": "infrastructure", "severity": "high",
+            "location": _loc("Kruising Oostwal / Kruisstraat, Oss", 51.7633, 5.5262),
+            "description": "Boom op de weg na storm, kruising versperd, ambulance kan er "
+                           "niet langs.",
+        }),
+        (36, 4 % max(n_nsps, 1), "resource_request", {
+            "resource": "water", "item": "flessen drinkwater 1,5 l", "quantity": 300,
+            "unit": "flessen", "urgency": "P2",
+        }),
+        (40, 2, "help_request", {
+            "category": "missing_person", "urgency": "P2",
+            "location": _loc("Berghem, omgeving Meerstraat"),
+            "people_involved": 1, "vulnerable_people": 1,
+            "description": "Man (79) met dementie sinds vanochtend vermist, draagt blauwe "
+                           "jas.",
+        }),
+        (44, 0, "resource_request", {
+            "resource": "medicine", "item": "insuline (koelbox nodig)", "quantity": 12,
+            "unit": "pennen", "urgency": "P1",
+        }),
+    ]
+    for at, idx, kind, body in script:
+        if idx < n_nsps:
+            evs.append(Event(at, idx, kind, body))
+    for step in range(1, 5):
+        for i in range(n_nsps):
+            evs.append(
+                Event(
+                    48 + step * 12 + i,
+                    i,
+                    "status",
+                    _status("generator", max(0, 36 - i * 4 - step * 3), 2, 3 + step, 10 * step),
+                )
+            )
+    return sorted(evs, key=lambda e: e.at)
