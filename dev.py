@@ -26,7 +26,7 @@ STAMP = VENV / ".noodnet-installed"
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (dev.py may be run by an older python3)
         sys.exit(f"Python >= 3.11 is required, this is {sys.version.split()[0]}")
     if not PY.exists():
         print("creating .venv ...", flush=True)

@@ -52,7 +52,12 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
 
 
 def run_demo(
-    gateways: int, http_port: int, mqtt_port: int, duration: float | None, speed: float, workdir: Path
+    gateways: int,
+    http_port: int,
+    mqtt_port: int,
+    duration: float | None,
+    speed: float,
+    workdir: Path,
 ) -> int:
     gateways = min(gateways, len(NSPS))
     if workdir.exists():
@@ -140,16 +145,21 @@ def _play(
         while duration is None or time.monotonic() - start < duration:
             for p in procs:
                 if p.poll() is not None:
-                    print(f"a component exited unexpectedly ({p.args}); stopping", file=sys.stderr)
+                    print(
+                        f"a component exited unexpectedly ({p.args!r}); stopping", file=sys.stderr
+                    )
                     return 1
             now = (time.monotonic() - start) * speed
             while pending and pending[0].at <= now:
                 ev = pending.pop(0)
                 nsp = NSPS[ev.nsp_index]
                 r = client.post(
-                    gw_urls[ev.nsp_index] + "/api/v1/reports", json={"kind": ev.kind, "body": ev.body}
+                    gw_urls[ev.nsp_index] + "/api/v1/reports",
+                    json={"kind": ev.kind, "body": ev.body},
                 )
-                state = "accepted" if r.status_code == 201 else f"REJECTED {r.status_code}: {r.text}"
+                state = (
+                    "accepted" if r.status_code == 201 else f"REJECTED {r.status_code}: {r.text}"
+                )
                 print(f"[{now:6.1f}s] {nsp.name:<28} {ev.kind:<17} {state}")
             time.sleep(0.1)
     return 0

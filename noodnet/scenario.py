@@ -63,83 +63,171 @@ def events(n_nsps: int) -> list[Event]:
     for i in range(n_nsps):
         evs.append(Event(0.5 + i * 0.3, i, "status", _status("generator", 36 - i * 4, 2, 3, 0)))
     script: list[tuple[float, int, str, dict[str, Any]]] = [
-        (3, 0, "situation_report", {
-            "category": "power", "severity": "high",
-            "location": _loc("Oss centrum"),
-            "description": "Hele centrum zonder stroom sinds 06:10, verkeerslichten uit.",
-        }),
-        (5, 1, "help_request", {
-            "category": "medical", "urgency": "P1",
-            "location": _loc("Kerkstraat 12, Oss", 51.7642, 5.5201),
-            "people_involved": 1, "vulnerable_people": 1,
-            "description": "Meneer (82) thuis aan zuurstofapparaat, accu bijna leeg, "
-                           "benauwd. Dochter is naar het NSP gelopen.",
-            "callback": "Dochter wacht in het NSP",
-        }),
-        (8, 0, "help_request", {
-            "category": "medical", "urgency": "P1",
-            "location": _loc("Kerkstr. 12 Oss"),
-            "people_involved": 1, "vulnerable_people": 1,
-            "description": "Buurman meldt: oudere man aan zuurstof op Kerkstraat 12, "
-                           "apparaat werkt niet meer",
-        }),
-        (11, 2, "situation_report", {
-            "category": "water", "severity": "moderate",
-            "location": _loc("Berghem"),
-            "description": "Bewoners vragen of kraanwater nog veilig is, druk valt weg "
-                           "op de bovenste verdiepingen.",
-        }),
-        (14, 1, "resource_request", {
-            "resource": "fuel", "item": "diesel voor aggregaat", "quantity": 200,
-            "unit": "liter", "urgency": "P2",
-            "note": "Nog ongeveer 8 uur stroom bij huidig verbruik.",
-        }),
-        (17, 0, "situation_report", {
-            "category": "rumour", "severity": "moderate",
-            "description": "Gerucht gaat rond dat de stroom een week wegblijft en dat "
-                           "supermarkten worden geplunderd.",
-        }),
-        (20, 3 % max(n_nsps, 1), "help_request", {
-            "category": "fire", "urgency": "P1",
-            "location": _loc("Molenstraat 8, Ravenstein", 51.7971, 5.6520),
-            "people_involved": 3, "vulnerable_people": 1,
-            "description": "Rook uit bovenwoning, kaarsen gebruikt. Bewoners staan buiten, "
-                           "baby nog binnen volgens buren.",
-        }),
-        (24, 2, "help_request", {
-            "category": "vulnerable_person", "urgency": "P2",
-            "location": _loc("Wilgenlaan 4, Berghem"),
-            "people_involved": 2, "vulnerable_people": 2,
-            "description": "Echtpaar slecht ter been, 4e verdieping, lift werkt niet, "
-                           "geen eten meer in huis.",
-        }),
-        (28, 0, "situation_report", {
-            "category": "information_need", "severity": "low",
-            "description": "Veel vragen: wanneer komt de stroom terug? Waar kan ik mijn "
-                           "medicijnen koelen?",
-            "people_affected": 40,
-        }),
-        (32, 1, "situation_report", {
-            "category": "infrastructure", "severity": "high",
-            "location": _loc("Kruising Oostwal / Kruisstraat, Oss", 51.7633, 5.5262),
-            "description": "Boom op de weg na storm, kruising versperd, ambulance kan er "
-                           "niet langs.",
-        }),
-        (36, 4 % max(n_nsps, 1), "resource_request", {
-            "resource": "water", "item": "flessen drinkwater 1,5 l", "quantity": 300,
-            "unit": "flessen", "urgency": "P2",
-        }),
-        (40, 2, "help_request", {
-            "category": "missing_person", "urgency": "P2",
-            "location": _loc("Berghem, omgeving Meerstraat"),
-            "people_involved": 1, "vulnerable_people": 1,
-            "description": "Man (79) met dementie sinds vanochtend vermist, draagt blauwe "
-                           "jas.",
-        }),
-        (44, 0, "resource_request", {
-            "resource": "medicine", "item": "insuline (koelbox nodig)", "quantity": 12,
-            "unit": "pennen", "urgency": "P1",
-        }),
+        (
+            3,
+            0,
+            "situation_report",
+            {
+                "category": "power",
+                "severity": "high",
+                "location": _loc("Oss centrum"),
+                "description": "Hele centrum zonder stroom sinds 06:10, verkeerslichten uit.",
+            },
+        ),
+        (
+            5,
+            1,
+            "help_request",
+            {
+                "category": "medical",
+                "urgency": "P1",
+                "location": _loc("Kerkstraat 12, Oss", 51.7642, 5.5201),
+                "people_involved": 1,
+                "vulnerable_people": 1,
+                "description": "Meneer (82) thuis aan zuurstofapparaat, accu bijna leeg, "
+                "benauwd. Dochter is naar het NSP gelopen.",
+                "callback": "Dochter wacht in het NSP",
+            },
+        ),
+        (
+            8,
+            0,
+            "help_request",
+            {
+                "category": "medical",
+                "urgency": "P1",
+                "location": _loc("Kerkstr. 12 Oss"),
+                "people_involved": 1,
+                "vulnerable_people": 1,
+                "description": "Buurman meldt: oudere man aan zuurstof op Kerkstraat 12, "
+                "apparaat werkt niet meer",
+            },
+        ),
+        (
+            11,
+            2,
+            "situation_report",
+            {
+                "category": "water",
+                "severity": "moderate",
+                "location": _loc("Berghem"),
+                "description": "Bewoners vragen of kraanwater nog veilig is, druk valt weg "
+                "op de bovenste verdiepingen.",
+            },
+        ),
+        (
+            14,
+            1,
+            "resource_request",
+            {
+                "resource": "fuel",
+                "item": "diesel voor aggregaat",
+                "quantity": 200,
+                "unit": "liter",
+                "urgency": "P2",
+                "note": "Nog ongeveer 8 uur stroom bij huidig verbruik.",
+            },
+        ),
+        (
+            17,
+            0,
+            "situation_report",
+            {
+                "category": "rumour",
+                "severity": "moderate",
+                "description": "Gerucht gaat rond dat de stroom een week wegblijft en dat "
+                "supermarkten worden geplunderd.",
+            },
+        ),
+        (
+            20,
+            3 % max(n_nsps, 1),
+            "help_request",
+            {
+                "category": "fire",
+                "urgency": "P1",
+                "location": _loc("Molenstraat 8, Ravenstein", 51.7971, 5.6520),
+                "people_involved": 3,
+                "vulnerable_people": 1,
+                "description": "Rook uit bovenwoning, kaarsen gebruikt. Bewoners staan buiten, "
+                "baby nog binnen volgens buren.",
+            },
+        ),
+        (
+            24,
+            2,
+            "help_request",
+            {
+                "category": "vulnerable_person",
+                "urgency": "P2",
+                "location": _loc("Wilgenlaan 4, Berghem"),
+                "people_involved": 2,
+                "vulnerable_people": 2,
+                "description": "Echtpaar slecht ter been, 4e verdieping, lift werkt niet, "
+                "geen eten meer in huis.",
+            },
+        ),
+        (
+            28,
+            0,
+            "situation_report",
+            {
+                "category": "information_need",
+                "severity": "low",
+                "description": "Veel vragen: wanneer komt de stroom terug? Waar kan ik mijn "
+                "medicijnen koelen?",
+                "people_affected": 40,
+            },
+        ),
+        (
+            32,
+            1,
+            "situation_report",
+            {
+                "category": "infrastructure",
+                "severity": "high",
+                "location": _loc("Kruising Oostwal / Kruisstraat, Oss", 51.7633, 5.5262),
+                "description": "Boom op de weg na storm, kruising versperd, ambulance kan er "
+                "niet langs.",
+            },
+        ),
+        (
+            36,
+            4 % max(n_nsps, 1),
+            "resource_request",
+            {
+                "resource": "water",
+                "item": "flessen drinkwater 1,5 l",
+                "quantity": 300,
+                "unit": "flessen",
+                "urgency": "P2",
+            },
+        ),
+        (
+            40,
+            2,
+            "help_request",
+            {
+                "category": "missing_person",
+                "urgency": "P2",
+                "location": _loc("Berghem, omgeving Meerstraat"),
+                "people_involved": 1,
+                "vulnerable_people": 1,
+                "description": "Man (79) met dementie sinds vanochtend vermist, draagt blauwe jas.",
+            },
+        ),
+        (
+            44,
+            0,
+            "resource_request",
+            {
+                "resource": "medicine",
+                "item": "insuline (koelbox nodig)",
+                "quantity": 12,
+                "unit": "pennen",
+                "urgency": "P1",
+            },
+        ),
     ]
     for at, idx, kind, body in script:
         if idx < n_nsps:

@@ -201,9 +201,7 @@ class Bulletin(StrictModel):
     urgency: Urgency = Urgency.P3
     valid_from: AwareDatetime
     valid_until: AwareDatetime | None = None
-    target_nsps: list[NspId] | None = Field(
-        default=None, description="None = every NSP of the CP."
-    )
+    target_nsps: list[NspId] | None = Field(default=None, description="None = every NSP of the CP.")
     texts: list[BulletinText] = Field(min_length=1, max_length=20)
 
     @model_validator(mode="after")

@@ -1,9 +1,9 @@
 """The MQTT topic scheme, in one place for gateway, service and broker ACLs.
 
-    noodnet/v1/{cp}/nsp/{nsp}/up/{kind}      gateway → CP, QoS 1
-    noodnet/v1/{cp}/nsp/{nsp}/down/{kind}    CP → one gateway, QoS 1
-    noodnet/v1/{cp}/nsp/{nsp}/status         retained presence; last will = offline
-    noodnet/v1/{cp}/bulletin/{bulletin_id}   retained, current version
+noodnet/v1/{cp}/nsp/{nsp}/up/{kind}      gateway → CP, QoS 1
+noodnet/v1/{cp}/nsp/{nsp}/down/{kind}    CP → one gateway, QoS 1
+noodnet/v1/{cp}/nsp/{nsp}/status         retained presence; last will = offline
+noodnet/v1/{cp}/bulletin/{bulletin_id}   retained, current version
 """
 
 from __future__ import annotations

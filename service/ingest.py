@@ -98,8 +98,7 @@ def validate_up(payload: bytes, max_bytes: int, topic: topics.Topic | None = Non
             )
         if topic.kind != message.kind:
             raise InvalidMessage(
-                f"kind '{message.kind}' in payload does not match kind '{topic.kind}' "
-                "of the topic",
+                f"kind '{message.kind}' in payload does not match kind '{topic.kind}' of the topic",
                 topic.nsp_id,
             )
     return message
@@ -110,9 +109,7 @@ def validate_presence(payload: bytes, max_bytes: int, topic: topics.Topic) -> Pr
     try:
         presence = Presence.model_validate(data)
     except ValidationError as exc:
-        raise InvalidMessage(
-            describe_validation_error(exc, strip_tag=False), topic.nsp_id
-        ) from exc
+        raise InvalidMessage(describe_validation_error(exc, strip_tag=False), topic.nsp_id) from exc
     if presence.nsp_id != topic.nsp_id:
         raise InvalidMessage(
             f"nsp_id '{presence.nsp_id}' in presence does not match NSP '{topic.nsp_id}' "
@@ -207,7 +204,9 @@ class IngestWorker:
             remaining = deadline - time.monotonic()
             try:
                 batch.append(
-                    self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
                 )
             except queue.Empty:
                 break
@@ -252,7 +251,9 @@ class IngestWorker:
                     raise InvalidMessage(f"topic '{item.topic}' is not a Noodnet upward topic")
                 if topic is not None and topic.type == "status":
                     presences.append(
-                        PresenceSeen(validate_presence(item.payload, limit, topic), item.received_at)
+                        PresenceSeen(
+                            validate_presence(item.payload, limit, topic), item.received_at
+                        )
                     )
                     continue
                 message = validate_up(item.payload, limit, topic)

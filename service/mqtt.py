@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -130,7 +130,7 @@ class MqttBridge:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         delivery = Delivery(msg.mid, msg.qos, self._connection)
-        self._on_message_cb(msg.topic, msg.payload, delivery, utcnow())
+        self._on_message_cb(msg.topic, bytes(msg.payload), delivery, utcnow())
 
     # -- used by the ingest worker and the API ---------------------------------------------
 

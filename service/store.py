@@ -152,9 +152,7 @@ def _stored_at(conn: Connection, ids: list[str]) -> dict[str, datetime]:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = conn.execute(
-            sa.select(table.c.message_id, table.c.received_at).where(
-                table.c.message_id.in_(chunk)
-            )
+            sa.select(table.c.message_id, table.c.received_at).where(table.c.message_id.in_(chunk))
         )
         out.update({mid: at for mid, at in rows})
     return out

@@ -77,7 +77,9 @@ async def test_filters_and_nsp_view(client: httpx.AsyncClient) -> None:
     for seq in (1, 2, 4):
         assert (await client.post("/api/v1/messages", json=report(seq))).status_code == 201
     other = json.loads(
-        make_up("status", "nsp-z", 1, {"state": "open", "power_source": "battery"}).model_dump_json()
+        make_up(
+            "status", "nsp-z", 1, {"state": "open", "power_source": "battery"}
+        ).model_dump_json()
     )
     assert (await client.post("/api/v1/messages", json=other)).status_code == 201
     by_kind = (await client.get("/api/v1/messages", params={"kind": "status"})).json()

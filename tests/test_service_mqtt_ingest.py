@@ -89,9 +89,7 @@ def test_bad_input_is_dead_lettered_with_reason_and_good_messages_flow(
     bad_schema["body"]["location"] = {"lat": 91, "lon": 5.5}
     no_location = json.loads(make_up("help_request", "nsp-c", 51, help_body()).model_dump_json())
     no_location["body"]["location"] = {}
-    status_as_help = make_up(
-        "status", "nsp-c", 52, {"state": "open", "power_source": "generator"}
-    )
+    status_as_help = make_up("status", "nsp-c", 52, {"state": "open", "power_source": "generator"})
     bad: list[tuple[str, bytes, str]] = [
         (up, b"\x00\xffnot json", "not UTF-8"),
         (up, b"{not json", "not JSON"),

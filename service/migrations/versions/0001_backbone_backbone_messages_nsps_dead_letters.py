@@ -8,9 +8,9 @@ Create Date: 2026-11-23 13:32:07.122420
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
-import sqlmodel
 import service.models
 
 revision: str = "0001_backbone"

@@ -1,0 +1,1 @@
+"""Noodnet CP service (also the region role): ingest → store → API."""
