@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +37,14 @@ from schemas import (
 )
 from service.mqtt import Delivery
 from service.settings import ServiceSettings
-from service.store import Accepted, PresenceSeen, Rejected, StoreResult, store_batch
+from service.store import (
+    Accepted,
+    BatchHook,
+    PresenceSeen,
+    Rejected,
+    StoreResult,
+    store_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +153,13 @@ class IngestWorker:
         settings: ServiceSettings,
         downlink: Downlink | None = None,
         on_stored: Callable[[list[StoreResult]], None] | None = None,
+        hooks: Sequence[BatchHook] = (),
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.downlink = downlink
         self.on_stored = on_stored
+        self.hooks = list(hooks)
         self._queue: queue.Queue[Incoming] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -273,7 +282,12 @@ class IngestWorker:
                 if item.future is not None:
                     item.future.set_exception(exc)
         results = store_batch(
-            self.engine, [a for _, a in accepted], rejected, presences, self.settings.cp_id
+            self.engine,
+            [a for _, a in accepted],
+            rejected,
+            presences,
+            self.settings.cp_id,
+            self.hooks,
         )
         self.stored_total += sum(r.new for r in results)
         self.dead_lettered_total += len(rejected)

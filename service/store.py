@@ -6,6 +6,7 @@ caller learns its original CP receive time so the re-sent ack is identical.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,9 @@ class Rejected:
     topic: str | None = None
     nsp_id: str | None = None
     max_stored_bytes: int = 64 * 1024
+
+
+BatchHook = Callable[[Connection, list[Accepted], list[PresenceSeen]], None]
 
 
 @dataclass
@@ -95,8 +99,13 @@ def store_batch(
     rejected: list[Rejected],
     presences: list[PresenceSeen],
     cp_id: str,
+    hooks: Sequence[BatchHook] = (),
 ) -> list[StoreResult]:
-    """Commit a batch. Returns one result per accepted message (new or already stored)."""
+    """Commit a batch. Returns one result per accepted message (new or already stored).
+
+    ``hooks`` run inside the same transaction with the newly stored messages, so whatever
+    they derive (incidents, outbox rows for upstream) commits or fails together with them.
+    """
     # Collapse in-batch duplicates (a QoS 1 redelivery can land in the same batch).
     unique: dict[str, Accepted] = {}
     for item in accepted:
@@ -126,7 +135,10 @@ def store_batch(
             conn.execute(_insert(conn).on_conflict_do_nothing(index_elements=["message_id"]), rows)
         stored = _stored_at(conn, ids)
         new_ids = {a.message.message_id for a in fresh} - set(existing)
-        _update_nsps(conn, [unique[m] for m in ids if m in new_ids], presences, cp_id)
+        new_items = [unique[m] for m in ids if m in new_ids]
+        _update_nsps(conn, new_items, presences, cp_id)
+        for hook in hooks:
+            hook(conn, new_items, presences)
         if rejected:
             conn.execute(sa.insert(DeadLetter), [_dead_letter_row(r) for r in rejected])
 
