@@ -1,0 +1,1 @@
+"""NSP gateway: outbox, MQTT link to the CP, local API."""

@@ -1,0 +1,116 @@
+"""Configuration of one NSP gateway, read from ``NOODNET_*`` environment variables.
+
+Nothing is read at import time: the environment is consulted when ``GatewaySettings()`` is
+instantiated, so tests and the CLI can build settings explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.common import ID_PATTERN
+
+DEFAULT_DB_PATH = Path("var/gateway-{nsp_id}.db")
+
+
+class GatewaySettings(BaseSettings):
+    """Settings of the gateway at one noodsteunpunt (NSP)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NOODNET_", env_ignore_empty=True, str_strip_whitespace=True
+    )
+
+    nsp_id: str = Field(
+        pattern=ID_PATTERN,
+        description=(
+            "Id of this noodsteunpunt as agreed with the CP, e.g. 'oss-de-lievekamp'. "
+            "Lowercase letters, digits, '-' and '_'; it appears in MQTT topics."
+        ),
+    )
+    cp_id: str = Field(
+        pattern=ID_PATTERN,
+        description="Id of the coordination point (CP) this NSP reports to, e.g. 'cp-oss'.",
+    )
+    db_path: Path = Field(
+        default=DEFAULT_DB_PATH,
+        description=(
+            "SQLite file holding the outbox and received bulletins/tasks. Put it on storage "
+            "that survives reboots. '{nsp_id}' is replaced by the NSP id."
+        ),
+    )
+    mqtt_host: str = Field(
+        default="127.0.0.1", min_length=1, description="Host name or IP of the CP's broker."
+    )
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="TCP port of the broker.")
+    mqtt_username: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Broker user name; empty means the NSP id (what the broker ACLs expect).",
+    )
+    mqtt_password: SecretStr | None = Field(
+        default=None, description="Broker password for this NSP; empty for an open test broker."
+    )
+    mqtt_keepalive: int = Field(
+        default=30,
+        ge=5,
+        le=65535,
+        description=(
+            "Seconds between MQTT keepalive pings; also how fast a dead link is noticed and "
+            "how soon the broker announces this NSP offline (about 1.5x this value)."
+        ),
+    )
+    http_host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Address for the local web form and info board; 0.0.0.0 for the NSP Wi-Fi.",
+    )
+    http_port: int = Field(default=8081, ge=1, le=65535, description="Port of the local web API.")
+    heartbeat_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="Seconds between automatic status heartbeats to the CP.",
+    )
+    resend_after_seconds: float = Field(
+        default=30,
+        gt=0,
+        description=(
+            "While connected, send a report again when the CP has not confirmed it within "
+            "this many seconds (the CP ignores copies it already has)."
+        ),
+    )
+    reconnect_min_seconds: float = Field(
+        default=1, gt=0, description="First wait before reconnecting to a lost broker."
+    )
+    reconnect_max_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="Longest wait between reconnect attempts (the wait doubles up to this).",
+    )
+    language: Literal["nl", "en"] = Field(
+        default="nl", description="Language of texts shown to staff and residents: nl or en."
+    )
+
+    @model_validator(mode="after")
+    def _resolve(self) -> GatewaySettings:
+        if self.reconnect_max_seconds < self.reconnect_min_seconds:
+            raise ValueError(
+                f"reconnect_max_seconds ({self.reconnect_max_seconds}) must not be smaller "
+                f"than reconnect_min_seconds ({self.reconnect_min_seconds})"
+            )
+        # The placeholder lets one env file or default serve every NSP.
+        resolved = Path(str(self.db_path).replace("{nsp_id}", self.nsp_id)).expanduser()
+        self.db_path = resolved
+        return self
+
+    @property
+    def broker_username(self) -> str:
+        """The user name sent to the broker: the configured one, else the NSP id."""
+        return self.mqtt_username or self.nsp_id
+
+    @property
+    def client_id(self) -> str:
+        return f"gw-{self.nsp_id}"
