@@ -1,1 +1,6 @@
-"""NSP gateway: outbox, MQTT link to the CP, local API."""
+"""NSP gateway: durable outbox, MQTT link to the CP broker, local HTTP API.
+
+Entry points: ``gateway.settings.GatewaySettings``, ``gateway.api.create_app(settings)`` and
+``gateway.api.run(settings)``. Kept import-free so ``gateway.settings`` loads without FastAPI
+or paho.
+"""

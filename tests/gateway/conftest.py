@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.settings import GatewaySettings
-from tests.support import wait_until
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 
@@ -47,6 +48,9 @@ class Mosquitto:
             "max_queued_messages 1000000\n"
             "max_inflight_messages 100\n"
             f"log_dest file {workdir}/mosquitto.log\n"
+            # Started as root, mosquitto would switch to user 'mosquitto', which cannot
+            # write the persistence and log files in the (0700) pytest tmp dir.
+            f"{'user root' if os.geteuid() == 0 else ''}\n"
             "log_type all\n" + extra_conf
         )
 
@@ -57,13 +61,13 @@ class Mosquitto:
             stderr=subprocess.DEVNULL,
         )
 
-        def up() -> bool:
-            assert self.proc is not None
+        deadline = time.monotonic() + 10
+        while not _listening(self.port):
             if self.proc.poll() is not None:
-                raise AssertionError(f"mosquitto exited with {self.proc.returncode}")
-            return _listening(self.port)
-
-        wait_until(up, 10, interval=0.02, what=f"mosquitto on {self.port}")
+                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {self.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log()}")
+            time.sleep(0.02)  # polling for the port, not synchronising on a guess
         return self
 
     def kill(self) -> None:

@@ -1,0 +1,236 @@
+"""The gateway's local HTTP API (staff form, info board, machines at the NSP) and its server."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from gateway.api_models import (
+    REPORT_KINDS,
+    AckEventOut,
+    BulletinOut,
+    DeadLetterOut,
+    LinkOut,
+    ReportCreated,
+    ReportDetail,
+    ReportIn,
+    ReportOut,
+    TaskOut,
+)
+from gateway.outbox import EntryState, OutboxEntry, body_model
+from gateway.runtime import GatewayRuntime
+from gateway.settings import GatewaySettings
+from schemas import UP_KINDS, Status
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+def _runtime(request: Request) -> GatewayRuntime:
+    runtime: GatewayRuntime = request.app.state.runtime
+    return runtime
+
+
+Runtime = Annotated[GatewayRuntime, Depends(_runtime)]
+
+
+def _invalid(
+    loc: Sequence[str | int], msg: str, value: Any, kind: str = "value_error"
+) -> RequestValidationError:
+    """A 422 in FastAPI's own error format, so clients handle one shape."""
+    return RequestValidationError([{"type": kind, "loc": tuple(loc), "msg": msg, "input": value}])
+
+
+def _prefixed(exc: ValidationError, prefix: tuple[str, ...]) -> RequestValidationError:
+    errors = [
+        {"type": e["type"], "loc": (*prefix, *e["loc"]), "msg": e["msg"], "input": e["input"]}
+        for e in exc.errors(include_url=False, include_context=False)
+    ]
+    return RequestValidationError(errors)
+
+
+def _created(entry: OutboxEntry, response: Response) -> ReportCreated:
+    # A heartbeat folded into one that is still waiting creates nothing new.
+    response.status_code = 200 if entry.coalesced else 201
+    return ReportCreated.of(entry)
+
+
+@router.post(
+    "/api/v1/reports",
+    status_code=201,
+    responses={200: {"description": "A heartbeat status folded into one not yet delivered."}},
+)
+def create_report(report: ReportIn, rt: Runtime, response: Response) -> ReportCreated:
+    """Accept a report; it is on disk in the outbox when this returns."""
+    if report.kind not in REPORT_KINDS:
+        raise _invalid(
+            ("body", "kind"),
+            f"unknown kind {report.kind!r}; expected one of: {', '.join(REPORT_KINDS)}",
+            report.kind,
+            "enum",
+        )
+    try:
+        body = body_model(report.kind).model_validate(report.body)
+    except ValidationError as exc:
+        raise _prefixed(exc, ("body", "body")) from None
+    return _created(rt.outbox.enqueue(report.kind, body), response)
+
+
+@router.post(
+    "/api/v1/status",
+    status_code=201,
+    responses={200: {"description": "A heartbeat status folded into one not yet delivered."}},
+)
+def post_status(status: Status, rt: Runtime, response: Response) -> ReportCreated:
+    """Record the NSP's status (open/closed, power, staff); repeated by the heartbeat."""
+    return _created(rt.outbox.enqueue("status", status), response)
+
+
+@router.get("/api/v1/reports")
+def list_reports(
+    rt: Runtime,
+    response: Response,
+    kind: str | None = None,
+    state: EntryState | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ReportOut]:
+    """Reports in the outbox, newest first; the X-Total-Count header counts all matches."""
+    if kind is not None and kind not in UP_KINDS:
+        raise _invalid(
+            ("query", "kind"),
+            f"unknown kind {kind!r}; expected one of: {', '.join(UP_KINDS)}",
+            kind,
+            "enum",
+        )
+    entries, total = rt.outbox.list_entries(kind=kind, state=state, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(total)
+    return [ReportOut.of(e) for e in entries]
+
+
+@router.get("/api/v1/reports/{message_id}")
+def get_report(message_id: str, rt: Runtime) -> ReportDetail:
+    entry = rt.outbox.get(message_id)
+    if entry is None:
+        raise HTTPException(404, f"no report with message_id {message_id!r}")
+    return ReportDetail(
+        **ReportOut.of(entry).model_dump(),
+        history=[AckEventOut.of(e) for e in rt.outbox.history(message_id)],
+    )
+
+
+@router.get("/api/v1/link")
+def link(rt: Runtime) -> LinkOut:
+    """Is the CP reachable, and what is still waiting for it."""
+    info = rt.publisher.info()
+    counts = rt.outbox.counts()
+    return LinkOut(
+        connected=info.connected,
+        since=info.last_connected_at if info.connected else info.last_disconnected_at,
+        last_error=info.last_error,
+        last_error_at=info.last_error_at,
+        pending_count=counts["queued"] + counts["sent"],
+        counts=dict(counts),
+        broker=f"{rt.settings.mqtt_host}:{rt.settings.mqtt_port}",
+        last_connected_at=info.last_connected_at,
+        last_disconnected_at=info.last_disconnected_at,
+        refused_count=info.refused_count,
+        dead_letter_count=rt.inbox.dead_letter_count(),
+    )
+
+
+@router.get("/api/v1/bulletins")
+def bulletins(rt: Runtime, lang: Literal["nl", "en"] | None = None) -> list[BulletinOut]:
+    """Current public information: addressed to this NSP, not withdrawn, not expired."""
+    language = lang or rt.settings.language
+    return [BulletinOut.of(b, language) for b in rt.inbox.current_bulletins()]
+
+
+@router.get("/api/v1/tasks")
+def tasks(rt: Runtime) -> list[TaskOut]:
+    return [TaskOut.of(t) for t in rt.inbox.tasks()]
+
+
+@router.get("/api/v1/dead-letters")
+def dead_letters(
+    rt: Runtime, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[DeadLetterOut]:
+    """Downward messages the gateway rejected, newest first, with the reason."""
+    return [DeadLetterOut.of(d) for d in rt.inbox.dead_letters(limit)]
+
+
+@router.get("/healthz")
+def healthz(rt: Runtime) -> dict[str, Any]:
+    try:
+        rt.outbox.ping()
+    except Exception as exc:
+        log.exception("health check: database unreadable")
+        raise HTTPException(503, f"database unreadable: {exc}") from None
+    return {
+        "status": "ok",
+        "nsp_id": rt.settings.nsp_id,
+        "cp_id": rt.settings.cp_id,
+        "connected": rt.publisher.connected,
+    }
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await run_in_threadpool(GatewayRuntime.open, settings)
+        await run_in_threadpool(runtime.start)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.stop)
+
+    app = FastAPI(
+        title=f"Noodnet gateway {settings.nsp_id}",
+        version="0.1.0",
+        summary="Local API of an NSP gateway: accept reports, show link state and bulletins.",
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    return app
+
+
+def run(settings: GatewaySettings) -> None:
+    """Serve the gateway until SIGTERM/SIGINT, then stop cleanly (used by ``noodnet gateway``)."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="info",
+            timeout_graceful_shutdown=10,
+        )
+    )
+    if threading.current_thread() is not threading.main_thread():
+        server.run()
+        return
+    # uvicorn shuts down gracefully (lifespan: offline presence, outbox closed) and then
+    # re-raises the signal to the handler installed before it; a no-op handler there turns
+    # that into a normal return and exit status 0 instead of death by signal.
+    previous = {sig: signal.signal(sig, _after_shutdown) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _after_shutdown(signum: int, _frame: Any) -> None:
+    log.info("stopped by %s", signal.Signals(signum).name)

@@ -1,0 +1,191 @@
+"""Request and response shapes of the gateway's local HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.inbox import DeadLetter, StoredBulletin, StoredTask
+from gateway.outbox import AckEvent, EntryState, OutboxEntry
+from schemas import UP_KINDS, BulletinText, HandlingState, Urgency
+
+# Receipts are made by the gateway itself when it stores a bulletin.
+REPORT_KINDS: tuple[str, ...] = tuple(k for k in UP_KINDS if k != "receipt")
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(
+        description=f"One of: {', '.join(REPORT_KINDS)}.", examples=["situation_report"]
+    )
+    body: dict[str, Any] = Field(
+        description="The report itself; its fields depend on the kind (see the message schemas)."
+    )
+
+
+class ReportCreated(BaseModel):
+    message_id: str
+    seq: int
+    kind: str
+    state: EntryState
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: OutboxEntry) -> ReportCreated:
+        return cls(
+            message_id=entry.message_id,
+            seq=entry.seq,
+            kind=entry.kind,
+            state=entry.state,
+            created_at=entry.created_at,
+        )
+
+
+class AckEventOut(BaseModel):
+    state: HandlingState
+    note: str | None
+    duplicate: bool
+    stored_at: datetime = Field(description="CP time at which the CP stored the message.")
+    cp_time: datetime = Field(description="CP time of this step.")
+    received_at: datetime = Field(description="Gateway time at which this step arrived.")
+
+    @classmethod
+    def of(cls, event: AckEvent) -> AckEventOut:
+        return cls(
+            state=event.state,
+            note=event.note,
+            duplicate=event.duplicate,
+            stored_at=event.stored_at,
+            cp_time=event.cp_time,
+            received_at=event.received_at,
+        )
+
+
+class ReportOut(BaseModel):
+    message_id: str
+    seq: int
+    kind: str
+    state: EntryState = Field(
+        description="queued: not sent yet; sent: sent, no CP confirmation yet; stored: the CP "
+        "has it."
+    )
+    created_at: datetime = Field(description="Gateway time at which the report was accepted.")
+    heartbeat: bool
+    publish_count: int
+    last_published_at: datetime | None
+    last_error: str | None = Field(description="Why the broker refused the last send, if it did.")
+    cp_stored_at: datetime | None = Field(description="CP time at which the CP stored it.")
+    cp_state: HandlingState | None
+    cp_note: str | None
+    cp_updated_at: datetime | None
+    body: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: OutboxEntry) -> ReportOut:
+        return cls(
+            message_id=entry.message_id,
+            seq=entry.seq,
+            kind=entry.kind,
+            state=entry.state,
+            created_at=entry.created_at,
+            heartbeat=entry.heartbeat,
+            publish_count=entry.publish_count,
+            last_published_at=entry.last_published_at,
+            last_error=entry.last_error,
+            cp_stored_at=entry.cp_stored_at,
+            cp_state=entry.cp_state,
+            cp_note=entry.cp_note,
+            cp_updated_at=entry.cp_updated_at,
+            body=entry.body,
+        )
+
+
+class ReportDetail(ReportOut):
+    history: list[AckEventOut] = Field(description="Every step the CP reported, oldest first.")
+
+
+class LinkOut(BaseModel):
+    connected: bool
+    since: datetime | None = Field(
+        description="When the link last came up (connected) or went down (not connected)."
+    )
+    last_error: str | None
+    last_error_at: datetime | None
+    pending_count: int = Field(description="Reports the CP has not confirmed yet.")
+    counts: dict[str, int]
+    broker: str
+    last_connected_at: datetime | None
+    last_disconnected_at: datetime | None
+    refused_count: int = Field(description="Sends the broker refused since the gateway started.")
+    dead_letter_count: int = Field(description="Downward messages rejected as invalid.")
+
+
+class BulletinOut(BaseModel):
+    bulletin_id: str
+    version: int
+    urgency: Urgency
+    valid_from: datetime
+    valid_until: datetime | None
+    language: str = Field(description="Language of headline/text/instruction below.")
+    headline: str
+    text: str
+    instruction: str | None
+    texts: list[BulletinText]
+    received_at: datetime
+
+    @classmethod
+    def of(cls, stored: StoredBulletin, language: str) -> BulletinOut:
+        b = stored.bulletin
+        chosen = next(
+            (t for t in b.texts if t.language.split("-")[0] == language),
+            next(t for t in b.texts if t.language.startswith("nl")),
+        )
+        return cls(
+            bulletin_id=b.bulletin_id,
+            version=b.version,
+            urgency=b.urgency,
+            valid_from=b.valid_from,
+            valid_until=b.valid_until,
+            language=chosen.language,
+            headline=chosen.headline,
+            text=chosen.text,
+            instruction=chosen.instruction,
+            texts=b.texts,
+            received_at=stored.received_at,
+        )
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    title: str
+    details: str | None
+    due_at: datetime | None
+    received_at: datetime
+
+    @classmethod
+    def of(cls, stored: StoredTask) -> TaskOut:
+        t = stored.task
+        return cls(
+            task_id=t.task_id,
+            title=t.title,
+            details=t.details,
+            due_at=t.due_at,
+            received_at=stored.received_at,
+        )
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    received_at: datetime
+    topic: str
+    payload: str
+    reason: str
+
+    @classmethod
+    def of(cls, d: DeadLetter) -> DeadLetterOut:
+        return cls(
+            id=d.id, received_at=d.received_at, topic=d.topic, payload=d.payload, reason=d.reason
+        )

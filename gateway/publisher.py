@@ -1,0 +1,436 @@
+"""The gateway's MQTT link to its CP broker (paho-mqtt 2.x, MQTT 5) and the outbox sender.
+
+Delivery contract: a row leaves the outbox's 'not stored' set only when the CP's ``ack``
+arrives. The broker's PUBACK merely frees the in-flight window and starts the resend timer;
+a broker that is killed loses messages it had already PUBACKed, and the resend covers that.
+
+Threads: paho's network thread runs the callbacks; one sender thread publishes. ``_state``
+guards what they share and is never held while calling into paho, because paho calls
+``on_publish`` while holding its own lock (a lock held around ``publish`` would deadlock).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from gateway.downlink import Downlink
+from gateway.outbox import Outbox, OutboxEntry
+from gateway.settings import GatewaySettings
+from schemas import Presence, topics, utcnow
+
+log = logging.getLogger(__name__)
+
+# The broker keeps our subscriptions and queues acks, bulletins and tasks for a week offline.
+SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+# Rows handed to paho and not yet PUBACKed; bounds memory during a large backlog.
+WINDOW = 100
+# Longest wait between resends of a row on one connection (see _resend_interval).
+RESEND_MAX_INTERVAL = 900.0
+# A PUBACK that arrives before publish() returned its mid is parked this long.
+_EARLY_PUBACK_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    connected: bool
+    last_connected_at: datetime | None
+    last_disconnected_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    in_flight: int
+    refused_count: int
+
+
+@dataclass
+class _Published:
+    """When an unconfirmed row was last handed to, or PUBACKed by, the broker."""
+
+    connection: int
+    at: float  # time.monotonic(): a Pi's wall clock jumps when it finds network time
+    seq: int
+    sends: int
+
+
+def _reason(rc: ReasonCode) -> str:
+    return f"{rc.getName()} (0x{rc.value:02x})"
+
+
+class Publisher:
+    def __init__(self, settings: GatewaySettings, outbox: Outbox, downlink: Downlink) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self.downlink = downlink
+        self._state = threading.Lock()
+        self._connected = False
+        self._connection = 0
+        self.last_connected_at: datetime | None = None
+        self.last_disconnected_at: datetime | None = None
+        self.last_error: str | None = None
+        self.last_error_at: datetime | None = None
+        self.refused_count = 0
+        self._in_flight: dict[int, str] = {}  # paho mid -> message_id
+        self._early: dict[int, tuple[ReasonCode, float]] = {}
+        self._published: dict[str, _Published] = {}
+        self._presence_mid: int | None = None
+        # Sender-thread only: how far this connection's first pass has got.
+        self._pass_connection = 0
+        self._cursor = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._sender: threading.Thread | None = None
+        self._tick = min(max(settings.resend_after_seconds / 4, 0.05), 5.0)
+        self._status_topic = topics.status(settings.cp_id, settings.nsp_id)
+        self._client = self._make_client()
+        outbox.add_listener(self.wake)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def connected(self) -> bool:
+        with self._state:
+            return self._connected
+
+    def info(self) -> LinkInfo:
+        with self._state:
+            return LinkInfo(
+                connected=self._connected,
+                last_connected_at=self.last_connected_at,
+                last_disconnected_at=self.last_disconnected_at,
+                last_error=self.last_error,
+                last_error_at=self.last_error_at,
+                in_flight=len(self._in_flight),
+                refused_count=self.refused_count,
+            )
+
+    def wake(self) -> None:
+        """Make the sender look at the outbox now (called after every enqueue)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
+        # connect_async + loop_start: the broker may be unreachable for hours; paho keeps
+        # retrying with backoff while the API goes on accepting reports into the outbox.
+        self._client.connect_async(
+            self.settings.mqtt_host,
+            self.settings.mqtt_port,
+            keepalive=self.settings.mqtt_keepalive,
+            clean_start=False,
+            properties=props,
+        )
+        self._client.loop_start()
+        self._sender = threading.Thread(target=self._run_sender, name="gw-sender", daemon=True)
+        self._sender.start()
+        log.info(
+            "connecting to broker %s:%s as %s",
+            self.settings.mqtt_host,
+            self.settings.mqtt_port,
+            self.settings.broker_username,
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop sending, announce offline (retained) when connected, disconnect."""
+        self._stop.set()
+        self._wake.set()
+        if self._sender is not None:
+            self._sender.join(timeout)
+        if self.connected:
+            offline = Presence(nsp_id=self.settings.nsp_id, online=False)
+            info = self._client.publish(
+                self._status_topic, offline.model_dump_json(), qos=1, retain=True
+            )
+            try:
+                info.wait_for_publish(timeout=min(timeout, 2.0))
+            except (RuntimeError, ValueError) as exc:
+                log.warning("could not announce offline presence: %s", exc)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # ------------------------------------------------------------------ client set-up
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=mqtt.MQTTv5,
+            # Downward messages are acked to the broker only after they are committed.
+            manual_ack=True,
+        )
+        password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
+        client.username_pw_set(s.broker_username, password)
+        will = Presence(nsp_id=s.nsp_id, online=False)
+        client.will_set(self._status_topic, will.model_dump_json(), qos=1, retain=True)
+        # paho counts whole seconds.
+        client.reconnect_delay_set(
+            min_delay=math.ceil(s.reconnect_min_seconds),
+            max_delay=math.ceil(s.reconnect_max_seconds),
+        )
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        return client
+
+    def _set_error(self, text: str) -> None:
+        with self._state:
+            self.last_error = text
+            self.last_error_at = utcnow()
+
+    # ------------------------------------------------------------------ callbacks
+    # Every callback catches everything: by default an exception in a paho callback stops
+    # the network loop, and with it the gateway's link.
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, flags: Any, rc: ReasonCode, _props: Any
+    ) -> None:
+        try:
+            if rc.is_failure:
+                text = f"broker refused the connection: {_reason(rc)}"
+                log.error("%s (user %s)", text, self.settings.broker_username)
+                self._set_error(text)
+                return
+            now = utcnow()
+            with self._state:
+                self._connected = True
+                self._connection += 1
+                self.last_connected_at = now
+                self.last_error = None
+                self.last_error_at = None
+            log.info(
+                "connected to broker %s:%s (session present: %s)",
+                self.settings.mqtt_host,
+                self.settings.mqtt_port,
+                bool(getattr(flags, "session_present", False)),
+            )
+            online = Presence(nsp_id=self.settings.nsp_id, online=True, since=now)
+            info = client.publish(self._status_topic, online.model_dump_json(), qos=1, retain=True)
+            with self._state:
+                # Safe: its PUBACK is handled on this (the network) thread, after we return.
+                self._presence_mid = info.mid
+            filters = topics.gateway_filters(self.settings.cp_id, self.settings.nsp_id)
+            client.subscribe([(f, 1) for f in filters])
+            self._wake.set()
+        except Exception:
+            log.exception("error in on_connect")
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        text = f"cannot reach broker {self.settings.mqtt_host}:{self.settings.mqtt_port}"
+        with self._state:
+            first = self.last_error != text
+        # Once per outage at WARNING: a link down for days must not flood the log.
+        level = logging.WARNING if first else logging.DEBUG
+        log.log(level, "%s; retrying (reports stay queued in the outbox)", text)
+        self._set_error(text)
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, rc: ReasonCode, _props: Any
+    ) -> None:
+        with self._state:
+            was_connected = self._connected
+            self._connected = False
+            self.last_disconnected_at = utcnow()
+        if was_connected and rc.is_failure:
+            log.warning("lost the broker connection: %s; reconnecting", _reason(rc))
+            self._set_error(f"connection lost: {_reason(rc)}")
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _mid: int,
+        codes: list[ReasonCode],
+        _props: Any,
+    ) -> None:
+        refused = [c for c in codes if c.is_failure]
+        if refused:
+            text = "broker refused subscription: " + ", ".join(_reason(c) for c in refused)
+            log.error("%s; acks, bulletins or tasks will not arrive", text)
+            self._set_error(text)
+
+    def _on_publish(
+        self, _client: mqtt.Client, _userdata: Any, mid: int, rc: ReasonCode, _props: Any
+    ) -> None:
+        try:
+            now = time.monotonic()
+            with self._state:
+                message_id = self._in_flight.pop(mid, None)
+                if message_id is not None and message_id in self._published:
+                    # The resend timer runs from the broker's PUBACK, on this connection
+                    # (paho itself resends what was in flight when a connection dropped).
+                    self._published[message_id].at = now
+                    self._published[message_id].connection = self._connection
+                is_presence = mid == self._presence_mid
+                if is_presence:
+                    self._presence_mid = None
+                if is_presence and rc.is_failure:
+                    self.last_error = f"broker refused the presence message: {_reason(rc)}"
+                    self.last_error_at = utcnow()
+                if message_id is None and not is_presence:
+                    # The PUBACK beat publish() returning the mid to the sender thread.
+                    # Park it briefly; drop stale ones.
+                    self._early = {
+                        m: v for m, v in self._early.items() if now - v[1] < _EARLY_PUBACK_SECONDS
+                    }
+                    self._early[mid] = (rc, now)
+            if message_id is None:
+                if is_presence and rc.is_failure:
+                    log.error("broker refused the presence message: %s", _reason(rc))
+                return
+            self._on_row_puback(message_id, rc)
+            self._wake.set()  # the window has room again
+        except Exception:
+            log.exception("error in on_publish")
+
+    def _on_row_puback(self, message_id: str, rc: ReasonCode) -> None:
+        if not rc.is_failure:
+            return
+        text = f"broker refused message {message_id}: {_reason(rc)}"
+        # Loud on purpose: e.g. 0x87 'Not authorized' means the broker ACL rejects this NSP,
+        # and nothing reaches the CP until someone fixes the broker configuration.
+        log.error("%s; it stays in the outbox and will be retried", text)
+        with self._state:
+            self.refused_count += 1
+            self.last_error = text
+            self.last_error_at = utcnow()
+        self.outbox.record_publish_error(message_id, text)
+
+    def _on_message(self, client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            self.downlink.handle(message.topic, bytes(message.payload))
+        except Exception:
+            # Not acked: the broker redelivers it on the next connection.
+            log.exception("could not process downward message on %s", message.topic)
+            return
+        try:
+            client.ack(message.mid, message.qos)
+        except Exception:
+            log.exception("could not ack downward message on %s", message.topic)
+
+    # ------------------------------------------------------------------ sender
+
+    def _run_sender(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._tick)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self._sweep()
+            except Exception:
+                log.exception("sender failed; retrying in %.1fs", self._tick)
+                self._stop.wait(self._tick)
+
+    def _sweep(self) -> None:
+        with self._state:
+            if not self._connected:
+                return
+            connection = self._connection
+            busy = set(self._in_flight.values())
+        if connection != self._pass_connection:
+            # New connection: everything not stored at the CP goes out again, in seq order.
+            self._pass_connection = connection
+            self._cursor = 0
+            with self._state:
+                # Timers of the old connection are void; what paho still holds keeps its own.
+                self._published = {k: v for k, v in self._published.items() if k in busy}
+        budget = WINDOW - len(busy)
+        sent: list[str] = []
+        try:
+            while budget > 0:
+                batch = self.outbox.pending(limit=budget, after_seq=self._cursor)
+                if not batch:
+                    break
+                for entry in batch:
+                    if entry.message_id in busy:
+                        self._cursor = entry.seq  # paho still holds it and resends it itself
+                        continue
+                    accepted, link_up = self._publish(entry, connection)
+                    if not accepted:
+                        return
+                    self._cursor = entry.seq
+                    sent.append(entry.message_id)
+                    budget -= 1
+                    if not link_up:
+                        return
+            if budget > 0:
+                for entry in self._due_for_resend(connection, busy, budget):
+                    accepted, link_up = self._publish(entry, connection)
+                    if accepted:
+                        sent.append(entry.message_id)
+                    if not (accepted and link_up):
+                        return
+        finally:
+            self.outbox.mark_published(sent)
+
+    def _due_for_resend(self, connection: int, busy: set[str], limit: int) -> list[OutboxEntry]:
+        now = time.monotonic()
+        with self._state:
+            due = sorted(
+                (p.seq, message_id)
+                for message_id, p in self._published.items()
+                if p.connection == connection
+                and now - p.at >= self._resend_interval(p.sends)
+                and message_id not in busy
+            )[:limit]
+        if not due:
+            return []
+        entries = self.outbox.get_many(message_id for _, message_id in due)
+        waiting = [e for e in entries if e.state != "stored"]
+        waiting_ids = {e.message_id for e in waiting}
+        with self._state:
+            for _, message_id in due:
+                if message_id not in waiting_ids:
+                    self._published.pop(message_id, None)  # acked meanwhile: forget it
+        if waiting:
+            log.info(
+                "no CP ack yet for %d message(s) from seq %d; sending again",
+                len(waiting),
+                waiting[0].seq,
+            )
+        return waiting
+
+    def _resend_interval(self, sends: int) -> float:
+        # Doubling per send on the same connection: the resend is a safety net for a
+        # broker that lost a PUBACKed message. While the CP service is down for hours the
+        # broker queues every copy for it, so copies must not pile up at a fixed rate.
+        base = self.settings.resend_after_seconds
+        return min(base * 2 ** max(sends - 1, 0), max(base, RESEND_MAX_INTERVAL))
+
+    def _publish(self, entry: OutboxEntry, connection: int) -> tuple[bool, bool]:
+        """Hand one row to paho; returns (accepted, link still up)."""
+        info = self._client.publish(
+            topics.up(self.settings.cp_id, self.settings.nsp_id, entry.kind),
+            entry.envelope.encode(),
+            qos=1,
+        )
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            log.warning("MQTT client refused seq %s: %s", entry.seq, mqtt.error_string(info.rc))
+            return False, False
+        now = time.monotonic()
+        with self._state:
+            previous = self._published.get(entry.message_id)
+            sends = previous.sends + 1 if previous and previous.connection == connection else 1
+            self._published[entry.message_id] = _Published(connection, now, entry.seq, sends)
+            early = self._early.pop(info.mid, None)
+            if early is None or now - early[1] >= _EARLY_PUBACK_SECONDS:
+                self._in_flight[info.mid] = entry.message_id
+                early = None
+        if early is not None:
+            self._on_row_puback(entry.message_id, early[0])
+        # NO_CONN: paho queued it and sends it after reconnecting.
+        return True, info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
