@@ -6,6 +6,7 @@ queue limits production runs with.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -60,7 +61,13 @@ class LocalBroker:
             "persistence true\n"
             f"persistence_location {workdir}/\n"
             "autosave_interval 1\n"
-            f"log_dest file {workdir}/mosquitto.log\n" + limits + extra_conf
+            f"log_dest file {workdir}/mosquitto.log\n"
+            # Started as root, mosquitto switches to user 'mosquitto', which cannot write
+            # persistence and log files in a private (0700) directory: persistence would
+            # silently be off.
+            + ("user root\n" if os.geteuid() == 0 else "")
+            + limits
+            + extra_conf
         )
 
     def start(self, timeout: float = 10) -> LocalBroker:
@@ -72,11 +79,17 @@ class LocalBroker:
         deadline = time.monotonic() + timeout
         while not port_open(self.port):
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}; see {self.conf}")
+                raise RuntimeError(
+                    f"mosquitto exited ({self.proc.returncode}): {self.log()[-2000:]}"
+                )
             if time.monotonic() > deadline:
                 raise RuntimeError(f"mosquitto did not listen on {self.port} within {timeout}s")
             time.sleep(0.02)
         return self
+
+    def log(self) -> str:
+        path = self.workdir / "mosquitto.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def kill(self) -> None:
         """SIGKILL: what a power cut does to the broker."""

@@ -22,8 +22,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.api import create_app
 from gateway.settings import GatewaySettings
 from schemas import AckMessage, Presence, new_message_id, parse_up, topics
-from tests.gateway.conftest import Mosquitto, MosquittoFactory, free_port
-from tests.support import wait_until
+from tests.gateway.conftest import MosquittoFactory
+from tests.support import Mosquitto, free_port, wait_until
 
 CP, NSP = "cp-test", "nsp-test"
 ROOT = Path(__file__).resolve().parents[2]
