@@ -1,0 +1,41 @@
+"""The README's demo brings the whole system up and data flows from several NSPs."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support import ROOT, free_port, wait_until
+
+
+def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "demo.log"
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "noodnet", "demo",
+                "--http-port", str(port), "--duration", "120", "--speed", "2",
+                "--workdir", str(tmp_path / "demo"),
+            ],
+            cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+
+        def nsps_with_messages() -> set[str]:
+            assert proc.poll() is None, log.read_text()
+            r = httpx.get(f"http://127.0.0.1:{port}/api/v1/messages?limit=1000", timeout=2)
+            return {m["nsp_id"] for m in r.json()} if r.status_code == 200 else set()
+
+        found = wait_until(lambda: len(s := nsps_with_messages()) >= 3 and s, 60, interval=0.5)
+        assert len(found) >= 3
+        kinds = {m["kind"] for m in httpx.get(f"http://127.0.0.1:{port}/api/v1/messages").json()}
+        assert "status" in kinds
+        assert "API docs" in log.read_text()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0, log.read_text()[-3000:]
