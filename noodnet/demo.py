@@ -93,6 +93,12 @@ def run_demo(
         procs.append(cp)
         cp_url = f"http://127.0.0.1:{http_port}"
         _wait_http(cp_url + "/healthz", cp, cp_log)
+        for nsp in NSPS[:gateways]:
+            httpx.put(
+                f"{cp_url}/api/v1/nsps/{nsp.nsp_id}",
+                json={"name": nsp.name, "address": nsp.address, "lat": nsp.lat, "lon": nsp.lon},
+                timeout=10,
+            ).raise_for_status()
 
         gw_urls: list[str] = []
         for nsp in NSPS[:gateways]:

@@ -62,6 +62,12 @@ class Nsp(SQLModel, table=True):
     nsp_id: str = Field(primary_key=True, max_length=63)
     cp_id: str = Field(max_length=63)
     name: str | None = Field(default=None, max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    lat: float | None = None
+    lon: float | None = None
+    registered: bool = Field(
+        default=False, description="Registered by an operator (vs. only heard of on MQTT)."
+    )
     first_seen: datetime | None = utc_column(nullable=True)
     last_seen: datetime | None = utc_column(nullable=True)
     online: bool | None = Field(default=None, description="From the retained presence topic.")

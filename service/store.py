@@ -197,6 +197,7 @@ def _update_nsps(
                     gaps=[],
                     seq_conflicts=0,
                     last_status_seq=0,
+                    registered=False,
                 )
             )
         items = sorted(by_nsp.get(nsp_id, []), key=lambda a: a.received_at)

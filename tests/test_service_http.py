@@ -100,3 +100,18 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
+
+
+async def test_register_nsp_with_position(client: httpx.AsyncClient) -> None:
+    reg = {"name": "Bibliotheek Oss", "address": "Raadhuislaan 10, Oss", "lat": 51.77, "lon": 5.52}
+    r = await client.put("/api/v1/nsps/oss-centrum", json=reg)
+    assert r.status_code == 200, r.text
+    assert r.json()["registered"] is True and r.json()["liveness"] == "unknown"
+    assert (
+        await client.post("/api/v1/messages", json=report(1, nsp="oss-centrum"))
+    ).status_code == 201
+    nsp = (await client.get("/api/v1/nsps/oss-centrum")).json()
+    assert nsp["name"] == "Bibliotheek Oss" and nsp["lat"] == 51.77 and nsp["message_count"] == 1
+    bad = await client.put("/api/v1/nsps/oss-centrum", json={"name": "x", "lat": 51.0})
+    assert bad.status_code == 422 and "lat and lon" in bad.text
+    assert (await client.put("/api/v1/nsps/Bad Id", json={"name": "x"})).status_code == 422

@@ -3,23 +3,45 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Path
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import select
 
 from schemas import utcnow
+from schemas.common import NspId
 from service.context import ContextDep, SessionDep
 from service.models import Nsp
 
 router = APIRouter(prefix="/api/v1/nsps", tags=["nsps"])
 
 
+class NspRegistration(BaseModel):
+    """What an operator registers about an NSP: where it is and what it is called."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200, examples=["Bibliotheek Oss"])
+    address: str | None = Field(default=None, max_length=300)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> NspRegistration:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon must be given together")
+        return self
+
+
 class NspOut(BaseModel):
     nsp_id: str
     cp_id: str
     name: str | None
+    address: str | None
+    lat: float | None
+    lon: float | None
+    registered: bool
     liveness: str  # "online" | "offline" | "silent" | "unknown"
     online: bool | None
     first_seen: datetime | None
@@ -74,4 +96,21 @@ def get_nsp(nsp_id: str, session: SessionDep, ctx: ContextDep) -> NspOut:
     nsp = session.get(Nsp, nsp_id)
     if nsp is None:
         raise HTTPException(404, detail=f"no NSP with id {nsp_id}")
+    return nsp_out(nsp, timedelta(seconds=ctx.settings.silent_after_seconds))
+
+
+@router.put(
+    "/{nsp_id}",
+    summary="Register an NSP or update its registration (name, address, position)",
+    response_model=NspOut,
+)
+def register_nsp(
+    nsp_id: Annotated[NspId, Path()], reg: NspRegistration, session: SessionDep, ctx: ContextDep
+) -> NspOut:
+    nsp = session.get(Nsp, nsp_id) or Nsp(nsp_id=nsp_id, cp_id=ctx.settings.cp_id)
+    nsp.name, nsp.address, nsp.lat, nsp.lon = reg.name, reg.address, reg.lat, reg.lon
+    nsp.registered = True
+    session.add(nsp)
+    session.commit()
+    session.refresh(nsp)
     return nsp_out(nsp, timedelta(seconds=ctx.settings.silent_after_seconds))
