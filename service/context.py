@@ -35,3 +35,11 @@ def get_session(ctx: Annotated[ServiceContext, Depends(get_context)]) -> Iterato
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_actor() -> str:
+    """Who is acting, for audit trails. Replaced by the authenticated identity (auth issue)."""
+    return "anonymous"
+
+
+ActorDep = Annotated[str, Depends(get_actor)]
