@@ -36,7 +36,7 @@ def ensure_venv() -> None:
         return
     print("installing noodnet and its dependencies into .venv ...", flush=True)
     subprocess.run(
-        [str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[dev]"],
+        [str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[dev,demo]"],
         cwd=ROOT,
         check=True,
     )

@@ -21,13 +21,12 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.downlink import Downlink
 from gateway.outbox import Outbox, OutboxEntry
 from gateway.settings import GatewaySettings
+from noodnet.mqttconf import client_kwargs, connect_kwargs
 from schemas import Presence, topics, utcnow
 
 log = logging.getLogger(__name__)
@@ -119,16 +118,13 @@ class Publisher:
         self._wake.set()
 
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
         # connect_async + loop_start: the broker may be unreachable for hours; paho keeps
         # retrying with backoff while the API goes on accepting reports into the outbox.
         self._client.connect_async(
             self.settings.mqtt_host,
             self.settings.mqtt_port,
             keepalive=self.settings.mqtt_keepalive,
-            clean_start=False,
-            properties=props,
+            **connect_kwargs(self.settings.mqtt_protocol, SESSION_EXPIRY_SECONDS),
         )
         self._client.loop_start()
         self._sender = threading.Thread(target=self._run_sender, name="gw-sender", daemon=True)
@@ -165,7 +161,7 @@ class Publisher:
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
-            protocol=mqtt.MQTTv5,
+            **client_kwargs(s.mqtt_protocol),
             # Downward messages are acked to the broker only after they are committed.
             manual_ack=True,
         )

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from noodnet.mqttconf import MqttProtocol
 from schemas.common import ID_PATTERN
 
 DEFAULT_DB_PATH = Path("var/gateway-{nsp_id}.db")
@@ -53,6 +54,10 @@ class GatewaySettings(BaseSettings):
     )
     mqtt_password: SecretStr | None = Field(
         default=None, description="Broker password for this NSP; empty for an open test broker."
+    )
+    mqtt_protocol: MqttProtocol = Field(
+        default=MqttProtocol.V5,
+        description="MQTT protocol version: 5 (production) or 3.1.1 (demo fallback broker).",
     )
     mqtt_keepalive: int = Field(
         default=30,

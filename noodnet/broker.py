@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -97,6 +98,57 @@ class LocalBroker:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
             self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None
+
+
+class EmbeddedBroker:
+    """The demo's fallback when Mosquitto is not installed: amqtt (pure Python, MQTT 3.1.1).
+
+    Never used by the tests of delivery guarantees: amqtt lost messages after a crash and
+    leaked retained messages when we measured it.
+    """
+
+    protocol = "3.1.1"
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "amqtt.yaml"
+        self.conf.write_text(
+            "listeners:\n"
+            "  default:\n"
+            "    type: tcp\n"
+            f"    bind: 127.0.0.1:{self.port}\n"
+            "plugins:\n"
+            "  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
+            "    allow_anonymous: true\n"
+        )
+
+    def start(self, timeout: float = 20) -> EmbeddedBroker:
+        binary = Path(sys.executable).parent / "amqtt"
+        if not binary.exists():
+            raise RuntimeError("neither mosquitto nor amqtt is installed (pip install amqtt)")
+        with (self.workdir / "amqtt.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(binary), "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while not port_open(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"amqtt did not start; see {self.workdir / 'amqtt.log'}")
+            time.sleep(0.05)
+        return self
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -106,7 +106,6 @@ def gateway(
 ) -> None:
     """Run an NSP gateway: durable outbox, MQTT link to the CP, local staff API."""
     from gateway.api import run
-
     from gateway.settings import GatewaySettings
 
     setup_logging(log_level)
@@ -137,6 +136,13 @@ def demo(
     ] = None,
     speed: Annotated[float, typer.Option(min=0.1, max=100, help="Scenario speed-up")] = 1.0,
     workdir: Annotated[Path, typer.Option(help="Where the demo keeps its data")] = Path("var/demo"),
+    broker: Annotated[
+        str,
+        typer.Option(
+            help="auto: Mosquitto if installed, else the embedded amqtt broker; "
+            "or force 'mosquitto' / 'amqtt'"
+        ),
+    ] = "auto",
 ) -> None:
     """Everything on one machine: broker, CP service, simulated gateways, outage scenario."""
     from noodnet.demo import run_demo
@@ -150,6 +156,7 @@ def demo(
             duration=duration,
             speed=speed,
             workdir=workdir,
+            broker_kind=broker,
         )
     )
 

@@ -17,7 +17,7 @@ from types import FrameType
 
 import httpx
 
-from noodnet.broker import LocalBroker, find_mosquitto, free_port
+from noodnet.broker import EmbeddedBroker, LocalBroker, find_mosquitto, free_port
 from noodnet.scenario import NSPS, events
 
 CP_ID = "cp-oss"
@@ -58,28 +58,37 @@ def run_demo(
     duration: float | None,
     speed: float,
     workdir: Path,
+    broker_kind: str = "auto",
 ) -> int:
     gateways = min(gateways, len(NSPS))
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     procs: list[subprocess.Popen[bytes]] = []
-    broker: LocalBroker | None = None
+    broker: LocalBroker | EmbeddedBroker | None = None
 
     def _on_signal(_sig: int, _frame: FrameType | None) -> None:
         raise _Stop
 
     signal.signal(signal.SIGTERM, _on_signal)
     try:
-        if find_mosquitto() is None:
+        port = mqtt_port or free_port()
+        protocol = "5"
+        if broker_kind == "mosquitto" or (broker_kind == "auto" and find_mosquitto()):
+            broker = LocalBroker(workdir / "broker", port=port).start()
+        else:
             print(
-                "mosquitto is not installed; install it (Debian: apt-get install mosquitto) "
-                "and run the demo again.",
-                file=sys.stderr,
+                "Mosquitto is not installed: using the embedded amqtt broker (MQTT 3.1.1). "
+                "Production uses Mosquitto (Debian: apt-get install mosquitto).",
+                flush=True,
             )
-            return 1
-        broker = LocalBroker(workdir / "broker", port=mqtt_port or free_port()).start()
-        common = {"NOODNET_CP_ID": CP_ID, "NOODNET_MQTT_PORT": str(broker.port)}
+            broker = EmbeddedBroker(workdir / "broker", port=port).start()
+            protocol = "3.1.1"
+        common = {
+            "NOODNET_CP_ID": CP_ID,
+            "NOODNET_MQTT_PORT": str(broker.port),
+            "NOODNET_MQTT_PROTOCOL": protocol,
+        }
         cp_log = workdir / "cp.log"
         cp = _spawn(
             ["cp"],

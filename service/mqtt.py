@@ -16,10 +16,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from noodnet.mqttconf import client_kwargs, connect_kwargs
 from schemas import topics, utcnow
 from service.settings import ServiceSettings
 
@@ -60,7 +59,7 @@ class MqttBridge:
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
-            protocol=mqtt.MQTTv5,
+            **client_kwargs(settings.mqtt_protocol),
             manual_ack=True,
         )
         if settings.mqtt_username:
@@ -74,15 +73,15 @@ class MqttBridge:
         self.client = client
 
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.settings.mqtt_session_expiry_seconds
-        props.ReceiveMaximum = RECEIVE_MAXIMUM
         self.client.connect_async(
             self.settings.mqtt_host,
             self.settings.mqtt_port,
             keepalive=self.settings.mqtt_keepalive,
-            clean_start=False,
-            properties=props,
+            **connect_kwargs(
+                self.settings.mqtt_protocol,
+                self.settings.mqtt_session_expiry_seconds,
+                receive_maximum=RECEIVE_MAXIMUM,
+            ),
         )
         self.client.loop_start()
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from noodnet.mqttconf import MqttProtocol
 from schemas.common import ID_PATTERN
 
 
@@ -38,6 +39,10 @@ class ServiceSettings(BaseSettings):
         default=None,
         description="MQTT client id; fixed per instance so the broker keeps its session "
         "(default: noodnet-cp-{cp_id}).",
+    )
+    mqtt_protocol: MqttProtocol = Field(
+        default=MqttProtocol.V5,
+        description="MQTT protocol version: 5 (production) or 3.1.1 (demo fallback broker).",
     )
     mqtt_keepalive: int = Field(default=30, ge=5, le=3600)
     mqtt_session_expiry_seconds: int = Field(

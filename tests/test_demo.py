@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support import ROOT, free_port, wait_until
 
 
-def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path) -> None:
+@pytest.mark.parametrize("broker", ["mosquitto", "amqtt"])
+def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: str) -> None:
     port = free_port()
     log = tmp_path / "demo.log"
     with log.open("wb") as fh:
@@ -20,7 +22,7 @@ def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path) -> None:
             [
                 sys.executable, "-m", "noodnet", "demo",
                 "--http-port", str(port), "--duration", "120", "--speed", "2",
-                "--workdir", str(tmp_path / "demo"),
+                "--workdir", str(tmp_path / "demo"), "--broker", broker,
             ],
             cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
         )  # fmt: skip
