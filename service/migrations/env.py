@@ -7,6 +7,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import service.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import service.triage.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -1,0 +1,777 @@
+"""Near-duplicate grouping: every help request and situation report gets an incident, every
+resource request a queue item, inside the ingest transaction (a ``BatchHook``).
+
+Matching compares a new report with the *reports* already stored nearby in place and time
+(not with an incident summary), so an incident that grew along a street still catches the
+next report about it, and after a split a report like the split one follows it, not the
+incident it was taken out of. Candidates come from two indexed keys, never a scan: a coarse
+coordinate cell (with its 8 neighbours) and a street/place bucket, each with a time window.
+
+Rules that protect people:
+
+* A life-threatening (P1) help request is never absorbed. When it matches an open incident it
+  gets its own item, linked as a *possible duplicate*; an operator merges or keeps it apart.
+* Reports never join a closed or resolved incident: a new problem at the same place is a new
+  item in the queue.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from schemas import HandlingState
+from service.models import Nsp
+from service.store import Accepted, PresenceSeen
+from service.triage.downlink import enqueue_ack
+from service.triage.models import TriageAudit, TriageItem, TriageReport
+from service.triage.normalise import normalise_text, parse_address, street_similarity
+from service.triage.normalise import text_similarity as _text_similarity
+from service.triage.settings import TriageSettings
+from service.triage.workflow import CLASS_RANK, OPEN_STATES, ItemState, lock_items, rep_key
+
+ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
+REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
+AUDIT = TriageAudit.__table__  # type: ignore[attr-defined]
+NSPS = Nsp.__table__  # type: ignore[attr-defined]
+
+GROUPED_KINDS = ("help_request", "situation_report")
+
+# Hazard families: categories across the two kinds that can describe one incident.
+FAMILY: dict[tuple[str, str], str] = {
+    ("help_request", "fire"): "fire",
+    ("situation_report", "fire"): "fire",
+    ("help_request", "medical"): "medical",
+    ("situation_report", "health"): "medical",
+    ("help_request", "vulnerable_person"): "care",
+    ("help_request", "crime"): "safety",
+    ("situation_report", "safety"): "safety",
+    ("help_request", "missing_person"): "missing",
+    ("help_request", "other"): "other",
+    ("situation_report", "other"): "other",
+    ("situation_report", "infrastructure"): "infrastructure",
+    ("situation_report", "power"): "power",
+    ("situation_report", "water"): "water",
+    ("situation_report", "public_mood"): "mood",
+    ("situation_report", "rumour"): "rumour",
+    ("situation_report", "information_need"): "information",
+}
+# An elderly man whose oxygen machine stopped is filed as medical by one volunteer and as
+# vulnerable person by the next.
+COMPATIBLE: dict[str, frozenset[str]] = {
+    "medical": frozenset({"medical", "care"}),
+    "care": frozenset({"care", "medical"}),
+}
+
+SEVERITY_CLASS = {"critical": "P1", "high": "P2", "moderate": "P3", "low": "P4"}
+
+# Cells of 0.005° latitude x 0.008° longitude (about 550 x 550 m around 52°N): a cell and
+# its 8 neighbours cover every point within the largest allowed radius (500 m).
+CELL_LAT = 0.005
+CELL_LON = 0.008
+
+
+def family_of(kind: str, category: str) -> str:
+    return FAMILY.get((kind, category), f"{kind}:{category}")
+
+
+def compatible(a: str, b: str) -> bool:
+    return a == b or b in COMPATIBLE.get(a, frozenset())
+
+
+def report_class(kind: str, body: dict[str, Any]) -> str:
+    if kind == "situation_report":
+        return SEVERITY_CLASS.get(str(body.get("severity")), "P3")
+    return str(body.get("urgency") or "P3")
+
+
+def cell_of(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat / CELL_LAT), math.floor(lon / CELL_LON)
+
+
+def cell_key(ix: int, iy: int) -> str:
+    return f"{ix}:{iy}"
+
+
+def neighbour_cells(lat: float, lon: float) -> list[str]:
+    ix, iy = cell_of(lat, lon)
+    return [cell_key(ix + dx, iy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    # Equirectangular: exact enough within a town, and cheap.
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6_371_000 * math.hypot(x, y)
+
+
+@dataclass
+class Features:
+    """What matching needs of one report (also the triage_report row)."""
+
+    message_id: str
+    kind: str
+    family: str
+    category: str
+    cls: str
+    life_threatening: bool
+    nsp_id: str
+    received_at: datetime
+    lat: float | None
+    lon: float | None
+    cell: str | None
+    bucket: str | None
+    street: str | None
+    number: int | None
+    town: str | None
+    place: str | None
+    address: str | None
+    text_norm: str
+    description: str
+    people: int
+    vulnerable: int
+    item_id: int | None = None
+    item_state: str | None = None
+
+    def row(self, item_id: int, joined_by: str, score: float | None) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "item_id": item_id,
+            "kind": self.kind,
+            "family": self.family,
+            "category": self.category,
+            "cls": self.cls,
+            "life_threatening": self.life_threatening,
+            "nsp_id": self.nsp_id,
+            "received_at": self.received_at,
+            "lat": self.lat,
+            "lon": self.lon,
+            "cell": self.cell,
+            "bucket": self.bucket,
+            "street": self.street,
+            "number": self.number,
+            "town": self.town,
+            "address": self.address,
+            "text_norm": self.text_norm,
+            "description": self.description,
+            "people": self.people,
+            "vulnerable": self.vulnerable,
+            "joined_by": joined_by,
+            "match_score": score,
+        }
+
+
+def features_of(
+    message_id: str,
+    kind: str,
+    nsp_id: str,
+    received_at: datetime,
+    body: dict[str, Any],
+    default_town: str | None = None,
+) -> Features:
+    """Features of a help request or situation report (body as JSON-ready dict)."""
+    category = str(body.get("category"))
+    loc = body.get("location") or {}
+    address_text = loc.get("address")
+    addr = parse_address(address_text)
+    town = addr.town or default_town
+    lat, lon = loc.get("lat"), loc.get("lon")
+    cell = cell_key(*cell_of(lat, lon)) if lat is not None and lon is not None else None
+    place = addr.place
+    if addr.street is None and place is None and lat is None:
+        # Area-wide (rumours, information needs): comparable only within the NSP's town.
+        place = f"~{town or nsp_id}"
+    bucket = "s:" + addr.street[:5] if addr.street else (f"p:{place}" if place else None)
+    description = str(body.get("description") or "")
+    text_parts = [description, loc.get("description") or ""]
+    cls = report_class(kind, body)
+    return Features(
+        message_id=message_id,
+        kind=kind,
+        family=family_of(kind, category),
+        category=category,
+        cls=cls,
+        life_threatening=kind == "help_request" and cls == "P1",
+        nsp_id=nsp_id,
+        received_at=received_at,
+        lat=lat,
+        lon=lon,
+        cell=cell,
+        bucket=bucket[:64] if bucket else None,
+        street=addr.street[:200] if addr.street else None,
+        number=addr.number,
+        town=town[:60] if town else None,
+        place=place,
+        address=address_text,
+        text_norm=normalise_text(" ".join(text_parts)),
+        description=description,
+        people=int(body.get("people_involved") or body.get("people_affected") or 0),
+        vulnerable=int(body.get("vulnerable_people") or 0),
+    )
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True)
+class Match:
+    score: float
+    location: float | None
+    text: float
+
+
+def _number_score(a: int | None, b: int | None) -> float:
+    if a is None or b is None:
+        return 0.7
+    gap = abs(a - b)
+    if gap == 0:
+        return 1.0
+    if gap <= 2:
+        return 0.75  # next door: one fire, two house numbers
+    if gap <= 6:
+        return 0.5
+    if gap <= 20:
+        return 0.3
+    return 0.1
+
+
+def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | None:
+    """1 = same spot, 0 = different places, None = the locations cannot be compared."""
+    scores: list[float] = []
+    if r.lat is not None and c.lat is not None and r.lon is not None and c.lon is not None:
+        d = distance_m(r.lat, r.lon, c.lat, c.lon)
+        near = cfg.radius_m * 0.25
+        if d <= near:
+            scores.append(1.0)
+        elif d <= cfg.radius_m:
+            scores.append(1.0 - 0.6 * (d - near) / (cfg.radius_m - near))
+        else:
+            scores.append(0.0)
+    if r.street and c.street:
+        if r.town and c.town and r.town != c.town:
+            scores.append(0.0)  # Kerkstraat in Oss is not Kerkstraat in Lith
+        else:
+            sim = street_similarity(r.street, c.street)
+            if sim >= 0.85:
+                scores.append(_number_score(r.number, c.number) * (1.0 if sim == 1 else 0.9))
+            else:
+                scores.append(0.0)
+    if scores:
+        return max(scores)
+    if r.place and c.place:
+        return 0.5 if r.place == c.place else None
+    return None
+
+
+def match(r: Features, c: Features, cfg: TriageSettings) -> Match | None:
+    """How well ``r`` matches candidate ``c``; None when it does not."""
+    if not compatible(r.family, c.family):
+        return None
+    if abs((r.received_at - c.received_at).total_seconds()) > cfg.window_minutes * 60:
+        return None
+    loc = location_score(r, c, cfg)
+    text = _text_similarity(r.text_norm, c.text_norm)
+    if loc is None:
+        if text >= cfg.unknown_location_text_score and r.category == c.category:
+            return Match(text, None, text)
+        return None
+    if loc < cfg.min_location_score or text < cfg.min_text_score:
+        return None
+    score = cfg.location_weight * loc + (1 - cfg.location_weight) * text
+    return Match(score, loc, text) if score >= cfg.match_threshold else None
+
+
+# --------------------------------------------------------------------------- the hook
+
+
+@dataclass
+class _Planned:
+    """An item touched by this batch: an existing one (``id``) or one to create."""
+
+    key: int
+    id: int | None
+    row: dict[str, Any]
+    members: list[Features] = field(default_factory=list)
+    audit: dict[str, Any] | None = None
+
+
+class GroupingHook:
+    """``BatchHook`` placing new reports into items; see the module docstring."""
+
+    def __init__(self, cp_id: str, settings: TriageSettings) -> None:
+        self.cp_id = cp_id
+        self.settings = settings
+
+    def __call__(
+        self, conn: Connection, accepted: list[Accepted], presences: list[PresenceSeen]
+    ) -> None:
+        relevant = [
+            a
+            for a in accepted
+            if a.message.kind in ("help_request", "situation_report", "resource_request")
+        ]
+        if not relevant:
+            return
+        towns = self._nsp_towns(conn, {a.message.nsp_id for a in relevant})
+        reports: list[Features] = []
+        resources: list[Accepted] = []
+        for a in relevant:
+            m = a.message
+            if m.kind == "resource_request":
+                resources.append(a)
+                continue
+            reports.append(
+                features_of(
+                    m.message_id,
+                    m.kind,
+                    m.nsp_id,
+                    a.received_at,
+                    m.body.model_dump(mode="json"),
+                    towns.get(m.nsp_id),
+                )
+            )
+        self.place(conn, reports, resources)
+
+    def _nsp_towns(self, conn: Connection, nsp_ids: set[str]) -> dict[str, str]:
+        rows = conn.execute(
+            sa.select(NSPS.c.nsp_id, NSPS.c.address).where(
+                NSPS.c.nsp_id.in_(sorted(nsp_ids)), NSPS.c.address.is_not(None)
+            )
+        )
+        out = {}
+        for nsp_id, address in rows:
+            town = parse_address(address).town
+            if town:
+                out[nsp_id] = town
+        return out
+
+    def _candidates(self, conn: Connection, reports: list[Features]) -> list[Features]:
+        cells: set[str] = set()
+        buckets: set[str] = set()
+        for r in reports:
+            if r.lat is not None and r.lon is not None:
+                cells.update(neighbour_cells(r.lat, r.lon))
+            if r.bucket:
+                buckets.add(r.bucket)
+        if not cells and not buckets:
+            return []
+        since = min(r.received_at for r in reports) - timedelta(
+            minutes=self.settings.window_minutes
+        )
+        conds = []
+        if cells:
+            conds.append(REPORTS.c.cell.in_(sorted(cells)))
+        if buckets:
+            conds.append(REPORTS.c.bucket.in_(sorted(buckets)))
+        rows = conn.execute(
+            sa.select(REPORTS, ITEMS.c.state)
+            .join(ITEMS, ITEMS.c.id == REPORTS.c.item_id)
+            .where(sa.or_(*conds), REPORTS.c.received_at >= since)
+            .where(ITEMS.c.state.in_(OPEN_STATES))
+            .order_by(REPORTS.c.received_at, REPORTS.c.message_id)
+        ).all()
+        out = []
+        for row in rows:
+            f = Features(
+                message_id=row.message_id,
+                kind=row.kind,
+                family=row.family,
+                category=row.category,
+                cls=row.cls,
+                life_threatening=row.life_threatening,
+                nsp_id=row.nsp_id,
+                received_at=row.received_at,
+                lat=row.lat,
+                lon=row.lon,
+                cell=row.cell,
+                bucket=row.bucket,
+                street=row.street,
+                number=row.number,
+                town=row.town,
+                place=row.bucket[2:] if row.bucket and row.bucket.startswith("p:") else None,
+                address=row.address,
+                text_norm=row.text_norm,
+                description=row.description,
+                people=row.people,
+                vulnerable=row.vulnerable,
+                item_id=row.item_id,
+                item_state=row.state,
+            )
+            out.append(f)
+        return out
+
+    def _best(self, r: Features, pool: list[Features]) -> tuple[int, Match] | None:
+        best: tuple[int, Match] | None = None
+        for c in pool:
+            assert c.item_id is not None
+            m = match(r, c, self.settings)
+            if m is None:
+                continue
+            # Highest score wins; on a tie the older item (lower key) keeps it.
+            if (
+                best is None
+                or m.score > best[1].score
+                or (m.score == best[1].score and c.item_id < best[0])
+            ):
+                best = (c.item_id, m)
+        return best
+
+    def place(self, conn: Connection, reports: list[Features], resources: list[Accepted]) -> None:
+        """Assign ``reports`` to items (matching) and give each resource request its item."""
+        now_items: dict[int, _Planned] = {}
+        new_keys = 10**15  # provisional keys for items made in this batch sort after real ids
+        pool = self._candidates(conn, reports) if reports else []
+        by_cell: dict[str, list[Features]] = {}
+        by_bucket: dict[str, list[Features]] = {}
+
+        def index(f: Features) -> None:
+            if f.cell:
+                by_cell.setdefault(f.cell, []).append(f)
+            if f.bucket:
+                by_bucket.setdefault(f.bucket, []).append(f)
+
+        # Lock the candidate items and re-check them: an operator may have merged or closed
+        # one since the candidates were read; its reports then go elsewhere, never into it.
+        existing = lock_items(conn, sorted({c.item_id for c in pool if c.item_id is not None}))
+        pool = [
+            c for c in pool if c.item_id in existing and existing[c.item_id].state in OPEN_STATES
+        ]
+        for c in pool:
+            index(c)
+
+        placed: list[tuple[Features, int, str, float | None]] = []
+        for r in reports:
+            near: dict[str, Features] = {}
+            if r.lat is not None and r.lon is not None:
+                for key in neighbour_cells(r.lat, r.lon):
+                    for c in by_cell.get(key, ()):
+                        near[c.message_id] = c
+            if r.bucket:
+                for c in by_bucket.get(r.bucket, ()):
+                    near[c.message_id] = c
+            best = self._best(r, list(near.values()))
+            score: float | None
+            if best is not None and not r.life_threatening:
+                item_key, m = best
+                joined, score = "match", m.score
+            else:
+                new_keys += 1
+                item_key = new_keys
+                joined, score = ("own", best[1].score) if best is not None else ("new", None)
+                now_items[item_key] = _Planned(
+                    key=item_key,
+                    id=None,
+                    row=_new_item_row("incident", r),
+                    audit={
+                        "action": "created",
+                        "details": {
+                            "message_id": r.message_id,
+                            "possible_duplicate_of": best[0] if best is not None else None,
+                            "score": round(best[1].score, 3) if best is not None else None,
+                        },
+                    },
+                )
+                if best is not None:
+                    # Never absorbed: its own place in the queue, linked for the operator.
+                    now_items[item_key].row["possible_duplicate_of"] = best[0]
+                    now_items[item_key].row["duplicate_status"] = "pending"
+            planned = now_items.get(item_key)
+            if planned is None:
+                planned = now_items[item_key] = _Planned(
+                    key=item_key, id=item_key, row=dict(existing[item_key]._mapping)
+                )
+            planned.members.append(r)
+            r.item_id = item_key
+            r.item_state = planned.row["state"]
+            placed.append((r, item_key, joined, score))
+            index(r)
+
+        for a in resources:
+            new_keys += 1
+            now_items[new_keys] = _Planned(
+                key=new_keys,
+                id=None,
+                row=_resource_item_row(a),
+                audit={"action": "created", "details": {"message_id": a.message.message_id}},
+            )
+
+        self._write(conn, now_items, placed, resources)
+
+    def _write(
+        self,
+        conn: Connection,
+        items: dict[int, _Planned],
+        placed: list[tuple[Features, int, str, float | None]],
+        resources: list[Accepted],
+    ) -> None:
+        # Aggregates of every touched item, from its new members.
+        for planned in items.values():
+            row = planned.row
+            for r in planned.members:
+                _absorb(row, r)
+        creating = [p for p in items.values() if p.id is None]
+        if creating:
+            ids = conn.execute(
+                sa.insert(ITEMS).returning(ITEMS.c.id, sort_by_parameter_order=True),
+                [_insertable(p.row) for p in creating],
+            ).scalars()
+            for p, new_id in zip(creating, ids, strict=True):
+                p.id = new_id
+        key_to_id = {k: p.id for k, p in items.items()}
+        # Links made to items created in this same batch get their real id now.
+        for p in creating:
+            link = p.row.get("possible_duplicate_of")
+            if link is not None and link in key_to_id and link != key_to_id[link]:
+                conn.execute(
+                    sa.update(ITEMS)
+                    .where(ITEMS.c.id == p.id)
+                    .values(possible_duplicate_of=key_to_id[link])
+                )
+                if p.audit:
+                    p.audit["details"]["possible_duplicate_of"] = key_to_id[link]
+        if placed:
+            conn.execute(
+                sa.insert(REPORTS),
+                [f.row(key_to_id[k] or 0, joined, score) for f, k, joined, score in placed],
+            )
+        if resources:
+            res_items = [p for p in creating if p.row["item_type"] == "resource_request"]
+            conn.execute(
+                sa.insert(REPORTS),
+                [
+                    _resource_report_row(a, p.id or 0)
+                    for a, p in zip(resources, res_items, strict=True)
+                ],
+            )
+        updating = [p for p in items.values() if p.key == p.id]
+        if updating:
+            conn.execute(
+                sa.update(ITEMS)
+                .where(ITEMS.c.id == sa.bindparam("_id"))
+                .values(
+                    {
+                        c: sa.bindparam(c)
+                        for c in (
+                            "first_seen",
+                            "last_seen",
+                            "report_count",
+                            "nsp_ids",
+                            "top_class",
+                            "life_threatening",
+                            "people_involved",
+                            "vulnerable_people",
+                            "representative_message_id",
+                            "description",
+                            "address",
+                            "lat",
+                            "lon",
+                        )
+                    }
+                ),
+                [{"_id": p.id, **_updatable(p.row)} for p in updating],
+            )
+        audits = [
+            {
+                "item_id": p.id,
+                "at": p.row["first_seen"],
+                "actor": "grouping",
+                "action": p.audit["action"],
+                "from_state": None,
+                "to_state": ItemState.NEW.value,
+                "note": None,
+                "details": p.audit["details"],
+            }
+            for p in creating
+            if p.audit is not None
+        ]
+        if audits:
+            conn.execute(sa.insert(AUDIT), audits)
+        # A report joining an incident the CP already handles learns its state at once.
+        for f, k, joined, _ in placed:
+            state = items[k].row["state"]
+            if joined == "match" and state != ItemState.NEW.value:
+                enqueue_ack(
+                    conn,
+                    cp_id=self.cp_id,
+                    nsp_id=f.nsp_id,
+                    ref_message_id=f.message_id,
+                    stored_at=f.received_at,
+                    state=HandlingState(state),
+                    note=f"Hoort bij incident #{key_to_id[k]} dat het CP al behandelt.",
+                    item_id=key_to_id[k],
+                    at=f.received_at,
+                )
+
+
+def _new_item_row(item_type: str, r: Features) -> dict[str, Any]:
+    return {
+        "item_type": item_type,
+        "family": r.family,
+        "category": r.category,
+        "state": ItemState.NEW.value,
+        "state_changed_at": r.received_at,
+        "first_seen": r.received_at,
+        "last_seen": r.received_at,
+        "report_count": 0,
+        "nsp_ids": [],
+        "top_class": r.cls,
+        "life_threatening": False,
+        "people_involved": 0,
+        "vulnerable_people": 0,
+        "representative_message_id": r.message_id,
+        "description": r.description,
+        "address": None,
+        "lat": None,
+        "lon": None,
+        "merged_into": None,
+        "split_from": None,
+        "possible_duplicate_of": None,
+        "duplicate_status": None,
+    }
+
+
+def _resource_item_row(a: Accepted) -> dict[str, Any]:
+    m = a.message
+    body = m.body.model_dump(mode="json")
+    text = f"{body['quantity']:g} {body['unit']} {body['item']}"
+    if body.get("note"):
+        text += f" — {body['note']}"
+    return {
+        "item_type": "resource_request",
+        "family": "resource",
+        "category": body["resource"],
+        "state": ItemState.NEW.value,
+        "state_changed_at": a.received_at,
+        "first_seen": a.received_at,
+        "last_seen": a.received_at,
+        "report_count": 1,
+        "nsp_ids": [m.nsp_id],
+        "top_class": body.get("urgency") or "P3",
+        "life_threatening": False,
+        "people_involved": 0,
+        "vulnerable_people": 0,
+        "representative_message_id": m.message_id,
+        "description": text,
+        "address": None,
+        "lat": None,
+        "lon": None,
+        "merged_into": None,
+        "split_from": None,
+        "possible_duplicate_of": None,
+        "duplicate_status": None,
+    }
+
+
+def _resource_report_row(a: Accepted, item_id: int) -> dict[str, Any]:
+    m = a.message
+    body = m.body.model_dump(mode="json")
+    return {
+        "message_id": m.message_id,
+        "item_id": item_id,
+        "kind": m.kind,
+        "family": "resource",
+        "category": body["resource"],
+        "cls": body.get("urgency") or "P3",
+        "life_threatening": False,
+        "nsp_id": m.nsp_id,
+        "received_at": a.received_at,
+        "lat": None,
+        "lon": None,
+        "cell": None,
+        "bucket": None,  # resource requests are never matched
+        "street": None,
+        "number": None,
+        "town": None,
+        "address": None,
+        "text_norm": "",
+        "description": str(body.get("item")),
+        "people": 0,
+        "vulnerable": 0,
+        "joined_by": "new",
+        "match_score": None,
+    }
+
+
+_ITEM_COLUMNS = (
+    "item_type",
+    "family",
+    "category",
+    "state",
+    "state_changed_at",
+    "first_seen",
+    "last_seen",
+    "report_count",
+    "nsp_ids",
+    "top_class",
+    "life_threatening",
+    "people_involved",
+    "vulnerable_people",
+    "representative_message_id",
+    "description",
+    "address",
+    "lat",
+    "lon",
+    "merged_into",
+    "split_from",
+    "possible_duplicate_of",
+    "duplicate_status",
+)
+
+
+def _insertable(row: dict[str, Any]) -> dict[str, Any]:
+    out = {c: row[c] for c in _ITEM_COLUMNS}
+    if out["possible_duplicate_of"] is not None and out["possible_duplicate_of"] >= 10**15:
+        out["possible_duplicate_of"] = None  # fixed after the insert, see _write
+    return out
+
+
+def _updatable(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        c: row[c]
+        for c in (
+            "first_seen",
+            "last_seen",
+            "report_count",
+            "nsp_ids",
+            "top_class",
+            "life_threatening",
+            "people_involved",
+            "vulnerable_people",
+            "representative_message_id",
+            "description",
+            "address",
+            "lat",
+            "lon",
+        )
+    }
+
+
+def _absorb(row: dict[str, Any], r: Features) -> None:
+    """Fold one new member report into an item's aggregates."""
+    if row["report_count"] == 0:
+        row["first_seen"] = r.received_at
+        row["last_seen"] = r.received_at
+        row["top_class"] = r.cls
+        row["representative_message_id"] = r.message_id
+        row["description"] = r.description
+    else:
+        if rep_key(r.cls, r.description) < rep_key(row["top_class"], row["description"]):
+            row["representative_message_id"] = r.message_id
+            row["description"] = r.description
+        row["first_seen"] = min(row["first_seen"], r.received_at)
+        row["last_seen"] = max(row["last_seen"], r.received_at)
+        row["top_class"] = min(row["top_class"], r.cls, key=lambda c: CLASS_RANK.get(c, 5))
+    row["report_count"] += 1
+    row["nsp_ids"] = sorted(set(row["nsp_ids"]) | {r.nsp_id})
+    row["life_threatening"] = bool(row["life_threatening"] or r.life_threatening)
+    row["people_involved"] = max(row["people_involved"], r.people)
+    row["vulnerable_people"] = max(row["vulnerable_people"], r.vulnerable)
+    if row["address"] is None and r.address:
+        row["address"] = r.address[:300]
+    if row["lat"] is None and r.lat is not None:
+        row["lat"], row["lon"] = r.lat, r.lon
