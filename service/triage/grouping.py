@@ -29,8 +29,8 @@ from schemas import HandlingState
 from service.models import Nsp
 from service.store import Accepted, PresenceSeen
 from service.triage.downlink import enqueue_ack
-from service.triage.models import TriageAudit, TriageItem, TriageReport
-from service.triage.normalise import normalise_text, parse_address, street_similarity
+from service.triage.models import TriageAudit, TriageItem, TriageReport, TriageStreet
+from service.triage.normalise import Address, normalise_text, parse_address, street_similarity
 from service.triage.normalise import text_similarity as _text_similarity
 from service.triage.settings import TriageSettings
 from service.triage.workflow import CLASS_RANK, OPEN_STATES, ItemState, lock_items, rep_key
@@ -39,6 +39,7 @@ ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
 REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
 AUDIT = TriageAudit.__table__  # type: ignore[attr-defined]
 NSPS = Nsp.__table__  # type: ignore[attr-defined]
+STREETS = TriageStreet.__table__  # type: ignore[attr-defined]
 
 GROUPED_KINDS = ("help_request", "situation_report")
 
@@ -61,11 +62,23 @@ FAMILY: dict[tuple[str, str], str] = {
     ("situation_report", "rumour"): "rumour",
     ("situation_report", "information_need"): "information",
 }
-# An elderly man whose oxygen machine stopped is filed as medical by one volunteer and as
-# vulnerable person by the next.
+# Volunteers file one incident under different categories (a gas smell as "safety" or
+# "other", a burst main as "water" or "infrastructure", an accident as "medical" or
+# "safety"), so neighbouring categories may group; area-wide signals (rumours, information
+# needs, mood) only with their own kind.
+_LOCATED = frozenset(
+    {"fire", "medical", "care", "safety", "missing", "other", "infrastructure", "water", "power"}
+)
 COMPATIBLE: dict[str, frozenset[str]] = {
-    "medical": frozenset({"medical", "care"}),
-    "care": frozenset({"care", "medical"}),
+    "fire": frozenset({"fire", "safety", "other"}),
+    "medical": frozenset({"medical", "care", "safety", "other"}),
+    "care": frozenset({"care", "medical", "missing", "other"}),
+    "safety": frozenset({"safety", "medical", "fire", "infrastructure", "other"}),
+    "missing": frozenset({"missing", "care", "other"}),
+    "infrastructure": frozenset({"infrastructure", "water", "power", "safety", "other"}),
+    "water": frozenset({"water", "infrastructure", "other"}),
+    "power": frozenset({"power", "infrastructure", "other"}),
+    "other": _LOCATED,
 }
 
 SEVERITY_CLASS = {"critical": "P1", "high": "P2", "moderate": "P3", "low": "P4"}
@@ -82,6 +95,18 @@ def family_of(kind: str, category: str) -> str:
 
 def compatible(a: str, b: str) -> bool:
     return a == b or b in COMPATIBLE.get(a, frozenset())
+
+
+def _town_factor(a: str | None, b: str | None) -> float:
+    """Towns written in the report are facts; a town assumed from the NSP ('~oss') is a
+    guess, because residents also walk to an NSP in the next village."""
+    if a is None or b is None or a.lstrip("~") == b.lstrip("~"):
+        return 1.0
+    if not a.startswith("~") and not b.startswith("~"):
+        return 0.0  # Kerkstraat in Oss is not Kerkstraat in Lith
+    if a.startswith("~") and b.startswith("~"):
+        return 0.6
+    return 0.85
 
 
 def report_class(kind: str, body: dict[str, Any]) -> str:
@@ -108,6 +133,14 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
     y = math.radians(lat2 - lat1)
     return 6_371_000 * math.hypot(x, y)
+
+
+def _position(f: Features) -> tuple[float, float] | None:
+    if f.lat is not None and f.lon is not None:
+        return f.lat, f.lon
+    if f.est_lat is not None and f.est_lon is not None:
+        return f.est_lat, f.est_lon
+    return None
 
 
 @dataclass
@@ -137,6 +170,14 @@ class Features:
     vulnerable: int
     item_id: int | None = None
     item_state: str | None = None
+    # Position estimated from the street (see GroupingHook._locate_streets), for reports
+    # that give only an address: lets them meet reports that give only coordinates.
+    est_lat: float | None = None
+    est_lon: float | None = None
+
+    @property
+    def street_key(self) -> str | None:
+        return f"{self.street}|{(self.town or '').lstrip('~')}" if self.street else None
 
     def row(self, item_id: int, joined_by: str, score: float | None) -> dict[str, Any]:
         return {
@@ -152,6 +193,8 @@ class Features:
             "lat": self.lat,
             "lon": self.lon,
             "cell": self.cell,
+            "est_lat": self.est_lat,
+            "est_lon": self.est_lon,
             "bucket": self.bucket,
             "street": self.street,
             "number": self.number,
@@ -179,16 +222,15 @@ def features_of(
     loc = body.get("location") or {}
     address_text = loc.get("address")
     addr = parse_address(address_text)
-    town = addr.town or default_town
+    town = addr.town or (f"~{default_town}" if default_town else None)
     lat, lon = loc.get("lat"), loc.get("lon")
     cell = cell_key(*cell_of(lat, lon)) if lat is not None and lon is not None else None
     place = addr.place
     if addr.street is None and place is None and lat is None:
-        # Area-wide (rumours, information needs): comparable only within the NSP's town.
-        place = f"~{town or nsp_id}"
-    bucket = "s:" + addr.street[:5] if addr.street else (f"p:{place}" if place else None)
+        # Area-wide (rumours, questions): one rumour going round the villages is one item.
+        place = "~area"
+    bucket = Address(addr.street, None, None, place).bucket
     description = str(body.get("description") or "")
-    text_parts = [description, loc.get("description") or ""]
     cls = report_class(kind, body)
     return Features(
         message_id=message_id,
@@ -208,7 +250,8 @@ def features_of(
         town=town[:60] if town else None,
         place=place,
         address=address_text,
-        text_norm=normalise_text(" ".join(text_parts)),
+        # Landmarks ("naast de bakker") say where, not what: they stay out of the text.
+        text_norm=normalise_text(description),
         description=description,
         people=int(body.get("people_involved") or body.get("people_affected") or 0),
         vulnerable=int(body.get("vulnerable_people") or 0),
@@ -242,30 +285,41 @@ def _number_score(a: int | None, b: int | None) -> float:
 
 def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | None:
     """1 = same spot, 0 = different places, None = the locations cannot be compared."""
-    scores: list[float] = []
+    street: float | None = None
+    if r.street and c.street:
+        sim = street_similarity(r.street, c.street)
+        if sim >= 0.85:
+            factor = _town_factor(r.town, c.town) * (1.0 if sim == 1 else 0.9)
+            street = _number_score(r.number, c.number) * factor
+            if r.number is not None and c.number is not None:
+                return street  # two house numbers say more than two map picks
+        else:
+            street = 0.0
+    scores = [] if street is None else [street]
     if r.lat is not None and c.lat is not None and r.lon is not None and c.lon is not None:
+        # Positions picked on a map are tens of metres off; 40 m is "the same spot".
         d = distance_m(r.lat, r.lon, c.lat, c.lon)
-        near = cfg.radius_m * 0.25
+        near = min(40.0, cfg.radius_m / 2)
         if d <= near:
             scores.append(1.0)
         elif d <= cfg.radius_m:
-            scores.append(1.0 - 0.6 * (d - near) / (cfg.radius_m - near))
+            scores.append(1.0 - 0.7 * (d - near) / (cfg.radius_m - near))
         else:
             scores.append(0.0)
-    if r.street and c.street:
-        if r.town and c.town and r.town != c.town:
-            scores.append(0.0)  # Kerkstraat in Oss is not Kerkstraat in Lith
-        else:
-            sim = street_similarity(r.street, c.street)
-            if sim >= 0.85:
-                scores.append(_number_score(r.number, c.number) * (1.0 if sim == 1 else 0.9))
-            else:
-                scores.append(0.0)
+    elif street is None:
+        # Coordinates against an address: only the street's estimated position can compare.
+        a = (r.lat, r.lon) if r.lat is not None else (r.est_lat, r.est_lon)
+        b = (c.lat, c.lon) if c.lat is not None else (c.est_lat, c.est_lon)
+        if None not in a and None not in b:
+            d = distance_m(a[0], a[1], b[0], b[1])  # type: ignore[arg-type]
+            scores.append(0.75 if d <= 100 else 0.55 if d <= 250 else 0.0)
     if scores:
         return max(scores)
-    if r.place and c.place:
-        return 0.5 if r.place == c.place else None
-    return None
+    if r.place and c.place and r.place.startswith("~") and c.place.startswith("~"):
+        return None  # both area-wide: only the text can tell
+    if r.place and c.place and r.place == c.place:
+        return 0.5
+    return 0.0
 
 
 def match(r: Features, c: Features, cfg: TriageSettings) -> Match | None:
@@ -280,7 +334,16 @@ def match(r: Features, c: Features, cfg: TriageSettings) -> Match | None:
         if text >= cfg.unknown_location_text_score and r.category == c.category:
             return Match(text, None, text)
         return None
-    if loc < cfg.min_location_score or text < cfg.min_text_score:
+    # The same house number in the same street is strong evidence: a paraphrase that shares
+    # few words ("supermarkt geplunderd" / "mensen nemen spullen mee") still groups.
+    exact = (
+        loc >= 0.99
+        and r.number is not None
+        and c.number is not None
+        and "other" not in (r.family, c.family)
+    )
+    min_text = cfg.min_text_score_same_address if exact else cfg.min_text_score
+    if loc < cfg.min_location_score or text < min_text:
         return None
     score = cfg.location_weight * loc + (1 - cfg.location_weight) * text
     return Match(score, loc, text) if score >= cfg.match_threshold else None
@@ -306,6 +369,7 @@ class GroupingHook:
     def __init__(self, cp_id: str, settings: TriageSettings) -> None:
         self.cp_id = cp_id
         self.settings = settings
+        self._runner_up: int | None = None
 
     def __call__(
         self, conn: Connection, accepted: list[Accepted], presences: list[PresenceSeen]
@@ -350,12 +414,59 @@ class GroupingHook:
                 out[nsp_id] = town
         return out
 
+    def _locate_streets(self, conn: Connection, reports: list[Features]) -> None:
+        """Learn street positions from reports with address and coordinates; give reports
+        with only an address the estimated position (and its cell) of their street."""
+        learn = [r for r in reports if r.street_key and r.lat is not None]
+        need = [r for r in reports if r.street_key and r.lat is None]
+        keys = sorted({r.street_key for r in learn + need if r.street_key})
+        if not keys:
+            return
+        known = {
+            row.key: [row.lat_sum, row.lon_sum, row.n]
+            for row in conn.execute(sa.select(STREETS).where(STREETS.c.key.in_(keys)))
+        }
+        fresh: dict[str, list[float]] = {}
+        for r in learn:
+            assert r.street_key is not None and r.lat is not None and r.lon is not None
+            acc = known.get(r.street_key) or fresh.setdefault(r.street_key, [0.0, 0.0, 0])
+            acc[0] += r.lat
+            acc[1] += r.lon
+            acc[2] += 1
+        if fresh:
+            conn.execute(
+                sa.insert(STREETS),
+                [{"key": k, "lat_sum": a, "lon_sum": b, "n": n} for k, (a, b, n) in fresh.items()],
+            )
+        changed = {r.street_key for r in learn if r.street_key in known}
+        if changed:
+            conn.execute(
+                sa.update(STREETS)
+                .where(STREETS.c.key == sa.bindparam("_key"))
+                .values(
+                    lat_sum=sa.bindparam("lat_sum"),
+                    lon_sum=sa.bindparam("lon_sum"),
+                    n=sa.bindparam("n"),
+                ),
+                [
+                    {"_key": k, "lat_sum": known[k][0], "lon_sum": known[k][1], "n": known[k][2]}
+                    for k in sorted(k for k in changed if k)
+                ],
+            )
+        everything = {**known, **fresh}
+        for r in need:
+            acc = everything.get(r.street_key or "")
+            if acc and acc[2]:
+                r.est_lat, r.est_lon = acc[0] / acc[2], acc[1] / acc[2]
+                r.cell = cell_key(*cell_of(r.est_lat, r.est_lon))
+
     def _candidates(self, conn: Connection, reports: list[Features]) -> list[Features]:
         cells: set[str] = set()
         buckets: set[str] = set()
         for r in reports:
-            if r.lat is not None and r.lon is not None:
-                cells.update(neighbour_cells(r.lat, r.lon))
+            pos = _position(r)
+            if pos is not None:
+                cells.update(neighbour_cells(*pos))
             if r.bucket:
                 buckets.add(r.bucket)
         if not cells and not buckets:
@@ -389,6 +500,8 @@ class GroupingHook:
                 lat=row.lat,
                 lon=row.lon,
                 cell=row.cell,
+                est_lat=row.est_lat,
+                est_lon=row.est_lon,
                 bucket=row.bucket,
                 street=row.street,
                 number=row.number,
@@ -406,25 +519,45 @@ class GroupingHook:
         return out
 
     def _best(self, r: Features, pool: list[Features]) -> tuple[int, Match] | None:
-        best: tuple[int, Match] | None = None
+        """The item ``r`` matches best: its best-matching member decides, but an item whose
+        reports all name other house numbers in r's street is another incident (a
+        coordinate-only report close by must not bridge two houses)."""
+        per_item: dict[int, Match] = {}
+        numbers: dict[int, list[int]] = {}
         for c in pool:
             assert c.item_id is not None
-            m = match(r, c, self.settings)
-            if m is None:
-                continue
-            # Highest score wins; on a tie the older item (lower key) keeps it.
             if (
-                best is None
-                or m.score > best[1].score
-                or (m.score == best[1].score and c.item_id < best[0])
+                r.number is not None
+                and c.number is not None
+                and r.street
+                and c.street
+                and _town_factor(r.town, c.town) > 0
+                and street_similarity(r.street, c.street) >= 0.85
             ):
-                best = (c.item_id, m)
-        return best
+                numbers.setdefault(c.item_id, []).append(c.number)
+            m = match(r, c, self.settings)
+            if m is not None and (c.item_id not in per_item or m.score > per_item[c.item_id].score):
+                per_item[c.item_id] = m
+        ranked: list[tuple[int, Match]] = []
+        for item_id in sorted(per_item):
+            nums = numbers.get(item_id)
+            if r.number is not None and nums and min(abs(n - r.number) for n in nums) > 6:
+                continue
+            ranked.append((item_id, per_item[item_id]))
+        # Highest score first; on a tie the older item (lower id) keeps it.
+        ranked.sort(key=lambda im: (-im[1].score, im[0]))
+        self._runner_up = (
+            ranked[1][0]
+            if len(ranked) > 1 and ranked[1][1].score >= self.settings.link_threshold
+            else None
+        )
+        return ranked[0] if ranked else None
 
     def place(self, conn: Connection, reports: list[Features], resources: list[Accepted]) -> None:
         """Assign ``reports`` to items (matching) and give each resource request its item."""
         now_items: dict[int, _Planned] = {}
         new_keys = 10**15  # provisional keys for items made in this batch sort after real ids
+        self._locate_streets(conn, reports)
         pool = self._candidates(conn, reports) if reports else []
         by_cell: dict[str, list[Features]] = {}
         by_bucket: dict[str, list[Features]] = {}
@@ -445,16 +578,19 @@ class GroupingHook:
             index(c)
 
         placed: list[tuple[Features, int, str, float | None]] = []
+        links: dict[int, int] = {}
         for r in reports:
             near: dict[str, Features] = {}
-            if r.lat is not None and r.lon is not None:
-                for key in neighbour_cells(r.lat, r.lon):
+            pos = _position(r)
+            if pos is not None:
+                for key in neighbour_cells(*pos):
                     for c in by_cell.get(key, ()):
                         near[c.message_id] = c
             if r.bucket:
                 for c in by_bucket.get(r.bucket, ()):
                     near[c.message_id] = c
             best = self._best(r, list(near.values()))
+            runner_up = self._runner_up
             score: float | None
             if best is not None and not r.life_threatening:
                 item_key, m = best
@@ -480,6 +616,11 @@ class GroupingHook:
                     # Never absorbed: its own place in the queue, linked for the operator.
                     now_items[item_key].row["possible_duplicate_of"] = best[0]
                     now_items[item_key].row["duplicate_status"] = "pending"
+            if runner_up is not None and joined == "match":
+                # The report fits two open items: they are probably one incident that was
+                # reported twice before anyone saw. Link them for the operator; never merge.
+                newer, older = max(item_key, runner_up), min(item_key, runner_up)
+                links.setdefault(newer, older)
             planned = now_items.get(item_key)
             if planned is None:
                 planned = now_items[item_key] = _Planned(
@@ -500,7 +641,7 @@ class GroupingHook:
                 audit={"action": "created", "details": {"message_id": a.message.message_id}},
             )
 
-        self._write(conn, now_items, placed, resources)
+        self._write(conn, now_items, placed, resources, links)
 
     def _write(
         self,
@@ -508,6 +649,7 @@ class GroupingHook:
         items: dict[int, _Planned],
         placed: list[tuple[Features, int, str, float | None]],
         resources: list[Accepted],
+        links: dict[int, int],
     ) -> None:
         # Aggregates of every touched item, from its new members.
         for planned in items.values():
@@ -534,6 +676,19 @@ class GroupingHook:
                 )
                 if p.audit:
                     p.audit["details"]["possible_duplicate_of"] = key_to_id[link]
+        for newer, older in sorted(links.items()):
+            row = items[newer].row if newer in items else None
+            if row is None or row.get("possible_duplicate_of") is not None:
+                continue
+            if row.get("duplicate_status") == "separate":
+                continue  # an operator already decided
+            conn.execute(
+                sa.update(ITEMS)
+                .where(ITEMS.c.id == key_to_id[newer], ITEMS.c.possible_duplicate_of.is_(None))
+                .values(
+                    possible_duplicate_of=key_to_id.get(older, older), duplicate_status="pending"
+                )
+            )
         if placed:
             conn.execute(
                 sa.insert(REPORTS),

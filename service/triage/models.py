@@ -62,6 +62,8 @@ class TriageReport(SQLModel, table=True):
     lat: float | None = None
     lon: float | None = None
     cell: str | None = Field(default=None, max_length=24)
+    est_lat: float | None = None
+    est_lon: float | None = None
     bucket: str | None = Field(default=None, max_length=64)
     street: str | None = Field(default=None, max_length=200)
     number: int | None = None
@@ -111,3 +113,15 @@ class TriageDownlink(SQLModel, table=True):
     ack_message_id: str = Field(max_length=26, unique=True)
     published_at: datetime | None = utc_column(nullable=True, index=True)
     attempts: int = 0
+
+
+class TriageStreet(SQLModel, table=True):
+    """Where a street lies, learned from reports that gave both an address and coordinates
+    (there is no gazetteer offline): running sums of their positions."""
+
+    __tablename__ = "triage_street"
+
+    key: str = Field(primary_key=True, max_length=270)  # "street|town"
+    lat_sum: float
+    lon_sum: float
+    n: int

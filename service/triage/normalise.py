@@ -100,7 +100,14 @@ STREET_SUFFIXES = (
 )
 
 # Abbreviated street types (after folding: "kerkstr." -> "kerkstr").
-_STREET_ABBREV = (("str", "straat"), ("ln", "laan"), ("pln", "plein"), ("wg", "weg"))
+_STREET_ABBREV = (
+    ("str", "straat"),
+    ("ln", "laan"),
+    ("pln", "plein"),
+    ("wg", "weg"),
+    ("sngl", "singel"),
+    ("gr", "gracht"),
+)
 _NAME_ABBREV = {
     "burg": "burgemeester",
     "st": "sint",
@@ -168,7 +175,7 @@ class Address:
         """Coarse lookup key: streets share it with their typo'd spellings as far as
         possible (first letters), area-only locations with the same place."""
         if self.street:
-            return "s:" + self.street[:5]
+            return "s:" + self.street[:3]
         if self.place:
             return "p:" + self.place
         return None
@@ -335,7 +342,21 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("medicijn", ("medicijn", "medicatie", "pillen", "insuline", "apotheek")),
     ("koud", ("koud", "kou", "onderkoel", "verwarming", "kachel", "bevriez")),
     ("vermist", ("vermist", "kwijt", "weggelopen", "zoek", "dwaalt", "verdwaald", "dementer")),
-    ("inbraak", ("inbra", "ingebroken", "plunder", "diefstal", "gestolen", "beroofd", "roof")),
+    (
+        "inbraak",
+        (
+            "inbra",
+            "inbrek",
+            "ingebroken",
+            "breekt",
+            "plunder",
+            "geplunder",
+            "diefstal",
+            "gestolen",
+            "beroofd",
+            "roof",
+        ),
+    ),
     ("geweld", ("geweld", "vecht", "ruzie", "bedreig", "mishandel", "agressie")),
     ("boom", ("boom", "takken", "tak ", "omgewaaid", "omgevallen")),
     ("weg", ("weg", "versper", "geblokkeerd", "afgesloten", "obstakel")),
@@ -395,12 +416,23 @@ def normalise_text(text: str | None) -> str:
     return " ".join(out)
 
 
+def _concepts(text: str) -> frozenset[str]:
+    return frozenset(t for t in text.split() if t in _CONCEPT_NAMES)
+
+
 def text_similarity(a: str, b: str) -> float:
     """Similarity of two normalised texts in [0, 1].
 
     Token-set ratio ignores word order and extra detail in the longer text; averaging it
     with the token-sort ratio keeps two texts that share only one word from scoring high.
+    Short texts that name the same thing in other words ("sterke gaslucht" / "bewoners
+    ruiken gas, gaslek?") share their concepts: when all concepts of the shorter one recur
+    in the other, that alone gives 0.75.
     """
     if not a or not b:
         return 0.0
-    return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
+    fuzzy = (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
+    ca, cb = _concepts(a), _concepts(b)
+    if ca and cb:
+        fuzzy = max(fuzzy, 0.75 * len(ca & cb) / min(len(ca), len(cb)))
+    return fuzzy

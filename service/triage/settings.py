@@ -33,15 +33,25 @@ class TriageSettings(BaseSettings):
         le=1,
         description="Minimum combined location/text score to join an incident.",
     )
+    link_threshold: float = Field(
+        default=0.75,
+        ge=0,
+        le=1,
+        description="A report that also matches a second open item this well links the two "
+        "as possible duplicates (for the operator to merge).",
+    )
     location_weight: float = Field(default=0.6, ge=0, le=1, description="Rest is text weight.")
     min_location_score: float = Field(
         default=0.45, ge=0, le=1, description="Below this, locations say 'different place'."
     )
     min_text_score: float = Field(
-        default=0.3, ge=0, le=1, description="Below this, descriptions say 'something else'."
+        default=0.45, ge=0, le=1, description="Below this, descriptions say 'something else'."
+    )
+    min_text_score_same_address: float = Field(
+        default=0.2, ge=0, le=1, description="min_text_score for the same street and number."
     )
     unknown_location_text_score: float = Field(
-        default=0.8,
+        default=0.7,
         ge=0,
         le=1,
         description="Without comparable locations (area-wide reports) only this text "

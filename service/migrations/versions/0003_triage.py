@@ -67,6 +67,8 @@ def upgrade() -> None:
         sa.Column("lat", sa.Float(), nullable=True),
         sa.Column("lon", sa.Float(), nullable=True),
         sa.Column("cell", S(length=24), nullable=True),
+        sa.Column("est_lat", sa.Float(), nullable=True),
+        sa.Column("est_lon", sa.Float(), nullable=True),
         sa.Column("bucket", S(length=64), nullable=True),
         sa.Column("street", S(length=200), nullable=True),
         sa.Column("number", sa.Integer(), nullable=True),
@@ -83,6 +85,15 @@ def upgrade() -> None:
     op.create_index("ix_triage_report_item_id", "triage_report", ["item_id"])
     op.create_index("ix_triage_report_cell_time", "triage_report", ["cell", "received_at"])
     op.create_index("ix_triage_report_bucket_time", "triage_report", ["bucket", "received_at"])
+
+    op.create_table(
+        "triage_street",
+        sa.Column("key", S(length=270), nullable=False),
+        sa.Column("lat_sum", sa.Float(), nullable=False),
+        sa.Column("lon_sum", sa.Float(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
 
     op.create_table(
         "triage_audit",
@@ -117,5 +128,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("triage_downlink", "triage_audit", "triage_report", "triage_item"):
+    for table in (
+        "triage_downlink",
+        "triage_audit",
+        "triage_street",
+        "triage_report",
+        "triage_item",
+    ):
         op.drop_table(table)
