@@ -195,7 +195,7 @@ def quality(path: Path, url: str | None, workdir: Path, batch: int) -> dict[str,
     strict = {m: member[m] for m in labels}
     linked = {m: root(member[m]) for m in labels}
     return {
-        "file": str(path.relative_to(ROOT)),
+        "file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
         "reports": len(rows),
         "true_incidents": len({r["incident"] for r in rows}),
         "nsps": len({r["nsp_id"] for r in rows}),

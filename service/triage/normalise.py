@@ -416,8 +416,14 @@ def normalise_text(text: str | None) -> str:
     return " ".join(out)
 
 
+# These restate a report's category rather than what happened: sharing them means little.
+_CATEGORY_CONCEPTS = frozenset({"gerucht", "informatie"})
+
+
 def _concepts(text: str) -> frozenset[str]:
-    return frozenset(t for t in text.split() if t in _CONCEPT_NAMES)
+    return frozenset(
+        t for t in text.split() if t in _CONCEPT_NAMES and t not in _CATEGORY_CONCEPTS
+    )
 
 
 def text_similarity(a: str, b: str) -> float:
@@ -426,13 +432,13 @@ def text_similarity(a: str, b: str) -> float:
     Token-set ratio ignores word order and extra detail in the longer text; averaging it
     with the token-sort ratio keeps two texts that share only one word from scoring high.
     Short texts that name the same thing in other words ("sterke gaslucht" / "bewoners
-    ruiken gas, gaslek?") share their concepts: when all concepts of the shorter one recur
-    in the other, that alone gives 0.75.
+    ruiken gas, gaslek?") share their concepts: the same set of concepts alone gives 0.75
+    (scaled by their Jaccard overlap).
     """
     if not a or not b:
         return 0.0
     fuzzy = (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
     ca, cb = _concepts(a), _concepts(b)
     if ca and cb:
-        fuzzy = max(fuzzy, 0.75 * len(ca & cb) / min(len(ca), len(cb)))
+        fuzzy = max(fuzzy, 0.75 * len(ca & cb) / len(ca | cb))
     return fuzzy
