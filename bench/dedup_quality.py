@@ -209,15 +209,51 @@ def quality(path: Path, url: str | None, workdir: Path, batch: int) -> dict[str,
 # --------------------------------------------------------------------------- cost
 
 
+_TREES = (
+    "Eiken Beuken Linden Populier Kastanje Berken Wilgen Esdoorn Iepen Lariks Vlier Hazelaar "
+    "Meidoorn Vogel Merel Lijster Zwaluw Reiger Kievit Uilen Valk Spreeuw Mussen Vink Tulp "
+    "Roos Lelie Iris Anjer Krokus Narcis Klaver Heide Duin Molen Kerk School Markt Haven"
+).split()
+_TYPES = ("straat", "laan", "weg", "hof", "plein", "singel", "dreef", "pad", "akker", "kamp")
+_TOWNS = ("Oss", "Oss", "Oss", "Berghem", "Ravenstein", "Lith", "Megen", "Geffen", "Herpen")
+
+
 def background(n: int, seed: int, end: datetime, hours: float) -> list[dict[str, Any]]:
-    """``n`` generated reports spread over the ``hours`` before ``end``."""
+    """``n`` generated reports spread over the ``hours`` before ``end``.
+
+    The labelled generator knows 24 streets; a CP area such as the municipality of Oss has
+    over a thousand. Each background incident is moved to one of 400 street names and
+    shifted up to 2 km, keeping its reports' relation to each other, so the density per
+    street is that of a real area rather than 24 streets taking 20,000 reports."""
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
     s = seed
     while len(rows) < n:
         s += 1
-        rows.extend(generate(s, 110))
+        for row in generate(s, 110):
+            row["incident"] = f"{s}:{row['incident']}"
+            rows.append(row)
     rows = rows[:n]
+    moved: dict[str, tuple[str, str, float, float]] = {}
+    for row in rows:
+        loc = row["body"].get("location")
+        if not loc:
+            continue
+        if row["incident"] not in moved:
+            name = rng.choice(_TREES) + rng.choice(_TYPES)
+            moved[row["incident"]] = (
+                name,
+                rng.choice(_TOWNS),
+                rng.uniform(-0.018, 0.018),
+                rng.uniform(-0.028, 0.028),
+            )
+        name, town, dlat, dlon = moved[row["incident"]]
+        if loc.get("address"):
+            number = "".join(c for c in loc["address"] if c.isdigit()) or "1"
+            loc["address"] = f"{name} {number}, {town}"
+        if loc.get("lat") is not None:
+            loc["lat"] = round(loc["lat"] + dlat, 6)
+            loc["lon"] = round(loc["lon"] + dlon, 6)
     span = hours * 3600
     for row in rows:
         row["received_at"] = (end - timedelta(seconds=rng.uniform(0, span))).isoformat()

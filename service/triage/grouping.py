@@ -81,12 +81,14 @@ COMPATIBLE: dict[str, frozenset[str]] = {
     "other": _LOCATED,
 }
 
+MEMBERS_COMPARED = 8
+
 SEVERITY_CLASS = {"critical": "P1", "high": "P2", "moderate": "P3", "low": "P4"}
 
-# Cells of 0.005° latitude x 0.008° longitude (about 550 x 550 m around 52°N): a cell and
-# its 8 neighbours cover every point within the largest allowed radius (500 m).
-CELL_LAT = 0.005
-CELL_LON = 0.008
+# Cells of 0.003° latitude x 0.005° longitude (about 330 x 340 m around 52°N): a cell and
+# its 8 neighbours cover every point within the largest allowed radius (300 m).
+CELL_LAT = 0.003
+CELL_LON = 0.005
 
 
 def family_of(kind: str, category: str) -> str:
@@ -329,6 +331,8 @@ def match(r: Features, c: Features, cfg: TriageSettings) -> Match | None:
     if abs((r.received_at - c.received_at).total_seconds()) > cfg.window_minutes * 60:
         return None
     loc = location_score(r, c, cfg)
+    if loc is not None and loc < cfg.min_location_score:
+        return None  # elsewhere: no need to read the text
     text = _text_similarity(r.text_norm, c.text_norm)
     if loc is None:
         if text >= cfg.unknown_location_text_score and r.category == c.category:
@@ -524,7 +528,19 @@ class GroupingHook:
         coordinate-only report close by must not bridge two houses)."""
         per_item: dict[int, Match] = {}
         numbers: dict[int, list[int]] = {}
+        members: dict[int, list[Features]] = {}
         for c in pool:
+            assert c.item_id is not None
+            members.setdefault(c.item_id, []).append(c)
+        # A large incident is compared through its first and its latest reports only: they
+        # carry its place and wording, and a burst of hundreds of reports stays cheap.
+        recent: list[Features] = []
+        for item_members in members.values():
+            if len(item_members) > MEMBERS_COMPARED:
+                item_members.sort(key=lambda f: (f.received_at, f.message_id))
+                item_members = [item_members[0], *item_members[-(MEMBERS_COMPARED - 1) :]]
+            recent.extend(item_members)
+        for c in recent:
             assert c.item_id is not None
             if (
                 r.number is not None

@@ -420,6 +420,7 @@ def normalise_text(text: str | None) -> str:
 _CATEGORY_CONCEPTS = frozenset({"gerucht", "informatie"})
 
 
+@lru_cache(maxsize=65536)
 def _concepts(text: str) -> frozenset[str]:
     return frozenset(
         t for t in text.split() if t in _CONCEPT_NAMES and t not in _CATEGORY_CONCEPTS

@@ -17,7 +17,7 @@ class TriageSettings(BaseSettings):
     radius_m: float = Field(
         default=300,
         gt=0,
-        le=500,
+        le=300,
         description="Reports with coordinates further apart than this are different incidents.",
     )
     window_minutes: float = Field(
