@@ -30,7 +30,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         await run_in_threadpool(migrate, engine)
         triage = Triage(engine, settings.cp_id)
-        worker = IngestWorker(engine, settings, hooks=[triage.hook])
+        worker = IngestWorker(engine, settings, hooks=triage.hooks)
         bridge = MqttBridge(settings, worker.submit_mqtt) if settings.mqtt_enabled else None
         worker.downlink = bridge
         worker.start()

@@ -18,7 +18,7 @@ Rules that protect people:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ from service.triage.models import TriageAudit, TriageItem, TriageReport, TriageS
 from service.triage.normalise import Address, normalise_text, parse_address, street_similarity
 from service.triage.normalise import text_similarity as _text_similarity
 from service.triage.settings import TriageSettings
+from service.triage.window import RecentReports, index_key, lookup_keys
 from service.triage.workflow import CLASS_RANK, OPEN_STATES, ItemState, lock_items, rep_key
 
 ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
@@ -374,6 +375,8 @@ class GroupingHook:
         self.cp_id = cp_id
         self.settings = settings
         self._runner_up: int | None = None
+        self._local_numbers: dict[int, dict[str, set[int]]] = {}
+        self.recent = RecentReports(timedelta(minutes=settings.window_minutes), _from_row)
 
     def __call__(
         self, conn: Connection, accepted: list[Accepted], presences: list[PresenceSeen]
@@ -399,7 +402,7 @@ class GroupingHook:
                     m.kind,
                     m.nsp_id,
                     a.received_at,
-                    m.body.model_dump(mode="json"),
+                    m.body.model_dump(),
                     towns.get(m.nsp_id),
                 )
             )
@@ -433,7 +436,9 @@ class GroupingHook:
         fresh: dict[str, list[float]] = {}
         for r in learn:
             assert r.street_key is not None and r.lat is not None and r.lon is not None
-            acc = known.get(r.street_key) or fresh.setdefault(r.street_key, [0.0, 0.0, 0])
+            acc: list[float] = known.get(r.street_key) or fresh.setdefault(
+                r.street_key, [0.0, 0.0, 0]
+            )
             acc[0] += r.lat
             acc[1] += r.lon
             acc[2] += 1
@@ -459,162 +464,135 @@ class GroupingHook:
             )
         everything = {**known, **fresh}
         for r in need:
-            acc = everything.get(r.street_key or "")
-            if acc and acc[2]:
-                r.est_lat, r.est_lon = acc[0] / acc[2], acc[1] / acc[2]
+            pos = everything.get(r.street_key or "")
+            if pos and pos[2]:
+                r.est_lat, r.est_lon = pos[0] / pos[2], pos[1] / pos[2]
                 r.cell = cell_key(*cell_of(r.est_lat, r.est_lon))
 
-    def _candidates(self, conn: Connection, reports: list[Features]) -> list[Features]:
-        cells: set[str] = set()
-        buckets: set[str] = set()
-        for r in reports:
-            pos = _position(r)
-            if pos is not None:
-                cells.update(neighbour_cells(*pos))
-            if r.bucket:
-                buckets.add(r.bucket)
-        if not cells and not buckets:
-            return []
-        since = min(r.received_at for r in reports) - timedelta(
-            minutes=self.settings.window_minutes
-        )
-        conds = []
-        if cells:
-            conds.append(REPORTS.c.cell.in_(sorted(cells)))
-        if buckets:
-            conds.append(REPORTS.c.bucket.in_(sorted(buckets)))
-        rows = conn.execute(
-            sa.select(REPORTS, ITEMS.c.state)
-            .join(ITEMS, ITEMS.c.id == REPORTS.c.item_id)
-            .where(sa.or_(*conds), REPORTS.c.received_at >= since)
-            .where(ITEMS.c.state.in_(OPEN_STATES))
-            .order_by(REPORTS.c.received_at, REPORTS.c.message_id)
-        ).all()
-        out = []
-        for row in rows:
-            f = Features(
-                message_id=row.message_id,
-                kind=row.kind,
-                family=row.family,
-                category=row.category,
-                cls=row.cls,
-                life_threatening=row.life_threatening,
-                nsp_id=row.nsp_id,
-                received_at=row.received_at,
-                lat=row.lat,
-                lon=row.lon,
-                cell=row.cell,
-                est_lat=row.est_lat,
-                est_lon=row.est_lon,
-                bucket=row.bucket,
-                street=row.street,
-                number=row.number,
-                town=row.town,
-                place=row.bucket[2:] if row.bucket and row.bucket.startswith("p:") else None,
-                address=row.address,
-                text_norm=row.text_norm,
-                description=row.description,
-                people=row.people,
-                vulnerable=row.vulnerable,
-                item_id=row.item_id,
-                item_state=row.state,
-            )
-            out.append(f)
-        return out
-
-    def _best(self, r: Features, pool: list[Features]) -> tuple[int, Match] | None:
-        """The item ``r`` matches best: its best-matching member decides, but an item whose
-        reports all name other house numbers in r's street is another incident (a
-        coordinate-only report close by must not bridge two houses)."""
-        per_item: dict[int, Match] = {}
-        numbers: dict[int, list[int]] = {}
+    def _best(self, r: Features, pool: list[Features]) -> tuple[int, Match, str] | None:
+        """The item ``r`` matches best (with the report that matched): its best-matching
+        member decides, but an item whose reports all name other house numbers in r's street
+        is another incident (a coordinate-only report close by must not bridge two houses).
+        """
+        cfg = self.settings
+        lo = r.received_at - timedelta(minutes=cfg.window_minutes)
+        hi = r.received_at + timedelta(minutes=cfg.window_minutes)
+        families = COMPATIBLE.get(r.family, frozenset()) | {r.family}
+        # Degrees that surely exceed the radius, for a quick "too far" before the real check.
+        dlat = cfg.radius_m / 111_000
+        dlon = dlat * 1.7  # 1/cos(52°) is 1.62; a margin for the whole country
         members: dict[int, list[Features]] = {}
         for c in pool:
-            assert c.item_id is not None
-            members.setdefault(c.item_id, []).append(c)
-        # A large incident is compared through its first and its latest reports only: they
-        # carry its place and wording, and a burst of hundreds of reports stays cheap.
-        recent: list[Features] = []
-        for item_members in members.values():
-            if len(item_members) > MEMBERS_COMPARED:
-                item_members.sort(key=lambda f: (f.received_at, f.message_id))
-                item_members = [item_members[0], *item_members[-(MEMBERS_COMPARED - 1) :]]
-            recent.extend(item_members)
-        for c in recent:
-            assert c.item_id is not None
+            # Cheap checks first: most candidates are another kind of thing, too old, or
+            # (both with coordinates and not in one street) clearly too far.
+            if c.item_id is None or c.family not in families or not lo <= c.received_at <= hi:
+                continue
+            if (
+                r.lat is not None
+                and c.lat is not None
+                and not (r.street and c.street)
+                and (abs(r.lat - c.lat) > dlat or abs(r.lon - c.lon) > dlon)  # type: ignore[operator]
+            ):
+                continue
             if (
                 r.number is not None
                 and c.number is not None
-                and r.street
-                and c.street
-                and _town_factor(r.town, c.town) > 0
-                and street_similarity(r.street, c.street) >= 0.85
+                and r.street == c.street
+                and abs(r.number - c.number) > 6
             ):
-                numbers.setdefault(c.item_id, []).append(c.number)
-            m = match(r, c, self.settings)
-            if m is not None and (c.item_id not in per_item or m.score > per_item[c.item_id].score):
-                per_item[c.item_id] = m
-        ranked: list[tuple[int, Match]] = []
+                continue  # two house numbers in one street, too far apart
+            members.setdefault(c.item_id, []).append(c)
+        per_item: dict[int, tuple[Match, str]] = {}
+        for item_id, item_members in members.items():
+            for c in item_members:
+                m = match(r, c, cfg)
+                if m is not None and (
+                    item_id not in per_item or m.score > per_item[item_id][0].score
+                ):
+                    per_item[item_id] = (m, c.message_id)
+        numbers = self._numbers
+        ranked: list[tuple[int, Match, str]] = []
         for item_id in sorted(per_item):
-            nums = numbers.get(item_id)
-            if r.number is not None and nums and min(abs(n - r.number) for n in nums) > 6:
+            nums = numbers(item_id, r) if r.number is not None and r.street else None
+            if nums and r.number is not None and min(abs(n - r.number) for n in nums) > 6:
                 continue
-            ranked.append((item_id, per_item[item_id]))
+            m, via = per_item[item_id]
+            ranked.append((item_id, m, via))
         # Highest score first; on a tie the older item (lower id) keeps it.
         ranked.sort(key=lambda im: (-im[1].score, im[0]))
         self._runner_up = (
-            ranked[1][0]
-            if len(ranked) > 1 and ranked[1][1].score >= self.settings.link_threshold
-            else None
+            ranked[1][0] if len(ranked) > 1 and ranked[1][1].score >= cfg.link_threshold else None
         )
         return ranked[0] if ranked else None
 
+    def _numbers(self, item_id: int, r: Features) -> set[int]:
+        """House numbers the item's reports name in r's street (stored and this batch)."""
+        assert r.street is not None
+        found: set[int] = set()
+        for street, nums in self._local_numbers.get(item_id, {}).items():
+            if street_similarity(r.street, street) >= 0.85:
+                found |= nums
+        for street, nums in self.recent.item_numbers.get(item_id, {}).items():
+            if street_similarity(r.street, street) >= 0.85:
+                found |= nums
+        return found
+
     def place(self, conn: Connection, reports: list[Features], resources: list[Accepted]) -> None:
         """Assign ``reports`` to items (matching) and give each resource request its item."""
+        self._locate_streets(conn, reports)
+        if reports:
+            self.recent.prepare(conn, min(r.received_at for r in reports))
+        for _attempt in range(5):
+            plan = self._plan(reports, resources)
+            existing = self._verify(conn, plan)
+            if existing is not None:
+                break
+            # An operator moved or closed something we matched: read it all again.
+            self.recent.invalidate()
+            self.recent.prepare(conn, min(r.received_at for r in reports))
+        else:
+            raise RuntimeError("grouping could not get a stable view of the items")
+        now_items, placed, links, _ = plan
+        for key, planned in now_items.items():
+            if planned.id is not None:
+                planned.row = dict(existing[key]._mapping)
+        self._write(conn, now_items, placed, resources, links)
+        self.recent.add_after_commit(f for f, *_ in placed)
+
+    def _plan(self, reports: list[Features], resources: list[Accepted]) -> Any:
+        """Match every report (pure computation on the in-memory window)."""
         now_items: dict[int, _Planned] = {}
         new_keys = 10**15  # provisional keys for items made in this batch sort after real ids
-        self._locate_streets(conn, reports)
-        pool = self._candidates(conn, reports) if reports else []
-        by_cell: dict[str, list[Features]] = {}
-        by_bucket: dict[str, list[Features]] = {}
-
-        def index(f: Features) -> None:
-            if f.cell:
-                by_cell.setdefault(f.cell, []).append(f)
-            if f.bucket:
-                by_bucket.setdefault(f.bucket, []).append(f)
-
-        # Lock the candidate items and re-check them: an operator may have merged or closed
-        # one since the candidates were read; its reports then go elsewhere, never into it.
-        existing = lock_items(conn, sorted({c.item_id for c in pool if c.item_id is not None}))
-        pool = [
-            c for c in pool if c.item_id in existing and existing[c.item_id].state in OPEN_STATES
-        ]
-        for c in pool:
-            index(c)
-
+        local_cell: dict[str, list[Features]] = {}
+        local_bucket: dict[str, list[Features]] = {}
+        local_streets: dict[str, set[str]] = {}
+        self._local_numbers = {}
         placed: list[tuple[Features, int, str, float | None]] = []
+        matched_via: dict[str, int] = {}  # stored report we matched -> its item, as we saw it
+        batch_ids = {r.message_id for r in reports}
         links: dict[int, int] = {}
         for r in reports:
-            near: dict[str, Features] = {}
             pos = _position(r)
-            if pos is not None:
-                for key in neighbour_cells(*pos):
-                    for c in by_cell.get(key, ()):
-                        near[c.message_id] = c
-            if r.bucket:
-                for c in by_bucket.get(r.bucket, ()):
-                    near[c.message_id] = c
-            best = self._best(r, list(near.values()))
+            cells = neighbour_cells(*pos) if pos is not None else []
+            pool = self.recent.near(cells, r)
+            for key in cells:
+                pool.extend(local_cell.get(key, ()))
+            for key in lookup_keys(r, local_streets):
+                pool.extend(local_bucket.get(key, ()))
+            best = self._best(r, pool)
             runner_up = self._runner_up
             score: float | None
             if best is not None and not r.life_threatening:
-                item_key, m = best
+                item_key, m, via = best
                 joined, score = "match", m.score
+                if via not in batch_ids:
+                    matched_via[via] = item_key
             else:
                 new_keys += 1
                 item_key = new_keys
                 joined, score = ("own", best[1].score) if best is not None else ("new", None)
+                if best is not None and best[2] not in batch_ids:
+                    matched_via[best[2]] = best[0]
                 now_items[item_key] = _Planned(
                     key=item_key,
                     id=None,
@@ -639,14 +617,21 @@ class GroupingHook:
                 links.setdefault(newer, older)
             planned = now_items.get(item_key)
             if planned is None:
-                planned = now_items[item_key] = _Planned(
-                    key=item_key, id=item_key, row=dict(existing[item_key]._mapping)
-                )
+                planned = now_items[item_key] = _Planned(key=item_key, id=item_key, row={})
             planned.members.append(r)
-            r.item_id = item_key
-            r.item_state = planned.row["state"]
+            local = replace(r, item_id=item_key)
             placed.append((r, item_key, joined, score))
-            index(r)
+            if local.cell:
+                local_cell.setdefault(local.cell, []).append(local)
+            block = index_key(local)
+            if block:
+                local_bucket.setdefault(block, []).append(local)
+                if local.bucket and local.street:
+                    local_streets.setdefault(local.bucket, set()).add(block)
+            if local.street and local.number is not None:
+                self._local_numbers.setdefault(item_key, {}).setdefault(local.street, set()).add(
+                    local.number
+                )
 
         for a in resources:
             new_keys += 1
@@ -656,8 +641,39 @@ class GroupingHook:
                 row=_resource_item_row(a),
                 audit={"action": "created", "details": {"message_id": a.message.message_id}},
             )
+        return now_items, placed, links, matched_via
 
-        self._write(conn, now_items, placed, resources, links)
+    def _verify(self, conn: Connection, plan: Any) -> dict[int, Any] | None:
+        """Lock the existing items the plan joins and check that what it relied on still
+        holds; returns their rows, or None when the plan must be made again."""
+        now_items, _, _, matched_via = plan
+        joining = sorted(k for k, p in now_items.items() if p.id is not None)
+        existing = lock_items(conn, joining)
+        if any(k not in existing or existing[k].state not in OPEN_STATES for k in joining):
+            return None
+        if matched_via:
+            ids = sorted(matched_via)
+            current: dict[str, int] = {}
+            for start in range(0, len(ids), 500):
+                current.update(
+                    conn.execute(
+                        sa.select(REPORTS.c.message_id, REPORTS.c.item_id).where(
+                            REPORTS.c.message_id.in_(ids[start : start + 500])
+                        )
+                    ).all()
+                )
+            if any(current.get(m) != item for m, item in matched_via.items()):
+                return None
+            linked = sorted(set(matched_via.values()) - set(joining))
+            if linked:
+                states: dict[int, str] = dict(
+                    conn.execute(
+                        sa.select(ITEMS.c.id, ITEMS.c.state).where(ITEMS.c.id.in_(linked))
+                    ).all()
+                )
+                if any(states.get(i) not in OPEN_STATES for i in linked):
+                    return None
+        return existing
 
     def _write(
         self,
@@ -693,10 +709,10 @@ class GroupingHook:
                 if p.audit:
                     p.audit["details"]["possible_duplicate_of"] = key_to_id[link]
         for newer, older in sorted(links.items()):
-            row = items[newer].row if newer in items else None
-            if row is None or row.get("possible_duplicate_of") is not None:
+            link_row: dict[str, Any] | None = items[newer].row if newer in items else None
+            if link_row is None or link_row.get("possible_duplicate_of") is not None:
                 continue
-            if row.get("duplicate_status") == "separate":
+            if link_row.get("duplicate_status") == "separate":
                 continue  # an operator already decided
             conn.execute(
                 sa.update(ITEMS)
@@ -710,6 +726,8 @@ class GroupingHook:
                 sa.insert(REPORTS),
                 [f.row(key_to_id[k] or 0, joined, score) for f, k, joined, score in placed],
             )
+            for f, k, *_ in placed:
+                f.item_id = key_to_id[k]
         if resources:
             res_items = [p for p in creating if p.row["item_type"] == "resource_request"]
             conn.execute(
@@ -777,6 +795,36 @@ class GroupingHook:
                     item_id=key_to_id[k],
                     at=f.received_at,
                 )
+
+
+def _from_row(row: Any) -> Features:
+    """A window entry from a triage_report row (only what matching reads)."""
+    return Features(
+        message_id=row.message_id,
+        kind=row.kind,
+        family=row.family,
+        category=row.category,
+        cls=row.cls,
+        life_threatening=row.life_threatening,
+        nsp_id=row.nsp_id,
+        received_at=row.received_at,
+        lat=row.lat,
+        lon=row.lon,
+        cell=row.cell,
+        bucket=row.bucket,
+        street=row.street,
+        number=row.number,
+        town=row.town,
+        place=row.bucket[2:] if row.bucket and row.bucket.startswith("p:") else None,
+        address=None,
+        text_norm=row.text_norm,
+        description="",
+        people=0,
+        vulnerable=0,
+        item_id=row.item_id,
+        est_lat=row.est_lat,
+        est_lon=row.est_lon,
+    )
 
 
 def _new_item_row(item_type: str, r: Features) -> dict[str, Any]:

@@ -152,13 +152,20 @@ _LOCATION_FILLERS = frozenset(
 )
 
 
+_INITIALS = re.compile(r"\b(?:[a-z]\.){2,}")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
 def fold(text: str) -> str:
     """Lower case, accents off, "i.v.m." -> "ivm", everything but letters and digits a space."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"\b(?:[a-z]\.){2,}", lambda m: m.group(0).replace(".", ""), text)
+    text = text.lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    if "." in text:
+        text = _INITIALS.sub(lambda m: m.group(0).replace(".", ""), text)
     text = text.replace("'", "")
-    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+    return _NON_WORD.sub(" ", text).strip()
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,7 @@ def _expand_street_token(tok: str) -> str:
     return tok
 
 
+@lru_cache(maxsize=65536)
 def _is_street_word(tok: str) -> bool:
     return (
         len(tok) > 3
@@ -422,9 +430,7 @@ _CATEGORY_CONCEPTS = frozenset({"gerucht", "informatie"})
 
 @lru_cache(maxsize=65536)
 def _concepts(text: str) -> frozenset[str]:
-    return frozenset(
-        t for t in text.split() if t in _CONCEPT_NAMES and t not in _CATEGORY_CONCEPTS
-    )
+    return frozenset(t for t in text.split() if t in _CONCEPT_NAMES and t not in _CATEGORY_CONCEPTS)
 
 
 def text_similarity(a: str, b: str) -> float:

@@ -128,9 +128,10 @@ def score_item(
     nsps = len(item.nsp_ids or [])
     if item.item_type == "incident" and reports > 0:
         pts = min(100, 20 * max(0, reports - 1)) + min(90, 30 * max(0, nsps - 1))
-        nsp_en = f"{nsps} NSP{'s' if nsps != 1 else ''}"
-        en = f"{reports} report{'s' if reports != 1 else ''} from {nsp_en}"
-        nl = f"{reports} melding{'en' if reports != 1 else ''} van {nsp_en}"
+        plural = nsps != 1
+        en = f"{reports} report{'s' if reports != 1 else ''} from {nsps} NSP{'s' if plural else ''}"
+        nl_nsps = f"{nsps} NSP's" if plural else f"{nsps} NSP"
+        nl = f"{reports} melding{'en' if reports != 1 else ''} van {nl_nsps}"
         reasons.append(Reason("corroboration", pts, en, nl))
 
     if item.item_type == "resource_request" and power:

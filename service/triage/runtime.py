@@ -20,6 +20,11 @@ class Triage:
         self.hook = GroupingHook(cp_id, self.settings)
         self.downlink: DownlinkWorker | None = None
 
+    @property
+    def hooks(self) -> list[GroupingHook]:
+        """The ingest worker's batch hooks (none when grouping is switched off)."""
+        return [self.hook] if self.settings.grouping else []
+
     def start(self, bridge: Any) -> None:
         """Start sending state acks through ``bridge`` (service.mqtt.MqttBridge, or None)."""
         self.downlink = DownlinkWorker(self.engine, bridge, self.settings.downlink_poll_seconds)

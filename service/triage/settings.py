@@ -14,6 +14,11 @@ class TriageSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NOODNET_TRIAGE_", extra="ignore")
 
     # -- grouping ------------------------------------------------------------------------
+    grouping: bool = Field(
+        default=True,
+        description="Place reports in incidents at ingest. Off only to measure what grouping "
+        "costs (bench/ingest.py); a CP needs it on, or reports get no queue item.",
+    )
     radius_m: float = Field(
         default=300,
         gt=0,
