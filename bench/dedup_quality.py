@@ -209,11 +209,47 @@ def quality(path: Path, url: str | None, workdir: Path, batch: int) -> dict[str,
 # --------------------------------------------------------------------------- cost
 
 
-_TREES = (
-    "Eiken Beuken Linden Populier Kastanje Berken Wilgen Esdoorn Iepen Lariks Vlier Hazelaar "
-    "Meidoorn Vogel Merel Lijster Zwaluw Reiger Kievit Uilen Valk Spreeuw Mussen Vink Tulp "
-    "Roos Lelie Iris Anjer Krokus Narcis Klaver Heide Duin Molen Kerk School Markt Haven"
-).split()
+_TREES = [
+    "Eiken",
+    "Beuken",
+    "Linden",
+    "Populier",
+    "Kastanje",
+    "Berken",
+    "Wilgen",
+    "Esdoorn",
+    "Iepen",
+    "Lariks",
+    "Vlier",
+    "Hazelaar",
+    "Meidoorn",
+    "Vogel",
+    "Merel",
+    "Lijster",
+    "Zwaluw",
+    "Reiger",
+    "Kievit",
+    "Uilen",
+    "Valk",
+    "Spreeuw",
+    "Mussen",
+    "Vink",
+    "Tulp",
+    "Roos",
+    "Lelie",
+    "Iris",
+    "Anjer",
+    "Krokus",
+    "Narcis",
+    "Klaver",
+    "Heide",
+    "Duin",
+    "Molen",
+    "Kerk",
+    "School",
+    "Markt",
+    "Haven",
+]
 _TYPES = ("straat", "laan", "weg", "hof", "plein", "singel", "dreef", "pad", "akker", "kamp")
 _TOWNS = ("Oss", "Oss", "Oss", "Berghem", "Ravenstein", "Lith", "Megen", "Geffen", "Herpen")
 
