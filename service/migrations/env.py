@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
+# Importing the model modules registers their tables on SQLModel.metadata.
 import service.models
 import service.triage.models  # noqa: F401
 
