@@ -33,7 +33,7 @@ from service.triage.models import TriageAudit, TriageItem, TriageReport, TriageS
 from service.triage.normalise import Address, normalise_text, parse_address, street_similarity
 from service.triage.normalise import text_similarity as _text_similarity
 from service.triage.settings import TriageSettings
-from service.triage.window import RecentReports, index_key, lookup_keys
+from service.triage.window import RecentReports, index_key, lookup_keys, numbered
 from service.triage.workflow import CLASS_RANK, OPEN_STATES, ItemState, lock_items, rep_key
 
 ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
@@ -490,7 +490,7 @@ class GroupingHook:
             if (
                 r.lat is not None
                 and c.lat is not None
-                and not (r.street and c.street)
+                and r.bucket != c.bucket  # not one street (typos included): position decides
                 and (abs(r.lat - c.lat) > dlat or abs(r.lon - c.lon) > dlon)  # type: ignore[operator]
             ):
                 continue
@@ -576,7 +576,7 @@ class GroupingHook:
             cells = neighbour_cells(*pos) if pos is not None else []
             pool = self.recent.near(cells, r)
             for key in cells:
-                pool.extend(local_cell.get(key, ()))
+                pool.extend(f for f in local_cell.get(key, ()) if not (numbered(r) and numbered(f)))
             for key in lookup_keys(r, local_streets):
                 pool.extend(local_bucket.get(key, ()))
             best = self._best(r, pool)

@@ -72,6 +72,9 @@ class RecentReports:
         # key -> item id -> the item's first and latest reports under that key
         self.by_cell: dict[str, dict[int, list[Features]]] = {}
         self.by_bucket: dict[str, dict[int, list[Features]]] = {}
+        # Reports that name a street and house number find each other through the street
+        # index; by position they only need the reports that do not (see ``numbered``).
+        self.by_cell_loose: dict[str, dict[int, list[Features]]] = {}
         self._pending: list[Features] = []
         self.street_keys: dict[str, set[str]] = {}  # street bucket -> its number blocks
         self.item_numbers: dict[int, dict[str, set[int]]] = {}
@@ -99,8 +102,9 @@ class RecentReports:
 
     def near(self, cells: Iterable[str], r: Features) -> list[Features]:
         out: dict[str, Features] = {}
+        by_cell = self.by_cell_loose if numbered(r) else self.by_cell
         for key in cells:
-            for members in self.by_cell.get(key, {}).values():
+            for members in by_cell.get(key, {}).values():
                 for f in members:
                     out[f.message_id] = f
         for key in lookup_keys(r, self.street_keys):
@@ -119,6 +123,8 @@ class RecentReports:
         self.by_id[f.message_id] = f
         if f.cell:
             _keep(self.by_cell.setdefault(f.cell, {}), f)
+            if not numbered(f):
+                _keep(self.by_cell_loose.setdefault(f.cell, {}), f)
         key = index_key(f)
         if key:
             _keep(self.by_bucket.setdefault(key, {}), f)
@@ -130,6 +136,7 @@ class RecentReports:
     def _reload(self, conn: Connection, since: datetime) -> None:
         self.reloads += 1
         self.by_id, self.by_cell, self.by_bucket, self._pending = {}, {}, {}, []
+        self.by_cell_loose = {}
         self.street_keys, self.item_numbers = {}, {}
         self.since = since
         rows = conn.execute(
@@ -175,9 +182,16 @@ class RecentReports:
             return out
 
         self.by_cell = keep(self.by_cell)
+        self.by_cell_loose = keep(self.by_cell_loose)
         self.by_bucket = keep(self.by_bucket)
         self.by_id = {m: f for m, f in self.by_id.items() if f.received_at >= since}
         self.since = since
+
+
+def numbered(f: Features) -> bool:
+    """A street and a house number: two such reports in different streets are different
+    places even when their map positions are close, so they need not meet by position."""
+    return bool(f.street) and f.number is not None
 
 
 def index_key(f: Features) -> str | None:
