@@ -510,6 +510,8 @@ class GroupingHook:
                     item_id not in per_item or m.score > per_item[item_id][0].score
                 ):
                     per_item[item_id] = (m, c.message_id)
+                    if m.score >= 0.98:
+                        break  # as good as it gets: the item's other reports cannot beat it
         numbers = self._numbers
         ranked: list[tuple[int, Match, str]] = []
         for item_id in sorted(per_item):

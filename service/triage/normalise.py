@@ -444,8 +444,10 @@ def text_similarity(a: str, b: str) -> float:
     """
     if not a or not b:
         return 0.0
+    if a == b:
+        return 1.0
     fuzzy = (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
     ca, cb = _concepts(a), _concepts(b)
     if ca and cb:
-        fuzzy = max(fuzzy, 0.75 * len(ca & cb) / len(ca | cb))
+        fuzzy = (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
     return fuzzy

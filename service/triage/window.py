@@ -101,17 +101,16 @@ class RecentReports:
         self._pending.extend(features)
 
     def near(self, cells: Iterable[str], r: Features) -> list[Features]:
-        out: dict[str, Features] = {}
+        """Candidates for ``r`` (a report may appear twice: harmless, matched twice)."""
+        out: list[Features] = []
         by_cell = self.by_cell_loose if numbered(r) else self.by_cell
         for key in cells:
             for members in by_cell.get(key, {}).values():
-                for f in members:
-                    out[f.message_id] = f
+                out.extend(members)
         for key in lookup_keys(r, self.street_keys):
             for members in self.by_bucket.get(key, {}).values():
-                for f in members:
-                    out[f.message_id] = f
-        return list(out.values())
+                out.extend(members)
+        return out
 
     def numbers(self, item_id: int, street: str) -> set[int]:
         """House numbers the item's reports name in ``street`` (for the number guard)."""
