@@ -449,5 +449,5 @@ def text_similarity(a: str, b: str) -> float:
     fuzzy = (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
     ca, cb = _concepts(a), _concepts(b)
     if ca and cb:
-        fuzzy = (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
+        fuzzy = max(fuzzy, 0.75 * len(ca & cb) / len(ca | cb))
     return fuzzy
