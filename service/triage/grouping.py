@@ -18,7 +18,7 @@ Rules that protect people:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,13 @@ from service.models import Nsp
 from service.store import Accepted, PresenceSeen
 from service.triage.downlink import enqueue_ack
 from service.triage.models import TriageAudit, TriageItem, TriageReport, TriageStreet
-from service.triage.normalise import Address, normalise_text, parse_address, street_similarity
+from service.triage.normalise import (
+    Address,
+    normalise_text,
+    parse_address,
+    street_similarity,
+    text_similarities,
+)
 from service.triage.normalise import text_similarity as _text_similarity
 from service.triage.settings import TriageSettings
 from service.triage.window import RecentReports, index_key, lookup_keys, numbered
@@ -332,13 +338,24 @@ def match(r: Features, c: Features, cfg: TriageSettings) -> Match | None:
     if abs((r.received_at - c.received_at).total_seconds()) > cfg.window_minutes * 60:
         return None
     loc = location_score(r, c, cfg)
-    if loc is not None and loc < cfg.min_location_score:
-        return None  # elsewhere: no need to read the text
-    text = _text_similarity(r.text_norm, c.text_norm)
-    if loc is None:
-        if text >= cfg.unknown_location_text_score and r.category == c.category:
-            return Match(text, None, text)
+    if not place_may_match(r, c, loc, cfg):
         return None
+    return decide(r, c, loc, _text_similarity(r.text_norm, c.text_norm), cfg)
+
+
+def place_may_match(r: Features, c: Features, loc: float | None, cfg: TriageSettings) -> bool:
+    """False when the locations alone rule a match out (then the text need not be read)."""
+    if loc is None:
+        return r.category == c.category
+    return loc >= cfg.min_location_score
+
+
+def decide(
+    r: Features, c: Features, loc: float | None, text: float, cfg: TriageSettings
+) -> Match | None:
+    """The match decision from location and text scores."""
+    if loc is None:
+        return Match(text, None, text) if text >= cfg.unknown_location_text_score else None
     # The same house number in the same street is strong evidence: a paraphrase that shares
     # few words ("supermarkt geplunderd" / "mensen nemen spullen mee") still groups.
     exact = (
@@ -502,16 +519,20 @@ class GroupingHook:
             ):
                 continue  # two house numbers in one street, too far apart
             members.setdefault(c.item_id, []).append(c)
-        per_item: dict[int, tuple[Match, str]] = {}
+        # Location first; the texts of the candidates still in the running are then compared
+        # in one call (rapidfuzz loops in C).
+        staged: list[tuple[int, Features, float | None]] = []
         for item_id, item_members in members.items():
             for c in item_members:
-                m = match(r, c, cfg)
-                if m is not None and (
-                    item_id not in per_item or m.score > per_item[item_id][0].score
-                ):
-                    per_item[item_id] = (m, c.message_id)
-                    if m.score >= 0.98:
-                        break  # as good as it gets: the item's other reports cannot beat it
+                loc = location_score(r, c, cfg)
+                if place_may_match(r, c, loc, cfg):
+                    staged.append((item_id, c, loc))
+        texts = text_similarities(r.text_norm, [c.text_norm for _, c, _ in staged])
+        per_item: dict[int, tuple[Match, str]] = {}
+        for (item_id, c, loc), text in zip(staged, texts, strict=True):
+            m = decide(r, c, loc, text, cfg)
+            if m is not None and (item_id not in per_item or m.score > per_item[item_id][0].score):
+                per_item[item_id] = (m, c.message_id)
         numbers = self._numbers
         ranked: list[tuple[int, Match, str]] = []
         for item_id in sorted(per_item):
@@ -621,7 +642,9 @@ class GroupingHook:
             if planned is None:
                 planned = now_items[item_key] = _Planned(key=item_key, id=item_key, row={})
             planned.members.append(r)
-            local = replace(r, item_id=item_key)
+            # Provisional until _write knows the real id; the batch's later reports meet it.
+            r.item_id = item_key
+            local = r
             placed.append((r, item_key, joined, score))
             if local.cell:
                 local_cell.setdefault(local.cell, []).append(local)

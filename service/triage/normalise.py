@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 # Towns and villages of the municipality of Oss and its neighbours, so "kerkstr. 12 oss"
 # (no comma) still yields the town. A town after a comma is recognised without this list.
@@ -451,3 +451,28 @@ def text_similarity(a: str, b: str) -> float:
     if ca and cb:
         fuzzy = max(fuzzy, 0.75 * len(ca & cb) / len(ca | cb))
     return fuzzy
+
+
+def text_similarities(a: str, others: list[str]) -> list[float]:
+    """``text_similarity(a, o)`` for every ``o`` in ``others``, the fuzzy part in one call
+    each (the loop runs in C)."""
+    if not others:
+        return []
+    if not a:
+        return [0.0] * len(others)
+    sets = process.extract(a, others, scorer=fuzz.token_set_ratio, limit=None)
+    sorts = process.extract(a, others, scorer=fuzz.token_sort_ratio, limit=None)
+    out = [0.0] * len(others)
+    for _, score, i in sets:
+        out[i] += score / 200
+    for _, score, i in sorts:
+        out[i] += score / 200
+    ca = _concepts(a)
+    for i, b in enumerate(others):
+        if not b:
+            out[i] = 0.0
+        elif b == a:
+            out[i] = 1.0
+        elif ca and (cb := _concepts(b)):
+            out[i] = max(out[i], 0.75 * len(ca & cb) / len(ca | cb))
+    return out

@@ -98,6 +98,8 @@ class RecentReports:
             self._prune(since)
 
     def add_after_commit(self, features: Iterable[Features]) -> None:
+        """Reports of the batch being written: indexed once their commit is seen. Each call
+        is one transaction's reports (see ``_confirm``)."""
         self._pending.extend(features)
 
     def near(self, cells: Iterable[str], r: Features) -> list[Features]:
@@ -148,21 +150,19 @@ class RecentReports:
             self._index(self._make(row))
 
     def _confirm(self, conn: Connection) -> None:
+        """Index the previous batch's reports if its transaction committed. A batch commits
+        as a whole, so one of its rows tells (an empty batch has nothing to add)."""
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        ids = [f.message_id for f in pending]
-        committed: set[str] = set()
-        for start in range(0, len(ids), 500):
-            committed.update(
-                conn.execute(
-                    sa.select(REPORTS.c.message_id).where(
-                        REPORTS.c.message_id.in_(ids[start : start + 500])
-                    )
-                ).scalars()
-            )
+        probe = pending[0].message_id
+        committed = conn.execute(
+            sa.select(REPORTS.c.message_id).where(REPORTS.c.message_id == probe)
+        ).first()
+        if committed is None:
+            return
         for f in pending:
-            if f.message_id in committed and f.message_id not in self.by_id:
+            if f.message_id not in self.by_id:
                 self._index(f)
 
     def _prune(self, since: datetime) -> None:
