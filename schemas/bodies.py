@@ -164,7 +164,11 @@ class Receipt(StrictModel):
 
 
 class HandlingState(StrEnum):
-    """Where a message stands at the CP, as told back to the NSP."""
+    """Where a message stands at the CP, as told back to the NSP.
+
+    ``closed_duplicate`` and ``closed_not_needed`` were added for CP triage (values are only
+    ever added, never renamed): the volunteer can tell the resident *why* a request closed.
+    """
 
     STORED = "stored"
     ACKNOWLEDGED = "acknowledged"
@@ -172,6 +176,8 @@ class HandlingState(StrEnum):
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    CLOSED_DUPLICATE = "closed_duplicate"
+    CLOSED_NOT_NEEDED = "closed_not_needed"
 
 
 class Ack(StrictModel):

@@ -16,6 +16,8 @@ from service.db import make_engine, migrate
 from service.ingest import IngestWorker
 from service.mqtt import MqttBridge
 from service.settings import ServiceSettings
+from service.triage import api as triage_api
+from service.triage.runtime import Triage
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +29,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         await run_in_threadpool(migrate, engine)
-        worker = IngestWorker(engine, settings)
+        triage = Triage(engine, settings.cp_id)
+        worker = IngestWorker(engine, settings, hooks=triage.hooks)
         bridge = MqttBridge(settings, worker.submit_mqtt) if settings.mqtt_enabled else None
         worker.downlink = bridge
         worker.start()
         if bridge is not None:
             bridge.start()
+        triage.start(bridge)
+        app.state.triage = triage
         app.state.ctx = ServiceContext(settings, engine, worker, bridge)
         log.info("CP service %s up (role %s)", settings.cp_id, settings.role.value)
         try:
@@ -40,6 +45,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         finally:
             # Drain first so acks for committed messages still go out, then disconnect.
             await run_in_threadpool(worker.stop)
+            await run_in_threadpool(triage.stop)
             if bridge is not None:
                 await run_in_threadpool(bridge.stop)
             engine.dispose()
@@ -50,7 +56,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         summary="Coordination point: ingest, store and serve reports from noodsteunpunten.",
         lifespan=lifespan,
     )
-    for module in (health, messages, nsps, dead_letters):
+    for module in (health, messages, nsps, dead_letters, triage_api):
         app.include_router(module.router)
     return app
 

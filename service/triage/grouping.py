@@ -1,0 +1,1021 @@
+"""Near-duplicate grouping: every help request and situation report gets an incident, every
+resource request a queue item, inside the ingest transaction (a ``BatchHook``).
+
+Matching compares a new report with the *reports* already stored nearby in place and time
+(not with an incident summary), so an incident that grew along a street still catches the
+next report about it, and after a split a report like the split one follows it, not the
+incident it was taken out of. Candidates come from two indexed keys, never a scan: a coarse
+coordinate cell (with its 8 neighbours) and a street/place bucket, each with a time window.
+
+Rules that protect people:
+
+* A life-threatening (P1) help request is never absorbed. When it matches an open incident it
+  gets its own item, linked as a *possible duplicate*; an operator merges or keeps it apart.
+* Reports never join a closed or resolved incident: a new problem at the same place is a new
+  item in the queue.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from schemas import HandlingState
+from service.models import Nsp
+from service.store import Accepted, PresenceSeen
+from service.triage.downlink import enqueue_ack
+from service.triage.models import TriageAudit, TriageItem, TriageReport, TriageStreet
+from service.triage.normalise import (
+    Address,
+    normalise_text,
+    parse_address,
+    street_similarity,
+    text_similarities,
+)
+from service.triage.normalise import text_similarity as _text_similarity
+from service.triage.settings import TriageSettings
+from service.triage.window import RecentReports, index_key, lookup_keys, numbered
+from service.triage.workflow import CLASS_RANK, OPEN_STATES, ItemState, lock_items, rep_key
+
+ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
+REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
+AUDIT = TriageAudit.__table__  # type: ignore[attr-defined]
+NSPS = Nsp.__table__  # type: ignore[attr-defined]
+STREETS = TriageStreet.__table__  # type: ignore[attr-defined]
+
+GROUPED_KINDS = ("help_request", "situation_report")
+
+# Hazard families: categories across the two kinds that can describe one incident.
+FAMILY: dict[tuple[str, str], str] = {
+    ("help_request", "fire"): "fire",
+    ("situation_report", "fire"): "fire",
+    ("help_request", "medical"): "medical",
+    ("situation_report", "health"): "medical",
+    ("help_request", "vulnerable_person"): "care",
+    ("help_request", "crime"): "safety",
+    ("situation_report", "safety"): "safety",
+    ("help_request", "missing_person"): "missing",
+    ("help_request", "other"): "other",
+    ("situation_report", "other"): "other",
+    ("situation_report", "infrastructure"): "infrastructure",
+    ("situation_report", "power"): "power",
+    ("situation_report", "water"): "water",
+    ("situation_report", "public_mood"): "mood",
+    ("situation_report", "rumour"): "rumour",
+    ("situation_report", "information_need"): "information",
+}
+# Volunteers file one incident under different categories (a gas smell as "safety" or
+# "other", a burst main as "water" or "infrastructure", an accident as "medical" or
+# "safety"), so neighbouring categories may group; area-wide signals (rumours, information
+# needs, mood) only with their own kind.
+_LOCATED = frozenset(
+    {"fire", "medical", "care", "safety", "missing", "other", "infrastructure", "water", "power"}
+)
+COMPATIBLE: dict[str, frozenset[str]] = {
+    "fire": frozenset({"fire", "safety", "other"}),
+    "medical": frozenset({"medical", "care", "safety", "other"}),
+    "care": frozenset({"care", "medical", "missing", "other"}),
+    "safety": frozenset({"safety", "medical", "fire", "infrastructure", "other"}),
+    "missing": frozenset({"missing", "care", "other"}),
+    "infrastructure": frozenset({"infrastructure", "water", "power", "safety", "other"}),
+    "water": frozenset({"water", "infrastructure", "other"}),
+    "power": frozenset({"power", "infrastructure", "other"}),
+    "other": _LOCATED,
+}
+
+MEMBERS_COMPARED = 8
+
+SEVERITY_CLASS = {"critical": "P1", "high": "P2", "moderate": "P3", "low": "P4"}
+
+# Cells of 0.003° latitude x 0.005° longitude (about 330 x 340 m around 52°N): a cell and
+# its 8 neighbours cover every point within the largest allowed radius (300 m).
+CELL_LAT = 0.003
+CELL_LON = 0.005
+
+
+def family_of(kind: str, category: str) -> str:
+    return FAMILY.get((kind, category), f"{kind}:{category}")
+
+
+def compatible(a: str, b: str) -> bool:
+    return a == b or b in COMPATIBLE.get(a, frozenset())
+
+
+def _town_factor(a: str | None, b: str | None) -> float:
+    """Towns written in the report are facts; a town assumed from the NSP ('~oss') is a
+    guess, because residents also walk to an NSP in the next village."""
+    if a is None or b is None or a.lstrip("~") == b.lstrip("~"):
+        return 1.0
+    if not a.startswith("~") and not b.startswith("~"):
+        return 0.0  # Kerkstraat in Oss is not Kerkstraat in Lith
+    if a.startswith("~") and b.startswith("~"):
+        return 0.6
+    return 0.85
+
+
+def report_class(kind: str, body: dict[str, Any]) -> str:
+    if kind == "situation_report":
+        return SEVERITY_CLASS.get(str(body.get("severity")), "P3")
+    return str(body.get("urgency") or "P3")
+
+
+def cell_of(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat / CELL_LAT), math.floor(lon / CELL_LON)
+
+
+def cell_key(ix: int, iy: int) -> str:
+    return f"{ix}:{iy}"
+
+
+def neighbour_cells(lat: float, lon: float) -> list[str]:
+    ix, iy = cell_of(lat, lon)
+    return [cell_key(ix + dx, iy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    # Equirectangular: exact enough within a town, and cheap.
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6_371_000 * math.hypot(x, y)
+
+
+def _position(f: Features) -> tuple[float, float] | None:
+    if f.lat is not None and f.lon is not None:
+        return f.lat, f.lon
+    if f.est_lat is not None and f.est_lon is not None:
+        return f.est_lat, f.est_lon
+    return None
+
+
+@dataclass
+class Features:
+    """What matching needs of one report (also the triage_report row)."""
+
+    message_id: str
+    kind: str
+    family: str
+    category: str
+    cls: str
+    life_threatening: bool
+    nsp_id: str
+    received_at: datetime
+    lat: float | None
+    lon: float | None
+    cell: str | None
+    bucket: str | None
+    street: str | None
+    number: int | None
+    town: str | None
+    place: str | None
+    address: str | None
+    text_norm: str
+    description: str
+    people: int
+    vulnerable: int
+    item_id: int | None = None
+    item_state: str | None = None
+    # Position estimated from the street (see GroupingHook._locate_streets), for reports
+    # that give only an address: lets them meet reports that give only coordinates.
+    est_lat: float | None = None
+    est_lon: float | None = None
+
+    @property
+    def street_key(self) -> str | None:
+        return f"{self.street}|{(self.town or '').lstrip('~')}" if self.street else None
+
+    def row(self, item_id: int, joined_by: str, score: float | None) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "item_id": item_id,
+            "kind": self.kind,
+            "family": self.family,
+            "category": self.category,
+            "cls": self.cls,
+            "life_threatening": self.life_threatening,
+            "nsp_id": self.nsp_id,
+            "received_at": self.received_at,
+            "lat": self.lat,
+            "lon": self.lon,
+            "cell": self.cell,
+            "est_lat": self.est_lat,
+            "est_lon": self.est_lon,
+            "bucket": self.bucket,
+            "street": self.street,
+            "number": self.number,
+            "town": self.town,
+            "address": self.address,
+            "text_norm": self.text_norm,
+            "description": self.description,
+            "people": self.people,
+            "vulnerable": self.vulnerable,
+            "joined_by": joined_by,
+            "match_score": score,
+        }
+
+
+def features_of(
+    message_id: str,
+    kind: str,
+    nsp_id: str,
+    received_at: datetime,
+    body: dict[str, Any],
+    default_town: str | None = None,
+) -> Features:
+    """Features of a help request or situation report (body as JSON-ready dict)."""
+    category = str(body.get("category"))
+    loc = body.get("location") or {}
+    address_text = loc.get("address")
+    addr = parse_address(address_text)
+    town = addr.town or (f"~{default_town}" if default_town else None)
+    lat, lon = loc.get("lat"), loc.get("lon")
+    cell = cell_key(*cell_of(lat, lon)) if lat is not None and lon is not None else None
+    place = addr.place
+    if addr.street is None and place is None and lat is None:
+        # Area-wide (rumours, questions): one rumour going round the villages is one item.
+        place = "~area"
+    bucket = Address(addr.street, None, None, place).bucket
+    description = str(body.get("description") or "")
+    cls = report_class(kind, body)
+    return Features(
+        message_id=message_id,
+        kind=kind,
+        family=family_of(kind, category),
+        category=category,
+        cls=cls,
+        life_threatening=kind == "help_request" and cls == "P1",
+        nsp_id=nsp_id,
+        received_at=received_at,
+        lat=lat,
+        lon=lon,
+        cell=cell,
+        bucket=bucket[:64] if bucket else None,
+        street=addr.street[:200] if addr.street else None,
+        number=addr.number,
+        town=town[:60] if town else None,
+        place=place,
+        address=address_text,
+        # Landmarks ("naast de bakker") say where, not what: they stay out of the text.
+        text_norm=normalise_text(description),
+        description=description,
+        people=int(body.get("people_involved") or body.get("people_affected") or 0),
+        vulnerable=int(body.get("vulnerable_people") or 0),
+    )
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True)
+class Match:
+    score: float
+    location: float | None
+    text: float
+
+
+def _number_score(a: int | None, b: int | None) -> float:
+    if a is None or b is None:
+        return 0.7
+    gap = abs(a - b)
+    if gap == 0:
+        return 1.0
+    if gap <= 2:
+        return 0.75  # next door: one fire, two house numbers
+    if gap <= 6:
+        return 0.5
+    if gap <= 20:
+        return 0.3
+    return 0.1
+
+
+def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | None:
+    """1 = same spot, 0 = different places, None = the locations cannot be compared."""
+    street: float | None = None
+    if r.street and c.street:
+        sim = street_similarity(r.street, c.street)
+        if sim >= 0.85:
+            factor = _town_factor(r.town, c.town) * (1.0 if sim == 1 else 0.9)
+            street = _number_score(r.number, c.number) * factor
+            if r.number is not None and c.number is not None:
+                return street  # two house numbers say more than two map picks
+        else:
+            street = 0.0
+    scores = [] if street is None else [street]
+    if r.lat is not None and c.lat is not None and r.lon is not None and c.lon is not None:
+        # Positions picked on a map are tens of metres off; 40 m is "the same spot".
+        d = distance_m(r.lat, r.lon, c.lat, c.lon)
+        near = min(40.0, cfg.radius_m / 2)
+        if d <= near:
+            scores.append(1.0)
+        elif d <= cfg.radius_m:
+            scores.append(1.0 - 0.7 * (d - near) / (cfg.radius_m - near))
+        else:
+            scores.append(0.0)
+    elif street is None:
+        # Coordinates against an address: only the street's estimated position can compare.
+        a = (r.lat, r.lon) if r.lat is not None else (r.est_lat, r.est_lon)
+        b = (c.lat, c.lon) if c.lat is not None else (c.est_lat, c.est_lon)
+        if None not in a and None not in b:
+            d = distance_m(a[0], a[1], b[0], b[1])  # type: ignore[arg-type]
+            scores.append(0.75 if d <= 100 else 0.55 if d <= 250 else 0.0)
+    if scores:
+        return max(scores)
+    if r.place and c.place and r.place.startswith("~") and c.place.startswith("~"):
+        return None  # both area-wide: only the text can tell
+    if r.place and c.place and r.place == c.place:
+        return 0.5
+    return 0.0
+
+
+def match(r: Features, c: Features, cfg: TriageSettings) -> Match | None:
+    """How well ``r`` matches candidate ``c``; None when it does not."""
+    if not compatible(r.family, c.family):
+        return None
+    if abs((r.received_at - c.received_at).total_seconds()) > cfg.window_minutes * 60:
+        return None
+    loc = location_score(r, c, cfg)
+    if not place_may_match(r, c, loc, cfg):
+        return None
+    return decide(r, c, loc, _text_similarity(r.text_norm, c.text_norm), cfg)
+
+
+def place_may_match(r: Features, c: Features, loc: float | None, cfg: TriageSettings) -> bool:
+    """False when the locations alone rule a match out (then the text need not be read)."""
+    if loc is None:
+        return r.category == c.category
+    return loc >= cfg.min_location_score
+
+
+def decide(
+    r: Features, c: Features, loc: float | None, text: float, cfg: TriageSettings
+) -> Match | None:
+    """The match decision from location and text scores."""
+    if loc is None:
+        return Match(text, None, text) if text >= cfg.unknown_location_text_score else None
+    # The same house number in the same street is strong evidence: a paraphrase that shares
+    # few words ("supermarkt geplunderd" / "mensen nemen spullen mee") still groups.
+    exact = (
+        loc >= 0.99
+        and r.number is not None
+        and c.number is not None
+        and "other" not in (r.family, c.family)
+    )
+    min_text = cfg.min_text_score_same_address if exact else cfg.min_text_score
+    if loc < cfg.min_location_score or text < min_text:
+        return None
+    score = cfg.location_weight * loc + (1 - cfg.location_weight) * text
+    return Match(score, loc, text) if score >= cfg.match_threshold else None
+
+
+# --------------------------------------------------------------------------- the hook
+
+
+@dataclass
+class _Planned:
+    """An item touched by this batch: an existing one (``id``) or one to create."""
+
+    key: int
+    id: int | None
+    row: dict[str, Any]
+    members: list[Features] = field(default_factory=list)
+    audit: dict[str, Any] | None = None
+
+
+class GroupingHook:
+    """``BatchHook`` placing new reports into items; see the module docstring."""
+
+    def __init__(self, cp_id: str, settings: TriageSettings) -> None:
+        self.cp_id = cp_id
+        self.settings = settings
+        self._runner_up: int | None = None
+        self._local_numbers: dict[int, dict[str, set[int]]] = {}
+        self.recent = RecentReports(timedelta(minutes=settings.window_minutes), _from_row)
+
+    def __call__(
+        self, conn: Connection, accepted: list[Accepted], presences: list[PresenceSeen]
+    ) -> None:
+        relevant = [
+            a
+            for a in accepted
+            if a.message.kind in ("help_request", "situation_report", "resource_request")
+        ]
+        if not relevant:
+            return
+        towns = self._nsp_towns(conn, {a.message.nsp_id for a in relevant})
+        reports: list[Features] = []
+        resources: list[Accepted] = []
+        for a in relevant:
+            m = a.message
+            if m.kind == "resource_request":
+                resources.append(a)
+                continue
+            reports.append(
+                features_of(
+                    m.message_id,
+                    m.kind,
+                    m.nsp_id,
+                    a.received_at,
+                    m.body.model_dump(),
+                    towns.get(m.nsp_id),
+                )
+            )
+        self.place(conn, reports, resources)
+
+    def _nsp_towns(self, conn: Connection, nsp_ids: set[str]) -> dict[str, str]:
+        rows = conn.execute(
+            sa.select(NSPS.c.nsp_id, NSPS.c.address).where(
+                NSPS.c.nsp_id.in_(sorted(nsp_ids)), NSPS.c.address.is_not(None)
+            )
+        )
+        out = {}
+        for nsp_id, address in rows:
+            town = parse_address(address).town
+            if town:
+                out[nsp_id] = town
+        return out
+
+    def _locate_streets(self, conn: Connection, reports: list[Features]) -> None:
+        """Learn street positions from reports with address and coordinates; give reports
+        with only an address the estimated position (and its cell) of their street."""
+        learn = [r for r in reports if r.street_key and r.lat is not None]
+        need = [r for r in reports if r.street_key and r.lat is None]
+        keys = sorted({r.street_key for r in learn + need if r.street_key})
+        if not keys:
+            return
+        known = {
+            row.key: [row.lat_sum, row.lon_sum, row.n]
+            for row in conn.execute(sa.select(STREETS).where(STREETS.c.key.in_(keys)))
+        }
+        fresh: dict[str, list[float]] = {}
+        for r in learn:
+            assert r.street_key is not None and r.lat is not None and r.lon is not None
+            acc: list[float] = known.get(r.street_key) or fresh.setdefault(
+                r.street_key, [0.0, 0.0, 0]
+            )
+            acc[0] += r.lat
+            acc[1] += r.lon
+            acc[2] += 1
+        if fresh:
+            conn.execute(
+                sa.insert(STREETS),
+                [{"key": k, "lat_sum": a, "lon_sum": b, "n": n} for k, (a, b, n) in fresh.items()],
+            )
+        changed = {r.street_key for r in learn if r.street_key in known}
+        if changed:
+            conn.execute(
+                sa.update(STREETS)
+                .where(STREETS.c.key == sa.bindparam("_key"))
+                .values(
+                    lat_sum=sa.bindparam("lat_sum"),
+                    lon_sum=sa.bindparam("lon_sum"),
+                    n=sa.bindparam("n"),
+                ),
+                [
+                    {"_key": k, "lat_sum": known[k][0], "lon_sum": known[k][1], "n": known[k][2]}
+                    for k in sorted(k for k in changed if k)
+                ],
+            )
+        everything = {**known, **fresh}
+        for r in need:
+            pos = everything.get(r.street_key or "")
+            if pos and pos[2]:
+                r.est_lat, r.est_lon = pos[0] / pos[2], pos[1] / pos[2]
+                r.cell = cell_key(*cell_of(r.est_lat, r.est_lon))
+
+    def _best(self, r: Features, pool: list[Features]) -> tuple[int, Match, str] | None:
+        """The item ``r`` matches best (with the report that matched): its best-matching
+        member decides, but an item whose reports all name other house numbers in r's street
+        is another incident (a coordinate-only report close by must not bridge two houses).
+        """
+        cfg = self.settings
+        lo = r.received_at - timedelta(minutes=cfg.window_minutes)
+        hi = r.received_at + timedelta(minutes=cfg.window_minutes)
+        families = COMPATIBLE.get(r.family, frozenset()) | {r.family}
+        # Degrees that surely exceed the radius, for a quick "too far" before the real check.
+        dlat = cfg.radius_m / 111_000
+        dlon = dlat * 1.7  # 1/cos(52°) is 1.62; a margin for the whole country
+        members: dict[int, list[Features]] = {}
+        for c in pool:
+            # Cheap checks first: most candidates are another kind of thing, too old, or
+            # (both with coordinates and not in one street) clearly too far.
+            if c.item_id is None or c.family not in families or not lo <= c.received_at <= hi:
+                continue
+            if (
+                r.lat is not None
+                and c.lat is not None
+                and r.bucket != c.bucket  # not one street (typos included): position decides
+                and (abs(r.lat - c.lat) > dlat or abs(r.lon - c.lon) > dlon)  # type: ignore[operator]
+            ):
+                continue
+            if (
+                r.number is not None
+                and c.number is not None
+                and r.street == c.street
+                and abs(r.number - c.number) > 6
+            ):
+                continue  # two house numbers in one street, too far apart
+            members.setdefault(c.item_id, []).append(c)
+        # Location first; the texts of the candidates still in the running are then compared
+        # in one call (rapidfuzz loops in C).
+        staged: list[tuple[int, Features, float | None]] = []
+        for item_id, item_members in members.items():
+            for c in item_members:
+                loc = location_score(r, c, cfg)
+                if place_may_match(r, c, loc, cfg):
+                    staged.append((item_id, c, loc))
+        texts = text_similarities(r.text_norm, [c.text_norm for _, c, _ in staged])
+        per_item: dict[int, tuple[Match, str]] = {}
+        for (item_id, c, loc), text in zip(staged, texts, strict=True):
+            m = decide(r, c, loc, text, cfg)
+            if m is not None and (item_id not in per_item or m.score > per_item[item_id][0].score):
+                per_item[item_id] = (m, c.message_id)
+        numbers = self._numbers
+        ranked: list[tuple[int, Match, str]] = []
+        for item_id in sorted(per_item):
+            nums = numbers(item_id, r) if r.number is not None and r.street else None
+            if nums and r.number is not None and min(abs(n - r.number) for n in nums) > 6:
+                continue
+            m, via = per_item[item_id]
+            ranked.append((item_id, m, via))
+        # Highest score first; on a tie the older item (lower id) keeps it.
+        ranked.sort(key=lambda im: (-im[1].score, im[0]))
+        self._runner_up = (
+            ranked[1][0] if len(ranked) > 1 and ranked[1][1].score >= cfg.link_threshold else None
+        )
+        return ranked[0] if ranked else None
+
+    def _numbers(self, item_id: int, r: Features) -> set[int]:
+        """House numbers the item's reports name in r's street (stored and this batch)."""
+        assert r.street is not None
+        found: set[int] = set()
+        for street, nums in self._local_numbers.get(item_id, {}).items():
+            if street_similarity(r.street, street) >= 0.85:
+                found |= nums
+        for street, nums in self.recent.item_numbers.get(item_id, {}).items():
+            if street_similarity(r.street, street) >= 0.85:
+                found |= nums
+        return found
+
+    def place(self, conn: Connection, reports: list[Features], resources: list[Accepted]) -> None:
+        """Assign ``reports`` to items (matching) and give each resource request its item."""
+        self._locate_streets(conn, reports)
+        if reports:
+            self.recent.prepare(conn, min(r.received_at for r in reports))
+        for _attempt in range(5):
+            plan = self._plan(reports, resources)
+            existing = self._verify(conn, plan)
+            if existing is not None:
+                break
+            # An operator moved or closed something we matched: read it all again.
+            self.recent.invalidate()
+            self.recent.prepare(conn, min(r.received_at for r in reports))
+        else:
+            raise RuntimeError("grouping could not get a stable view of the items")
+        now_items, placed, links, _ = plan
+        for key, planned in now_items.items():
+            if planned.id is not None:
+                planned.row = dict(existing[key]._mapping)
+        self._write(conn, now_items, placed, resources, links)
+        self.recent.add_after_commit(f for f, *_ in placed)
+
+    def _plan(self, reports: list[Features], resources: list[Accepted]) -> Any:
+        """Match every report (pure computation on the in-memory window)."""
+        now_items: dict[int, _Planned] = {}
+        new_keys = 10**15  # provisional keys for items made in this batch sort after real ids
+        local_cell: dict[str, list[Features]] = {}
+        local_bucket: dict[str, list[Features]] = {}
+        local_streets: dict[str, set[str]] = {}
+        self._local_numbers = {}
+        placed: list[tuple[Features, int, str, float | None]] = []
+        matched_via: dict[str, int] = {}  # stored report we matched -> its item, as we saw it
+        batch_ids = {r.message_id for r in reports}
+        links: dict[int, int] = {}
+        for r in reports:
+            pos = _position(r)
+            cells = neighbour_cells(*pos) if pos is not None else []
+            pool = self.recent.near(cells, r)
+            for key in cells:
+                pool.extend(f for f in local_cell.get(key, ()) if not (numbered(r) and numbered(f)))
+            for key in lookup_keys(r, local_streets):
+                pool.extend(local_bucket.get(key, ()))
+            best = self._best(r, pool)
+            runner_up = self._runner_up
+            score: float | None
+            if best is not None and not r.life_threatening:
+                item_key, m, via = best
+                joined, score = "match", m.score
+                if via not in batch_ids:
+                    matched_via[via] = item_key
+            else:
+                new_keys += 1
+                item_key = new_keys
+                joined, score = ("own", best[1].score) if best is not None else ("new", None)
+                if best is not None and best[2] not in batch_ids:
+                    matched_via[best[2]] = best[0]
+                now_items[item_key] = _Planned(
+                    key=item_key,
+                    id=None,
+                    row=_new_item_row("incident", r),
+                    audit={
+                        "action": "created",
+                        "details": {
+                            "message_id": r.message_id,
+                            "possible_duplicate_of": best[0] if best is not None else None,
+                            "score": round(best[1].score, 3) if best is not None else None,
+                        },
+                    },
+                )
+                if best is not None:
+                    # Never absorbed: its own place in the queue, linked for the operator.
+                    now_items[item_key].row["possible_duplicate_of"] = best[0]
+                    now_items[item_key].row["duplicate_status"] = "pending"
+            if runner_up is not None and joined == "match":
+                # The report fits two open items: they are probably one incident that was
+                # reported twice before anyone saw. Link them for the operator; never merge.
+                newer, older = max(item_key, runner_up), min(item_key, runner_up)
+                links.setdefault(newer, older)
+            planned = now_items.get(item_key)
+            if planned is None:
+                planned = now_items[item_key] = _Planned(key=item_key, id=item_key, row={})
+            planned.members.append(r)
+            # Provisional until _write knows the real id; the batch's later reports meet it.
+            r.item_id = item_key
+            local = r
+            placed.append((r, item_key, joined, score))
+            if local.cell:
+                local_cell.setdefault(local.cell, []).append(local)
+            block = index_key(local)
+            if block:
+                local_bucket.setdefault(block, []).append(local)
+                if local.bucket and local.street:
+                    local_streets.setdefault(local.bucket, set()).add(block)
+            if local.street and local.number is not None:
+                self._local_numbers.setdefault(item_key, {}).setdefault(local.street, set()).add(
+                    local.number
+                )
+
+        for a in resources:
+            new_keys += 1
+            now_items[new_keys] = _Planned(
+                key=new_keys,
+                id=None,
+                row=_resource_item_row(a),
+                audit={"action": "created", "details": {"message_id": a.message.message_id}},
+            )
+        return now_items, placed, links, matched_via
+
+    def _verify(self, conn: Connection, plan: Any) -> dict[int, Any] | None:
+        """Lock the existing items the plan joins and check that what it relied on still
+        holds; returns their rows, or None when the plan must be made again."""
+        now_items, _, _, matched_via = plan
+        joining = sorted(k for k, p in now_items.items() if p.id is not None)
+        existing = lock_items(conn, joining)
+        if any(k not in existing or existing[k].state not in OPEN_STATES for k in joining):
+            return None
+        if matched_via:
+            ids = sorted(matched_via)
+            current: dict[str, int] = {}
+            for start in range(0, len(ids), 500):
+                current.update(
+                    conn.execute(
+                        sa.select(REPORTS.c.message_id, REPORTS.c.item_id).where(
+                            REPORTS.c.message_id.in_(ids[start : start + 500])
+                        )
+                    ).all()
+                )
+            if any(current.get(m) != item for m, item in matched_via.items()):
+                return None
+            linked = sorted(set(matched_via.values()) - set(joining))
+            if linked:
+                states: dict[int, str] = dict(
+                    conn.execute(
+                        sa.select(ITEMS.c.id, ITEMS.c.state).where(ITEMS.c.id.in_(linked))
+                    ).all()
+                )
+                if any(states.get(i) not in OPEN_STATES for i in linked):
+                    return None
+        return existing
+
+    def _write(
+        self,
+        conn: Connection,
+        items: dict[int, _Planned],
+        placed: list[tuple[Features, int, str, float | None]],
+        resources: list[Accepted],
+        links: dict[int, int],
+    ) -> None:
+        # Aggregates of every touched item, from its new members.
+        for planned in items.values():
+            row = planned.row
+            for r in planned.members:
+                _absorb(row, r)
+        creating = [p for p in items.values() if p.id is None]
+        if creating:
+            ids = conn.execute(
+                sa.insert(ITEMS).returning(ITEMS.c.id, sort_by_parameter_order=True),
+                [_insertable(p.row) for p in creating],
+            ).scalars()
+            for p, new_id in zip(creating, ids, strict=True):
+                p.id = new_id
+        key_to_id = {k: p.id for k, p in items.items()}
+        # Links made to items created in this same batch get their real id now.
+        for p in creating:
+            link = p.row.get("possible_duplicate_of")
+            if link is not None and link in key_to_id and link != key_to_id[link]:
+                conn.execute(
+                    sa.update(ITEMS)
+                    .where(ITEMS.c.id == p.id)
+                    .values(possible_duplicate_of=key_to_id[link])
+                )
+                if p.audit:
+                    p.audit["details"]["possible_duplicate_of"] = key_to_id[link]
+        for newer, older in sorted(links.items()):
+            link_row: dict[str, Any] | None = items[newer].row if newer in items else None
+            if link_row is None or link_row.get("possible_duplicate_of") is not None:
+                continue
+            if link_row.get("duplicate_status") == "separate":
+                continue  # an operator already decided
+            conn.execute(
+                sa.update(ITEMS)
+                .where(ITEMS.c.id == key_to_id[newer], ITEMS.c.possible_duplicate_of.is_(None))
+                .values(
+                    possible_duplicate_of=key_to_id.get(older, older), duplicate_status="pending"
+                )
+            )
+        if placed:
+            conn.execute(
+                sa.insert(REPORTS),
+                [f.row(key_to_id[k] or 0, joined, score) for f, k, joined, score in placed],
+            )
+            for f, k, *_ in placed:
+                f.item_id = key_to_id[k]
+        if resources:
+            res_items = [p for p in creating if p.row["item_type"] == "resource_request"]
+            conn.execute(
+                sa.insert(REPORTS),
+                [
+                    _resource_report_row(a, p.id or 0)
+                    for a, p in zip(resources, res_items, strict=True)
+                ],
+            )
+        updating = [p for p in items.values() if p.key == p.id]
+        if updating:
+            conn.execute(
+                sa.update(ITEMS)
+                .where(ITEMS.c.id == sa.bindparam("_id"))
+                .values(
+                    {
+                        c: sa.bindparam(c)
+                        for c in (
+                            "first_seen",
+                            "last_seen",
+                            "report_count",
+                            "nsp_ids",
+                            "top_class",
+                            "life_threatening",
+                            "people_involved",
+                            "vulnerable_people",
+                            "representative_message_id",
+                            "description",
+                            "address",
+                            "lat",
+                            "lon",
+                        )
+                    }
+                ),
+                [{"_id": p.id, **_updatable(p.row)} for p in updating],
+            )
+        audits = [
+            {
+                "item_id": p.id,
+                "at": p.row["first_seen"],
+                "actor": "grouping",
+                "action": p.audit["action"],
+                "from_state": None,
+                "to_state": ItemState.NEW.value,
+                "note": None,
+                "details": p.audit["details"],
+            }
+            for p in creating
+            if p.audit is not None
+        ]
+        if audits:
+            conn.execute(sa.insert(AUDIT), audits)
+        # A report joining an incident the CP already handles learns its state at once.
+        for f, k, joined, _ in placed:
+            state = items[k].row["state"]
+            if joined == "match" and state != ItemState.NEW.value:
+                enqueue_ack(
+                    conn,
+                    cp_id=self.cp_id,
+                    nsp_id=f.nsp_id,
+                    ref_message_id=f.message_id,
+                    stored_at=f.received_at,
+                    state=HandlingState(state),
+                    note=f"Hoort bij incident #{key_to_id[k]} dat het CP al behandelt.",
+                    item_id=key_to_id[k],
+                    at=f.received_at,
+                )
+
+
+def _from_row(row: Any) -> Features:
+    """A window entry from a triage_report row (only what matching reads)."""
+    return Features(
+        message_id=row.message_id,
+        kind=row.kind,
+        family=row.family,
+        category=row.category,
+        cls=row.cls,
+        life_threatening=row.life_threatening,
+        nsp_id=row.nsp_id,
+        received_at=row.received_at,
+        lat=row.lat,
+        lon=row.lon,
+        cell=row.cell,
+        bucket=row.bucket,
+        street=row.street,
+        number=row.number,
+        town=row.town,
+        place=row.bucket[2:] if row.bucket and row.bucket.startswith("p:") else None,
+        address=None,
+        text_norm=row.text_norm,
+        description="",
+        people=0,
+        vulnerable=0,
+        item_id=row.item_id,
+        est_lat=row.est_lat,
+        est_lon=row.est_lon,
+    )
+
+
+def _new_item_row(item_type: str, r: Features) -> dict[str, Any]:
+    return {
+        "item_type": item_type,
+        "family": r.family,
+        "category": r.category,
+        "state": ItemState.NEW.value,
+        "state_changed_at": r.received_at,
+        "first_seen": r.received_at,
+        "last_seen": r.received_at,
+        "report_count": 0,
+        "nsp_ids": [],
+        "top_class": r.cls,
+        "life_threatening": False,
+        "people_involved": 0,
+        "vulnerable_people": 0,
+        "representative_message_id": r.message_id,
+        "description": r.description,
+        "address": None,
+        "lat": None,
+        "lon": None,
+        "merged_into": None,
+        "split_from": None,
+        "possible_duplicate_of": None,
+        "duplicate_status": None,
+    }
+
+
+def _resource_item_row(a: Accepted) -> dict[str, Any]:
+    m = a.message
+    body = m.body.model_dump(mode="json")
+    text = f"{body['quantity']:g} {body['unit']} {body['item']}"
+    if body.get("note"):
+        text += f" — {body['note']}"
+    return {
+        "item_type": "resource_request",
+        "family": "resource",
+        "category": body["resource"],
+        "state": ItemState.NEW.value,
+        "state_changed_at": a.received_at,
+        "first_seen": a.received_at,
+        "last_seen": a.received_at,
+        "report_count": 1,
+        "nsp_ids": [m.nsp_id],
+        "top_class": body.get("urgency") or "P3",
+        "life_threatening": False,
+        "people_involved": 0,
+        "vulnerable_people": 0,
+        "representative_message_id": m.message_id,
+        "description": text,
+        "address": None,
+        "lat": None,
+        "lon": None,
+        "merged_into": None,
+        "split_from": None,
+        "possible_duplicate_of": None,
+        "duplicate_status": None,
+    }
+
+
+def _resource_report_row(a: Accepted, item_id: int) -> dict[str, Any]:
+    m = a.message
+    body = m.body.model_dump(mode="json")
+    return {
+        "message_id": m.message_id,
+        "item_id": item_id,
+        "kind": m.kind,
+        "family": "resource",
+        "category": body["resource"],
+        "cls": body.get("urgency") or "P3",
+        "life_threatening": False,
+        "nsp_id": m.nsp_id,
+        "received_at": a.received_at,
+        "lat": None,
+        "lon": None,
+        "cell": None,
+        "bucket": None,  # resource requests are never matched
+        "street": None,
+        "number": None,
+        "town": None,
+        "address": None,
+        "text_norm": "",
+        "description": str(body.get("item")),
+        "people": 0,
+        "vulnerable": 0,
+        "joined_by": "new",
+        "match_score": None,
+    }
+
+
+_ITEM_COLUMNS = (
+    "item_type",
+    "family",
+    "category",
+    "state",
+    "state_changed_at",
+    "first_seen",
+    "last_seen",
+    "report_count",
+    "nsp_ids",
+    "top_class",
+    "life_threatening",
+    "people_involved",
+    "vulnerable_people",
+    "representative_message_id",
+    "description",
+    "address",
+    "lat",
+    "lon",
+    "merged_into",
+    "split_from",
+    "possible_duplicate_of",
+    "duplicate_status",
+)
+
+
+def _insertable(row: dict[str, Any]) -> dict[str, Any]:
+    out = {c: row[c] for c in _ITEM_COLUMNS}
+    if out["possible_duplicate_of"] is not None and out["possible_duplicate_of"] >= 10**15:
+        out["possible_duplicate_of"] = None  # fixed after the insert, see _write
+    return out
+
+
+def _updatable(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        c: row[c]
+        for c in (
+            "first_seen",
+            "last_seen",
+            "report_count",
+            "nsp_ids",
+            "top_class",
+            "life_threatening",
+            "people_involved",
+            "vulnerable_people",
+            "representative_message_id",
+            "description",
+            "address",
+            "lat",
+            "lon",
+        )
+    }
+
+
+def _absorb(row: dict[str, Any], r: Features) -> None:
+    """Fold one new member report into an item's aggregates."""
+    if row["report_count"] == 0:
+        row["first_seen"] = r.received_at
+        row["last_seen"] = r.received_at
+        row["top_class"] = r.cls
+        row["representative_message_id"] = r.message_id
+        row["description"] = r.description
+    else:
+        if rep_key(r.cls, r.description) < rep_key(row["top_class"], row["description"]):
+            row["representative_message_id"] = r.message_id
+            row["description"] = r.description
+        row["first_seen"] = min(row["first_seen"], r.received_at)
+        row["last_seen"] = max(row["last_seen"], r.received_at)
+        row["top_class"] = min(row["top_class"], r.cls, key=lambda c: CLASS_RANK.get(c, 5))
+    row["report_count"] += 1
+    row["nsp_ids"] = sorted(set(row["nsp_ids"]) | {r.nsp_id})
+    row["life_threatening"] = bool(row["life_threatening"] or r.life_threatening)
+    row["people_involved"] = max(row["people_involved"], r.people)
+    row["vulnerable_people"] = max(row["vulnerable_people"], r.vulnerable)
+    if row["address"] is None and r.address:
+        row["address"] = r.address[:300]
+    if row["lat"] is None and r.lat is not None:
+        row["lat"], row["lon"] = r.lat, r.lon

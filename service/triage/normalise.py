@@ -1,0 +1,478 @@
+"""Dutch address and text normalisation for near-duplicate matching.
+
+Residents dictate, volunteers type fast: "Kerkstraat 12, Oss", "kerkstr. 12 oss" and
+"Kerkstraat 12" must become the same key; "oudere mevr. gevallen, bloedt" and "mevrouw is
+gevallen en bloedt" must read as near the same text. No gazetteer is available offline, so
+addresses are parsed by the shape of Dutch street names (a suffix such as -straat, -laan,
+-weg), and text is compared after folding spelling, abbreviations and common synonyms of the
+emergency vocabulary onto one form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+# Towns and villages of the municipality of Oss and its neighbours, so "kerkstr. 12 oss"
+# (no comma) still yields the town. A town after a comma is recognised without this list.
+KNOWN_TOWNS = frozenset(
+    {
+        "oss",
+        "berghem",
+        "ravenstein",
+        "lith",
+        "heesch",
+        "geffen",
+        "megen",
+        "haren",
+        "macharen",
+        "herpen",
+        "overlangel",
+        "neerlangel",
+        "demen",
+        "dieden",
+        "deursen",
+        "huisseling",
+        "keent",
+        "oijen",
+        "teeffelen",
+        "lithoijen",
+        "maren",
+        "kessel",
+        "alem",
+        "nistelrode",
+        "vorstenbosch",
+        "heeswijk",
+        "dinther",
+        "uden",
+        "nuland",
+        "rosmalen",
+        "schaijk",
+        "reek",
+        "zeeland",
+        "herpt",
+        "dennenburg",
+    }
+)
+
+STREET_SUFFIXES = (
+    "straatweg",
+    "straat",
+    "laan",
+    "weg",
+    "plein",
+    "singel",
+    "gracht",
+    "dijk",
+    "kade",
+    "hof",
+    "park",
+    "markt",
+    "pad",
+    "steeg",
+    "dreef",
+    "ring",
+    "baan",
+    "veld",
+    "erf",
+    "wal",
+    "plantsoen",
+    "boulevard",
+    "dam",
+    "haven",
+    "allee",
+    "akker",
+    "tuin",
+    "hoek",
+    "rondweg",
+    "heuvel",
+    "burcht",
+    "wijk",
+    "kamp",
+    "donk",
+    "hoeve",
+    "voort",
+    "acker",
+)
+
+# Abbreviated street types (after folding: "kerkstr." -> "kerkstr").
+_STREET_ABBREV = (
+    ("str", "straat"),
+    ("ln", "laan"),
+    ("pln", "plein"),
+    ("wg", "weg"),
+    ("sngl", "singel"),
+    ("gr", "gracht"),
+)
+_NAME_ABBREV = {
+    "burg": "burgemeester",
+    "st": "sint",
+    "pr": "prins",
+    "kon": "koningin",
+    "mgr": "monseigneur",
+    "ds": "dominee",
+    "dr": "dokter",
+    "v": "van",
+    "vd": "vande",
+}
+# Words that introduce a location but are not part of it.
+_LOCATION_FILLERS = frozenset(
+    {
+        "bij",
+        "hoek",
+        "tegenover",
+        "to",
+        "naast",
+        "achter",
+        "voor",
+        "nabij",
+        "thv",
+        "ter",
+        "hoogte",
+        "in",
+        "op",
+        "aan",
+        "de",
+        "het",
+        "t",
+        "rond",
+        "omgeving",
+        "buurt",
+        "nr",
+        "nummer",
+        "huisnummer",
+        "adres",
+        "en",
+        "of",
+    }
+)
+
+
+_INITIALS = re.compile(r"\b(?:[a-z]\.){2,}")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents off, "i.v.m." -> "ivm", everything but letters and digits a space."""
+    text = text.lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    if "." in text:
+        text = _INITIALS.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = text.replace("'", "")
+    return _NON_WORD.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class Address:
+    """A parsed address. ``street`` is a key without spaces ("burgemeestervandenelsenstraat")."""
+
+    street: str | None
+    number: int | None
+    town: str | None
+    place: str | None  # what is left when there is no street ("centrum", "berghem")
+
+    @property
+    def bucket(self) -> str | None:
+        """Coarse lookup key: streets share it with their typo'd spellings as far as
+        possible (first letters), area-only locations with the same place."""
+        if self.street:
+            return "s:" + self.street[:3]
+        if self.place:
+            return "p:" + self.place
+        return None
+
+
+def _expand_street_token(tok: str) -> str:
+    for short, full in _STREET_ABBREV:
+        if tok.endswith(short) and len(tok) > len(short) + 1:
+            return tok[: -len(short)] + full
+    return tok
+
+
+@lru_cache(maxsize=65536)
+def _is_street_word(tok: str) -> bool:
+    return (
+        len(tok) > 3
+        and tok not in _LOCATION_FILLERS
+        and any(tok.endswith(s) for s in STREET_SUFFIXES)
+    )
+
+
+@lru_cache(maxsize=65536)
+def parse_address(raw: str | None) -> Address:
+    if not raw:
+        return Address(None, None, None, None)
+    town: str | None = None
+    head = raw
+    if "," in raw:
+        # "Kerkstraat 12, Oss" / "Kerkstraat 12, 5341 AB Oss": the last part names the town.
+        head, _, tail = raw.partition(",")
+        tail_words = [w for w in fold(tail).split() if not w.isdigit() and len(w) > 2]
+        if tail_words:
+            town = tail_words[-1]
+    tokens = fold(head).split()
+    if tokens and town is None and tokens[-1] in KNOWN_TOWNS:
+        town = tokens.pop()
+    if tokens and tokens[0] in KNOWN_TOWNS and town is None and len(tokens) > 1:
+        town = tokens.pop(0)
+    # postcode pieces ("5341 ab") are not street names
+    tokens = [_NAME_ABBREV.get(t, t) for t in tokens]
+    # "kerk str" -> "kerkstraat"
+    merged: list[str] = []
+    for tok in tokens:
+        if tok in ("str", "straat", "laan", "ln", "weg", "wg", "plein") and merged:
+            merged[-1] = merged[-1] + _expand_street_token("x" + tok)[1:]
+            continue
+        merged.append(_expand_street_token(tok))
+    tokens = merged
+
+    number: int | None = None
+    street_idx: int | None = next((i for i, t in enumerate(tokens) if _is_street_word(t)), None)
+    num_idx: int | None = None
+    if street_idx is not None:
+        num_idx = next(
+            (i for i in range(street_idx + 1, len(tokens)) if tokens[i][:1].isdigit()), None
+        )
+    else:
+        num_idx = next((i for i, t in enumerate(tokens) if t[:1].isdigit()), None)
+        if num_idx is not None and num_idx > 0:
+            street_idx = num_idx - 1
+    if num_idx is not None:
+        m = re.match(r"\d+", tokens[num_idx])
+        number = int(m.group(0)) if m else None
+        if number is not None and number > 99999:
+            number = None
+    if street_idx is not None:
+        start = street_idx
+        while start > 0 and tokens[start - 1] not in _LOCATION_FILLERS:
+            if tokens[start - 1][:1].isdigit():
+                break
+            start -= 1
+        parts = [t for t in tokens[start : street_idx + 1] if not t.isdigit()]
+        street = "".join(parts)
+        if street and street not in KNOWN_TOWNS:
+            return Address(street, number, town, None)
+    rest = [t for t in tokens if t not in _LOCATION_FILLERS and not t[:1].isdigit()]
+    place = " ".join(rest) or None
+    if place is None and town is not None:
+        place = town
+    elif place is not None and town is not None:
+        place = f"{town} {place}"
+    return Address(None, None, town, place)
+
+
+def street_similarity(a: str, b: str) -> float:
+    """1.0 for the same street key; typos ("kerkstaat") score high, other streets low."""
+    if a == b:
+        return 1.0
+    return fuzz.ratio(a, b) / 100
+
+
+# --------------------------------------------------------------------------- free text
+
+_STOPWORD_TEXT = (
+    "de het een en van in op is er met aan te voor bij dat die dit deze zijn was wordt "
+    "worden heeft hebben hij zij ze we wij ik je u ons hun haar hem men als om uit naar "
+    "door over tot of ook nog al wel niet geen maar dan toen want dus zo zeer erg heel "
+    "veel meer kan kunnen moet moeten mag zou zouden wil willen gaat gaan komt komen "
+    "waren nu net even hier daar waar wat wie hoe welke mijn jullie onze elk iedereen "
+    "alle alles iets niets iemand niemand bewoner bewoners melder meldt melding gemeld "
+    "zegt volgens via nsp graag aub svp please thuis woning huis adres straat nummer nr"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+_ABBREVIATIONS = {
+    "dhr": "meneer",
+    "mr": "meneer",
+    "hr": "meneer",
+    "man": "meneer",
+    "mevr": "mevrouw",
+    "mw": "mevrouw",
+    "mvr": "mevrouw",
+    "vrouw": "mevrouw",
+    "dame": "mevrouw",
+    "heer": "meneer",
+    "ivm": "verband",
+    "pers": "personen",
+    "jr": "jaar",
+    "jarige": "jaar",
+    "jaar": "jaar",
+    "zsm": "snel",
+    "asap": "snel",
+    "ong": "ongeveer",
+    "ca": "ongeveer",
+    "circa": "ongeveer",
+    "evt": "eventueel",
+    "ambu": "ambulance",
+    "amb": "ambulance",
+    "ziekenauto": "ambulance",
+    "brandweer": "brandweer",
+    "bw": "brandweer",
+    "pol": "politie",
+    "app": "apparaat",
+    "appt": "appartement",
+    "flat": "appartement",
+    "kids": "kinderen",
+    "kind": "kinderen",
+    "kinderen": "kinderen",
+    "baby": "kinderen",
+    "peuter": "kinderen",
+    "bejaard": "oud",
+    "bejaarde": "oud",
+    "oudere": "oud",
+    "ouder": "oud",
+    "hoogbejaard": "oud",
+    "senior": "oud",
+    "tachtiger": "oud",
+}
+
+# Concept classes of the emergency vocabulary: different words for one thing fold onto one.
+# Matched by prefix after folding, so inflections ("brandt", "branden") land here too.
+_CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("brand", ("brand", "vuur", "vlam", "rook", "fik", "afgebrand", "uitslaand", "smeul")),
+    ("gas", ("gaslek", "gaslucht", "gas", "ruikt naar gas")),
+    ("water", ("water", "kraan", "drinkwater", "leiding")),
+    ("overstroming", ("overstroom", "ondergelopen", "wateroverlast", "blank", "lekkage")),
+    ("stroom", ("stroom", "elektr", "spanning", "aggregaat", "generator", "accu", "batterij")),
+    ("zuurstof", ("zuurstof", "beadem", "cpap", "concentrator")),
+    ("gewond", ("gewond", "verwond", "bloed", "wond", "letsel", "snee", "gebroken", "breuk")),
+    ("val", ("gevallen", "val", "valt", "viel", "onderuit")),
+    ("onwel", ("onwel", "flauw", "bewusteloos", "reageert", "niet aanspreekbaar", "collaps")),
+    ("hart", ("hart", "borst", "pijn op de borst", "reanim", "aed")),
+    ("adem", ("benauwd", "adem", "lucht", "hijg")),
+    ("diabetes", ("diabet", "suiker", "insuline", "hypo")),
+    ("medicijn", ("medicijn", "medicatie", "pillen", "insuline", "apotheek")),
+    ("koud", ("koud", "kou", "onderkoel", "verwarming", "kachel", "bevriez")),
+    ("vermist", ("vermist", "kwijt", "weggelopen", "zoek", "dwaalt", "verdwaald", "dementer")),
+    (
+        "inbraak",
+        (
+            "inbra",
+            "inbrek",
+            "ingebroken",
+            "breekt",
+            "plunder",
+            "geplunder",
+            "diefstal",
+            "gestolen",
+            "beroofd",
+            "roof",
+        ),
+    ),
+    ("geweld", ("geweld", "vecht", "ruzie", "bedreig", "mishandel", "agressie")),
+    ("boom", ("boom", "takken", "tak ", "omgewaaid", "omgevallen")),
+    ("weg", ("weg", "versper", "geblokkeerd", "afgesloten", "obstakel")),
+    ("lift", ("lift", "vast", "opgesloten", "ingesloten")),
+    ("voedsel", ("eten", "voedsel", "honger", "boodschappen", "supermarkt")),
+    ("gerucht", ("gerucht", "zeggen", "praatje", "verhaal", "nepnieuws")),
+    ("informatie", ("informatie", "vragen", "vraag", "weten", "info", "hoelang", "wanneer")),
+    ("ontruim", ("ontruim", "evacu", "opvang", "slaapplaats", "onderdak")),
+    ("auto", ("auto", "aanrijding", "botsing", "ongeluk")),
+)
+
+
+_CONCEPT_NAMES = frozenset(name for name, _ in _CONCEPTS)
+
+
+def _stem(tok: str) -> str:
+    if len(tok) > 5:
+        for suffix in ("en", "e", "s"):
+            if tok.endswith(suffix) and not tok.endswith("ss"):
+                tok = tok[: -len(suffix)]
+                break
+        if len(tok) > 3 and tok[-1] == tok[-2]:
+            tok = tok[:-1]
+    return tok
+
+
+@lru_cache(maxsize=65536)
+def _concept(tok: str) -> str:
+    for name, prefixes in _CONCEPTS:
+        for p in prefixes:
+            if " " not in p and tok.startswith(p):
+                return name
+    return tok
+
+
+def normalise_text(text: str | None) -> str:
+    """The tokens that carry meaning, folded, in their original order, one space apart.
+
+    Street names, numbers and towns are dropped: location is compared separately, and
+    "brand Kerkstraat 12" vs "boom om Kerkstraat 80" must not look alike because of the street.
+    """
+    if not text:
+        return ""
+    out: list[str] = []
+    for tok in fold(text).split():
+        if tok.isdigit() or tok in KNOWN_TOWNS or (len(tok) > 6 and _is_street_word(tok)):
+            continue
+        tok = _ABBREVIATIONS.get(tok, tok)
+        if tok in _STOPWORDS or len(tok) < 2:
+            continue
+        tok = _concept(tok)
+        if tok not in _CONCEPT_NAMES:
+            tok = _stem(tok)
+        if tok in _STOPWORDS:
+            continue
+        out.append(tok)
+    return " ".join(out)
+
+
+# These restate a report's category rather than what happened: sharing them means little.
+_CATEGORY_CONCEPTS = frozenset({"gerucht", "informatie"})
+
+
+@lru_cache(maxsize=65536)
+def _concepts(text: str) -> frozenset[str]:
+    return frozenset(t for t in text.split() if t in _CONCEPT_NAMES and t not in _CATEGORY_CONCEPTS)
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Similarity of two normalised texts in [0, 1].
+
+    Token-set ratio ignores word order and extra detail in the longer text; averaging it
+    with the token-sort ratio keeps two texts that share only one word from scoring high.
+    Short texts that name the same thing in other words ("sterke gaslucht" / "bewoners
+    ruiken gas, gaslek?") share their concepts: the same set of concepts alone gives 0.75
+    (scaled by their Jaccard overlap).
+    """
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    fuzzy = (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
+    ca, cb = _concepts(a), _concepts(b)
+    if ca and cb:
+        fuzzy = max(fuzzy, 0.75 * len(ca & cb) / len(ca | cb))
+    return fuzzy
+
+
+def text_similarities(a: str, others: list[str]) -> list[float]:
+    """``text_similarity(a, o)`` for every ``o`` in ``others``, the fuzzy part in one call
+    each (the loop runs in C)."""
+    if not others:
+        return []
+    if not a:
+        return [0.0] * len(others)
+    sets = process.extract(a, others, scorer=fuzz.token_set_ratio, limit=None)
+    sorts = process.extract(a, others, scorer=fuzz.token_sort_ratio, limit=None)
+    out = [0.0] * len(others)
+    for _, score, i in sets:
+        out[i] += score / 200
+    for _, score, i in sorts:
+        out[i] += score / 200
+    ca = _concepts(a)
+    for i, b in enumerate(others):
+        if not b:
+            out[i] = 0.0
+        elif b == a:
+            out[i] = 1.0
+        elif ca and (cb := _concepts(b)):
+            out[i] = max(out[i], 0.75 * len(ca & cb) / len(ca | cb))
+    return out

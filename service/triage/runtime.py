@@ -1,0 +1,40 @@
+"""The triage part of the running service: the grouping hook for the ingest worker and the
+worker that sends state acks down. Built and stopped by the app's lifespan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from service.triage.downlink import DownlinkWorker
+from service.triage.grouping import GroupingHook
+from service.triage.settings import TriageSettings
+
+
+class Triage:
+    def __init__(self, engine: Engine, cp_id: str, settings: TriageSettings | None = None) -> None:
+        self.engine = engine
+        self.cp_id = cp_id
+        self.settings = settings or TriageSettings()
+        self.hook = GroupingHook(cp_id, self.settings)
+        self.downlink: DownlinkWorker | None = None
+
+    @property
+    def hooks(self) -> list[GroupingHook]:
+        """The ingest worker's batch hooks (none when grouping is switched off)."""
+        return [self.hook] if self.settings.grouping else []
+
+    def start(self, bridge: Any) -> None:
+        """Start sending state acks through ``bridge`` (service.mqtt.MqttBridge, or None)."""
+        self.downlink = DownlinkWorker(self.engine, bridge, self.settings.downlink_poll_seconds)
+        self.downlink.start()
+
+    def changed(self) -> None:
+        """An operator's change was committed: send its acks now, not at the next poll."""
+        if self.downlink is not None:
+            self.downlink.wake()
+
+    def stop(self) -> None:
+        if self.downlink is not None:
+            self.downlink.stop()

@@ -1,0 +1,83 @@
+"""Triage thresholds and weights: configuration (``NOODNET_TRIAGE_*``), with tested defaults.
+
+The grouping defaults were tuned on ``bench/data/dedup_oss*.jsonl`` (see bench/dedup_quality.py)
+and checked on a data set generated with another seed.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TriageSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NOODNET_TRIAGE_", extra="ignore")
+
+    # -- grouping ------------------------------------------------------------------------
+    grouping: bool = Field(
+        default=True,
+        description="Place reports in incidents at ingest. Off only to measure what grouping "
+        "costs (bench/ingest.py); a CP needs it on, or reports get no queue item.",
+    )
+    radius_m: float = Field(
+        default=300,
+        gt=0,
+        le=300,
+        description="Reports with coordinates further apart than this are different incidents.",
+    )
+    window_minutes: float = Field(
+        default=120,
+        gt=0,
+        le=24 * 60,
+        description="A report joins an incident only if a member report came in this close "
+        "in time (CP receive time), so the same place hours later is a new incident.",
+    )
+    match_threshold: float = Field(
+        default=0.62,
+        ge=0,
+        le=1,
+        description="Minimum combined location/text score to join an incident.",
+    )
+    link_threshold: float = Field(
+        default=0.75,
+        ge=0,
+        le=1,
+        description="A report that also matches a second open item this well links the two "
+        "as possible duplicates (for the operator to merge).",
+    )
+    location_weight: float = Field(default=0.6, ge=0, le=1, description="Rest is text weight.")
+    min_location_score: float = Field(
+        default=0.45, ge=0, le=1, description="Below this, locations say 'different place'."
+    )
+    min_text_score: float = Field(
+        default=0.45, ge=0, le=1, description="Below this, descriptions say 'something else'."
+    )
+    min_text_score_same_address: float = Field(
+        default=0.2, ge=0, le=1, description="min_text_score for the same street and number."
+    )
+    unknown_location_text_score: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="Without comparable locations (area-wide reports) only this text "
+        "similarity groups reports.",
+    )
+
+    # -- priority ------------------------------------------------------------------------
+    aging_points_per_hour: float = Field(
+        default=250,
+        ge=0,
+        description="Waiting time raises the score by this much per hour, so nothing starves "
+        "(a class step is 1000 points: a P3 item waiting 4 hours ranks like a fresh P2).",
+    )
+    fuel_hours_threshold: float = Field(
+        default=2,
+        ge=0,
+        description="An NSP on generator or battery with fewer hours of power left raises "
+        "its resource requests.",
+    )
+
+    # -- downward acks -------------------------------------------------------------------
+    downlink_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="How often queued state acks are looked for."
+    )

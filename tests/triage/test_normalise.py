@@ -1,0 +1,48 @@
+"""Dutch address and text normalisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.triage.normalise import normalise_text, parse_address, text_similarity
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Kerkstraat 12, Oss",
+        "kerkstr. 12 oss",
+        "Kerkstraat 12",
+        "bij de Kerkstraat 12",
+        "KERK STRAAT 12 OSS",
+        "Kerkstraat 12, 5341 AB Oss",
+    ],
+)
+def test_the_same_address_written_differently_is_one_key(raw: str) -> None:
+    a = parse_address(raw)
+    assert (a.street, a.number) == ("kerkstraat", 12)
+    assert a.town in (None, "oss")
+
+
+def test_addresses_that_differ_stay_apart() -> None:
+    assert parse_address("Kerkstraat 12, Lith").town == "lith"
+    assert parse_address("Kerkstraat 80").number == 80
+    assert parse_address("Molenstraat 12").street == "molenstraat"
+    b = parse_address("Burg. van den Elsenstraat 5a")
+    assert (b.street, b.number) == ("burgemeestervandenelsenstraat", 5)
+    assert parse_address("Oss centrum").street is None
+    assert parse_address("Oss centrum").place == "oss centrum"
+
+
+def test_paraphrases_typos_and_abbreviations_read_alike() -> None:
+    base = normalise_text("Oudere mevrouw gevallen in huis, bloedt aan het hoofd")
+    for variant in ("oude mevr. gevalen, bloedt hoofd", "Bejaarde dame is gevallen en bloedt"):
+        assert text_similarity(base, normalise_text(variant)) >= 0.6, variant
+    assert (
+        text_similarity(normalise_text("sterke gaslucht"), normalise_text("bewoners ruiken gas"))
+        >= 0.6
+    )
+    unrelated = normalise_text("Boom omgevallen, weg geblokkeerd")
+    assert text_similarity(base, unrelated) < 0.4
+    # Street names and numbers are location, not content.
+    assert "kerkstraat" not in normalise_text("Brand op de Kerkstraat 12")
