@@ -6,7 +6,10 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
-import service.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+# Importing the model modules registers their tables on SQLModel.metadata.
+import service.bulletins.models
+import service.models
+import service.tasks.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
