@@ -88,7 +88,7 @@ def board_state(rt: GatewayRuntime, lang: str) -> Board:
         # Any bulletin message counts, also one that withdrew or retargeted a bulletin.
         last_update = session.exec(select(func.max(BulletinRow.received_at))).one()
     languages = sorted(
-        {t.language.split("-")[0] for s in current for t in s.bulletin.texts} | {"nl"},
+        {t.language.split("-")[0] for s in current for t in s.bulletin.texts} | {"nl", "en"},
         key=lambda code: (code != "nl", code != "en", code),
     )
     return Board(
@@ -115,7 +115,9 @@ async def board_page(request: Request, rt: Runtime, refresh: Refresh = 30) -> HT
 
 
 @router.get("/board/content", response_class=HTMLResponse)
-async def board_content(request: Request, rt: Runtime) -> HTMLResponse:
+async def board_content(request: Request, rt: Runtime, refresh: Refresh = 30) -> HTMLResponse:
     lang = _content_lang(request, rt)
     board = await run_in_threadpool(board_state, rt, lang)
-    return render(request, rt, "_board_content.html", board.ui, board.now, board=board)
+    return render(
+        request, rt, "_board_content.html", board.ui, board.now, board=board, refresh=refresh
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -35,6 +36,12 @@ def page_language(request: Request, rt: GatewayRuntime) -> UiLang:
         request.query_params.get("lang") or request.cookies.get(LANG_COOKIE),
         rt.settings.language,
     )
+
+
+def _with_lang(request: Request, code: str) -> str:
+    """This page in another language, keeping its other query parameters (e.g. ?new=)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{request.url.path}?{urlencode([*params, ('lang', code)])}"
 
 
 class Clock:
@@ -73,6 +80,7 @@ def render(
         settings=rt.settings,
         language_names=LANGUAGE_NAMES,
         path=request.url.path,
+        lang_url=lambda code: _with_lang(request, code),
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
