@@ -81,12 +81,12 @@ def _check(draft: BulletinDraft, now: datetime, loc: tuple[str, ...]) -> datetim
         )
     valid_from = draft.valid_from or now
     if draft.valid_until is not None:
-        if draft.valid_until <= valid_from:
-            problems.append(Problem((*loc, "valid_until"), "must be after valid_from"))
-        elif draft.valid_until <= now:
+        if draft.valid_until <= now:
             problems.append(
                 Problem((*loc, "valid_until"), "lies in the past: it would never be shown")
             )
+        elif draft.valid_until <= valid_from:
+            problems.append(Problem((*loc, "valid_until"), "must be after valid_from"))
     if problems:
         raise BulletinInvalid(problems)
     return valid_from
