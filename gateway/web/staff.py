@@ -58,12 +58,12 @@ def _same_origin(request: Request) -> bool:
 async def _form(request: Request) -> dict[str, list[str]]:
     if not _same_origin(request):
         raise HTTPException(403, "form posted from another site")
-    ctype = request.headers.get("content-type", "").split(";")[0].strip()
-    if ctype != "application/x-www-form-urlencoded":
-        raise HTTPException(415, "expected an HTML form (application/x-www-form-urlencoded)")
     raw = await request.body()
     if len(raw) > MAX_FORM_BYTES:
         raise HTTPException(413, "form too large")
+    ctype = request.headers.get("content-type", "").split(";")[0].strip()
+    if raw and ctype != "application/x-www-form-urlencoded":
+        raise HTTPException(415, "expected an HTML form (application/x-www-form-urlencoded)")
     return parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
