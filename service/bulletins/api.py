@@ -21,7 +21,6 @@ from service.context import ActorDep, ContextDep, ServiceContext, SessionDep
 
 router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins"])
 
-BulletinState = Literal["active", "scheduled", "expired", "withdrawn"]
 BulletinIdPath = Annotated[str, Path(max_length=63, description="The bulletin's id.")]
 
 
@@ -62,7 +61,7 @@ class BulletinVersionOut(BaseModel):
 
 class BulletinOut(BaseModel):
     bulletin_id: str
-    state: BulletinState
+    state: v.BulletinState
     current_version: int
     created_at: datetime
     created_by: str

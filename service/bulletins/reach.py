@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -193,14 +192,4 @@ def reach(
         summary=summary,
         nsps=out,
         versions=versions,
-    )
-
-
-def receipt_count(session: Session, bulletin_id: str) -> int:
-    return int(
-        session.exec(
-            select(sa.func.count())
-            .select_from(BulletinReceipt)
-            .where(col(BulletinReceipt.bulletin_id) == bulletin_id)
-        ).one()
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
@@ -326,7 +326,10 @@ def find_by_cap(session: Session, sender: str, identifier: str) -> BulletinVersi
     ).first()
 
 
-def state_of(version: BulletinVersion, now: datetime) -> str:
+BulletinState = Literal["active", "scheduled", "expired", "withdrawn"]
+
+
+def state_of(version: BulletinVersion, now: datetime) -> BulletinState:
     """'withdrawn', 'expired', 'scheduled' (valid_from ahead) or 'active'."""
     if version.withdrawn:
         return "withdrawn"

@@ -259,6 +259,14 @@ def test_bulletin_appears_on_the_board_and_cutting_the_link_shows_the_warning(
         pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type /Page/") >= 1
     )
     expect(page.locator(".board-tools")).to_be_hidden()
+
+    # The screen itself loses the gateway (its power, the NSP Wi-Fi): it says since when.
+    page.emulate_media(media="screen")
+    gw.stop()
+    expect(page.locator("#screen-stale")).to_contain_text(
+        "kan de computer van het noodsteunpunt niet bereiken", timeout=20_000
+    )
+    expect(headline).to_have_text("Kookadvies voor Oss-Noord")
     assert foreign == [], f"pages loaded things from other hosts: {foreign}"
 
 
