@@ -232,20 +232,27 @@ def _clip(text: str | None, limit: int) -> str | None:
     return text[: limit - 1] + "…"
 
 
+def _at(tree: etree._ElementTree, el: etree._Element, *loc: str | int) -> tuple[str | int, ...]:
+    return ("body", *_loc_of(tree, tree.getpath(el)), *loc)
+
+
+def _problem(
+    tree: etree._ElementTree,
+    problems: list[Problem],
+    el: etree._Element,
+    name: str | None,
+    msg: str,
+) -> None:
+    child = el.find(_N + name) if name else None
+    node = child if child is not None else el
+    problems.append(Problem(_at(tree, node), msg, node.sourceline))
+
+
 def parse_alert(data: bytes, now: datetime) -> ImportedAlert:
     """A validated CAP 1.2 alert as a bulletin draft; raises BulletinInvalid naming the problem."""
     tree = parse_xml(data)
     alert = tree.getroot()
     problems: list[Problem] = []
-    warnings: list[str] = []
-
-    def at(el: etree._Element, *loc: str | int) -> tuple[str | int, ...]:
-        return ("body", *_loc_of(tree, tree.getpath(el)), *loc)
-
-    def problem(el: etree._Element, name: str | None, msg: str) -> None:
-        child = el.find(_N + name) if name else None
-        node = child if child is not None else el
-        problems.append(Problem(at(node), msg, node.sourceline))
 
     identifier = _text(alert, "identifier") or ""
     sender = _text(alert, "sender") or ""
@@ -255,17 +262,33 @@ def parse_alert(data: bytes, now: datetime) -> ImportedAlert:
     scope = _text(alert, "scope")
     for name, value in (("identifier", identifier), ("sender", sender)):
         if re.search(r"[\s,<&]", value) or not value:
-            problem(alert, name, f"'{value}' must be non-empty, without spaces, commas, '<' or '&'")
+            _problem(
+                tree,
+                problems,
+                alert,
+                name,
+                f"'{value}' must be non-empty, without spaces, commas, '<' or '&'",
+            )
     if status != "Actual":
-        problem(
+        _problem(
+            tree,
+            problems,
             alert,
             "status",
             f"'{status}': only 'Actual' alerts are shown to residents at NSPs",
         )
     if scope != "Public":
-        problem(alert, "scope", f"'{scope}': only 'Public' alerts can be shown to residents")
+        _problem(
+            tree,
+            problems,
+            alert,
+            "scope",
+            f"'{scope}': only 'Public' alerts can be shown to residents",
+        )
     if msg_type in ("Ack", "Error"):
-        problem(
+        _problem(
+            tree,
+            problems,
             alert,
             "msgType",
             f"'{msg_type}' carries no public information; expected Alert, Update or Cancel",
@@ -275,24 +298,68 @@ def parse_alert(data: bytes, now: datetime) -> ImportedAlert:
     for entry in (raw_refs or "").split():
         parts = entry.split(",")
         if len(parts) != 3:
-            problem(alert, "references", f"'{entry}' is not 'sender,identifier,sent'")
+            _problem(
+                tree, problems, alert, "references", f"'{entry}' is not 'sender,identifier,sent'"
+            )
         else:
             references.append((parts[0], parts[1], parts[2]))
     if msg_type in ("Update", "Cancel") and not references:
-        problem(
+        _problem(
+            tree,
+            problems,
             alert,
             "msgType",
             f"an '{msg_type}' needs <references> naming the alert it updates or cancels",
         )
+    if problems:
+        raise BulletinInvalid(problems)
+    if msg_type != "Cancel":
+        return _with_infos(tree, data, now, identifier, sender, sent, msg_type, references)
+    # A Cancel must never fail on its texts: leaving a withdrawn warning up is worse.
+    try:
+        return _with_infos(tree, data, now, identifier, sender, sent, msg_type, references)
+    except BulletinInvalid as exc:
+        return ImportedAlert(
+            identifier,
+            sender,
+            sent,
+            msg_type,
+            references,
+            None,
+            data.decode("utf-8", "replace"),
+            [
+                f"the Cancel's info blocks were not used ({exc.message}); NSPs stop showing the "
+                "bulletin all the same"
+            ],
+        )
+
+
+def _with_infos(
+    tree: etree._ElementTree,
+    data: bytes,
+    now: datetime,
+    identifier: str,
+    sender: str,
+    sent: datetime,
+    msg_type: str,
+    references: list[tuple[str, str, str]],
+) -> ImportedAlert:
+    alert = tree.getroot()
+    problems: list[Problem] = []
+    warnings: list[str] = []
 
     infos = alert.findall(_N + "info")
     if not infos and msg_type != "Cancel":
-        problem(alert, None, "the alert has no <info> block: there is nothing to show")
+        _problem(
+            tree, problems, alert, None, "the alert has no <info> block: there is nothing to show"
+        )
     by_lang: dict[str, etree._Element] = {}
     for info in infos:
         lang = _language(_text(info, "language"))
         if not re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", lang):
-            problem(
+            _problem(
+                tree,
+                problems,
                 info,
                 "language",
                 f"'{lang}': Noodnet needs a two-letter language code such as 'nl', 'en' or 'nl-NL'",
@@ -301,7 +368,9 @@ def parse_alert(data: bytes, now: datetime) -> ImportedAlert:
         primary = lang.split("-")[0]
         clash = next((other for other in by_lang if other.split("-")[0] == primary), None)
         if clash is not None:
-            problem(
+            _problem(
+                tree,
+                problems,
                 info,
                 "language",
                 f"a second info block in '{lang}' (also '{clash}'): Noodnet shows one text per "
@@ -355,7 +424,7 @@ def parse_alert(data: bytes, now: datetime) -> ImportedAlert:
             for e in exc.errors(include_url=False):
                 problems.append(
                     Problem(
-                        at(area, *[str(p) for p in e["loc"][:1]]),
+                        _at(tree, area, *[str(p) for p in e["loc"][:1]]),
                         e["msg"].removeprefix("Value error, "),
                         area.sourceline,
                     )
@@ -366,16 +435,38 @@ def parse_alert(data: bytes, now: datetime) -> ImportedAlert:
         description = _text(info, "description")
         before = len(problems)
         if headline is None:
-            problem(info, None, "<headline> is required: it is what the NSP board shows first")
+            _problem(
+                tree,
+                problems,
+                info,
+                None,
+                "<headline> is required: it is what the NSP board shows first",
+            )
         elif len(headline) > 200:
-            problem(info, "headline", f"{len(headline)} characters; at most 200 fit the board")
+            _problem(
+                tree,
+                problems,
+                info,
+                "headline",
+                f"{len(headline)} characters; at most 200 fit the board",
+            )
         if description is None:
-            problem(info, None, "<description> is required: it is the text residents read")
+            _problem(
+                tree,
+                problems,
+                info,
+                None,
+                "<description> is required: it is the text residents read",
+            )
         elif len(description) > 4000:
-            problem(info, "description", f"{len(description)} characters; at most 4000")
+            _problem(
+                tree, problems, info, "description", f"{len(description)} characters; at most 4000"
+            )
         instruction = _text(info, "instruction")
         if instruction is not None and len(instruction) > 4000:
-            problem(info, "instruction", f"{len(instruction)} characters; at most 4000")
+            _problem(
+                tree, problems, info, "instruction", f"{len(instruction)} characters; at most 4000"
+            )
         if headline is None or description is None or len(problems) > before:
             continue
         if areas:
@@ -414,13 +505,15 @@ def parse_alert(data: bytes, now: datetime) -> ImportedAlert:
     expires = _time(_text(nl, "expires"))
     valid_from = _time(_text(nl, "effective")) or sent
     if expires is not None and expires <= now:
-        problem(
+        _problem(
+            tree,
+            problems,
             nl,
             "expires",
             f"{expires.isoformat()} lies in the past: the alert would never be shown",
         )
     elif expires is not None and expires <= valid_from:
-        problem(nl, "expires", "must be after <effective> (or <sent>)")
+        _problem(tree, problems, nl, "expires", "must be after <effective> (or <sent>)")
     if problems:
         raise BulletinInvalid(problems)
 

@@ -360,3 +360,23 @@ async def test_invalid_cap_gets_a_specific_error(
     assert any(d["loc"] == loc and message in d["msg"] for d in detail), detail
     # Nothing was stored.
     assert (await client.get("/api/v1/bulletins")).json() == []
+
+
+async def test_a_cancel_withdraws_even_when_its_texts_do_not_fit(
+    client: httpx.AsyncClient,
+) -> None:
+    created = (await _import(client, S.render(S.BOIL_WATER))).json()
+    english_only = S.render(S.BOIL_WATER_CANCEL).replace(
+        b"</alert>",
+        b"<info><language>en-GB</language><category>Health</category><event>Boil water"
+        b"</event><urgency>Past</urgency><severity>Minor</severity><certainty>Observed"
+        b"</certainty><headline>Boil water advice lifted</headline></info></alert>",
+    )
+    r = await _import(client, english_only)
+    assert r.status_code == 201, r.text
+    assert r.json()["outcome"] == "withdrawn"
+    assert r.json()["bulletin"]["bulletin_id"] == created["bulletin"]["bulletin_id"]
+    assert any("no Dutch info block" in w for w in r.json()["warnings"])
+    # The withdrawn version carries the last texts (a bulletin body must have Dutch text).
+    texts = r.json()["bulletin"]["current"]["texts"]
+    assert texts[0]["headline"] == "Kookadvies voor Oss-Noord en Berghem"
