@@ -29,6 +29,8 @@ from gateway.api_models import (
 from gateway.outbox import EntryState, OutboxEntry, body_model
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
+from gateway.task_api import router as task_router
+from gateway.web import register as register_pages
 from schemas import UP_KINDS, Status
 
 log = logging.getLogger(__name__)
@@ -202,6 +204,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(task_router)
+    register_pages(app)
     return app
 
 

@@ -11,8 +11,9 @@ from gateway.inbox import DeadLetter, StoredBulletin, StoredTask
 from gateway.outbox import AckEvent, EntryState, OutboxEntry
 from schemas import UP_KINDS, BulletinText, HandlingState, Urgency
 
-# Receipts are made by the gateway itself when it stores a bulletin.
-REPORT_KINDS: tuple[str, ...] = tuple(k for k in UP_KINDS if k != "receipt")
+# Receipts and task updates are made by the gateway itself (on storing a bulletin or task, and
+# through the task endpoints), never posted as raw reports.
+REPORT_KINDS: tuple[str, ...] = tuple(k for k in UP_KINDS if k not in ("receipt", "task_update"))
 
 
 class ReportIn(BaseModel):
@@ -160,21 +161,40 @@ class BulletinOut(BaseModel):
 
 class TaskOut(BaseModel):
     task_id: str
+    revision: int
     title: str
     details: str | None
     due_at: datetime | None
+    cancelled: bool = Field(description="The CP called the task off.")
     received_at: datetime
+    done: bool = Field(description="Staff marked it done.")
+    done_at: datetime | None
+    done_by: str | None
+    note: str | None
 
     @classmethod
     def of(cls, stored: StoredTask) -> TaskOut:
         t = stored.task
         return cls(
             task_id=t.task_id,
+            revision=t.revision,
             title=t.title,
             details=t.details,
             due_at=t.due_at,
+            cancelled=t.cancelled,
             received_at=stored.received_at,
+            done=stored.done,
+            done_at=stored.done_at,
+            done_by=stored.done_by,
+            note=stored.note,
         )
+
+
+class TaskDoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    by: str | None = Field(default=None, max_length=100, description="Name or initials.")
+    note: str | None = Field(default=None, max_length=1000)
 
 
 class DeadLetterOut(BaseModel):

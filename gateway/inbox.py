@@ -3,7 +3,9 @@
 Bulletins arrive retained, so every reconnect delivers the current versions again; storing
 is therefore idempotent per (bulletin_id, version) and an older version never replaces a
 newer one. A newly stored version is confirmed to the CP with a ``receipt`` in the same
-transaction, so the receipt cannot be lost between the two writes.
+transaction, so the receipt cannot be lost between the two writes. Tasks work the same way:
+a new task revision is confirmed with a ``task_update`` (received), and staff marking a task
+done (or taking that back) is a ``task_update`` committed together with the local state.
 """
 
 from __future__ import annotations
@@ -16,9 +18,18 @@ from enum import StrEnum
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from gateway.models import BulletinRow, DeadLetterRow, TaskRow
-from gateway.outbox import Outbox
-from schemas import Bulletin, BulletinMessage, Receipt, Task, TaskMessage, utcnow
+from gateway.models import BulletinRow, DeadLetterRow, TaskProgressRow, TaskRow
+from gateway.outbox import Outbox, OutboxEntry
+from schemas import (
+    Bulletin,
+    BulletinMessage,
+    Receipt,
+    Task,
+    TaskMessage,
+    TaskState,
+    TaskUpdate,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +53,18 @@ class StoredTask:
     task: Task
     received_at: datetime
     cp_sent_at: datetime
+    done: bool = False
+    done_at: datetime | None = None
+    done_by: str | None = None
+    note: str | None = None
+
+
+class TaskNotFoundError(LookupError):
+    pass
+
+
+class TaskStateError(ValueError):
+    """The change does not fit the task's state (e.g. 'done' on a cancelled task)."""
 
 
 @dataclass(frozen=True)
@@ -133,9 +156,13 @@ class Inbox:
             row = tx.session.get(TaskRow, task.task_id)
             if row is not None and row.cp_message_id == message.message_id:
                 return StoreOutcome.SAME
-            # Tasks carry no version; the CP's clock orders updates of the same task.
-            if row is not None and row.cp_sent_at > message.sent_at:
-                return StoreOutcome.OLDER
+            if row is not None:
+                known = Task.model_validate_json(row.body)
+                # The revision orders changes; within one revision the CP's clock does.
+                if known.revision > task.revision or (
+                    known.revision == task.revision and row.cp_sent_at > message.sent_at
+                ):
+                    return StoreOutcome.OLDER
             row = row or TaskRow(
                 task_id=task.task_id,
                 body="",
@@ -149,6 +176,13 @@ class Inbox:
             row.cp_sent_at = message.sent_at
             row.received_at = utcnow()
             tx.session.add(row)
+            confirmation = TaskUpdate(
+                task_id=task.task_id,
+                revision=task.revision,
+                state=TaskState.RECEIVED,
+                at=row.received_at,
+            )
+            self._outbox.enqueue_in(tx, "task_update", confirmation)
         log.info("task %s stored: %s", task.task_id, task.title)
         return StoreOutcome.NEW
 
@@ -162,9 +196,68 @@ class Inbox:
                     col(TaskRow.received_at).desc(),
                 )
             ).all()
-        return [
-            StoredTask(Task.model_validate_json(r.body), r.received_at, r.cp_sent_at) for r in rows
-        ]
+            progress = {p.task_id: p for p in session.exec(select(TaskProgressRow)).all()}
+        out = []
+        for r in rows:
+            p = progress.get(r.task_id)
+            out.append(
+                StoredTask(
+                    Task.model_validate_json(r.body),
+                    r.received_at,
+                    r.cp_sent_at,
+                    done=bool(p and p.done),
+                    done_at=p.done_at if p else None,
+                    done_by=p.done_by if p else None,
+                    note=p.note if p else None,
+                )
+            )
+        return out
+
+    def set_task_done(
+        self, task_id: str, done: bool, by: str | None = None, note: str | None = None
+    ) -> tuple[StoredTask, OutboxEntry | None]:
+        """Staff mark a task done (or take that back); the CP is told through the outbox.
+
+        Marking it as it already is changes nothing and sends nothing (a double click).
+        """
+        now = utcnow()
+        with self._outbox.write() as tx:
+            row = tx.session.get(TaskRow, task_id)
+            if row is None:
+                raise TaskNotFoundError(task_id)
+            task = Task.model_validate_json(row.body)
+            if task.cancelled:
+                raise TaskStateError(f"task {task_id!r} was cancelled by the CP")
+            progress = tx.session.get(TaskProgressRow, task_id)
+            entry = None
+            if (progress.done if progress else False) != done:
+                progress = progress or TaskProgressRow(task_id=task_id, updated_at=now)
+                progress.done = done
+                progress.done_at = now if done else None
+                progress.done_by = by if done else None
+                progress.note = note
+                progress.updated_at = now
+                tx.session.add(progress)
+                update = TaskUpdate(
+                    task_id=task_id,
+                    revision=task.revision,
+                    state=TaskState.DONE if done else TaskState.REOPENED,
+                    at=now,
+                    by=by,
+                    note=note,
+                )
+                entry = self._outbox.enqueue_in(tx, "task_update", update)
+            stored = StoredTask(
+                task,
+                row.received_at,
+                row.cp_sent_at,
+                done=done,
+                done_at=progress.done_at if progress else None,
+                done_by=progress.done_by if progress else None,
+                note=progress.note if progress else None,
+            )
+        log.info("task %s marked %s by %s", task_id, "done" if done else "not done", by)
+        return stored, entry
 
     # ------------------------------------------------------------------ dead letters
 

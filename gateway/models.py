@@ -100,6 +100,19 @@ class TaskRow(GatewayTable, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class TaskProgressRow(GatewayTable, table=True):
+    """What the NSP staff did with a task (kept apart from the CP's copy in ``task``)."""
+
+    __tablename__ = "task_progress"
+
+    task_id: str = Field(primary_key=True, max_length=63)
+    done: bool = Field(default=False)
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    done_by: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 class DeadLetterRow(GatewayTable, table=True):
     """A downward MQTT message that could not be accepted, kept with the reason."""
 

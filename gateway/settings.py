@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from noodnet.mqttconf import MqttProtocol
@@ -98,6 +99,25 @@ class GatewaySettings(BaseSettings):
     language: Literal["nl", "en"] = Field(
         default="nl", description="Language of texts shown to staff and residents: nl or en."
     )
+
+    display_name: str | None = Field(
+        default=None,
+        max_length=120,
+        description="Name of the NSP shown on the info board, e.g. 'Bibliotheek Oss'.",
+    )
+    timezone: str = Field(
+        default="Europe/Amsterdam",
+        description="Time zone for times on the info board and staff screens (IANA name).",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}, e.g. 'Europe/Amsterdam'") from None
+        return value
 
     @model_validator(mode="after")
     def _resolve(self) -> GatewaySettings:

@@ -24,6 +24,8 @@ from schemas.bodies import (
     SituationReport,
     Status,
     Task,
+    TaskState,
+    TaskUpdate,
 )
 from schemas.common import SCHEMA_VERSION, Location, Urgency
 from schemas.envelope import (
@@ -40,6 +42,7 @@ from schemas.envelope import (
     SituationReportMessage,
     StatusMessage,
     TaskMessage,
+    TaskUpdateMessage,
     UpMessage,
     make_up,
     new_message_id,
@@ -82,6 +85,9 @@ __all__ = [
     "StatusMessage",
     "Task",
     "TaskMessage",
+    "TaskState",
+    "TaskUpdate",
+    "TaskUpdateMessage",
     "UpMessage",
     "Urgency",
     "make_up",

@@ -160,6 +160,27 @@ class Receipt(StrictModel):
     shown_at: AwareDatetime
 
 
+class TaskState(StrEnum):
+    """What the NSP reports about a task."""
+
+    RECEIVED = "received"  # stored at the gateway and shown to staff
+    DONE = "done"  # staff marked it done
+    REOPENED = "reopened"  # staff took 'done' back
+
+
+class TaskUpdate(StrictModel):
+    """The gateway tells the CP it has a task (revision), or that staff finished it."""
+
+    task_id: str = Field(pattern=ID_PATTERN)
+    revision: int = Field(ge=1, description="The task revision the gateway has.")
+    state: TaskState
+    at: AwareDatetime = Field(description="Gateway clock when it happened.")
+    by: str | None = Field(
+        default=None, max_length=100, description="Who at the NSP (name or initials)."
+    )
+    note: str | None = Field(default=None, max_length=1000)
+
+
 # --------------------------------------------------------------------------- downward
 
 
@@ -192,10 +213,23 @@ class Ack(StrictModel):
 
 
 class BulletinText(StrictModel):
+    """One language version of a bulletin (a CAP ``info`` block)."""
+
     language: str = Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", examples=["nl", "en"])
     headline: ShortText
     text: LongText
     instruction: str | None = Field(default=None, max_length=4000)
+    area: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Where it applies, in words, e.g. 'Oss-Noord en Berghem'.",
+    )
+    sender_name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The authority residents should see as the source.",
+        examples=["Veiligheidsregio Brabant-Noord"],
+    )
 
 
 class Bulletin(StrictModel):
@@ -214,15 +248,21 @@ class Bulletin(StrictModel):
     def _dutch_required(self) -> Bulletin:
         if not any(t.language.startswith("nl") for t in self.texts):
             raise ValueError("a bulletin needs a Dutch ('nl') text")
+        languages = [t.language.split("-")[0] for t in self.texts]
+        doubled = sorted({lang for lang in languages if languages.count(lang) > 1})
+        if doubled:
+            raise ValueError(f"one text per language; more than one for: {', '.join(doubled)}")
         if self.valid_until is not None and self.valid_until <= self.valid_from:
             raise ValueError("valid_until must be after valid_from")
         return self
 
 
 class Task(StrictModel):
-    """An instruction for NSP staff."""
+    """An instruction for NSP staff. A changed task (e.g. cancelled) gets a higher revision."""
 
     task_id: str = Field(pattern=ID_PATTERN)
+    revision: int = Field(default=1, ge=1, description="Raised by the CP on every change.")
     title: ShortText
     details: str | None = Field(default=None, max_length=4000)
     due_at: AwareDatetime | None = None
+    cancelled: bool = Field(default=False, description="The CP called the task off.")

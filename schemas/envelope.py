@@ -22,10 +22,18 @@ from schemas.bodies import (
     SituationReport,
     Status,
     Task,
+    TaskUpdate,
 )
 from schemas.common import SCHEMA_VERSION, CpId, MessageId, NspId, StrictModel
 
-UP_KINDS = ("help_request", "situation_report", "resource_request", "status", "receipt")
+UP_KINDS = (
+    "help_request",
+    "situation_report",
+    "resource_request",
+    "status",
+    "receipt",
+    "task_update",
+)
 DOWN_KINDS = ("ack", "bulletin", "task")
 
 
@@ -74,12 +82,18 @@ class ReceiptMessage(_UpEnvelope):
     body: Receipt
 
 
+class TaskUpdateMessage(_UpEnvelope):
+    kind: Literal["task_update"] = "task_update"
+    body: TaskUpdate
+
+
 UpMessage = Annotated[
     HelpRequestMessage
     | SituationReportMessage
     | ResourceRequestMessage
     | StatusMessage
-    | ReceiptMessage,
+    | ReceiptMessage
+    | TaskUpdateMessage,
     Field(discriminator="kind"),
 ]
 
@@ -131,6 +145,7 @@ UP_MESSAGE_TYPES: dict[str, type[_UpEnvelope]] = {
     "resource_request": ResourceRequestMessage,
     "status": StatusMessage,
     "receipt": ReceiptMessage,
+    "task_update": TaskUpdateMessage,
 }
 
 

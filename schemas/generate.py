@@ -21,6 +21,7 @@ from schemas.envelope import (
     SituationReportMessage,
     StatusMessage,
     TaskMessage,
+    TaskUpdateMessage,
 )
 
 OUT_DIR = Path(__file__).parent / "json"
@@ -31,6 +32,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "resource_request": ResourceRequestMessage,
     "status": StatusMessage,
     "receipt": ReceiptMessage,
+    "task_update": TaskUpdateMessage,
     "ack": AckMessage,
     "bulletin": BulletinMessage,
     "task": TaskMessage,

@@ -11,11 +11,17 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from service.api import dead_letters, health, messages, nsps
+from service.bulletins import api as bulletins_api
+from service.bulletins.publish import BulletinRepublisher
+from service.bulletins.reach import record_receipts
 from service.context import ServiceContext
 from service.db import make_engine, migrate
 from service.ingest import IngestWorker
 from service.mqtt import MqttBridge
 from service.settings import ServiceSettings
+from service.tasks import api as tasks_api
+from service.tasks.sending import TaskResender
+from service.tasks.updates import record_task_updates
 from service.triage import api as triage_api
 from service.triage.runtime import Triage
 
@@ -30,10 +36,21 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         await run_in_threadpool(migrate, engine)
         triage = Triage(engine, settings.cp_id)
-        worker = IngestWorker(engine, settings, hooks=triage.hooks)
+        worker = IngestWorker(
+            engine, settings, hooks=[*triage.hooks, record_receipts, record_task_updates]
+        )
         bridge = MqttBridge(settings, worker.submit_mqtt) if settings.mqtt_enabled else None
         worker.downlink = bridge
         worker.start()
+        # Downward state the broker may have lost is sent again after every (re)connect.
+        downward: list[BulletinRepublisher | TaskResender] = []
+        if bridge is not None:
+            downward = [
+                BulletinRepublisher(engine, settings.cp_id, bridge),
+                TaskResender(engine, settings.cp_id, bridge, settings.task_resend_seconds),
+            ]
+        for d in downward:
+            d.start()
         if bridge is not None:
             bridge.start()
         triage.start(bridge)
@@ -46,6 +63,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             # Drain first so acks for committed messages still go out, then disconnect.
             await run_in_threadpool(worker.stop)
             await run_in_threadpool(triage.stop)
+            for d in downward:
+                await run_in_threadpool(d.stop)
             if bridge is not None:
                 await run_in_threadpool(bridge.stop)
             engine.dispose()
@@ -56,7 +75,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         summary="Coordination point: ingest, store and serve reports from noodsteunpunten.",
         lifespan=lifespan,
     )
-    for module in (health, messages, nsps, dead_letters, triage_api):
+    for module in (
+        health,
+        messages,
+        nsps,
+        dead_letters,
+        triage_api,
+        bulletins_api,
+        tasks_api,
+    ):
         app.include_router(module.router)
     return app
 

@@ -56,6 +56,7 @@ class MqttBridge:
         self.connected_since: datetime | None = None
         self._connection = 0
         self._lock = threading.Lock()
+        self._connect_listeners: list[Callable[[], None]] = []
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -85,6 +86,11 @@ class MqttBridge:
         )
         self.client.loop_start()
 
+    def add_connect_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every (re)connect, on the network thread: keep it cheap
+        (e.g. set an Event). Used to re-publish retained state a restarted broker lost."""
+        self._connect_listeners.append(callback)
+
     def stop(self) -> None:
         try:
             self.client.disconnect()
@@ -113,6 +119,11 @@ class MqttBridge:
         # Subscribing again is harmless when the session was resumed, and needed when not.
         client.subscribe([(f, 1) for f in topics.cp_up_filters(self.settings.cp_id)])
         log.info("connected to broker %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
+        for callback in self._connect_listeners:
+            try:
+                callback()
+            except Exception:  # a listener must not stop paho's network loop
+                log.exception("connect listener failed")
 
     def _on_disconnect(
         self,

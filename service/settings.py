@@ -62,8 +62,28 @@ class ServiceSettings(BaseSettings):
     silent_after_seconds: int = Field(
         default=900, ge=30, description="An NSP not heard from for this long counts as silent."
     )
+    bulletin_stale_after_seconds: int = Field(
+        default=1800,
+        ge=10,
+        description="A targeted NSP still without the current bulletin version after this "
+        "long is flagged stale in the reach view.",
+    )
+    task_resend_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="Send a task again to an online NSP that has not confirmed it after this long.",
+    )
+    cap_sender: str | None = Field(
+        default=None,
+        pattern=r"^[^\s,<&]+$",
+        description="CAP <sender> of exported alerts (default: urn:noodnet:{cp_id}).",
+    )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(default=8080, ge=1, le=65535, description="HTTP API port.")
+
+    @property
+    def cap_sender_id(self) -> str:
+        return self.cap_sender or f"urn:noodnet:{self.cp_id}"
 
     @property
     def client_id(self) -> str:

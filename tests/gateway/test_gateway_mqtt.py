@@ -251,8 +251,12 @@ def test_broker_refusal_is_loud_and_visible(
         what="refusal noticed",
     )
     assert "0x87" in link["last_error"] and mid in link["last_error"]
-    row = report(gw, mid)
-    assert row["state"] == "sent" and "0x87" in row["last_error"]
+    # The refusal is counted before the sender records the send and the error on the row.
+    wait_until(
+        lambda: (r := report(gw, mid))["state"] == "sent" and "0x87" in (r["last_error"] or ""),
+        10,
+        what="refusal recorded on the report",
+    )
 
 
 def test_bulletin_is_shown_and_receipted(

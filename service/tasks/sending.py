@@ -1,0 +1,269 @@
+"""Create and cancel tasks, and get them to the gateways until each one confirms.
+
+A task message goes to one NSP's down topic (QoS 1, persistent session: the broker queues it
+for an offline gateway). The CP keeps the exact bytes per NSP and sends them again
+  * after every (re)connect of the service to the broker (it may have lost a queued message,
+    or the service may have died between commit and publish), and
+  * to an NSP that is online but has not confirmed the revision after ``task_resend_seconds``.
+The gateway recognises a copy it already has (same message id) and confirms a revision with
+a ``task_update`` (state ``received``) that travels through its durable outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from ulid import ULID
+
+from schemas import Task, TaskMessage, new_message_id, topics, utcnow
+from schemas.common import NspId
+from service.models import Nsp
+from service.tasks.models import NspTask, NspTaskTarget
+
+log = logging.getLogger(__name__)
+
+# Only tasks younger than this are re-sent: an unconfirmed task of last week is for the
+# operator to look at, not for the broker to queue again and again.
+RESEND_WINDOW = timedelta(days=7)
+
+
+class TaskError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TaskNotFound(TaskError):
+    status_code = 404
+
+
+class TaskConflict(TaskError):
+    status_code = 409
+
+
+class TaskInvalid(TaskError):
+    status_code = 422
+
+
+class NewTask(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=200, examples=["Watertruck om 15:00 bij de kerk"])
+    details: str | None = Field(default=None, max_length=4000)
+    due_at: AwareDatetime | None = None
+    nsp_ids: list[NspId] | None = Field(
+        default=None, min_length=1, max_length=1000, description="The NSPs that get the task."
+    )
+    all_nsps: bool = Field(default=False, description="Every NSP the CP knows instead.")
+
+    @model_validator(mode="after")
+    def _one_target_choice(self) -> NewTask:
+        if self.all_nsps == (self.nsp_ids is not None):
+            raise ValueError("give either nsp_ids (one or more NSP ids) or all_nsps: true")
+        return self
+
+
+class Broker(Protocol):
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
+
+
+def _message(cp_id: str, task: NspTask, nsp_id: str, now: datetime) -> TaskMessage:
+    return TaskMessage(
+        message_id=new_message_id(),
+        sent_at=now,
+        cp_id=cp_id,
+        nsp_id=nsp_id,
+        body=Task(
+            task_id=task.task_id,
+            revision=task.revision,
+            title=task.title,
+            details=task.details,
+            due_at=task.due_at,
+            cancelled=task.cancelled,
+        ),
+    )
+
+
+def create_task(session: Session, cp_id: str, new: NewTask, actor: str) -> NspTask:
+    """Store a task and its per-NSP messages (not committed, not sent)."""
+    now = utcnow()
+    if new.all_nsps:
+        nsp_ids = sorted(session.exec(select(Nsp.nsp_id)).all())
+        if not nsp_ids:
+            raise TaskInvalid("all_nsps: the CP knows no NSP yet; name them in nsp_ids")
+    else:
+        assert new.nsp_ids is not None
+        nsp_ids = sorted(set(new.nsp_ids))
+    task = NspTask(
+        task_id=f"t-{str(ULID()).lower()}",
+        cp_id=cp_id,
+        revision=1,
+        title=new.title,
+        details=new.details,
+        due_at=new.due_at,
+        cancelled=False,
+        created_at=now,
+        created_by=actor,
+        updated_at=now,
+    )
+    session.add(task)
+    for nsp_id in nsp_ids:
+        message = _message(cp_id, task, nsp_id, now)
+        session.add(
+            NspTaskTarget(
+                task_id=task.task_id,
+                nsp_id=nsp_id,
+                payload=message.model_dump_json(),
+                message_id=message.message_id,
+                sent_revision=task.revision,
+                history=[],
+            )
+        )
+    session.flush()
+    return task
+
+
+def cancel_task(session: Session, cp_id: str, task_id: str, actor: str) -> NspTask:
+    """Call a task off: a new revision with ``cancelled`` goes to every NSP that has it."""
+    task = get_task(session, task_id)
+    if task.cancelled:
+        raise TaskConflict(f"task '{task_id}' is already cancelled")
+    now = utcnow()
+    task.cancelled = True
+    task.revision += 1
+    task.updated_at = now
+    session.add(task)
+    for target in targets_of(session, task_id):
+        message = _message(cp_id, task, target.nsp_id, now)
+        target.payload = message.model_dump_json()
+        target.message_id = message.message_id
+        target.sent_revision = task.revision
+        target.history = [
+            *target.history,
+            {"state": "cancelled", "by": actor, "received_at": now.isoformat()},
+        ][-50:]
+        session.add(target)
+    session.flush()
+    log.info("task %s cancelled by %s", task_id, actor)
+    return task
+
+
+def get_task(session: Session, task_id: str) -> NspTask:
+    task = session.get(NspTask, task_id)
+    if task is None:
+        raise TaskNotFound(f"no task with id '{task_id}'")
+    return task
+
+
+def targets_of(session: Session, task_id: str) -> list[NspTaskTarget]:
+    return list(
+        session.exec(
+            select(NspTaskTarget)
+            .where(NspTaskTarget.task_id == task_id)
+            .order_by(col(NspTaskTarget.nsp_id))
+        ).all()
+    )
+
+
+def send(engine: Engine, cp_id: str, broker: Broker | None, targets: list[NspTaskTarget]) -> int:
+    """Publish the stored message of each target and record the send."""
+    if broker is None or not targets:
+        return 0
+    now = utcnow()
+    for t in targets:
+        broker.publish(topics.down(cp_id, t.nsp_id, "task"), t.payload.encode(), qos=1)
+    table = NspTaskTarget.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(table)
+            .where(table.c.id.in_([t.id for t in targets]))
+            .values(last_sent_at=now, send_count=table.c.send_count + 1)
+        )
+    return len(targets)
+
+
+def unconfirmed(
+    session: Session, now: datetime, *, online_only_older_than: timedelta | None = None
+) -> list[NspTaskTarget]:
+    """Targets whose gateway has not confirmed the current revision (recent tasks only).
+
+    With ``online_only_older_than``: only NSPs whose presence is online and that were last
+    sent to longer ago than that (a broker queues copies for offline gateways itself).
+    """
+    query = (
+        select(NspTaskTarget)
+        .join(NspTask, col(NspTask.task_id) == col(NspTaskTarget.task_id))
+        .where(col(NspTaskTarget.delivered_revision) < col(NspTaskTarget.sent_revision))
+        .where(col(NspTask.updated_at) > now - RESEND_WINDOW)
+    )
+    if online_only_older_than is not None:
+        query = (
+            query.join(Nsp, col(Nsp.nsp_id) == col(NspTaskTarget.nsp_id))
+            .where(col(Nsp.online).is_(True))
+            .where(
+                col(NspTaskTarget.last_sent_at).is_(None)
+                | (col(NspTaskTarget.last_sent_at) < now - online_only_older_than)
+            )
+        )
+    return list(session.exec(query.order_by(col(NspTaskTarget.id))).all())
+
+
+class ConnectingBroker(Broker, Protocol):
+    def add_connect_listener(self, callback: Callable[[], None]) -> None: ...
+
+
+class TaskResender:
+    """Sends unconfirmed tasks again after every (re)connect and, to online NSPs, on a timer."""
+
+    def __init__(
+        self, engine: Engine, cp_id: str, broker: ConnectingBroker, resend_seconds: float
+    ) -> None:
+        self.engine = engine
+        self.cp_id = cp_id
+        self.broker = broker
+        self.resend = timedelta(seconds=resend_seconds)
+        self._connected = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.resent_total = 0
+
+    def start(self) -> None:
+        self.broker.add_connect_listener(self._connected.set)
+        self._thread = threading.Thread(target=self._run, name="task-resender", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        self._stop.set()
+        self._connected.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        tick = min(max(self.resend.total_seconds() / 4, 0.5), 60)
+        while not self._stop.is_set():
+            after_connect = self._connected.wait(tick)
+            self._connected.clear()
+            if self._stop.is_set():
+                return
+            try:
+                now = utcnow()
+                with Session(self.engine) as session:
+                    due = unconfirmed(
+                        session, now, online_only_older_than=None if after_connect else self.resend
+                    )
+                n = send(self.engine, self.cp_id, self.broker, due)
+                self.resent_total += n
+                if n:
+                    log.info("sent %d unconfirmed task message(s) again", n)
+            except Exception:
+                log.exception("re-sending tasks failed; retrying")
