@@ -31,7 +31,9 @@ class Triage:
         self.downlink.start()
 
     def changed(self) -> None:
-        """An operator's change was committed: send its acks now, not at the next poll."""
+        """An operator's change was committed: grouping re-reads the items (merges and splits
+        moved reports), and its acks go out now, not at the next poll."""
+        self.hook.recent.invalidate()
         if self.downlink is not None:
             self.downlink.wake()
 

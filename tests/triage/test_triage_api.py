@@ -173,6 +173,12 @@ async def test_merge_and_split_survive_a_restart_and_guide_later_reports(
         assert split.status_code == 201, split.text
         z_id = split.json()["id"]
         assert split.json()["split_from"] == x["id"]
+        # Respected at once, before any restart.
+        now_like_stray = b.msg(
+            "situation_report", fire("Molenstraat 4, Oss", "Schuur brandt, buren blussen")
+        )
+        await post(c, now_like_stray)
+        assert (await item_of(c, now_like_stray["message_id"]))["id"] == z_id
 
     # Restart: a new app on the same database.
     async with running(database_url) as (_, c):
@@ -186,7 +192,10 @@ async def test_merge_and_split_survive_a_restart_and_guide_later_reports(
         }
         assert y_now["state"] == "closed_duplicate" and y_now["merged_into"] == x["id"]
         assert y_now["reports"] == []  # moved, not deleted: see the audit trail
-        assert [r["message_id"] for r in z_now["reports"]] == [stray["message_id"]]
+        assert [r["message_id"] for r in z_now["reports"]] == [
+            stray["message_id"],
+            now_like_stray["message_id"],
+        ]
 
         # Later reports follow the operator's decisions.
         like_y = b.msg("situation_report", fire("Molenstraat 40", "Rook uit schuur, aggregaat"))
