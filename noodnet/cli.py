@@ -106,7 +106,6 @@ def gateway(
 ) -> None:
     """Run an NSP gateway: durable outbox, MQTT link to the CP, local staff API."""
     from gateway.api import run
-
     from gateway.settings import GatewaySettings
 
     setup_logging(log_level)

@@ -11,9 +11,13 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from service.api import dead_letters, health, messages, nsps
+from service.auth import api as auth_api
+from service.auth import setup as auth_setup
 from service.context import ServiceContext
 from service.db import make_engine, migrate
 from service.ingest import IngestWorker
+from service.limits.flags import ThrottleRecorder
+from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import MqttBridge
 from service.settings import ServiceSettings
 
@@ -27,7 +31,16 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         await run_in_threadpool(migrate, engine)
-        worker = IngestWorker(engine, settings)
+        admission = AdmissionQueue(
+            rate=settings.rate_limit_per_second,
+            burst=settings.rate_limit_burst,
+            park_max=settings.rate_limit_park_max,
+            overflow_batch=settings.rate_limit_overflow_batch,
+        )
+        worker = IngestWorker(
+            engine, settings, hooks=[ThrottleRecorder(admission)], admission=admission
+        )
+        auth_setup.start(app, settings, engine)
         bridge = MqttBridge(settings, worker.submit_mqtt) if settings.mqtt_enabled else None
         worker.downlink = bridge
         worker.start()
@@ -50,8 +63,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         summary="Coordination point: ingest, store and serve reports from noodsteunpunten.",
         lifespan=lifespan,
     )
-    for module in (health, messages, nsps, dead_letters):
+    for module in (health, messages, nsps, dead_letters, auth_api):
         app.include_router(module.router)
+    app.include_router(auth_api.events_router)
+    auth_setup.install(app, settings)
     return app
 
 

@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
+import service.auth.models
+import service.limits.models
 import service.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
