@@ -23,7 +23,7 @@ from gateway.api import create_app
 from gateway.settings import GatewaySettings
 from schemas import AckMessage, Presence, new_message_id, parse_up, topics
 from tests.gateway.conftest import MosquittoFactory
-from tests.support import Mosquitto, free_port, wait_until
+from tests.support import Mosquitto, free_port, staff_headers, wait_until
 
 CP, NSP = "cp-test", "nsp-test"
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,7 +130,8 @@ def gateway_factory(
     clients: list[TestClient] = []
 
     def make(**overrides: Any) -> TestClient:
-        client = TestClient(create_app(settings_factory(**overrides)))
+        settings = settings_factory(**overrides)
+        client = TestClient(create_app(settings), headers=staff_headers(settings.db_path))
         client.__enter__()
         clients.append(client)
         return client
@@ -313,7 +314,8 @@ def test_sigterm_stops_cleanly_and_announces_offline(
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: httpx.get(url + "/healthz").json()["connected"], 20, what="up")
-        r = httpx.post(url + "/api/v1/reports", json=help_request(1))
+        headers = staff_headers(tmp_path / "gw.db")
+        r = httpx.post(url + "/api/v1/reports", json=help_request(1), headers=headers)
         assert r.status_code == 201
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
