@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from schemas import make_up
-from tests.support import bearer
 from service.app import create_app
 from service.settings import ServiceSettings
+from tests.support import bearer
 
 
 @pytest.fixture
@@ -122,9 +122,7 @@ async def test_register_nsp_with_position(client: httpx.AsyncClient) -> None:
     r = await client.put("/api/v1/nsps/oss-centrum", json=reg)
     assert r.status_code == 200, r.text
     assert r.json()["registered"] is True and r.json()["liveness"] == "unknown"
-    assert (
-        await post_msg(client, report(1, nsp="oss-centrum"))
-    ).status_code == 201
+    assert (await post_msg(client, report(1, nsp="oss-centrum"))).status_code == 201
     nsp = (await client.get("/api/v1/nsps/oss-centrum")).json()
     assert nsp["name"] == "Bibliotheek Oss" and nsp["lat"] == 51.77 and nsp["message_count"] == 1
     bad = await client.put("/api/v1/nsps/oss-centrum", json={"name": "x", "lat": 51.0})

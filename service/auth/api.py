@@ -6,15 +6,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from noodnet.httpguard import Identity, Role, require
-from schemas.common import ID_PATTERN
+from schemas.common import ID_PATTERN, NspId
 from service.auth.models import ApiToken, SecurityEvent
 from service.auth.roles import ADMINS, ANY_ROLE, OPERATORS
-from service.auth.tokens import TokenError, issue_token, revoke_token
+from service.auth.tokens import (
+    TokenError,
+    issue_token,
+    record_event,
+    revoke_nsp_tokens,
+    revoke_token,
+)
 from service.context import ActorDep, ContextDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -138,6 +144,33 @@ def revoke(token_id: int, session: SessionDep, actor: ActorDep) -> TokenOut:
     session.commit()
     session.refresh(row)
     return TokenOut.of(row)
+
+
+class NspRevoked(BaseModel):
+    nsp_id: str
+    revoked_token_ids: list[int]
+
+
+@router.post(
+    "/nsps/{nsp_id}/revoke",
+    summary="Revoke every API token of an NSP (its broker identity is removed by "
+    "'noodnet provision revoke')",
+    dependencies=[require(*ADMINS)],
+)
+def revoke_nsp(
+    nsp_id: Annotated[NspId, Path()], session: SessionDep, actor: ActorDep
+) -> NspRevoked:
+    ids = revoke_nsp_tokens(session, nsp_id, actor)
+    record_event(
+        session,
+        "nsp_revoked",
+        actor,
+        f"NSP {nsp_id} revoked: {len(ids)} API token(s) revoked, broker identity removed",
+        nsp_id=nsp_id,
+        data={"token_ids": ids},
+    )
+    session.commit()
+    return NspRevoked(nsp_id=nsp_id, revoked_token_ids=ids)
 
 
 @router.get("/whoami", summary="The identity and role of the calling token")
