@@ -288,27 +288,37 @@ class BodySizeLimit:
             return
         seen = 0
         started = False
+        rejected = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    # Answer now and tell the app the client is gone: frameworks turn an
+                    # exception while reading the body into their own 400.
+                    rejected = True
+                    if not started:
+                        await self._reject(send, seen)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if rejected:
+                return  # the 413 has been sent; drop whatever the app answers
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reject(send, seen)
+        except Exception:
+            if not rejected:
+                raise
 
     async def _reject(self, send: Send, size: int) -> None:
         body = json.dumps(
@@ -329,10 +339,6 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
