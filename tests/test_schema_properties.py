@@ -1,0 +1,141 @@
+"""Property tests (hypothesis) on the message contract: whatever arrives, the parsers either
+return a valid message or a specific validation error — never another exception — and valid
+messages survive the wire unchanged and match the published JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from schemas import UP_KINDS, make_up, parse_up, topics
+from schemas.common import ID_PATTERN
+from schemas.generate import OUT_DIR
+from service.ingest import InvalidMessage, validate_presence, validate_up
+
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+ids = st.from_regex(ID_PATTERN, fullmatch=True)
+text = st.text(min_size=1, max_size=300).filter(lambda s: s.strip() != "")
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+location = st.one_of(
+    st.fixed_dictionaries({"address": text}),
+    st.fixed_dictionaries(
+        {
+            "lat": st.floats(-90, 90, allow_nan=False),
+            "lon": st.floats(-180, 180, allow_nan=False),
+        },
+        optional={"address": text, "description": st.text(max_size=300)},
+    ),
+)
+help_body = st.fixed_dictionaries(
+    {
+        "category": st.sampled_from(["medical", "fire", "crime", "vulnerable_person", "other"]),
+        "urgency": st.sampled_from(["P1", "P2", "P3", "P4"]),
+        "location": location,
+        "description": text,
+    },
+    optional={"people_involved": st.integers(1, 10_000), "reporter_name": st.text(max_size=200)},
+)
+status_body = st.fixed_dictionaries(
+    {
+        "state": st.sampled_from(["open", "limited", "closed"]),
+        "power_source": st.sampled_from(["grid", "generator", "battery", "none"]),
+    },
+    optional={"staff_present": st.integers(0, 1000), "power_hours_left": st.floats(0, 1000)},
+)
+
+
+@FAST
+@given(st.binary(max_size=2000))
+def test_any_bytes_are_a_message_or_a_specific_rejection(payload: bytes) -> None:
+    topic = topics.parse(topics.up("cp-p", "nsp-p", "status"))
+    try:
+        validate_up(payload, 64 * 1024, topic)
+    except InvalidMessage as exc:
+        assert exc.reason
+    try:
+        validate_presence(payload, 64 * 1024, topics.parse(topics.status("cp-p", "nsp-p")))  # type: ignore[arg-type]
+    except InvalidMessage as exc:
+        assert exc.reason
+
+
+@FAST
+@given(json_values, st.sampled_from(UP_KINDS))
+def test_any_json_is_a_message_or_a_validation_error(value: Any, kind: str) -> None:
+    doc = value if not isinstance(value, dict) else {**value, "kind": kind}
+    try:
+        parse_up(json.dumps(doc))
+    except ValidationError as exc:
+        assert exc.errors()
+
+
+@FAST
+@given(ids, st.integers(1, 2**62), help_body)
+def test_valid_help_requests_survive_the_wire_and_match_the_schema(
+    nsp: str, seq: int, body: dict[str, Any]
+) -> None:
+    msg = make_up("help_request", nsp, seq, body)
+    wire = msg.model_dump_json()
+    again = parse_up(wire)
+    assert again == msg and again.model_dump_json() == wire
+    schema = json.loads((OUT_DIR / "up.schema.json").read_text())
+    jsonschema.validate(json.loads(wire), schema)
+
+
+@FAST
+@given(ids, st.integers(1, 2**62), status_body, st.text(min_size=1, max_size=30))
+def test_unknown_fields_are_rejected_never_dropped(
+    nsp: str, seq: int, body: dict[str, Any], extra: str
+) -> None:
+    doc = json.loads(make_up("status", nsp, seq, body).model_dump_json())
+    if extra in doc["body"]:
+        return
+    doc["body"][extra] = "x"
+    try:
+        parse_up(json.dumps(doc))
+    except ValidationError as exc:
+        assert any(e["type"] == "extra_forbidden" for e in exc.errors())
+    else:
+        raise AssertionError(f"unknown field {extra!r} was accepted")
+
+
+@FAST
+@given(ids, ids, st.sampled_from(UP_KINDS))
+def test_topics_round_trip_and_reject_wildcards(cp: str, nsp: str, kind: str) -> None:
+    parsed = topics.parse(topics.up(cp, nsp, kind))
+    assert parsed is not None and (parsed.cp_id, parsed.nsp_id, parsed.kind) == (cp, nsp, kind)
+    for bad in ("+", "#", "a/b", "A", ""):
+        assert topics.parse(topics.up(cp, nsp + bad, kind)) is None or bad == ""
+
+
+@FAST
+@given(st.text(max_size=80))
+def test_nsp_ids_outside_the_pattern_are_rejected(candidate: str) -> None:
+    import re
+
+    body = {"state": "open", "power_source": "grid"}
+    doc = {
+        "message_id": "01JD3Q7Z8X9K2M4N6P8R0S2T4V",
+        "sent_at": "2026-11-23T12:00:00Z",
+        "nsp_id": candidate,
+        "seq": 1,
+        "kind": "status",
+        "body": body,
+    }
+    ok = re.fullmatch(ID_PATTERN.strip("^$"), candidate.strip()) is not None
+    try:
+        parse_up(json.dumps(doc))
+        assert ok, f"nsp_id {candidate!r} accepted"
+    except ValidationError as exc:
+        assert not ok or any(e["loc"][-1] != "nsp_id" for e in exc.errors())
