@@ -122,7 +122,11 @@ def list_reports(
     return [ReportOut.of(e) for e in entries]
 
 
-@router.get("/api/v1/reports/{message_id}", dependencies=[require(*STAFF)])
+@router.get(
+    "/api/v1/reports/{message_id}",
+    dependencies=[require(*STAFF)],
+    responses={404: {"description": "No report with this message id"}},
+)
 def get_report(message_id: str, rt: Runtime) -> ReportDetail:
     entry = rt.outbox.get(message_id)
     if entry is None:

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
-from noodnet.httpguard import Identity, require
+from noodnet.httpguard import Identity, require, unprocessable
 from schemas import UP_KINDS, Ack, UpMessage
 from service.auth.nsp_binding import record_foreign_message
 from service.auth.roles import GATEWAYS, READERS
@@ -78,7 +78,7 @@ async def post_message(
         future = ctx.worker.submit_http(payload)
         result = await asyncio.wrap_future(future)
     except InvalidMessage as exc:
-        raise HTTPException(422, detail=exc.reason) from exc
+        raise unprocessable(("body",), exc.reason, None) from exc
     except RateLimited as exc:
         raise HTTPException(
             429, detail=str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after))}
@@ -104,7 +104,7 @@ def list_messages(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[Message]:
     if kind is not None and kind not in UP_KINDS:
-        raise HTTPException(422, detail=f"kind must be one of {', '.join(UP_KINDS)}")
+        raise unprocessable(("query", "kind"), f"kind must be one of {', '.join(UP_KINDS)}", kind)
     stmt = select(Message)
     if kind:
         stmt = stmt.where(Message.kind == kind)

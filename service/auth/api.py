@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
-from noodnet.httpguard import Identity, Role, require
+from noodnet.httpguard import Identity, Role, require, unprocessable
 from schemas.common import ID_PATTERN, NspId
 from service.auth.models import ApiToken, SecurityEvent
 from service.auth.roles import ADMINS, ANY_ROLE, OPERATORS
@@ -108,7 +108,7 @@ def create_token(
             nsp_id=body.nsp_id,
         )
     except TokenError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+        raise unprocessable(("body",), str(exc)) from None
     session.commit()
     session.refresh(issued.row)
     return TokenCreated(**TokenOut.of(issued.row).model_dump(), token=issued.token)
