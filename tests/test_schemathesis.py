@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import test_db_kind
+from tests.conftest import test_db_kind as db_kind
 from tests.support import ROOT, Mosquitto, Proc, cp_process, gateway_process, issue_cp_token
 
 CHECKS = ",".join(
@@ -49,6 +49,7 @@ def schemathesis(
             "-H", f"Authorization: Bearer {token}",
             "--checks", CHECKS,
             "--max-examples", "25",
+            "--phases", "examples,coverage,fuzzing",
             "--seed", "20261123",
             "--generation-database", "none",
             "--report-dir", str(tmp / "schemathesis"),
@@ -93,7 +94,7 @@ def test_schemathesis_cp_service(cp: Proc, database_url: str, tmp_path: Path) ->
 
 
 @pytest.mark.skipif(
-    test_db_kind() == "postgres", reason="the gateway has no CP database: the SQLite pass covers it"
+    db_kind() == "postgres", reason="the gateway has no CP database: the SQLite pass covers it"
 )
 def test_schemathesis_gateway(tmp_path: Path, broker: Mosquitto) -> None:
     gw = gateway_process(tmp_path, broker, "nsp-st").start()
