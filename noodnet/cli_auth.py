@@ -6,9 +6,14 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from noodnet.httpguard import Role
 
 token_app = typer.Typer(help="API tokens of the CP service (written straight to its database).")
 staff_app = typer.Typer(help="Tokens for the gateway's local API (in the gateway's database).")
@@ -21,7 +26,7 @@ DatabaseUrl = Annotated[
 DbPath = Annotated[Path, typer.Option(help="Gateway database file [NOODNET_DB_PATH]")]
 
 
-def _cp_engine(database_url: str | None):  # type: ignore[no-untyped-def]
+def _cp_engine(database_url: str | None) -> Engine:
     from service.db import make_engine, migrate
     from service.settings import ServiceSettings
 
@@ -31,7 +36,7 @@ def _cp_engine(database_url: str | None):  # type: ignore[no-untyped-def]
     return engine
 
 
-def _role(value: str):  # type: ignore[no-untyped-def]
+def _role(value: str) -> Role:
     from noodnet.httpguard import Role
 
     try:

@@ -255,7 +255,7 @@ Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
   Messages              {cp_url}/api/v1/messages
   Help requests only    {cp_url}/api/v1/messages?kind=help_request
   NSPs, gaps, liveness  {cp_url}/api/v1/nsps
-  Dead letters          {cp_url}/api/v1/dead-letters
+  Dead letters          {cp_url}/api/v1/dead-letters  (operator token)
   Readiness             {cp_url}/readyz
   MQTT broker           127.0.0.1:{mqtt_port}  (production config: passwords + ACL)
     mosquitto_sub -p {mqtt_port} -u {CP_BROKER_USER} -P '{creds.cp_broker_password}' \\

@@ -55,8 +55,14 @@ def schemathesis(
             "--report-dir", str(tmp / "schemathesis"),
             *extra,
         ],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", **(env or {})},
+        # Run in the test's directory: schemathesis keeps a cache in its working directory.
+        cwd=tmp, capture_output=True, text=True, timeout=300,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
+            **(env or {}),
+        },
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-8000:] + out.stderr[-2000:]
     summary = out.stdout.split("SUMMARY")[-1]
