@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -179,7 +179,3 @@ def create_token_cli(
         session.commit()
         session.refresh(issued.row)
         return issued
-
-
-def now_plus(days: float) -> datetime:
-    return utcnow() + timedelta(days=days)
