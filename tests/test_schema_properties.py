@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import jsonschema
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -17,6 +18,11 @@ from schemas import UP_KINDS, make_up, parse_up, topics
 from schemas.common import ID_PATTERN
 from schemas.generate import OUT_DIR
 from service.ingest import InvalidMessage, validate_presence, validate_up
+from tests.conftest import test_db_kind as db_kind
+
+pytestmark = pytest.mark.skipif(
+    db_kind() == "postgres", reason="no database involved; the SQLite pass runs it"
+)
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
