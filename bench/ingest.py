@@ -848,7 +848,10 @@ def main(argv: list[str] | None = None) -> int:
                 report["raw"] = run_raw(broker.port, nsp_ids, payloads, args)
             report["raw"]["cpu_s"] = meter.used
         with database(args.database_url, workdir) as db_url:
-            extra = dict(kv.split("=", 1) for kv in args.cp_env)
+            # Capacity is measured here, so no per-NSP rate limit: its simulated gateways do
+            # not resend what a limit defers (bench/flood.py measures the limit).
+            extra = {"NOODNET_RATE_LIMIT_PER_SECOND": "0"}
+            extra.update(kv.split("=", 1) for kv in args.cp_env)
             cp = cp_process(workdir, broker, db_url, cp_id=CP_ID, **extra)
             cp.start(wait_path="/readyz", timeout=60)
             assert cp.proc is not None

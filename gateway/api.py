@@ -26,11 +26,13 @@ from gateway.api_models import (
     ReportOut,
     TaskOut,
 )
+from gateway.auth import BOARD_READERS, STAFF, StaffTokenVerifier
 from gateway.outbox import EntryState, OutboxEntry, body_model
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
 from gateway.task_api import router as task_router
 from gateway.web import register as register_pages
+from noodnet.httpguard import BodySizeLimit, Identity, Role, document_access, public, require
 from schemas import UP_KINDS, Status
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ def _created(entry: OutboxEntry, response: Response) -> ReportCreated:
 @router.post(
     "/api/v1/reports",
     status_code=201,
+    dependencies=[require(*STAFF)],
     responses={200: {"description": "A heartbeat status folded into one not yet delivered."}},
 )
 def create_report(report: ReportIn, rt: Runtime, response: Response) -> ReportCreated:
@@ -91,6 +94,7 @@ def create_report(report: ReportIn, rt: Runtime, response: Response) -> ReportCr
 @router.post(
     "/api/v1/status",
     status_code=201,
+    dependencies=[require(*STAFF)],
     responses={200: {"description": "A heartbeat status folded into one not yet delivered."}},
 )
 def post_status(status: Status, rt: Runtime, response: Response) -> ReportCreated:
@@ -98,7 +102,7 @@ def post_status(status: Status, rt: Runtime, response: Response) -> ReportCreate
     return _created(rt.outbox.enqueue("status", status), response)
 
 
-@router.get("/api/v1/reports")
+@router.get("/api/v1/reports", dependencies=[require(*STAFF)])
 def list_reports(
     rt: Runtime,
     response: Response,
@@ -120,7 +124,11 @@ def list_reports(
     return [ReportOut.of(e) for e in entries]
 
 
-@router.get("/api/v1/reports/{message_id}")
+@router.get(
+    "/api/v1/reports/{message_id}",
+    dependencies=[require(*STAFF)],
+    responses={404: {"description": "No report with this message id"}},
+)
 def get_report(message_id: str, rt: Runtime) -> ReportDetail:
     entry = rt.outbox.get(message_id)
     if entry is None:
@@ -131,7 +139,7 @@ def get_report(message_id: str, rt: Runtime) -> ReportDetail:
     )
 
 
-@router.get("/api/v1/link")
+@router.get("/api/v1/link", dependencies=[require(*STAFF)])
 def link(rt: Runtime) -> LinkOut:
     """Is the CP reachable, and what is still waiting for it."""
     info = rt.publisher.info()
@@ -151,19 +159,19 @@ def link(rt: Runtime) -> LinkOut:
     )
 
 
-@router.get("/api/v1/bulletins")
+@router.get("/api/v1/bulletins", dependencies=[require(*BOARD_READERS)])
 def bulletins(rt: Runtime, lang: Literal["nl", "en"] | None = None) -> list[BulletinOut]:
     """Current public information: addressed to this NSP, not withdrawn, not expired."""
     language = lang or rt.settings.language
     return [BulletinOut.of(b, language) for b in rt.inbox.current_bulletins()]
 
 
-@router.get("/api/v1/tasks")
+@router.get("/api/v1/tasks", dependencies=[require(*STAFF)])
 def tasks(rt: Runtime) -> list[TaskOut]:
     return [TaskOut.of(t) for t in rt.inbox.tasks()]
 
 
-@router.get("/api/v1/dead-letters")
+@router.get("/api/v1/dead-letters", dependencies=[require(*STAFF)])
 def dead_letters(
     rt: Runtime, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[DeadLetterOut]:
@@ -171,7 +179,7 @@ def dead_letters(
     return [DeadLetterOut.of(d) for d in rt.inbox.dead_letters(limit)]
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[public()])
 def healthz(rt: Runtime) -> dict[str, Any]:
     try:
         rt.outbox.ping()
@@ -192,6 +200,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         runtime = await run_in_threadpool(GatewayRuntime.open, settings)
         await run_in_threadpool(runtime.start)
         app.state.runtime = runtime
+        app.state.token_verifier = StaffTokenVerifier(runtime.outbox.engine, settings.nsp_id)
+        app.state.anonymous_identity = (
+            Identity(name="anonymous", role=Role.VIEWER) if settings.public_board else None
+        )
         try:
             yield
         finally:
@@ -206,6 +218,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(router)
     app.include_router(task_router)
     register_pages(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
+    document_access(app)
     return app
 
 

@@ -167,6 +167,12 @@ class Publisher:
         )
         password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
         client.username_pw_set(s.broker_username, password)
+        if s.mqtt_use_tls:
+            client.tls_set(
+                ca_certs=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
+                certfile=str(s.mqtt_cert_file) if s.mqtt_cert_file else None,
+                keyfile=str(s.mqtt_key_file) if s.mqtt_key_file else None,
+            )
         will = Presence(nsp_id=s.nsp_id, online=False)
         client.will_set(self._status_topic, will.model_dump_json(), qos=1, retain=True)
         # paho counts whole seconds.

@@ -60,6 +60,19 @@ class GatewaySettings(BaseSettings):
         default=MqttProtocol.V5,
         description="MQTT protocol version: 5 (production) or 3.1.1 (demo fallback broker).",
     )
+    mqtt_tls: bool = Field(
+        default=False,
+        description="Connect to the broker over TLS (on by itself when mqtt_ca_file is set).",
+    )
+    mqtt_ca_file: Path | None = Field(
+        default=None, description="CA certificate(s) that signed the CP broker's certificate."
+    )
+    mqtt_cert_file: Path | None = Field(
+        default=None, description="This NSP's client certificate, when the broker requires one."
+    )
+    mqtt_key_file: Path | None = Field(
+        default=None, description="Key of this NSP's client certificate (keep it 0600)."
+    )
     mqtt_keepalive: int = Field(
         default=30,
         ge=5,
@@ -75,6 +88,14 @@ class GatewaySettings(BaseSettings):
         description="Address for the local web form and info board; 0.0.0.0 for the NSP Wi-Fi.",
     )
     http_port: int = Field(default=8081, ge=1, le=65535, description="Port of the local web API.")
+    http_max_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Larger HTTP request bodies get 413."
+    )
+    public_board: bool = Field(
+        default=False,
+        description="Residents' devices may read the bulletins without a token (the info "
+        "board); everything else still needs an nsp-staff token.",
+    )
     heartbeat_seconds: float = Field(
         default=300,
         gt=0,
@@ -135,6 +156,10 @@ class GatewaySettings(BaseSettings):
     def broker_username(self) -> str:
         """The user name sent to the broker: the configured one, else the NSP id."""
         return self.mqtt_username or self.nsp_id
+
+    @property
+    def mqtt_use_tls(self) -> bool:
+        return self.mqtt_tls or self.mqtt_ca_file is not None
 
     @property
     def client_id(self) -> str:

@@ -161,6 +161,17 @@ def demo(
     )
 
 
+def _add_auth_commands() -> None:
+    from noodnet.cli_auth import provision_app, staff_app, token_app
+
+    app.add_typer(token_app, name="token")
+    app.add_typer(staff_app, name="staff-token")
+    app.add_typer(provision_app, name="provision")
+
+
+_add_auth_commands()
+
+
 def main() -> None:
     app()
 

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -21,6 +22,57 @@ from noodnet.broker import EmbeddedBroker, LocalBroker, find_mosquitto, free_por
 from noodnet.scenario import NSPS, events
 
 CP_ID = "cp-oss"
+CP_BROKER_USER = "noodnet-cp"
+
+
+@dataclass
+class DemoCredentials:
+    """Everything the demo hands out, printed in the banner."""
+
+    cp_broker_password: str
+    nsp_broker_passwords: dict[str, str]
+    cp_tokens: dict[str, str]  # role -> token
+    staff_tokens: dict[str, str]  # nsp_id -> nsp-staff token
+
+
+def _make_credentials(workdir: Path, broker_passwd: Path, nsp_ids: list[str]) -> DemoCredentials:
+    """As an admin would: broker identities per NSP, API tokens at the CP, staff tokens on
+    each gateway (noodnet provision / noodnet token / noodnet staff-token do the same)."""
+    from datetime import timedelta
+
+    from gateway import auth as gateway_auth
+    from noodnet.httpguard import Role
+    from noodnet.provision import PasswdFile, new_password
+    from service.auth.tokens import create_token_cli
+    from service.db import make_engine, migrate
+
+    passwd = PasswdFile(broker_passwd)
+    cp_pw = new_password()
+    passwd.set(CP_BROKER_USER, cp_pw)
+    nsp_pw = {n: new_password() for n in nsp_ids}
+    for nsp_id, pw in nsp_pw.items():
+        passwd.set(nsp_id, pw)
+    engine = make_engine(f"sqlite:///{workdir / 'cp.db'}")
+    migrate(engine)
+    cp_tokens = {
+        role.value: create_token_cli(
+            engine,
+            name=f"demo-{role.value}",
+            role=role,
+            expires_in=timedelta(days=1),
+            created_by="demo",
+        ).token
+        for role in (Role.ADMIN, Role.OPERATOR, Role.VIEWER)
+    }
+    engine.dispose()
+    staff = {}
+    for nsp_id in nsp_ids:
+        gw_engine = gateway_auth.open_engine(workdir / f"gw-{nsp_id}.db")
+        staff[nsp_id] = gateway_auth.issue(
+            gw_engine, f"demo-staff-{nsp_id}", Role.NSP_STAFF, timedelta(days=1)
+        ).token
+        gw_engine.dispose()
+    return DemoCredentials(cp_pw, nsp_pw, cp_tokens, staff)
 
 
 class _Stop(Exception):
@@ -73,16 +125,24 @@ def run_demo(
     signal.signal(signal.SIGTERM, _on_signal)
     try:
         port = mqtt_port or free_port()
-        protocol = "5"
+        nsp_ids = [n.nsp_id for n in NSPS[:gateways]]
         if broker_kind == "mosquitto" or (broker_kind == "auto" and find_mosquitto()):
-            broker = LocalBroker(workdir / "broker", port=port).start()
+            from noodnet.secure_broker import ProductionBroker
+
+            # The production broker config: no anonymous access, a password per NSP, the ACL.
+            secure = ProductionBroker(workdir / "broker", port=port)
+            creds = _make_credentials(workdir, secure.passwd_file, nsp_ids)
+            broker = secure.start()
+            protocol = "5"
         else:
             print(
-                "Mosquitto is not installed: using the embedded amqtt broker (MQTT 3.1.1). "
-                "Production uses Mosquitto (Debian: apt-get install mosquitto).",
+                "Mosquitto is not installed: using the embedded amqtt broker (MQTT 3.1.1, no "
+                "ACLs). Production uses Mosquitto (Debian: apt-get install mosquitto).",
                 flush=True,
             )
-            broker = EmbeddedBroker(workdir / "broker", port=port).start()
+            embedded = EmbeddedBroker(workdir / "broker", port=port)
+            creds = _make_credentials(workdir, workdir / "broker" / "unused.passwd", nsp_ids)
+            broker = embedded.start()
             protocol = "3.1.1"
         common = {
             "NOODNET_CP_ID": CP_ID,
@@ -96,16 +156,22 @@ def run_demo(
                 **common,
                 "NOODNET_DATABASE_URL": f"sqlite:///{workdir / 'cp.db'}",
                 "NOODNET_HTTP_PORT": str(http_port),
+                "NOODNET_MQTT_USERNAME": CP_BROKER_USER,
+                "NOODNET_MQTT_PASSWORD": creds.cp_broker_password,
+                # Demo only: the links in the banner open in a browser without a token.
+                "NOODNET_AUTH_ANONYMOUS_READ": "true",
             },
             cp_log,
         )
         procs.append(cp)
         cp_url = f"http://127.0.0.1:{http_port}"
         _wait_http(cp_url + "/healthz", cp, cp_log)
+        admin = {"Authorization": f"Bearer {creds.cp_tokens['admin']}"}
         for nsp in NSPS[:gateways]:
             httpx.put(
                 f"{cp_url}/api/v1/nsps/{nsp.nsp_id}",
                 json={"name": nsp.name, "address": nsp.address, "lat": nsp.lat, "lon": nsp.lon},
+                headers=admin,
                 timeout=10,
             ).raise_for_status()
 
@@ -121,6 +187,8 @@ def run_demo(
                     "NOODNET_DB_PATH": str(workdir / f"gw-{nsp.nsp_id}.db"),
                     "NOODNET_HTTP_PORT": str(port),
                     "NOODNET_HEARTBEAT_SECONDS": "30",
+                    "NOODNET_MQTT_PASSWORD": creds.nsp_broker_passwords[nsp.nsp_id],
+                    "NOODNET_PUBLIC_BOARD": "true",
                 },
                 log,
             )
@@ -128,8 +196,8 @@ def run_demo(
             gw_urls.append(f"http://127.0.0.1:{port}")
             _wait_http(gw_urls[-1] + "/healthz", proc, log)
 
-        _banner(cp_url, gw_urls, broker.port, workdir)
-        return _play(cp_url, gw_urls, gateways, duration, speed, procs)
+        _banner(cp_url, gw_urls, broker.port, workdir, creds)
+        return _play(cp_url, gw_urls, gateways, duration, speed, procs, creds)
     except (KeyboardInterrupt, _Stop):
         print("\nstopping the demo ...")
         return 0
@@ -153,6 +221,7 @@ def _play(
     duration: float | None,
     speed: float,
     procs: list[subprocess.Popen[bytes]],
+    creds: DemoCredentials,
 ) -> int:
     start = time.monotonic()
     pending = events(gateways)
@@ -171,6 +240,7 @@ def _play(
                 r = client.post(
                     gw_urls[ev.nsp_index] + "/api/v1/reports",
                     json={"kind": ev.kind, "body": ev.body},
+                    headers={"Authorization": f"Bearer {creds.staff_tokens[nsp.nsp_id]}"},
                 )
                 state = (
                     "accepted" if r.status_code == 201 else f"REJECTED {r.status_code}: {r.text}"
@@ -180,10 +250,14 @@ def _play(
     return 0
 
 
-def _banner(cp_url: str, gw_urls: list[str], mqtt_port: int, workdir: Path) -> None:
+def _banner(
+    cp_url: str, gw_urls: list[str], mqtt_port: int, workdir: Path, creds: DemoCredentials
+) -> None:
     gws = "\n".join(
-        f"    {nsp.name:<28} {url}/docs" for nsp, url in zip(NSPS, gw_urls, strict=False)
+        f"    {nsp.name:<28} {url}/docs\n      staff token   {creds.staff_tokens[nsp.nsp_id]}"
+        for nsp, url in zip(NSPS, gw_urls, strict=False)
     )
+    tokens = "\n".join(f"    {role:<9} {token}" for role, token in creds.cp_tokens.items())
     print(
         f"""
 Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
@@ -192,10 +266,18 @@ Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
   Messages              {cp_url}/api/v1/messages
   Help requests only    {cp_url}/api/v1/messages?kind=help_request
   NSPs, gaps, liveness  {cp_url}/api/v1/nsps
-  Dead letters          {cp_url}/api/v1/dead-letters
+  Dead letters          {cp_url}/api/v1/dead-letters  (operator token)
   Readiness             {cp_url}/readyz
-  MQTT broker           127.0.0.1:{mqtt_port}  (mosquitto_sub -p {mqtt_port} -t 'noodnet/#' -v)
-  Gateways (staff API):
+  MQTT broker           127.0.0.1:{mqtt_port}  (production config: passwords + ACL)
+    mosquitto_sub -p {mqtt_port} -u {CP_BROKER_USER} -P '{creds.cp_broker_password}' \\
+      -t 'noodnet/v1/{CP_ID}/nsp/+/up/#' -v
+
+  Reading works without a token here (NOODNET_AUTH_ANONYMOUS_READ, demo only); anything
+  else needs one: curl -H "Authorization: Bearer <token>" ...
+  CP API tokens (valid one day):
+{tokens}
+    e.g. curl -H "Authorization: Bearer {creds.cp_tokens["admin"]}" {cp_url}/api/v1/security-events
+  Gateways (staff API; the bulletins are open for the info board):
 {gws}
   Logs and databases    {workdir}/
 """,

@@ -11,12 +11,16 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from service.api import dead_letters, health, messages, nsps
+from service.auth import api as auth_api
+from service.auth import setup as auth_setup
 from service.bulletins import api as bulletins_api
 from service.bulletins.publish import BulletinRepublisher
 from service.bulletins.reach import record_receipts
 from service.context import ServiceContext
 from service.db import make_engine, migrate
 from service.ingest import IngestWorker
+from service.limits.flags import ThrottleRecorder
+from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import MqttBridge
 from service.settings import ServiceSettings
 from service.tasks import api as tasks_api
@@ -36,9 +40,24 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         await run_in_threadpool(migrate, engine)
         triage = Triage(engine, settings.cp_id)
-        worker = IngestWorker(
-            engine, settings, hooks=[*triage.hooks, record_receipts, record_task_updates]
+        admission = AdmissionQueue(
+            rate=settings.rate_limit_per_second,
+            burst=settings.rate_limit_burst,
+            park_max=settings.rate_limit_park_max,
+            overflow_batch=settings.rate_limit_overflow_batch,
         )
+        worker = IngestWorker(
+            engine,
+            settings,
+            hooks=[
+                ThrottleRecorder(admission),
+                *triage.hooks,
+                record_receipts,
+                record_task_updates,
+            ],
+            admission=admission,
+        )
+        auth_setup.start(app, settings, engine)
         bridge = MqttBridge(settings, worker.submit_mqtt) if settings.mqtt_enabled else None
         worker.downlink = bridge
         worker.start()
@@ -83,8 +102,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         triage_api,
         bulletins_api,
         tasks_api,
+        auth_api,
     ):
         app.include_router(module.router)
+    app.include_router(auth_api.events_router)
+    auth_setup.install(app, settings)
     return app
 
 

@@ -37,9 +37,11 @@ ContextDep = Annotated[ServiceContext, Depends(get_context)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_actor() -> str:
-    """Who is acting, for audit trails. Replaced by the authenticated identity (auth issue)."""
-    return "anonymous"
+def get_actor(request: Request) -> str:
+    """Who is acting, for audit trails: the identity the route's access rule authenticated
+    (``noodnet.httpguard.require``, which runs before the route's own parameters)."""
+    identity = getattr(request.state, "identity", None)
+    return identity.name if identity is not None else "anonymous"
 
 
 ActorDep = Annotated[str, Depends(get_actor)]

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from schemas import (
     topics,
     utcnow,
 )
+from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import Delivery
 from service.settings import ServiceSettings
 from service.store import (
@@ -134,6 +133,15 @@ def validate_presence(payload: bytes, max_bytes: int, topic: topics.Topic) -> Pr
     return presence
 
 
+class RateLimited(Exception):
+    """An NSP posts over HTTP faster than its limit; it may try again after ``retry_after``."""
+
+    def __init__(self, nsp_id: str, retry_after: float) -> None:
+        super().__init__(f"NSP {nsp_id} is over its rate limit; retry after {retry_after:.0f} s")
+        self.nsp_id = nsp_id
+        self.retry_after = retry_after
+
+
 class Downlink(Protocol):
     """What the worker needs from the MQTT side (see service.mqtt.MqttBridge)."""
 
@@ -162,13 +170,15 @@ class IngestWorker:
         downlink: Downlink | None = None,
         on_stored: Callable[[list[StoreResult]], None] | None = None,
         hooks: Sequence[BatchHook] = (),
+        admission: AdmissionQueue | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.downlink = downlink
         self.on_stored = on_stored
         self.hooks = list(hooks)
-        self._queue: queue.Queue[Incoming] = queue.Queue()
+        # Without an admission policy the queue is one FIFO lane (rate 0 = unlimited).
+        self._queue = admission or AdmissionQueue(rate=0, burst=0, park_max=0, overflow_batch=0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.stored_total = 0
@@ -181,8 +191,12 @@ class IngestWorker:
         self._queue.put(item)
 
     def submit_http(self, payload: bytes) -> Future[StoreResult]:
-        """Validate and queue an HTTP-posted message; raises InvalidMessage at once."""
-        validate_up(payload, self.settings.max_payload_bytes)
+        """Validate and queue an HTTP-posted message; raises InvalidMessage or RateLimited
+        at once."""
+        message = validate_up(payload, self.settings.max_payload_bytes)
+        retry_after = self._queue.admit_http(message.nsp_id)
+        if retry_after is not None:
+            raise RateLimited(message.nsp_id, retry_after)
         fut: Future[StoreResult] = Future()
         self.submit(Incoming(payload=payload, received_at=utcnow(), transport="http", future=fut))
         return fut
@@ -211,26 +225,19 @@ class IngestWorker:
     # -- the loop ------------------------------------------------------------------------
 
     def _take_batch(self) -> list[Incoming]:
-        try:
-            first = self._queue.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.settings.ingest_batch_wait_ms / 1000
-        while len(batch) < self.settings.ingest_batch_size:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
-            except queue.Empty:
-                break
-        return batch
+        return self._queue.take_batch(
+            self.settings.ingest_batch_size, self.settings.ingest_batch_wait_ms / 1000
+        )
+
+    def _release_deferred(self) -> None:
+        """PUBACK what the admission queue refused for now (see service.limits.ratelimit)."""
+        for item in self._queue.pop_deferred():
+            if self.downlink is not None and item.delivery is not None:
+                self.downlink.ack_delivery(item.delivery)
 
     def _run(self) -> None:
         while True:
+            self._release_deferred()
             batch = self._take_batch()
             if not batch:
                 if self._stop.is_set():

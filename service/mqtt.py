@@ -65,6 +65,12 @@ class MqttBridge:
         )
         if settings.mqtt_username:
             client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        if settings.mqtt_use_tls:
+            client.tls_set(
+                ca_certs=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
+                certfile=str(settings.mqtt_cert_file) if settings.mqtt_cert_file else None,
+                keyfile=str(settings.mqtt_key_file) if settings.mqtt_key_file else None,
+            )
         client.max_inflight_messages_set(200)
         client.max_queued_messages_set(0)  # unbounded: acks must never be dropped locally
         client.reconnect_delay_set(min_delay=1, max_delay=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,17 @@ class ServiceSettings(BaseSettings):
         description="MQTT protocol version: 5 (production) or 3.1.1 (demo fallback broker).",
     )
     mqtt_keepalive: int = Field(default=30, ge=5, le=3600)
+    mqtt_tls: bool = Field(
+        default=False,
+        description="Connect to the broker over TLS (on by itself when mqtt_ca_file is set).",
+    )
+    mqtt_ca_file: Path | None = Field(
+        default=None, description="CA certificate(s) that signed the broker's certificate."
+    )
+    mqtt_cert_file: Path | None = Field(
+        default=None, description="Client certificate, when the broker requires one."
+    )
+    mqtt_key_file: Path | None = Field(default=None, description="Key of the client certificate.")
     mqtt_session_expiry_seconds: int = Field(
         default=7 * 24 * 3600,
         ge=0,
@@ -80,6 +92,40 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(default=8080, ge=1, le=65535, description="HTTP API port.")
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Larger HTTP request bodies get 413."
+    )
+    auth_anonymous_read: bool = Field(
+        default=False,
+        description="Requests without a token may read what the viewer role may read "
+        "(for the demo or a closed crisis-room network). Writes always need a token.",
+    )
+    auth_token_days: float = Field(
+        default=90, gt=0, le=3660, description="Default lifetime of a new API token, in days."
+    )
+    rate_limit_per_second: float = Field(
+        default=2.0,
+        ge=0,
+        description="Messages per second one NSP may send at full priority (0 = no limit).",
+    )
+    rate_limit_burst: int = Field(
+        default=600,
+        ge=1,
+        description="Messages one NSP may send at once at full priority (a reconnect backlog).",
+    )
+    rate_limit_park_max: int = Field(
+        default=500,
+        ge=1,
+        description="Messages of one NSP parked over its limit before further ones are "
+        "deferred (the gateway sends them again).",
+    )
+    rate_limit_overflow_batch: int = Field(
+        default=20, ge=1, description="Parked messages stored per ingest batch at most."
+    )
+
+    @property
+    def mqtt_use_tls(self) -> bool:
+        return self.mqtt_tls or self.mqtt_ca_file is not None
 
     @property
     def cap_sender_id(self) -> str:

@@ -46,12 +46,24 @@ class Mosquitto(LocalBroker):
 class Proc:
     """A ``noodnet`` subcommand in its own process, so tests can SIGKILL it."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path, http_port: int) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log: Path,
+        http_port: int,
+        token: str | None = None,
+    ) -> None:
         self.args = args
         self.env = env
         self.log = log
         self.http_port = http_port
+        self.token = token  # sent by get/post: an admin token (CP) or nsp-staff token (gateway)
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     @property
     def url(self) -> str:
@@ -94,12 +106,70 @@ class Proc:
             self.proc = None
 
     def get(self, path: str, **kw: Any) -> Any:
-        r = httpx.get(self.url + path, timeout=10, **kw)
+        r = httpx.get(self.url + path, timeout=10, headers=self.headers, **kw)
         r.raise_for_status()
         return r.json()
 
-    def post(self, path: str, json: Any) -> httpx.Response:
-        return httpx.post(self.url + path, json=json, timeout=10)
+    def post(self, path: str, json: Any, token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else self.headers
+        return httpx.post(self.url + path, json=json, timeout=10, headers=headers)
+
+
+def issue_cp_token(database_url: str, role: str, nsp_id: str | None = None) -> str:
+    """A token straight in the CP's database (migrated first), as `noodnet token create`."""
+    from datetime import timedelta
+
+    from noodnet.httpguard import Role
+    from service.auth.tokens import create_token_cli
+    from service.db import make_engine, migrate
+
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        return create_token_cli(
+            engine,
+            name=f"test-{role}" + (f"-{nsp_id}" if nsp_id else ""),
+            role=Role(role),
+            expires_in=timedelta(days=1),
+            nsp_id=nsp_id,
+        ).token
+    finally:
+        engine.dispose()
+
+
+def bearer(engine: Any, role: str, nsp_id: str | None = None) -> dict[str, str]:
+    """Authorization header of a new CP token in the (already migrated) database."""
+    from datetime import timedelta
+
+    from noodnet.httpguard import Role
+    from service.auth.tokens import create_token_cli
+
+    issued = create_token_cli(
+        engine,
+        name=f"test-{role}" + (f"-{nsp_id}" if nsp_id else ""),
+        role=Role(role),
+        expires_in=timedelta(days=1),
+        nsp_id=nsp_id,
+    )
+    return {"Authorization": f"Bearer {issued.token}"}
+
+
+def staff_headers(db_path: Path, role: str = "nsp-staff") -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_staff_token(db_path, role)}"}
+
+
+def issue_staff_token(db_path: Path, role: str = "nsp-staff") -> str:
+    """A token in a gateway's database, as `noodnet staff-token create`."""
+    from datetime import timedelta
+
+    from gateway import auth
+    from noodnet.httpguard import Role
+
+    engine = auth.open_engine(db_path)
+    try:
+        return auth.issue(engine, f"test-{role}", Role(role), timedelta(days=1)).token
+    finally:
+        engine.dispose()
 
 
 def cp_process(
@@ -117,6 +187,7 @@ def cp_process(
         },
         tmp / f"cp-{port}.log",
         port,
+        token=issue_cp_token(database_url, "admin"),
     )
 
 
@@ -124,12 +195,13 @@ def gateway_process(
     tmp: Path, broker: Mosquitto, nsp_id: str, cp_id: str = "cp-test", **env: str
 ) -> Proc:
     port = free_port()
+    db_path = tmp / f"gw-{nsp_id}.db"
     return Proc(
         ["gateway"],
         {
             "NOODNET_NSP_ID": nsp_id,
             "NOODNET_CP_ID": cp_id,
-            "NOODNET_DB_PATH": str(tmp / f"gw-{nsp_id}.db"),
+            "NOODNET_DB_PATH": str(db_path),
             "NOODNET_MQTT_PORT": str(broker.port),
             "NOODNET_HTTP_PORT": str(port),
             "NOODNET_RESEND_AFTER_SECONDS": "3",
@@ -137,6 +209,7 @@ def gateway_process(
         },
         tmp / f"gw-{nsp_id}.log",
         port,
+        token=issue_staff_token(db_path),
     )
 
 

@@ -42,7 +42,10 @@ class Submitter:
 
     def submit(self, nsp: str, i: int) -> str:
         r = httpx.post(
-            self.gateways[nsp].url + "/api/v1/reports", json=help_report(i, nsp), timeout=10
+            self.gateways[nsp].url + "/api/v1/reports",
+            json=help_report(i, nsp),
+            timeout=10,
+            headers=self.gateways[nsp].headers,
         )
         assert r.status_code == 201, r.text
         mid = r.json()["message_id"]

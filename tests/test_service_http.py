@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -11,16 +12,30 @@ import pytest
 from schemas import make_up
 from service.app import create_app
 from service.settings import ServiceSettings
+from tests.support import bearer
 
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin's client; ``post_msg`` posts as the gateway of the message's NSP."""
     app = create_app(ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id="cp-h"))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cp") as c,
     ):
+        c.headers.update(bearer(app.state.ctx.engine, "admin"))
+        _ENGINES[id(c)] = app.state.ctx.engine
         yield c
+        _ENGINES.pop(id(c))
+
+
+_ENGINES: dict[int, Any] = {}
+
+
+async def post_msg(client: httpx.AsyncClient, msg: dict[str, Any]) -> httpx.Response:
+    nsp = msg.get("nsp_id")
+    headers = bearer(_ENGINES[id(client)], "gateway", nsp if isinstance(nsp, str) else "nsp-h")
+    return await client.post("/api/v1/messages", json=msg, headers=headers)
 
 
 def report(seq: int, nsp: str = "nsp-h", **body: object) -> dict[str, object]:
@@ -36,10 +51,10 @@ def report(seq: int, nsp: str = "nsp-h", **body: object) -> dict[str, object]:
 
 async def test_post_stores_once_then_200(client: httpx.AsyncClient) -> None:
     msg = report(1)
-    r1 = await client.post("/api/v1/messages", json=msg)
+    r1 = await post_msg(client, msg)
     assert r1.status_code == 201, r1.text
     assert r1.json()["status"] == "stored" and r1.json()["ack"]["duplicate"] is False
-    r2 = await client.post("/api/v1/messages", json=msg)
+    r2 = await post_msg(client, msg)
     assert r2.status_code == 200
     assert r2.json()["ack"]["stored_at"] == r1.json()["ack"]["stored_at"]
     listed = (await client.get("/api/v1/messages")).json()
@@ -67,7 +82,7 @@ async def test_invalid_message_gets_422_naming_the_field(
 ) -> None:
     msg = report(1)
     mutate(msg)  # type: ignore[operator]
-    r = await client.post("/api/v1/messages", json=msg)
+    r = await post_msg(client, msg)
     assert r.status_code == 422, r.text
     assert field in json.dumps(r.json()["detail"]), r.json()
     assert (await client.get("/api/v1/messages")).json() == []
@@ -75,13 +90,13 @@ async def test_invalid_message_gets_422_naming_the_field(
 
 async def test_filters_and_nsp_view(client: httpx.AsyncClient) -> None:
     for seq in (1, 2, 4):
-        assert (await client.post("/api/v1/messages", json=report(seq))).status_code == 201
+        assert (await post_msg(client, report(seq))).status_code == 201
     other = json.loads(
         make_up(
             "status", "nsp-z", 1, {"state": "open", "power_source": "battery"}
         ).model_dump_json()
     )
-    assert (await client.post("/api/v1/messages", json=other)).status_code == 201
+    assert (await post_msg(client, other)).status_code == 201
     by_kind = (await client.get("/api/v1/messages", params={"kind": "status"})).json()
     assert [m["nsp_id"] for m in by_kind] == ["nsp-z"]
     by_nsp = (await client.get("/api/v1/messages", params={"nsp_id": "nsp-h"})).json()
@@ -107,9 +122,7 @@ async def test_register_nsp_with_position(client: httpx.AsyncClient) -> None:
     r = await client.put("/api/v1/nsps/oss-centrum", json=reg)
     assert r.status_code == 200, r.text
     assert r.json()["registered"] is True and r.json()["liveness"] == "unknown"
-    assert (
-        await client.post("/api/v1/messages", json=report(1, nsp="oss-centrum"))
-    ).status_code == 201
+    assert (await post_msg(client, report(1, nsp="oss-centrum"))).status_code == 201
     nsp = (await client.get("/api/v1/nsps/oss-centrum")).json()
     assert nsp["name"] == "Bibliotheek Oss" and nsp["lat"] == 51.77 and nsp["message_count"] == 1
     bad = await client.put("/api/v1/nsps/oss-centrum", json={"name": "x", "lat": 51.0})

@@ -10,10 +10,14 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
 
+from noodnet.httpguard import require
+from service.auth.roles import OPERATORS
 from service.context import SessionDep
 from service.models import DeadLetter
 
-router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
+router = APIRouter(
+    prefix="/api/v1/dead-letters", tags=["dead letters"], dependencies=[require(*OPERATORS)]
+)
 
 
 class DeadLetterOut(BaseModel):

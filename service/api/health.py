@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from noodnet.httpguard import public
 from service.context import ContextDep
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[public()])
 
 
 @router.get("/healthz", summary="The process is alive")

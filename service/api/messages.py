@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response
 from pydantic import AwareDatetime, BaseModel
 from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
 
+from noodnet.httpguard import Identity, require, unprocessable
 from schemas import UP_KINDS, Ack, UpMessage
+from service.auth.nsp_binding import record_foreign_message
+from service.auth.roles import GATEWAYS, READERS
 from service.context import ContextDep, SessionDep
-from service.ingest import InvalidMessage, make_ack
+from service.ingest import InvalidMessage, RateLimited, make_ack
 from service.models import Message
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
@@ -44,23 +49,51 @@ class MessageOut(BaseModel):
     responses={
         200: {"description": "Already stored (same message_id); the original ack is returned."},
         201: {"description": "Stored now."},
+        403: {
+            "description": "Not a gateway token, or the message is for another NSP "
+            "(recorded as a dead letter and a security event)."
+        },
         422: {"description": "Invalid message; 'detail' names the field."},
+        429: {"description": "The NSP is over its rate limit; see Retry-After."},
     },
 )
 async def post_message(
-    message: Annotated[UpMessage, Body()], response: Response, ctx: ContextDep
+    identity: Annotated[Identity, require(*GATEWAYS)],
+    message: Annotated[UpMessage, Body()],
+    response: Response,
+    ctx: ContextDep,
 ) -> IngestResponse:
+    payload = message.model_dump_json().encode()
+    if message.nsp_id != identity.nsp_id:
+        reason = await run_in_threadpool(
+            record_foreign_message,
+            ctx.engine,
+            identity,
+            message.nsp_id,
+            payload,
+            ctx.settings.max_payload_bytes,
+        )
+        raise HTTPException(403, detail=reason)
     try:
-        future = ctx.worker.submit_http(message.model_dump_json().encode())
+        future = ctx.worker.submit_http(payload)
         result = await asyncio.wrap_future(future)
     except InvalidMessage as exc:
-        raise HTTPException(422, detail=exc.reason) from exc
+        raise unprocessable(("body",), exc.reason, None) from exc
+    except RateLimited as exc:
+        raise HTTPException(
+            429, detail=str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after))}
+        ) from exc
     response.status_code = 201 if result.new else 200
     ack = make_ack(ctx.settings.cp_id, result).body
     return IngestResponse(status="stored" if result.new else "duplicate", ack=ack)
 
 
-@router.get("", summary="List stored messages, newest first", response_model=list[MessageOut])
+@router.get(
+    "",
+    summary="List stored messages, newest first",
+    response_model=list[MessageOut],
+    dependencies=[require(*READERS)],
+)
 def list_messages(
     session: SessionDep,
     kind: Annotated[str | None, Query(description=f"One of {', '.join(UP_KINDS)}")] = None,
@@ -71,7 +104,7 @@ def list_messages(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[Message]:
     if kind is not None and kind not in UP_KINDS:
-        raise HTTPException(422, detail=f"kind must be one of {', '.join(UP_KINDS)}")
+        raise unprocessable(("query", "kind"), f"kind must be one of {', '.join(UP_KINDS)}", kind)
     stmt = select(Message)
     if kind:
         stmt = stmt.where(Message.kind == kind)
@@ -90,6 +123,7 @@ def list_messages(
     summary="One stored message",
     response_model=MessageOut,
     responses={404: {"description": "No message with this id"}},
+    dependencies=[require(*READERS)],
 )
 def get_message(message_id: str, session: SessionDep) -> Message:
     row = session.exec(select(Message).where(Message.message_id == message_id)).first()

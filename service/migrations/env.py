@@ -7,7 +7,9 @@ from alembic import context
 from sqlmodel import SQLModel
 
 # Importing the model modules registers their tables on SQLModel.metadata.
+import service.auth.models
 import service.bulletins.models
+import service.limits.models
 import service.models
 import service.tasks.models
 import service.triage.models  # noqa: F401

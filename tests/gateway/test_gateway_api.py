@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from gateway.api import create_app
 from gateway.settings import GatewaySettings
+from tests.support import staff_headers
 
 HELP: dict[str, Any] = {
     "category": "medical",
@@ -23,7 +24,8 @@ STATUS: dict[str, Any] = {"state": "open", "power_source": "generator", "staff_p
 
 @pytest.fixture
 def client(settings_factory: Callable[..., GatewaySettings]) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_factory())) as c:
+    settings = settings_factory()
+    with TestClient(create_app(settings), headers=staff_headers(settings.db_path)) as c:
         yield c
 
 

@@ -1,0 +1,368 @@
+"""The HTTP edge shared by the CP service and the gateway: who may call a route, and how much
+they may send.
+
+* Every route states its rule with one dependency, next to the route or on its router:
+  ``dependencies=[require(Role.OPERATOR, Role.ADMIN)]`` or ``dependencies=[public()]``.
+  ``rule_of(route)`` finds it again, so the access-matrix test can walk ``app.routes`` and
+  fail on any route without a rule, and ``document_access`` writes it into the OpenAPI
+  document (``x-noodnet-access``, the bearer scheme, 401/403 responses).
+* 401 means "who are you?" (no, malformed, unknown, expired or revoked token; always with a
+  ``WWW-Authenticate`` header); 403 means "you are known, but your role may not do this"
+  and names the roles that may.
+* ``BodySizeLimit`` answers 413 before a large body is read into memory.
+
+Each app puts a ``TokenVerifier`` (its own token store) on ``app.state.token_verifier`` and,
+when it allows anonymous reading, an ``Identity`` on ``app.state.anonymous_identity``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import routing as fastapi_routing
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REALM = "noodnet"
+TOKEN_PREFIX = "nn_"
+
+
+class Role(StrEnum):
+    """Who a credential speaks for."""
+
+    GATEWAY = "gateway"  # an NSP gateway posting its own NSP's messages to the CP
+    NSP_STAFF = "nsp-staff"  # staff at an NSP, on the gateway's local screens
+    OPERATOR = "operator"  # works the queue and the bulletins of its CP
+    VIEWER = "viewer"  # crisis room (CP) or info board (gateway): read and stream only
+    ADMIN = "admin"  # manages NSPs and credentials
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated caller. ``name`` is what audit trails record."""
+
+    name: str
+    role: Role
+    token_id: int | None = None
+    nsp_id: str | None = None  # the NSP a gateway or nsp-staff credential is bound to
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def new_token() -> str:
+    """256 random bits; shown once at creation, only its hash is stored."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    # SHA-256, not a slow password hash: the token is 256 random bits, so there is nothing to
+    # brute-force, and a fast hash keeps the per-request cost (and a DoS lever) negligible.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_hint(token: str) -> str:
+    """The first characters, to recognise a token in lists without revealing it."""
+    return token[: len(TOKEN_PREFIX) + 6]
+
+
+class AuthError(Exception):
+    """A credential was presented and is not acceptable (-> 401 invalid_token)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Identity:
+        """Return the identity of a valid token; raise AuthError otherwise."""
+        ...
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    roles: frozenset[Role]
+    public: bool = False
+
+    def describe(self) -> str:
+        if self.public:
+            return "public"
+        return ", ".join(sorted(r.value for r in self.roles))
+
+
+_bearer = HTTPBearer(auto_error=False, description="API token: 'Authorization: Bearer nn_...'")
+
+
+def _unauthorized(description: str, error: str | None = None) -> HTTPException:
+    challenge = f'Bearer realm="{REALM}"'
+    if error:
+        safe = description.replace('"', "'").replace("\\", "/")
+        challenge += f', error="{error}", error_description="{safe}"'
+    return HTTPException(401, detail=description, headers={"WWW-Authenticate": challenge})
+
+
+class Requirement:
+    """The dependency behind ``require``: authenticates, then checks the role."""
+
+    def __init__(self, rule: AccessRule) -> None:
+        self.rule = rule
+
+    def __call__(
+        self,
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    ) -> Identity | None:
+        if self.rule.public:
+            return None
+        allowed = ", ".join(sorted(r.value for r in self.rule.roles))
+        header = request.headers.get("authorization")
+        if header is None:
+            anonymous: Identity | None = getattr(request.app.state, "anonymous_identity", None)
+            if anonymous is not None and anonymous.role in self.rule.roles:
+                request.state.identity = anonymous
+                return anonymous
+            raise _unauthorized(
+                f"authentication required: send 'Authorization: Bearer <token>' "
+                f"of a credential with role {allowed}"
+            )
+        if credentials is None or not credentials.credentials.strip():
+            raise _unauthorized(
+                "malformed Authorization header: expected 'Bearer <token>'", "invalid_request"
+            )
+        verifier: TokenVerifier = request.app.state.token_verifier
+        try:
+            identity = verifier.verify(credentials.credentials.strip())
+        except AuthError as exc:
+            raise _unauthorized(exc.description, "invalid_token") from None
+        request.state.identity = identity
+        if identity.role not in self.rule.roles:
+            raise HTTPException(
+                403,
+                detail=f"'{identity.name}' has role {identity.role.value}, which may not do "
+                f"this; requires role {allowed}",
+            )
+        return identity
+
+
+def require(*roles: Role) -> Any:
+    """The rule of a route: callers must hold one of ``roles``. Returns a ``Depends``."""
+    if not roles:
+        raise ValueError("require() needs at least one role; use public() for open routes")
+    return Depends(Requirement(AccessRule(frozenset(roles))))
+
+
+def public() -> Any:
+    """The rule of an open route (health probes)."""
+    return Depends(Requirement(AccessRule(frozenset(), public=True)))
+
+
+def http_routes(app: FastAPI) -> list[Any]:
+    """Every route the app serves, with its router's dependencies applied.
+
+    Newer FastAPI keeps included routers as lazy branches in ``app.routes``;
+    ``iter_route_contexts`` flattens them (older versions list APIRoutes directly).
+    """
+    flatten = getattr(fastapi_routing, "iter_route_contexts", None)
+    return list(flatten(app.routes)) if flatten is not None else list(app.routes)
+
+
+def is_api_route(route: Any) -> bool:
+    return isinstance(getattr(route, "original_route", route), APIRoute)
+
+
+def rule_of(route: Any) -> AccessRule | None:
+    """The access rule an API route declares (on itself or its router), or None."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    pending = list(dependant.dependencies)
+    while pending:
+        dep = pending.pop()
+        if isinstance(dep.call, Requirement):
+            return dep.call.rule
+        pending.extend(dep.dependencies)
+    return None
+
+
+def current_identity(request: Request) -> Identity | None:
+    """The identity the route's rule authenticated (None on public routes)."""
+    identity: Identity | None = getattr(request.state, "identity", None)
+    return identity
+
+
+# Paths FastAPI serves itself: the API description, open so clients and tools can read it.
+DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def document_access(app: FastAPI) -> None:
+    """Write every route's rule into the OpenAPI document, with the 401/403 it can answer."""
+    error = {
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"detail": {"type": "string"}},
+                    "required": ["detail"],
+                }
+            }
+        }
+    }
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        for route in http_routes(app):
+            if not is_api_route(route):
+                continue
+            rule = rule_of(route)
+            path = schema["paths"].get(route.path_format, {})
+            for method in route.methods:
+                op = path.get(method.lower())
+                if op is None:
+                    continue
+                op["x-noodnet-access"] = (
+                    {"missing": True}  # fails the access-matrix test
+                    if rule is None
+                    else {"public": True}
+                    if rule.public
+                    else {"roles": sorted(r.value for r in rule.roles)}
+                )
+                responses = op.setdefault("responses", {})
+                if "requestBody" in op:
+                    responses.setdefault("400", {"description": "Body is not valid JSON", **error})
+                    responses.setdefault("413", {"description": "Body too large", **error})
+                if rule is None or rule.public:
+                    op.pop("security", None)
+                    continue
+                responses.setdefault(
+                    "401",
+                    {"description": "No, malformed, unknown, expired or revoked token", **error},
+                )
+                responses.setdefault(
+                    "403",
+                    {"description": f"Role not allowed; requires {rule.describe()}", **error},
+                )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- body size
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: 413 for request bodies over ``max_bytes``.
+
+    A declared Content-Length is checked before anything is read; a chunked body is counted
+    as it streams and cut off at the limit, so neither can fill the memory of a Pi.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope["headers"])
+        if declared is not None and declared > self.max_bytes:
+            await self._reject(send, declared)
+            return
+        seen = 0
+        started = False
+        rejected = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # Answer now and tell the app the client is gone: frameworks turn an
+                    # exception while reading the body into their own 400.
+                    rejected = True
+                    if not started:
+                        await self._reject(send, seen)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if rejected:
+                return  # the 413 has been sent; drop whatever the app answers
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except Exception:
+            if not rejected:
+                raise
+
+    async def _reject(self, send: Send, size: int) -> None:
+        body = json.dumps(
+            {
+                "detail": f"request body too large: {size} bytes or more, limit is "
+                f"{self.max_bytes} bytes"
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def unprocessable(loc: tuple[str | int, ...], msg: str, value: Any = None) -> Exception:
+    """A 422 in FastAPI's documented shape (``detail`` is a list naming the field), so the
+    OpenAPI document tells the truth about every 422."""
+    from fastapi.exceptions import RequestValidationError
+
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": msg, "input": value}])
+
+
+def expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now

@@ -1,0 +1,25 @@
+"""Wiring of the CP's access layer into the app: token verifier, anonymous reading, the
+body size limit and the access rules in the OpenAPI document."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from noodnet.httpguard import BodySizeLimit, Identity, Role, document_access
+from service.auth.tokens import DatabaseTokenVerifier
+from service.settings import ServiceSettings
+
+ANONYMOUS = Identity(name="anonymous", role=Role.VIEWER)
+
+
+def install(app: FastAPI, settings: ServiceSettings) -> None:
+    """At app creation: middleware and documentation."""
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
+    document_access(app)
+
+
+def start(app: FastAPI, settings: ServiceSettings, engine: Engine) -> None:
+    """In the lifespan, once the database is there."""
+    app.state.token_verifier = DatabaseTokenVerifier(engine)
+    app.state.anonymous_identity = ANONYMOUS if settings.auth_anonymous_read else None
