@@ -8,8 +8,10 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api_models import TaskDoneIn, TaskOut
+from gateway.auth import STAFF
 from gateway.inbox import TaskNotFoundError, TaskStateError
 from gateway.runtime import GatewayRuntime
+from noodnet.httpguard import require
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -37,6 +39,7 @@ async def set_done(rt: GatewayRuntime, task_id: str, done: bool, info: TaskDoneI
 @router.post(
     "/{task_id}/done",
     responses={404: {"description": "Unknown task"}, 409: {"description": "Cancelled by CP"}},
+    dependencies=[require(*STAFF)],
 )
 async def mark_done(
     task_id: str, rt: Runtime, info: Annotated[TaskDoneIn | None, Body()] = None
@@ -48,6 +51,7 @@ async def mark_done(
 @router.post(
     "/{task_id}/reopen",
     responses={404: {"description": "Unknown task"}, 409: {"description": "Cancelled by CP"}},
+    dependencies=[require(*STAFF)],
 )
 async def reopen(
     task_id: str, rt: Runtime, info: Annotated[TaskDoneIn | None, Body()] = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -104,6 +104,9 @@ class AccessRule:
         return ", ".join(sorted(r.value for r in self.roles))
 
 
+# The cookie the gateway's login page sets (HttpOnly, SameSite=Strict): same token, same rules.
+TOKEN_COOKIE = "noodnet_token"
+
 _bearer = HTTPBearer(auto_error=False, description="API token: 'Authorization: Bearer nn_...'")
 
 
@@ -130,6 +133,11 @@ class Requirement:
             return None
         allowed = ", ".join(sorted(r.value for r in self.rule.roles))
         header = request.headers.get("authorization")
+        cookie = request.cookies.get(TOKEN_COOKIE)
+        if header is None and cookie:
+            # Browsers on the gateway's pages carry the staff token in an HttpOnly cookie.
+            credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=cookie)
+            header = f"Bearer {cookie}"
         if header is None:
             anonymous: Identity | None = getattr(request.app.state, "anonymous_identity", None)
             if anonymous is not None and anonymous.role in self.rule.roles:
@@ -163,6 +171,35 @@ def require(*roles: Role) -> Any:
     if not roles:
         raise ValueError("require() needs at least one role; use public() for open routes")
     return Depends(Requirement(AccessRule(frozenset(roles))))
+
+
+class PageRequirement(Requirement):
+    """A rule for HTML pages: instead of a JSON 401 the browser gets the login page (still
+    with status 401, so the access matrix sees the same answer as for the API)."""
+
+    def __call__(
+        self,
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    ) -> Identity | None:
+        try:
+            return super().__call__(request, credentials)
+        except HTTPException as exc:
+            if exc.status_code == 401:
+                raise LoginRequired(exc.detail, exc.headers) from None
+            raise
+
+
+class LoginRequired(HTTPException):
+    def __init__(self, detail: Any, headers: Mapping[str, str] | None) -> None:
+        super().__init__(401, detail=detail, headers=headers)
+
+
+def require_page(*roles: Role) -> Any:
+    """Like ``require``, for pages a person opens in a browser."""
+    if not roles:
+        raise ValueError("require_page() needs at least one role")
+    return Depends(PageRequirement(AccessRule(frozenset(roles))))
 
 
 def public() -> Any:

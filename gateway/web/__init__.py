@@ -2,6 +2,7 @@
 
     board.py   /board          info board for residents (screen by the door, or printed A4)
     staff.py   /staff/...      report forms, everything sent with its state, tasks
+    login.py   /staff/login    staff sign-in (token → HttpOnly cookie)
     forms.py                   form fields → message bodies, messages a volunteer understands
     i18n.py                    every text in Dutch and English
     render.py                  Jinja2 templates (templates/), local times, page language
@@ -17,8 +18,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from gateway.runtime import GatewayRuntime
-from gateway.web import board, staff
+from gateway.web import board, login, staff
 from gateway.web.render import STATIC_DIR, page_language, render
+from noodnet.httpguard import public
 from schemas import utcnow
 
 
@@ -30,6 +32,9 @@ async def index(request: Request) -> HTMLResponse:
 def register(app: FastAPI) -> None:
     """Add the pages and their static files to the gateway's app."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_api_route("/", index, response_class=HTMLResponse, include_in_schema=False)
+    app.add_api_route(
+        "/", index, response_class=HTMLResponse, include_in_schema=False, dependencies=[public()]
+    )
+    login.install(app)
     app.include_router(board.router)
     app.include_router(staff.router)

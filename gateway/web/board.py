@@ -19,12 +19,14 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
+from gateway.auth import BOARD_READERS
 from gateway.inbox import StoredBulletin
 from gateway.models import BulletinRow
 from gateway.runtime import GatewayRuntime
 from gateway.web.i18n import RTL_LANGUAGES, UiLang
 from gateway.web.render import LANG_COOKIE, render
 from gateway.web.status import LinkView, link_view
+from noodnet.httpguard import require_page
 from schemas import BulletinText, utcnow
 
 router = APIRouter(include_in_schema=False)
@@ -107,14 +109,16 @@ def _content_lang(request: Request, rt: GatewayRuntime) -> str:
     return lang if re.fullmatch(r"[a-z]{2}", lang) else rt.settings.language
 
 
-@router.get("/board", response_class=HTMLResponse)
+@router.get("/board", response_class=HTMLResponse, dependencies=[require_page(*BOARD_READERS)])
 async def board_page(request: Request, rt: Runtime, refresh: Refresh = 30) -> HTMLResponse:
     lang = _content_lang(request, rt)
     board = await run_in_threadpool(board_state, rt, lang)
     return render(request, rt, "board.html", board.ui, board.now, board=board, refresh=refresh)
 
 
-@router.get("/board/content", response_class=HTMLResponse)
+@router.get(
+    "/board/content", response_class=HTMLResponse, dependencies=[require_page(*BOARD_READERS)]
+)
 async def board_content(request: Request, rt: Runtime, refresh: Refresh = 30) -> HTMLResponse:
     lang = _content_lang(request, rt)
     board = await run_in_threadpool(board_state, rt, lang)

@@ -37,6 +37,13 @@ RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
 TEXTS: dict[str, dict[str, str]] = {
     "nl": {
         "app_name": "Noodsteunpunt",
+        "login_title": "Inloggen voor medewerkers",
+        "login_intro": "Vul de toegangscode in die u van de coördinator van het noodsteunpunt "
+        "heeft gekregen (begint met nn_).",
+        "login_token": "Toegangscode",
+        "login_button": "Inloggen",
+        "login_failed": "Deze toegangscode werkt niet: {reason}",
+        "logout_button": "Uitloggen",
         "skip_to_content": "Naar de inhoud",
         "language": "Taal",
         "board_title": "Officiële informatie",
@@ -189,6 +196,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "en": {
         "app_name": "Emergency support point",
+        "login_title": "Staff sign-in",
+        "login_intro": "Enter the access code you received from the NSP coordinator "
+        "(it starts with nn_).",
+        "login_token": "Access code",
+        "login_button": "Sign in",
+        "login_failed": "This access code does not work: {reason}",
+        "logout_button": "Sign out",
         "skip_to_content": "Skip to content",
         "language": "Language",
         "board_title": "Official information",

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
+from gateway.auth import STAFF
 from gateway.inbox import StoredTask, TaskNotFoundError, TaskStateError
 from gateway.models import OutboxRow
 from gateway.outbox import AckEvent, OutboxEntry
@@ -27,6 +28,7 @@ from gateway.web import forms
 from gateway.web.i18n import Translator, UiLang
 from gateway.web.render import Clock, page_language, render
 from gateway.web.status import link_view
+from noodnet.httpguard import require_page
 from schemas import HandlingState, utcnow
 
 router = APIRouter(include_in_schema=False)
@@ -70,7 +72,7 @@ async def _form(request: Request) -> dict[str, list[str]]:
 # ------------------------------------------------------------------------------ home
 
 
-@router.get("/staff", response_class=HTMLResponse)
+@router.get("/staff", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
 async def staff_home(request: Request, rt: Runtime) -> HTMLResponse:
     lang = page_language(request, rt)
     tasks = await run_in_threadpool(rt.inbox.tasks)
@@ -98,7 +100,7 @@ def _spec(slug: str) -> forms.FormSpec:
     return spec
 
 
-@router.get("/staff/new/{slug}", response_class=HTMLResponse)
+@router.get("/staff/new/{slug}", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
 async def form_page(slug: str, request: Request, rt: Runtime) -> HTMLResponse:
     spec = _spec(slug)
     lang = page_language(request, rt)
@@ -115,7 +117,7 @@ async def form_page(slug: str, request: Request, rt: Runtime) -> HTMLResponse:
     )
 
 
-@router.post("/staff/new/{slug}", response_class=HTMLResponse)
+@router.post("/staff/new/{slug}", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
 async def form_submit(slug: str, request: Request, rt: Runtime) -> Response:
     spec = _spec(slug)
     lang = page_language(request, rt)
@@ -228,7 +230,7 @@ def sent_items(rt: GatewayRuntime, lang: UiLang, now: datetime, limit: int = 100
     return items
 
 
-@router.get("/staff/sent", response_class=HTMLResponse)
+@router.get("/staff/sent", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
 async def sent_page(request: Request, rt: Runtime) -> HTMLResponse:
     lang = page_language(request, rt)
     now = utcnow()
@@ -246,7 +248,7 @@ async def sent_page(request: Request, rt: Runtime) -> HTMLResponse:
     )
 
 
-@router.get("/staff/sent/list", response_class=HTMLResponse)
+@router.get("/staff/sent/list", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
 async def sent_list(request: Request, rt: Runtime) -> HTMLResponse:
     lang = page_language(request, rt)
     now = utcnow()
@@ -275,14 +277,18 @@ def _split(tasks: list[StoredTask]) -> dict[str, list[StoredTask]]:
     }
 
 
-@router.get("/staff/tasks", response_class=HTMLResponse)
+@router.get("/staff/tasks", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
 async def tasks_page(request: Request, rt: Runtime) -> HTMLResponse:
     lang = page_language(request, rt)
     tasks = await run_in_threadpool(rt.inbox.tasks)
     return render(request, rt, "staff_tasks.html", lang, utcnow(), groups=_split(tasks), error=None)
 
 
-@router.post("/staff/tasks/{task_id}/{action}", response_class=HTMLResponse)
+@router.post(
+    "/staff/tasks/{task_id}/{action}",
+    response_class=HTMLResponse,
+    dependencies=[require_page(*STAFF)],
+)
 async def task_action(task_id: str, action: str, request: Request, rt: Runtime) -> Response:
     if action not in ("done", "reopen"):
         raise HTTPException(404, f"no action {action!r}")

@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from noodnet.httpguard import require
 from schemas import BulletinText, topics, utcnow
+from service.auth.roles import OPERATORS, READERS
 from service.bulletins import cap as cap_xml
 from service.bulletins import versions as v
 from service.bulletins.drafts import NewBulletin, NewVersion, Withdrawal
@@ -130,7 +132,11 @@ def _published(session: Session, ctx: ServiceContext, row: BulletinVersion) -> B
     return _out(session, ctx, record, row, utcnow())
 
 
-@router.get("", summary="Bulletins with their current version and reach, newest change first")
+@router.get(
+    "",
+    summary="Bulletins with their current version and reach, newest change first",
+    dependencies=[require(*READERS)],
+)
 def list_bulletins(
     session: SessionDep,
     ctx: ContextDep,
@@ -151,6 +157,7 @@ def list_bulletins(
     status_code=201,
     summary="Create a bulletin (version 1) and publish it to the NSPs",
     responses={409: {"description": "bulletin_id taken"}, 422: {"description": "names the field"}},
+    dependencies=[require(*OPERATORS)],
 )
 def create_bulletin(
     draft: NewBulletin, session: SessionDep, ctx: ContextDep, actor: ActorDep
@@ -185,6 +192,7 @@ def create_bulletin(
             "content": {t: {"schema": {"type": "string"}} for t in cap_xml.CAP_MEDIA_TYPES},
         }
     },
+    dependencies=[require(*OPERATORS)],
 )
 async def import_cap(
     request: Request, response: Response, ctx: ContextDep, actor: ActorDep
@@ -273,6 +281,7 @@ def _import_cap(data: bytes, ctx: ServiceContext, actor: str) -> CapImportOut:
     "/{bulletin_id}",
     summary="One bulletin with every version",
     responses={404: {"description": "No such bulletin"}},
+    dependencies=[require(*READERS)],
 )
 def get_bulletin(
     bulletin_id: BulletinIdPath, session: SessionDep, ctx: ContextDep
@@ -296,6 +305,7 @@ def get_bulletin(
         409: {"description": "Withdrawn, or expected_version is not the current version"},
         422: {"description": "names the field"},
     },
+    dependencies=[require(*OPERATORS)],
 )
 def new_version(
     bulletin_id: BulletinIdPath,
@@ -326,6 +336,7 @@ def new_version(
         404: {"description": "No such bulletin"},
         409: {"description": "Already withdrawn, or expected_version is not current"},
     },
+    dependencies=[require(*OPERATORS)],
 )
 def withdraw_bulletin(
     bulletin_id: BulletinIdPath,
@@ -354,6 +365,7 @@ def withdraw_bulletin(
     "/{bulletin_id}/reach",
     summary="Which targeted NSPs show the current version, which are behind, stale or silent",
     responses={404: {"description": "No such bulletin"}},
+    dependencies=[require(*READERS)],
 )
 def bulletin_reach(bulletin_id: BulletinIdPath, session: SessionDep, ctx: ContextDep) -> Reach:
     try:
@@ -391,6 +403,7 @@ def _cap_response(
     summary="The current version as a CAP 1.2 alert (valid against the OASIS schema)",
     response_class=Response,
     responses={200: {"content": {"application/cap+xml": {}}}, 404: {"description": "Unknown"}},
+    dependencies=[require(*READERS)],
 )
 def export_current(bulletin_id: BulletinIdPath, session: SessionDep, ctx: ContextDep) -> Response:
     try:
@@ -405,6 +418,7 @@ def export_current(bulletin_id: BulletinIdPath, session: SessionDep, ctx: Contex
     summary="One version as a CAP 1.2 alert",
     response_class=Response,
     responses={200: {"content": {"application/cap+xml": {}}}, 404: {"description": "Unknown"}},
+    dependencies=[require(*READERS)],
 )
 def export_version(
     bulletin_id: BulletinIdPath,

@@ -9,6 +9,8 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from noodnet.httpguard import require
+from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep, ContextDep, SessionDep
 from service.tasks import sending
 from service.tasks.models import NspTask, NspTaskTarget
@@ -106,6 +108,7 @@ def _load(session: Session, task_id: str) -> TaskOut:
     status_code=201,
     summary="Send a task to one or more NSPs",
     responses={422: {"description": "names the field"}},
+    dependencies=[require(*OPERATORS)],
 )
 def create_task(
     new: sending.NewTask, session: SessionDep, ctx: ContextDep, actor: ActorDep
@@ -121,7 +124,7 @@ def create_task(
     return _load(session, task.task_id)
 
 
-@router.get("", summary="Tasks, newest first")
+@router.get("", summary="Tasks, newest first", dependencies=[require(*READERS)])
 def list_tasks(
     session: SessionDep,
     nsp_id: Annotated[
@@ -153,7 +156,12 @@ def list_tasks(
     return out
 
 
-@router.get("/{task_id}", summary="One task", responses={404: {"description": "No such task"}})
+@router.get(
+    "/{task_id}",
+    summary="One task",
+    responses={404: {"description": "No such task"}},
+    dependencies=[require(*READERS)],
+)
 def get_task(task_id: TaskIdPath, session: SessionDep) -> TaskOut:
     try:
         return _load(session, task_id)
@@ -165,6 +173,7 @@ def get_task(task_id: TaskIdPath, session: SessionDep) -> TaskOut:
     "/{task_id}/cancel",
     summary="Call a task off at every NSP that has it",
     responses={404: {"description": "No such task"}, 409: {"description": "Already cancelled"}},
+    dependencies=[require(*OPERATORS)],
 )
 def cancel_task(
     task_id: TaskIdPath, session: SessionDep, ctx: ContextDep, actor: ActorDep

@@ -12,7 +12,9 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from noodnet.httpguard import require
 from schemas import utcnow
+from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep
 from service.models import Nsp
 from service.triage import workflow
@@ -247,6 +249,7 @@ async def _act(triage: Triage, fn: Any, *args: Any) -> Any:
     "/queue",
     summary="Open work, highest priority first, with the reasons",
     response_model=list[QueueEntry],
+    dependencies=[require(*READERS)],
 )
 def queue(
     triage: TriageDep,
@@ -267,7 +270,12 @@ def queue(
     ]
 
 
-@router.get("/incidents", summary="Incidents, newest activity first", response_model=list[ItemOut])
+@router.get(
+    "/incidents",
+    summary="Incidents, newest activity first",
+    response_model=list[ItemOut],
+    dependencies=[require(*READERS)],
+)
 def list_incidents(
     triage: TriageDep,
     state: Annotated[
@@ -296,6 +304,7 @@ def list_incidents(
     summary="One incident with its reports, NSPs and priority",
     response_model=ItemDetail,
     responses={404: {"description": "No such incident"}},
+    dependencies=[require(*READERS)],
 )
 def get_incident(item_id: int, triage: TriageDep) -> ItemDetail:
     detail = _detail(triage, item_id)
@@ -309,6 +318,7 @@ def get_incident(item_id: int, triage: TriageDep) -> ItemDetail:
     summary="Merge this incident into another (it closes as duplicate; nothing is deleted)",
     response_model=ItemDetail,
     responses={404: {"description": "No such item"}, 409: {"description": "Not allowed now"}},
+    dependencies=[require(*OPERATORS)],
 )
 async def merge_incident(
     item_id: int, req: MergeRequest, triage: TriageDep, actor: ActorDep
@@ -335,6 +345,7 @@ async def merge_incident(
     status_code=201,
     response_model=ItemDetail,
     responses={404: {"description": "No such item"}, 409: {"description": "Not allowed now"}},
+    dependencies=[require(*OPERATORS)],
 )
 async def split_incident(
     item_id: int, req: SplitRequest, triage: TriageDep, actor: ActorDep
@@ -352,6 +363,7 @@ async def split_incident(
     summary="Decide that a possible duplicate is a separate incident",
     response_model=ItemDetail,
     responses={404: {"description": "No such item"}, 409: {"description": "Nothing to decide"}},
+    dependencies=[require(*OPERATORS)],
 )
 async def keep_separate(
     item_id: int, req: DecisionRequest, triage: TriageDep, actor: ActorDep
@@ -365,6 +377,7 @@ async def keep_separate(
     summary="One queue item (incident or resource request)",
     response_model=ItemDetail,
     responses={404: {"description": "No such item"}},
+    dependencies=[require(*READERS)],
 )
 def get_item(item_id: int, triage: TriageDep) -> ItemDetail:
     return _detail(triage, item_id)
@@ -378,6 +391,7 @@ def get_item(item_id: int, triage: TriageDep) -> ItemDetail:
         404: {"description": "No such item"},
         409: {"description": "Illegal transition; 'detail' says which are allowed"},
     },
+    dependencies=[require(*OPERATORS)],
 )
 async def change_state(
     item_id: int, req: StateChange, triage: TriageDep, actor: ActorDep, response: Response
@@ -402,6 +416,7 @@ async def change_state(
     summary="Every action on this item: who, when, from/to, note",
     response_model=list[AuditOut],
     responses={404: {"description": "No such item"}},
+    dependencies=[require(*READERS)],
 )
 def item_audit(item_id: int, triage: TriageDep) -> list[AuditOut]:
     with triage.engine.connect() as conn:
