@@ -258,3 +258,31 @@ class MqttPeer:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class CpAuth(httpx.Auth):
+    """Authenticates in-process test clients of the CP as a real deployment would: an admin
+    token for operator work, and for ``POST /api/v1/messages`` a gateway token of the NSP
+    named in the envelope (a gateway may post only for its own NSP)."""
+
+    def __init__(self, engine: Any, role: str = "admin") -> None:
+        self.engine = engine
+        self.default = bearer(engine, role)
+        self._gateways: dict[str, dict[str, str]] = {}
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        headers = self.default
+        if request.method == "POST" and request.url.path == "/api/v1/messages":
+            import json
+
+            try:
+                nsp = json.loads(request.content or b"{}").get("nsp_id")
+            except (ValueError, AttributeError):
+                nsp = None
+            if isinstance(nsp, str):
+                if nsp not in self._gateways:
+                    self._gateways[nsp] = bearer(self.engine, "gateway", nsp)
+                headers = self._gateways[nsp]
+        if "authorization" not in request.headers:
+            request.headers.update(headers)
+        yield request

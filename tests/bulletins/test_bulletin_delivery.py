@@ -15,7 +15,8 @@ CP = "cp-test"
 
 def publish(cp: Proc, path: str, headline: str, **extra: Any) -> dict[str, Any]:
     r = httpx.post(
-        cp.url + path,
+        headers=cp.headers,
+        url=cp.url + path,
         json={
             "texts": [
                 {"language": "nl", "headline": headline, "text": f"Tekst bij {headline}."},
@@ -60,7 +61,7 @@ def test_gateway_offline_during_three_versions_shows_only_the_latest(
 
         gw.start()
         wait_until(lambda: shown(gw) == [("water", 4, "Kookadvies v4")], 30, what="v4 shown")
-        board = httpx.get(gw.url + "/board", timeout=10).text
+        board = httpx.get(gw.url + "/board", headers=gw.headers, timeout=10).text
         assert "Kookadvies v4" in board
         assert not any(f"Kookadvies v{v}" in board for v in (1, 2, 3))
 
@@ -82,7 +83,9 @@ def test_gateway_offline_during_three_versions_shows_only_the_latest(
         late = gateway_process(tmp_path, broker, "nsp-late", cp_id=CP).start()
         wait_until(lambda: shown(late) == [("water", 4, "Kookadvies v4")], 20, what="late")
         # Withdrawing reaches both, and both confirm it.
-        httpx.post(cp.url + "/api/v1/bulletins/water/withdraw", timeout=10).raise_for_status()
+        httpx.post(
+            cp.url + "/api/v1/bulletins/water/withdraw", headers=cp.headers, timeout=10
+        ).raise_for_status()
         wait_until(lambda: shown(gw) == [] and shown(late) == [], 20, what="withdrawn")
         done = wait_until(
             lambda: (r := reach(cp, "water"))["summary"]["all_current"] and r, 20, what="acks"

@@ -18,6 +18,7 @@ from service.bulletins import versions
 from service.bulletins.reach import reach
 from service.db import make_engine
 from service.settings import ServiceSettings
+from tests.support import CpAuth
 
 NOW = datetime.now(UTC)
 
@@ -27,7 +28,11 @@ async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id="cp-b"))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cp") as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app),
+            base_url="http://cp",
+            auth=CpAuth(app.state.ctx.engine),
+        ) as c,
     ):
         yield c
 

@@ -19,6 +19,7 @@ from service.app import create_app
 from service.bulletins.cap import CAP_NS, XSD_PATH, schema_problems
 from service.settings import ServiceSettings
 from tests.bulletins import cap_samples as S
+from tests.support import CpAuth
 
 N = f"{{{CAP_NS}}}"
 XML = {"content-type": "application/cap+xml"}
@@ -28,7 +29,11 @@ async def _client(database_url: str, cp_id: str) -> AsyncIterator[httpx.AsyncCli
     app = create_app(ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id=cp_id))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cp") as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app),
+            base_url="http://cp",
+            auth=CpAuth(app.state.ctx.engine),
+        ) as c,
     ):
         yield c
 

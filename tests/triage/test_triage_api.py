@@ -17,6 +17,7 @@ from schemas import make_up
 from service.app import create_app
 from service.settings import ServiceSettings
 from service.store import Accepted, store_batch
+from tests.support import CpAuth
 
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
@@ -26,7 +27,11 @@ async def running(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.Async
     app = create_app(ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id="cp-t"))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cp") as client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app),
+            base_url="http://cp",
+            auth=CpAuth(app.state.ctx.engine),
+        ) as client,
     ):
         yield app, client
 
@@ -292,7 +297,8 @@ async def test_workflow_transitions_409_and_audit_trail(database_url: str) -> No
             ("resolved", "acknowledged", "rook weer"),
         ]
         assert trail[0]["action"] == "created" and trail[0]["actor"] == "grouping"
-        assert all(e["actor"] == "anonymous" and e["at"] for e in trail if e["action"] == "state")
+        # The audit trail names the authenticated identity (the test token "test-admin").
+        assert all(e["actor"] == "test-admin" and e["at"] for e in trail if e["action"] == "state")
         assert (
             await c.post(url, json={"state": "closed_not_needed", "note": "x" * 1001})
         ).status_code == 422

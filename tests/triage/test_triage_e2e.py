@@ -68,7 +68,10 @@ def shows(gw: Proc, message_id: str, state: str, note: str) -> bool:
 
 def change(cp: Proc, item_id: int, state: str, note: str) -> None:
     r = httpx.post(
-        f"{cp.url}/api/v1/items/{item_id}/state", json={"state": state, "note": note}, timeout=10
+        f"{cp.url}/api/v1/items/{item_id}/state",
+        json={"state": state, "note": note},
+        headers=cp.headers,
+        timeout=10,
     )
     assert r.status_code == 200, r.text
 

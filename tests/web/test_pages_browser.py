@@ -177,7 +177,8 @@ def test_bulletin_appears_on_the_board_and_cutting_the_link_shows_the_warning(
 
     until = datetime.now(UTC) + timedelta(days=2)
     created = httpx.post(
-        cp.url + "/api/v1/bulletins",
+        headers=cp.headers,
+        url=cp.url + "/api/v1/bulletins",
         json={
             "urgency": "P2",
             "valid_until": until.isoformat(),
@@ -204,7 +205,8 @@ def test_bulletin_appears_on_the_board_and_cutting_the_link_shows_the_warning(
     )
     assert created.status_code == 201, created.text
     httpx.post(
-        cp.url + "/api/v1/bulletins",
+        headers=cp.headers,
+        url=cp.url + "/api/v1/bulletins",
         json={
             "urgency": "P4",
             "texts": [
@@ -277,7 +279,8 @@ def test_task_from_the_cp_is_marked_done_on_the_staff_screen(
     foreign: list[str] = []
     page = _page(browser, gw, foreign)
     r = httpx.post(
-        cp.url + "/api/v1/tasks",
+        headers=cp.headers,
+        url=cp.url + "/api/v1/tasks",
         json={
             "title": "Watertruck om 15:00 bij de kerk",
             "details": "Zorg voor twee vrijwilligers bij de uitgifte.",
