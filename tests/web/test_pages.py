@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from gateway.api import create_app
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
+from noodnet.httpguard import TOKEN_COOKIE
 from schemas import new_message_id, topics
-from tests.support import free_port
+from tests.support import free_port, issue_staff_token
 
 CP, NSP = "cp-test", "nsp-web"
 NOW = datetime.now(UTC)
@@ -38,6 +39,8 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         display_name="Wijkcentrum De Lievekamp",
     )
     with TestClient(create_app(settings), base_url=BASE, follow_redirects=False) as c:
+        # Signed in as NSP staff, as the browser is after /staff/login.
+        c.cookies.set(TOKEN_COOKIE, issue_staff_token(tmp_path / "gw.db"))
         yield c
 
 
@@ -243,8 +246,8 @@ def test_help_form_messages_a_volunteer_understands(client: TestClient) -> None:
     assert entry is not None and entry.kind == "help_request"
     assert entry.body["location"]["address"] == "Kerkstraat 12, Oss"
     assert entry.body["people_involved"] == 2 and entry.body["reporter_name"] == "Ans"
-    client.cookies.set("noodnet_lang", "nl")  # the English page above remembered 'en'
-    sent = client.get(r.headers["location"])
+    # The English page above remembered 'en'; ask for Dutch explicitly.
+    sent = client.get(r.headers["location"] + "&lang=nl")
     assert "Wacht op verbinding" in sent.text and "Kerkstraat 12, Oss" in sent.text
 
 

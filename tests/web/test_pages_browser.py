@@ -72,6 +72,11 @@ def _page(browser: Browser, gw: Proc, foreign: list[str], width: int = 1280) -> 
             foreign.append(request.url)
 
     page.on("request", record)
+    # Sign in as a volunteer would: the staff screen asks for the access code first.
+    page.goto(gw.url + "/staff")
+    page.fill("#token", gw.token or "")
+    page.click("button[type=submit]")
+    page.wait_for_url(gw.url + "/staff")
     return page
 
 
