@@ -6,7 +6,7 @@ import base64
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
 
@@ -54,7 +54,7 @@ def list_dead_letters(
     session: SessionDep,
     nsp_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[DeadLetterOut]:
     stmt = select(DeadLetter)
     if nsp_id:
@@ -69,7 +69,9 @@ def list_dead_letters(
     response_model=DeadLetterOut,
     responses={404: {"description": "No such dead letter"}},
 )
-def get_dead_letter(dead_letter_id: int, session: SessionDep) -> DeadLetterOut:
+def get_dead_letter(
+    dead_letter_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep
+) -> DeadLetterOut:
     d = session.get(DeadLetter, dead_letter_id)
     if d is None:
         raise HTTPException(404, detail=f"no dead letter with id {dead_letter_id}")

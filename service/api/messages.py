@@ -101,7 +101,7 @@ def list_messages(
     since: Annotated[AwareDatetime | None, Query(description="Received at or after")] = None,
     until: Annotated[AwareDatetime | None, Query(description="Received before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[Message]:
     if kind is not None and kind not in UP_KINDS:
         raise unprocessable(("query", "kind"), f"kind must be one of {', '.join(UP_KINDS)}", kind)

@@ -134,7 +134,9 @@ def list_tokens(
     dependencies=[require(*ADMINS)],
     responses={404: {"description": "No such token"}, 409: {"description": "Already revoked"}},
 )
-def revoke(token_id: int, session: SessionDep, actor: ActorDep) -> TokenOut:
+def revoke(
+    token_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, actor: ActorDep
+) -> TokenOut:
     try:
         row = revoke_token(session, token_id, actor)
     except LookupError as exc:
@@ -186,7 +188,7 @@ def list_security_events(
     kind: Annotated[str | None, Query(max_length=40)] = None,
     nsp_id: Annotated[str | None, Query(max_length=63)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[SecurityEventOut]:
     stmt = select(SecurityEvent)
     if kind:

@@ -422,7 +422,7 @@ def export_current(bulletin_id: BulletinIdPath, session: SessionDep, ctx: Contex
 )
 def export_version(
     bulletin_id: BulletinIdPath,
-    version: Annotated[int, Path(ge=1)],
+    version: Annotated[int, Path(ge=1, le=2**31)],
     session: SessionDep,
     ctx: ContextDep,
 ) -> Response:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,9 @@ ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
 REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
 AUDIT = TriageAudit.__table__  # type: ignore[attr-defined]
 NSPS = Nsp.__table__  # type: ignore[attr-defined]
+
+# Row ids beyond 64 bits would overflow the database driver: a clean 422 instead.
+ItemIdPath = Annotated[int, Path(ge=1, le=2**62)]
 
 router = APIRouter(prefix="/api/v1", tags=["triage"])
 
@@ -147,7 +150,7 @@ class StateChange(_Strict):
 
 
 class MergeRequest(_Strict):
-    into: int = Field(ge=1, description="The incident that receives this one's reports.")
+    into: int = Field(ge=1, le=2**62, description="The incident that receives this one's reports.")
     note: Note = None
 
 
@@ -282,7 +285,7 @@ def list_incidents(
         str | None, Query(description="open, or one state (new, acknowledged, …)")
     ] = "open",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[ItemOut]:
     stmt = sa.select(ITEMS).where(ITEMS.c.item_type == "incident")
     if state == "open":
@@ -306,7 +309,7 @@ def list_incidents(
     responses={404: {"description": "No such incident"}},
     dependencies=[require(*READERS)],
 )
-def get_incident(item_id: int, triage: TriageDep) -> ItemDetail:
+def get_incident(item_id: ItemIdPath, triage: TriageDep) -> ItemDetail:
     detail = _detail(triage, item_id)
     if detail.item_type != "incident":
         raise HTTPException(404, detail=f"item {item_id} is a {detail.item_type}, not an incident")
@@ -321,7 +324,7 @@ def get_incident(item_id: int, triage: TriageDep) -> ItemDetail:
     dependencies=[require(*OPERATORS)],
 )
 async def merge_incident(
-    item_id: int, req: MergeRequest, triage: TriageDep, actor: ActorDep
+    item_id: ItemIdPath, req: MergeRequest, triage: TriageDep, actor: ActorDep
 ) -> Any:
     err = await _act(
         triage,
@@ -348,7 +351,7 @@ async def merge_incident(
     dependencies=[require(*OPERATORS)],
 )
 async def split_incident(
-    item_id: int, req: SplitRequest, triage: TriageDep, actor: ActorDep
+    item_id: ItemIdPath, req: SplitRequest, triage: TriageDep, actor: ActorDep
 ) -> Any:
     new_id = await _act(
         triage, workflow.split, triage.engine, item_id, req.message_ids, req.note, actor, utcnow()
@@ -366,7 +369,7 @@ async def split_incident(
     dependencies=[require(*OPERATORS)],
 )
 async def keep_separate(
-    item_id: int, req: DecisionRequest, triage: TriageDep, actor: ActorDep
+    item_id: ItemIdPath, req: DecisionRequest, triage: TriageDep, actor: ActorDep
 ) -> Any:
     await _act(triage, workflow.keep_separate, triage.engine, item_id, req.note, actor, utcnow())
     return _detail(triage, item_id)
@@ -379,7 +382,7 @@ async def keep_separate(
     responses={404: {"description": "No such item"}},
     dependencies=[require(*READERS)],
 )
-def get_item(item_id: int, triage: TriageDep) -> ItemDetail:
+def get_item(item_id: ItemIdPath, triage: TriageDep) -> ItemDetail:
     return _detail(triage, item_id)
 
 
@@ -394,7 +397,7 @@ def get_item(item_id: int, triage: TriageDep) -> ItemDetail:
     dependencies=[require(*OPERATORS)],
 )
 async def change_state(
-    item_id: int, req: StateChange, triage: TriageDep, actor: ActorDep, response: Response
+    item_id: ItemIdPath, req: StateChange, triage: TriageDep, actor: ActorDep, response: Response
 ) -> Any:
     acks = await _act(
         triage,
@@ -418,7 +421,7 @@ async def change_state(
     responses={404: {"description": "No such item"}},
     dependencies=[require(*READERS)],
 )
-def item_audit(item_id: int, triage: TriageDep) -> list[AuditOut]:
+def item_audit(item_id: ItemIdPath, triage: TriageDep) -> list[AuditOut]:
     with triage.engine.connect() as conn:
         if conn.execute(sa.select(ITEMS.c.id).where(ITEMS.c.id == item_id)).first() is None:
             raise HTTPException(404, detail=f"no item with id {item_id}")
