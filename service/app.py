@@ -15,24 +15,39 @@ from service.context import ServiceContext
 from service.db import make_engine, migrate
 from service.ingest import IngestWorker
 from service.mqtt import MqttBridge
+from service.region import api as region_api
 from service.settings import ServiceSettings
+from service.upstream import api as upstream_api
+from service.upstream import stream
+from service.upstream.runtime import Upstream
+from service.upstream.settings import UpstreamSettings
+from service.web import api as picture_api
+from service.web import pages
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServiceSettings | None = None, upstream_settings: UpstreamSettings | None = None
+) -> FastAPI:
     settings = settings or ServiceSettings()
+    upstream_settings = upstream_settings or UpstreamSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         await run_in_threadpool(migrate, engine)
-        worker = IngestWorker(engine, settings)
+        upstream = await run_in_threadpool(Upstream, engine, settings, upstream_settings)
+        worker = IngestWorker(
+            engine, settings, hooks=upstream.ingest_hooks, on_stored=upstream.after_ingest
+        )
         bridge = MqttBridge(settings, worker.submit_mqtt) if settings.mqtt_enabled else None
         worker.downlink = bridge
         worker.start()
         if bridge is not None:
             bridge.start()
+        upstream.start()
+        app.state.upstream = upstream
         app.state.ctx = ServiceContext(settings, engine, worker, bridge)
         log.info("CP service %s up (role %s)", settings.cp_id, settings.role.value)
         try:
@@ -40,6 +55,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         finally:
             # Drain first so acks for committed messages still go out, then disconnect.
             await run_in_threadpool(worker.stop)
+            await run_in_threadpool(upstream.stop)
             if bridge is not None:
                 await run_in_threadpool(bridge.stop)
             engine.dispose()
@@ -50,17 +66,27 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         summary="Coordination point: ingest, store and serve reports from noodsteunpunten.",
         lifespan=lifespan,
     )
-    for module in (health, messages, nsps, dead_letters):
+    for module in (
+        health,
+        messages,
+        nsps,
+        dead_letters,
+        upstream_api,
+        stream,
+        region_api,
+        picture_api,
+        pages,
+    ):
         app.include_router(module.router)
     return app
 
 
-def run(settings: ServiceSettings) -> None:
-    """Serve the CP service with uvicorn (used by ``noodnet cp``)."""
+def run(settings: ServiceSettings, upstream_settings: UpstreamSettings | None = None) -> None:
+    """Serve the CP service with uvicorn (used by ``noodnet cp`` and ``noodnet region``)."""
     import uvicorn
 
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, upstream_settings),
         host=settings.http_host,
         port=settings.http_port,
         log_level="info",

@@ -6,7 +6,10 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
-import service.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+# Imported to register the tables on SQLModel.metadata.
+import service.models
+import service.region.models
+import service.upstream.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

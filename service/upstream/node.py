@@ -1,0 +1,46 @@
+"""This database's identity row: instance id, summary counter, and the upstream writer lock."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from schemas import new_message_id
+from service.upstream.models import UpstreamNode
+
+_node = UpstreamNode.__table__  # type: ignore[attr-defined]
+
+
+def ensure_node(engine: Engine) -> str:
+    """Create the identity row on first start; returns the instance id."""
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(_node.c.instance_id).where(_node.c.id == 1)).first()
+        if row is not None:
+            return str(row.instance_id)
+        conn.execute(
+            sa.insert(_node).values(id=1, instance_id=new_message_id(), summary_seq=0, lock_count=0)
+        )
+        return str(conn.execute(sa.select(_node.c.instance_id).where(_node.c.id == 1)).scalar_one())
+
+
+def take_lock(conn: Connection) -> None:
+    """Serialise upstream writers until the caller's transaction ends.
+
+    A row update is the one lock that works the same on both databases: PostgreSQL holds the
+    row lock to commit, and on SQLite the first write takes the database write lock (with
+    pysqlite a transaction only begins at the first write, so doing it first also avoids a
+    stale-snapshot upgrade failure). Taking it again in the same transaction is harmless.
+    """
+    conn.execute(sa.update(_node).where(_node.c.id == 1).values(lock_count=_node.c.lock_count + 1))
+
+
+def next_summary_seq(conn: Connection) -> tuple[str, int]:
+    """(instance id, next summary seq); the caller holds the lock."""
+    take_lock(conn)
+    row = conn.execute(
+        sa.update(_node)
+        .where(_node.c.id == 1)
+        .values(summary_seq=_node.c.summary_seq + 1)
+        .returning(_node.c.instance_id, _node.c.summary_seq)
+    ).one()
+    return str(row.instance_id), int(row.summary_seq)
