@@ -46,7 +46,7 @@ def create_app(
         worker.start()
         if bridge is not None:
             bridge.start()
-        upstream.start()
+        await run_in_threadpool(upstream.start)
         app.state.upstream = upstream
         app.state.ctx = ServiceContext(settings, engine, worker, bridge)
         log.info("CP service %s up (role %s)", settings.cp_id, settings.role.value)

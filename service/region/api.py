@@ -106,16 +106,18 @@ async def post_item(
 @router.get("/cps", summary="Every CP heard from, with its current summary's number")
 def list_cps(up: UpstreamDep) -> list[RegionCpOut]:
     with up.engine.connect() as conn:
-        n_summaries: dict[str, int] = dict(
-            conn.execute(
+        n_summaries: dict[str, int] = {
+            cp: n
+            for cp, n in conn.execute(
                 sa.select(_summaries.c.cp_id, sa.func.count()).group_by(_summaries.c.cp_id)
-            ).tuples()
-        )
-        n_urgent: dict[str, int] = dict(
-            conn.execute(
+            )
+        }
+        n_urgent: dict[str, int] = {
+            cp: n
+            for cp, n in conn.execute(
                 sa.select(_urgent.c.cp_id, sa.func.count()).group_by(_urgent.c.cp_id)
-            ).tuples()
-        )
+            )
+        }
         rows = conn.execute(sa.select(_cps).order_by(_cps.c.cp_id)).all()
     return [
         RegionCpOut(

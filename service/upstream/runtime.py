@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
+from schemas.upstream import SummaryTrigger
 from service.settings import Role, ServiceSettings
 from service.store import BatchHook, StoreResult
 from service.upstream.changes import UpstreamChanges
@@ -65,6 +66,9 @@ class Upstream:
         self.notifier.notify()
 
     def start(self) -> None:
+        if self.changes is not None:
+            # A summary at start, so the region learns at once that this CP is (back) up.
+            self.changes.produce_now(self.engine, SummaryTrigger.STARTUP)
         self.forwarder.start()
         if self.scheduler is not None:
             self.scheduler.start()

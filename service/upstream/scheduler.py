@@ -43,8 +43,7 @@ class SummaryScheduler:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        # A summary at start, so the region learns at once that this CP is back.
-        pending_trigger: SummaryTrigger | None = SummaryTrigger.STARTUP
+        pending_trigger: SummaryTrigger | None = None
         next_summary = time.monotonic() + self.interval
         while not self._stop.is_set():
             try:
