@@ -148,7 +148,7 @@ def test_power_state_and_presence_transitions_make_events_and_summaries(engine: 
         ["nsp_offline"],
         ["nsp_online"],
     ]
-    state_event = [r for r in rows(engine, StreamEvent) if r.type == "nsp_state"][0]
+    state_event = next(r for r in rows(engine, StreamEvent) if r.type == "nsp_state")
     assert state_event.data["previous"] == "open" and state_event.data["state"] == "closed"
 
 

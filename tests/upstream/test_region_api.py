@@ -40,7 +40,11 @@ def summary_item(
         nsp_counts=NspCounts(total=len(nsps), online=len(nsps)),
         nsps=[
             NspSnapshot(
-                nsp_id=n, liveness=Liveness.ONLINE, message_count=1, contiguous_seq=1, missing_count=0
+                nsp_id=n,
+                liveness=Liveness.ONLINE,
+                message_count=1,
+                contiguous_seq=1,
+                missing_count=0,
             )
             for n in nsps
         ],

@@ -119,7 +119,8 @@ async def test_dead_letters_are_visible_and_retryable(dying_client: httpx.AsyncC
     await wait_for(lambda: _attempts_above(c, item["id"], item["attempts"]))
     bulk = await c.post("/api/v1/upstream/outbox/retry-dead")
     assert bulk.status_code == 200
-    audit = [e for e in (await c.get("/api/v1/events")).json() if e["data"].get("action") == "retry"]
+    events = (await c.get("/api/v1/events")).json()
+    audit = [e for e in events if e["data"].get("action") == "retry"]
     assert audit and audit[0]["data"]["outbox_ids"] == [item["id"]]
 
 
@@ -145,7 +146,8 @@ async def test_summaries_on_request_and_by_number(client: httpx.AsyncClient) -> 
 async def test_picture_and_geojson(client: httpx.AsyncClient) -> None:
     reg = {"name": "Bibliotheek Oss", "address": "Raadhuislaan 10, Oss", "lat": 51.77, "lon": 5.52}
     assert (await client.put("/api/v1/nsps/oss-centrum", json=reg)).status_code == 200
-    assert (await client.put("/api/v1/nsps/lith", json={"name": "Dorpshuis Lith"})).status_code == 200
+    lith = await client.put("/api/v1/nsps/lith", json={"name": "Dorpshuis Lith"})
+    assert lith.status_code == 200
     for m in (
         status("oss-centrum", 1, hours=3),
         help_request("oss-centrum", 2),
