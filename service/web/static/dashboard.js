@@ -12,15 +12,15 @@
       p1: "P1 — levensbedreigend", queue: "Open meldingen — urgentst eerst", nsps: "NSP's",
       needs: "Behoeften", questions: "Vragen van bewoners", rumours: "Geruchten",
       reach: "Bereik publieksinformatie", incidents: "Incidenten", cps: "Coördinatiepunten",
-      col_nsp: "NSP", col_state: "Status", col_power: "Stroom", col_heard: "Laatst gehoord",
-      col_gaps: "Ontbrekend",
+      col_nsp: "NSP", col_state: "Status", col_power: "Stroom", col_heard: "Gehoord",
+      col_gaps: "Mist",
       k_open: "NSP's open", k_limited: "beperkt open", k_closed: "gesloten",
       k_silent: "stil / offline", k_power: "weinig stroom", k_p1: "P1 open",
       k_items: "open hulpvragen",
       none_p1: "Geen open P1-meldingen", none: "Geen",
       reach_unknown: "Nog niet beschikbaar: ontvangstbevestigingen van bulletins worden op deze CP nog niet bijgehouden.",
       incidents_unknown: "Nog niet beschikbaar: meldingen worden op deze CP nog niet tot incidenten gegroepeerd.",
-      waiting: "wacht", min: "min", hours_left: "u over", vulnerable: "kwetsbaar",
+      waiting: "wacht", min: "min", hours_left: "u over", hours: "u", vulnerable: "kwetsbaar",
       people: "personen", needed_by: "vóór", times: "×", summary: "samenvatting",
       ago: "geleden", silent_for: "stil sinds", never: "nooit", live_data: "live",
       confirmed: "bevestigd", missing: "ontbreekt bij",
@@ -43,15 +43,15 @@
       p1: "P1 — life-threatening", queue: "Open requests — most urgent first", nsps: "NSPs",
       needs: "Needs", questions: "Residents' questions", rumours: "Rumours",
       reach: "Public information reach", incidents: "Incidents", cps: "Coordination points",
-      col_nsp: "NSP", col_state: "State", col_power: "Power", col_heard: "Last heard",
-      col_gaps: "Missing",
+      col_nsp: "NSP", col_state: "State", col_power: "Power", col_heard: "Heard",
+      col_gaps: "Gaps",
       k_open: "NSPs open", k_limited: "limited", k_closed: "closed",
       k_silent: "silent / offline", k_power: "low power", k_p1: "P1 open",
       k_items: "open requests",
       none_p1: "No open P1 reports", none: "None",
       reach_unknown: "Not available yet: this CP does not track bulletin receipts yet.",
       incidents_unknown: "Not available yet: this CP does not group reports into incidents yet.",
-      waiting: "waiting", min: "min", hours_left: "h left", vulnerable: "vulnerable",
+      waiting: "waiting", min: "min", hours_left: "h left", hours: "h", vulnerable: "vulnerable",
       people: "people", needed_by: "by", times: "×", summary: "summary",
       ago: "ago", silent_for: "silent for", never: "never", live_data: "live",
       confirmed: "confirmed", missing: "missing at",
@@ -119,6 +119,8 @@
     document.documentElement.lang = lang;
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
     $("lang").textContent = lang === "nl" ? "EN" : "NL";
+    setLink(linkState);
+    if (lastAlert) alertText(lastAlert);
     if (picture) render(picture);
   }
   $("lang").addEventListener("click", () => {
@@ -150,7 +152,9 @@
     }
   }
 
+  let linkState = "wait";
   function setLink(state, title) {
+    linkState = state;
     const link = $("link");
     link.className = `link link-${state}`;
     link.textContent = state === "live" ? t("live") : state === "wait" ? t("connecting") : t("reconnecting");
@@ -184,9 +188,13 @@
     refresh();
   }
 
+  let lastAlert = null;
+  function alertText(d) {
+    $("alert-text").textContent = `${cat(d.category)} — ${d.nsp_name || d.nsp_id}: ${d.text || ""}`;
+  }
   function showAlert(d) {
-    const text = `${cat(d.category)} — ${d.nsp_name || d.nsp_id}: ${d.text || ""}`;
-    $("alert-text").textContent = text;
+    lastAlert = d;
+    alertText(d);
     const alert = $("alert");
     alert.hidden = false;
     alert.style.animation = "none";
@@ -254,9 +262,8 @@
     li.dataset.messageId = item.message_id;
     if (fresh.has(item.message_id) && Date.now() - fresh.get(item.message_id) < 60000) li.classList.add("fresh");
     const head = el("div", "head");
-    const left = el("span");
-    left.append(el("span", `badge ${item.urgency}`, item.urgency), document.createTextNode(` ${cat(item.category)}`));
-    head.append(left, el("span", null, names.get(`${item.cp_id}/${item.nsp_id}`) || item.nsp_name || item.nsp_id));
+    const where = names.get(`${item.cp_id}/${item.nsp_id}`) || item.nsp_name || item.nsp_id;
+    head.append(el("span", `badge ${item.urgency}`, item.urgency), document.createTextNode(` ${cat(item.category)} · ${where}`));
     li.append(head, el("div", "text", item.text));
     const meta = [`${t("waiting")} ${duration((Date.now() - Date.parse(item.received_at)) / 1000)}`];
     if (item.vulnerable_people) meta.push(`${item.vulnerable_people} ${t("vulnerable")}`);
@@ -311,7 +318,7 @@
       const power = el("td");
       if (n.power_source) {
         let text = T[lang].power[n.power_source] || n.power_source;
-        if (n.power_hours_left !== null && n.power_hours_left !== undefined) text += ` · ${Math.round(n.power_hours_left)} ${t("hours_left")}`;
+        if (n.power_hours_left !== null && n.power_hours_left !== undefined) text += ` · ${Math.round(n.power_hours_left)} ${t("hours")}`;
         power.textContent = text;
         if (n.low_power) power.className = "warn";
       } else power.textContent = "—";
@@ -320,7 +327,7 @@
         heard.className = "bad";
         heard.textContent = `${T[lang].liveness[n.liveness]} ${n.silent_for_seconds != null ? duration(n.silent_for_seconds + (Date.now() - fetchedAt) / 1000) : ""}`;
       } else if (n.last_seen) {
-        heard.textContent = `${duration(n.silent_for_seconds + (Date.now() - fetchedAt) / 1000)} ${t("ago")}`;
+        heard.textContent = duration(n.silent_for_seconds + (Date.now() - fetchedAt) / 1000);
       } else heard.textContent = T[lang].liveness.unknown;
       const gaps = el("td", n.missing_count ? "warn" : null, n.missing_count ? String(n.missing_count) : "0");
       tr.append(name, state, power, heard, gaps);
@@ -340,9 +347,8 @@
     for (const n of needs.slice(0, 8)) {
       const li = el("li", `u-${n.urgency}`);
       const head = el("div", "head");
-      const left = el("span");
-      left.append(el("span", `badge ${n.urgency}`, n.urgency), document.createTextNode(` ${cat(n.resource)}`));
-      head.append(left, el("span", null, names.get(`${n.cp_id}/${n.nsp_id}`) || n.nsp_id));
+      const where = names.get(`${n.cp_id}/${n.nsp_id}`) || n.nsp_id;
+      head.append(el("span", `badge ${n.urgency}`, n.urgency), document.createTextNode(` ${cat(n.resource)} · ${where}`));
       li.append(head, el("div", "text", `${n.quantity} ${n.unit} ${n.item}`));
       if (n.needed_by) li.append(el("div", "meta", `${t("needed_by")} ${hhmm(n.needed_by)}`));
       list.append(li);
@@ -404,21 +410,25 @@
   function renderMap(pic) {
     const map = $("map");
     clear(map);
-    const W = 1000, H = 700, M = 60;
+    // Draw in screen pixels: the viewBox is the panel's own size, so text sizes are real px.
+    const W = Math.max(300, Math.round(map.clientWidth || 1000));
+    const H = Math.max(200, Math.round(map.clientHeight || 700));
+    map.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    const M = 70;
     const base = window.NOODNET_BASEMAP;
     const nsps = allNsps(pic);
     const located = nsps.filter((n) => n.lat !== null && n.lon !== null);
     let b = { ...base.bounds };
     if (located.length) {
+      // Zoom to the NSPs, but never closer than a town's width: the map must still orient.
       const lats = located.map((n) => n.lat), lons = located.map((n) => n.lon);
-      const nb = { south: Math.min(...lats), north: Math.max(...lats), west: Math.min(...lons), east: Math.max(...lons) };
-      const overlaps = nb.south < b.north + 0.3 && nb.north > b.south - 0.3 && nb.west < b.east + 0.3 && nb.east > b.west - 0.3;
-      if (overlaps) {
-        b = { south: Math.min(b.south, nb.south), north: Math.max(b.north, nb.north), west: Math.min(b.west, nb.west), east: Math.max(b.east, nb.east) };
-      } else {
-        const pad = 0.02;
-        b = { south: nb.south - pad, north: nb.north + pad, west: nb.west - pad, east: nb.east + pad };
-      }
+      const minLat = 0.08, minLon = 0.14;
+      let south = Math.min(...lats), north = Math.max(...lats);
+      let west = Math.min(...lons), east = Math.max(...lons);
+      if (north - south < minLat) { const c = (north + south) / 2; south = c - minLat / 2; north = c + minLat / 2; }
+      if (east - west < minLon) { const c = (east + west) / 2; west = c - minLon / 2; east = c + minLon / 2; }
+      const padLat = (north - south) * 0.12, padLon = (east - west) * 0.12;
+      b = { south: south - padLat, north: north + padLat, west: west - padLon, east: east + padLon };
     }
     const k = Math.cos(((b.south + b.north) / 2) * Math.PI / 180);
     const sx = (W - 2 * M) / ((b.east - b.west) * k), sy = (H - 2 * M) / (b.north - b.south);
@@ -432,7 +442,7 @@
     const step = 0.05;
     for (let la = Math.ceil((b.south - 0.1) / step) * step; la < b.north + 0.1; la += step) {
       const [, y] = px(la, b.west);
-      if (y < 0 || y > H) continue;
+      if (y < 20 || y > H) continue;
       map.append(svg("line", { x1: 0, x2: W, y1: y, y2: y, class: "grat" }));
       map.append(svg("text", { x: 6, y: y - 4, class: "grat-label" }, `${la.toFixed(2)}°N`));
     }
@@ -453,15 +463,56 @@
       const [x, y] = px(...r.label_at);
       map.append(svg("text", { x: x + 8, y, class: "road-label" }, r.name));
     }
+    // NSPs on top, each label where it does not cover another label or marker; place names
+    // give way to NSP labels.
+    const unlocated = nsps.length - located.length;
+    const taken = located.map((n) => { const [x, y] = px(n.lat, n.lon); return { x: x - 22, y: y - 22, w: 44, h: 44 }; });
+    const overlaps = (a) => taken.some((o) => a.x < o.x + o.w && o.x < a.x + a.w && a.y < o.y + o.h && o.y < a.y + a.h);
+    const groups = [];
+    for (const n of located) {
+      const [x, y] = px(n.lat, n.lon);
+      const g = svg("g", { class: "nsp-marker" });
+      g.dataset.nspId = n.nsp_id;
+      g.dataset.cpId = n.cp_id;
+      g.dataset.state = stateKey(n);
+      g.append(svg("circle", { cx: x, cy: y, r: 18, fill: COLORS[stateKey(n)], stroke: "#0b0f14", "stroke-width": 3 }));
+      if (n.liveness === "silent" || n.liveness === "offline") {
+        g.append(svg("circle", { cx: x, cy: y, r: 27, class: "nsp-ring-silent" }));
+      }
+      if (n.low_power) g.append(svg("text", { x, y: y + 7, fill: "#111", "font-size": 20, "font-weight": 700, "text-anchor": "middle" }, "!"));
+      const name = n.name || n.nsp_id;
+      let sub = T[lang].state[n.state || "none"];
+      if (n.liveness === "silent" || n.liveness === "offline") sub = `${T[lang].liveness[n.liveness]} ${duration(n.silent_for_seconds || 0)}`;
+      else if (n.power_hours_left != null && n.power_source !== "grid") sub += ` · ${Math.round(n.power_hours_left)} ${t("hours_left")}`;
+      const w = Math.max(name.length * 12.5, sub.length * 9.5), h = 46;
+      const spots = [
+        { x: x + 26, y: y - 22, anchor: "start" }, { x: x - 26 - w, y: y - 22, anchor: "end" },
+        { x: x - w / 2, y: y - 72, anchor: "middle" }, { x: x - w / 2, y: y + 26, anchor: "middle" },
+        { x: x + 26, y: y - 60, anchor: "start" }, { x: x + 26, y: y + 14, anchor: "start" },
+        { x: x - 26 - w, y: y - 60, anchor: "end" }, { x: x - 26 - w, y: y + 14, anchor: "end" },
+      ];
+      const fits = (p) => p.x >= 4 && p.x + w <= W - 4 && p.y >= 4 && p.y + h <= H - 4;
+      const spot = spots.find((p) => fits(p) && !overlaps({ ...p, w, h })) || spots.find(fits) || spots[0];
+      taken.push({ x: spot.x, y: spot.y, w, h });
+      const lx = spot.anchor === "start" ? spot.x : spot.anchor === "end" ? spot.x + w : spot.x + w / 2;
+      g.append(svg("text", { x: lx, y: spot.y + 20, class: "nsp-label", "text-anchor": spot.anchor }, name));
+      g.append(svg("text", { x: lx, y: spot.y + 42, class: "nsp-sub", "text-anchor": spot.anchor }, sub));
+      g.append(svg("title", {}, `${name} (${n.cp_id}/${n.nsp_id})`));
+      groups.push(g);
+    }
     for (const p of base.places) {
       const [x, y] = px(p.lat, p.lon);
       if (x < 0 || x > W || y < 0 || y > H) continue;
+      const size = 18 * (p.size || 1);
+      const box = { x: x + 4, y: y + 2, w: p.name.length * size * 0.6, h: size + 4 };
+      if (overlaps(box)) continue;
       map.append(svg("circle", { cx: x, cy: y, r: 3, class: "place-dot" }));
-      const label = svg("text", { x: x + 6, y: y + 18, class: "place" }, p.name);
-      if (p.size) label.setAttribute("style", `font-size:${17 * p.size}px;font-weight:700`);
+      const label = svg("text", { x: x + 6, y: y + size + 1, class: "place" }, p.name);
+      if (p.size) label.setAttribute("style", `font-size:${size}px;font-weight:700`);
       map.append(label);
     }
-    // P1 reports with coordinates
+    for (const g of groups) map.append(g);
+    // P1 reports with coordinates, on top: they must never hide behind an NSP
     for (const p of pic.p1_items) {
       const loc = p.location;
       if (!loc || loc.lat == null || loc.lon == null) continue;
@@ -473,30 +524,6 @@
       const title = svg("title", {}, `P1 ${cat(p.category)}: ${p.text}`);
       tri.append(title);
       map.append(tri);
-    }
-    // NSPs on top
-    const unlocated = nsps.length - located.length;
-    for (const n of located) {
-      const [x, y] = px(n.lat, n.lon);
-      const g = svg("g", { class: "nsp-marker" });
-      g.dataset.nspId = n.nsp_id;
-      g.dataset.cpId = n.cp_id;
-      g.dataset.state = stateKey(n);
-      g.append(svg("circle", { cx: x, cy: y, r: 16, fill: COLORS[stateKey(n)], stroke: "#0b0f14", "stroke-width": 3 }));
-      if (n.liveness === "silent" || n.liveness === "offline") {
-        g.append(svg("circle", { cx: x, cy: y, r: 24, class: "nsp-ring-silent" }));
-      }
-      if (n.low_power) g.append(svg("text", { x: x - 6, y: y + 6, fill: "#111", "font-size": 18, "font-weight": 700 }, "!"));
-      const right = x < W - 260;
-      const lx = right ? x + 26 : x - 26;
-      const anchor = right ? "start" : "end";
-      g.append(svg("text", { x: lx, y: y - 2, class: "nsp-label", "text-anchor": anchor }, n.name || n.nsp_id));
-      let sub = T[lang].state[n.state || "none"];
-      if (n.liveness === "silent" || n.liveness === "offline") sub = `${T[lang].liveness[n.liveness]} ${duration(n.silent_for_seconds || 0)}`;
-      else if (n.power_hours_left != null && n.power_source !== "grid") sub += ` · ${Math.round(n.power_hours_left)} ${t("hours_left")}`;
-      g.append(svg("text", { x: lx, y: y + 19, class: "nsp-sub", "text-anchor": anchor }, sub));
-      g.append(svg("title", {}, `${n.name || n.nsp_id} (${n.cp_id}/${n.nsp_id})`));
-      map.append(g);
     }
     const note = `${base.name}${unlocated ? ` · ${unlocated} NSP ${t("no_position")}` : ""}`;
     map.append(svg("text", { x: W - 8, y: 18, class: "map-note", "text-anchor": "end" }, note));
@@ -519,6 +546,7 @@
   tick();
   // Waiting times and silence grow without events: re-read the picture now and then.
   setInterval(refresh, 30000);
+  window.addEventListener("resize", () => { if (picture) render(picture); });
   applyLanguage();
   refresh();
 })();
