@@ -1,8 +1,15 @@
 """Significant changes at the CP and what they cause, in the transaction that saw them:
 
-- a new P1 report → a P1 item in the outbox, a ``p1`` event, and a new summary;
+- a new P1 report → a P1 item in the outbox and a ``p1`` event;
 - an NSP going silent or offline, coming (back) online, changing open/limited/closed, or
-  dropping below the power threshold → an event and a new summary.
+  dropping below the power threshold → an event;
+- either → a summary owed (``upstream_node.summary_due``), which the scheduler makes at once,
+  or at most every ``summary_min_interval_seconds`` during a burst.
+
+The summary itself is not built inside the ingest transaction: it reads every open request
+and the day's questions, and building it per batch doubled the CP's CPU per message in the
+ingest benchmark. The debt is recorded in the same transaction instead, so a crash cannot lose
+it: the next summary (at the latest the startup summary) pays it, with its triggers.
 
 ``UpstreamChanges.ingest_hook`` runs inside the ingest transaction (a ``BatchHook``);
 ``UpstreamChanges.watch`` runs on a timer for what only time reveals (silence).
@@ -33,7 +40,12 @@ from service.models import Nsp
 from service.store import Accepted, PresenceSeen
 from service.upstream import events, outbox
 from service.upstream.models import NspWatch, UpstreamSummary
-from service.upstream.node import next_summary_seq, take_lock
+from service.upstream.node import (
+    mark_summary_due,
+    next_summary_seq,
+    take_lock,
+    take_summary_due,
+)
 from service.upstream.summary import SummaryConfig, build_content, is_low_power
 
 log = logging.getLogger(__name__)
@@ -98,27 +110,33 @@ class UpstreamChanges:
         if urgent:
             triggers.append(SummaryTrigger.NEW_P1)
         triggers += self._apply_transitions(conn, touched, now)
-        self.produce_summary(conn, triggers, now)
+        if triggers:
+            mark_summary_due(conn, [t.value for t in triggers])
 
-    def watch(self, engine: Engine) -> Summary | None:
-        """Check every NSP for transitions only time reveals (silence); summary if any."""
+    def watch(self, engine: Engine) -> list[SummaryTrigger]:
+        """Check every NSP for transitions only time reveals (silence); a summary is then owed."""
         with engine.connect() as conn:
             if not self._check(conn, None):
-                return None
+                return []
+        with engine.begin() as conn:
+            take_lock(conn)
+            triggers = self._apply_transitions(conn, None, utcnow())
+            if triggers:
+                mark_summary_due(conn, [t.value for t in triggers])
+            return triggers
+
+    def produce(self, engine: Engine, triggers: Iterable[SummaryTrigger] = ()) -> Summary | None:
+        """Make a summary for ``triggers`` plus whatever is owed; None when neither."""
         with engine.begin() as conn:
             take_lock(conn)
             now = utcnow()
-            triggers = self._apply_transitions(conn, None, now)
-            return self.produce_summary(conn, triggers, now) if triggers else None
+            found = self._apply_transitions(conn, None, now)
+            return self.produce_summary(conn, [*triggers, *found], now)
 
     def produce_now(self, engine: Engine, trigger: SummaryTrigger) -> Summary:
-        with engine.begin() as conn:
-            take_lock(conn)
-            now = utcnow()
-            triggers = [trigger, *self._apply_transitions(conn, None, now)]
-            summary = self.produce_summary(conn, triggers, now)
-            assert summary is not None
-            return summary
+        summary = self.produce(engine, [trigger])
+        assert summary is not None
+        return summary
 
     # -- P1 items ----------------------------------------------------------------------------
 
@@ -179,8 +197,10 @@ class UpstreamChanges:
     def produce_summary(
         self, conn: Connection, triggers: Iterable[SummaryTrigger], now: datetime
     ) -> Summary | None:
-        """Build, store, queue and announce a summary in the caller's transaction."""
-        unique = list(dict.fromkeys(triggers))
+        """Build, store, queue and announce a summary in the caller's transaction (which holds
+        the lock); it also pays whatever summary is owed."""
+        owed = [SummaryTrigger(t) for t in take_summary_due(conn)]
+        unique = list(dict.fromkeys([*triggers, *owed]))
         if not unique:
             return None
         instance_id, seq = next_summary_seq(conn)

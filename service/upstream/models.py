@@ -25,6 +25,11 @@ class UpstreamNode(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     instance_id: str = Field(max_length=26)
     summary_seq: int = Field(default=0, sa_type=sa.BigInteger)
+    summary_due: list[str] = Field(
+        default_factory=list,
+        sa_type=sa.JSON,
+        description="Triggers of a summary owed but not yet made; cleared by the next summary.",
+    )
     lock_count: int = Field(default=0, sa_type=sa.BigInteger)
 
 

@@ -18,7 +18,9 @@ def ensure_node(engine: Engine) -> str:
         if row is not None:
             return str(row.instance_id)
         conn.execute(
-            sa.insert(_node).values(id=1, instance_id=new_message_id(), summary_seq=0, lock_count=0)
+            sa.insert(_node).values(
+                id=1, instance_id=new_message_id(), summary_seq=0, summary_due=[], lock_count=0
+            )
         )
         return str(conn.execute(sa.select(_node.c.instance_id).where(_node.c.id == 1)).scalar_one())
 
@@ -44,3 +46,30 @@ def next_summary_seq(conn: Connection) -> tuple[str, int]:
         .returning(_node.c.instance_id, _node.c.summary_seq)
     ).one()
     return str(row.instance_id), int(row.summary_seq)
+
+
+def mark_summary_due(conn: Connection, triggers: list[str]) -> None:
+    """Record, in the caller's transaction, that a summary is owed for these triggers."""
+    take_lock(conn)
+    due = conn.execute(sa.select(_node.c.summary_due).where(_node.c.id == 1)).scalar_one()
+    merged = list(dict.fromkeys([*due, *triggers]))
+    if merged != due:
+        conn.execute(sa.update(_node).where(_node.c.id == 1).values(summary_due=merged))
+
+
+def take_summary_due(conn: Connection) -> list[str]:
+    """The owed triggers, cleared; the caller holds the lock and makes the summary."""
+    due: list[str] = conn.execute(
+        sa.select(_node.c.summary_due).where(_node.c.id == 1)
+    ).scalar_one()
+    if due:
+        conn.execute(sa.update(_node).where(_node.c.id == 1).values(summary_due=[]))
+    return due
+
+
+def summary_due(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        due: list[str] = conn.execute(
+            sa.select(_node.c.summary_due).where(_node.c.id == 1)
+        ).scalar_one()
+        return due

@@ -48,6 +48,7 @@ class Upstream:
                 engine,
                 self.changes,
                 upstream.summary_interval_seconds,
+                upstream.summary_min_interval_seconds,
                 upstream.watch_interval_seconds,
                 self.committed,
             )
@@ -64,6 +65,8 @@ class Upstream:
         """Something upstream-relevant was committed: send and stream it now, not at next poll."""
         self.forwarder.wake()
         self.notifier.notify()
+        if self.scheduler is not None:
+            self.scheduler.wake()
 
     def start(self) -> None:
         if self.changes is not None:

@@ -50,6 +50,12 @@ class UpstreamSettings(BaseSettings):
         ge=0,
         description="Scheduled summary every this many seconds; 0 = only on change and on request.",
     )
+    summary_min_interval_seconds: float = Field(
+        default=2,
+        ge=0,
+        description="A change makes a summary at once, but during a burst (many P1s) at most "
+        "one per this many seconds, carrying every trigger since.",
+    )
     watch_interval_seconds: float = Field(
         default=5, gt=0, le=3600, description="How often NSPs are checked for going silent."
     )

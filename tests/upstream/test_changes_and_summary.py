@@ -18,7 +18,7 @@ from service.models import Message
 from service.store import Accepted, PresenceSeen, store_batch
 from service.upstream.changes import UpstreamChanges
 from service.upstream.models import StreamEvent, UpstreamOutbox, UpstreamSummary
-from service.upstream.node import ensure_node
+from service.upstream.node import ensure_node, summary_due
 from service.upstream.summary import SummaryConfig, build_content
 from tests.support import wait_until
 from tests.upstream.support import help_request, resource_request, situation, status
@@ -74,16 +74,24 @@ def event_types(engine: Engine) -> list[str]:
     return [r.type for r in rows(engine, StreamEvent)]
 
 
-def test_p1_commits_with_its_outbox_rows_event_and_a_summary(engine: Engine) -> None:
+def test_p1_commits_with_its_outbox_rows_event_and_the_summary_it_is_owed(
+    engine: Engine,
+) -> None:
     changes = changes_for()
     p1 = help_request("nsp-a", 1)
     store(engine, changes, p1)
 
     outbox = rows(engine, UpstreamOutbox)
-    p1_rows = [r for r in outbox if r.kind == "p1_item"]
-    assert {r.target for r in p1_rows} == set(TARGETS), "one row per upstream target"
-    assert {r.idempotency_key for r in p1_rows} == {f"{CP}:p1:{p1['message_id']}"}
-    assert all(r.state == "pending" and r.priority == 0 for r in p1_rows)
+    assert {r.target for r in outbox} == set(TARGETS), "one row per upstream target"
+    assert {r.idempotency_key for r in outbox} == {f"{CP}:p1:{p1['message_id']}"}
+    assert all(r.state == "pending" and r.priority == 0 for r in outbox)
+    assert event_types(engine) == ["p1", "nsp_online"]
+    assert summary_due(engine) == ["new_p1", "nsp_online"], "the summary debt committed too"
+    assert rows(engine, UpstreamSummary) == []
+
+    changes.produce(engine)
+    assert summary_due(engine) == []
+    outbox = rows(engine, UpstreamOutbox)
     summaries = rows(engine, UpstreamSummary)
     assert [s.seq for s in summaries] == [1]
     assert set(summaries[0].triggers) == {"new_p1", "nsp_online"}
@@ -105,31 +113,38 @@ def test_a_failing_transaction_leaves_no_outbox_row_event_or_summary(engine: Eng
     assert rows(engine, UpstreamOutbox) == []
     assert rows(engine, StreamEvent) == []
     assert rows(engine, UpstreamSummary) == []
-    # The summary counter rolled back too: the next summary is still number 1.
+    assert summary_due(engine) == []
     store(engine, changes_for(), help_request("nsp-a", 1))
-    assert [s.seq for s in rows(engine, UpstreamSummary)] == [1]
+    assert summary_due(engine) == ["new_p1", "nsp_online"]
 
 
 def test_an_insignificant_batch_makes_no_summary(engine: Engine) -> None:
     changes = changes_for()
     store(engine, changes, status("nsp-a", 1, hours=20))
-    assert len(rows(engine, UpstreamSummary)) == 1  # first heard of: nsp_online
+    assert summary_due(engine) == ["nsp_online"]  # first heard of
+    assert changes.produce(engine) is not None
     store(engine, changes, situation("nsp-a", 2, "water", "Druk valt weg"), status("nsp-a", 3))
     store(engine, changes, help_request("nsp-a", 4, urgency="P2"))
-    assert len(rows(engine, UpstreamSummary)) == 1
+    assert summary_due(engine) == []
+    assert changes.produce(engine) is None, "nothing owed, nothing made"
     assert event_types(engine) == ["nsp_online", "summary"]
 
 
 def test_power_state_and_presence_transitions_make_events_and_summaries(engine: Engine) -> None:
     changes = changes_for()
-    store(engine, changes, status("nsp-a", 1, hours=10))
-    store(engine, changes, status("nsp-a", 2, hours=3))  # below 4 h
-    store(engine, changes, status("nsp-a", 3, hours=2))  # still low: nothing new
-    store(engine, changes, status("nsp-a", 4, hours=30))  # refuelled
-    store(engine, changes, status("nsp-a", 5, hours=1))  # low again: counts again
-    store(engine, changes, status("nsp-a", 6, hours=1, state="closed"))
-    store(engine, changes, presences=[Presence(nsp_id="nsp-a", online=False)])
-    store(engine, changes, presences=[Presence(nsp_id="nsp-a", online=True)])
+    for seq, hours, state in [
+        (1, 10, "open"),
+        (2, 3, "open"),  # below 4 h
+        (3, 2, "open"),  # still low: nothing new
+        (4, 30, "open"),  # refuelled
+        (5, 1, "open"),  # low again: counts again
+        (6, 1, "closed"),
+    ]:
+        store(engine, changes, status("nsp-a", seq, hours=hours, state=state))
+        changes.produce(engine)
+    for online in (False, True):
+        store(engine, changes, presences=[Presence(nsp_id="nsp-a", online=online)])
+        changes.produce(engine)
     types = [t for t in event_types(engine) if t != "summary"]
     assert types == [
         "nsp_online",
@@ -155,11 +170,14 @@ def test_power_state_and_presence_transitions_make_events_and_summaries(engine: 
 def test_going_silent_is_seen_by_the_watch(engine: Engine) -> None:
     changes = changes_for(config(silent_after=0.3))
     store(engine, changes, status("nsp-a", 1))
-    summary = wait_until(lambda: changes.watch(engine), 10, what="the NSP to go silent")
-    assert summary.triggers == [SummaryTrigger.NSP_SILENT]
+    changes.produce(engine)
+    triggers = wait_until(lambda: changes.watch(engine), 10, what="the NSP to go silent")
+    assert triggers == [SummaryTrigger.NSP_SILENT]
+    summary = changes.produce(engine)
+    assert summary is not None and summary.triggers == [SummaryTrigger.NSP_SILENT]
     assert summary.nsp_counts.silent == 1
     assert event_types(engine)[-2:] == ["nsp_silent", "summary"]
-    assert changes.watch(engine) is None, "silence is reported once"
+    assert changes.watch(engine) == [], "silence is reported once"
 
 
 def test_summary_sections(engine: Engine) -> None:

@@ -196,3 +196,24 @@ def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
         delays = [backoff_seconds(attempts, 1, 300) for _ in range(200)]
         assert all(full * 0.5 <= d <= full for d in delays), (attempts, min(delays), max(delays))
         assert max(delays) - min(delays) > full * 0.2, "jitter spreads the retries"
+
+
+async def test_a_burst_of_p1s_makes_few_summaries_carrying_every_trigger(
+    database_url: str,
+) -> None:
+    async for c in make_client(database_url, summary_min_interval_seconds=1.0):
+        for seq in range(1, 11):
+            r = await c.post("/api/v1/messages", json=help_request("nsp-a", seq))
+            assert r.status_code == 201
+
+        async def all_counted() -> bool:
+            latest = (await c.get("/api/v1/upstream/summaries/latest")).json()
+            return bool(latest["help_requests"]["by_urgency"].get("P1") == 10)
+
+        await wait_for(all_counted)
+        made = [s for s in (await c.get("/api/v1/upstream/summaries")).json()]
+        after_startup = [s for s in made if s["triggers"] != ["startup"]]
+        assert 1 <= len(after_startup) < 10, "coalesced during the burst"
+        assert all("new_p1" in s["triggers"] for s in after_startup)
+        p1_rows = (await c.get("/api/v1/upstream/outbox", params={"kind": "p1_item"})).json()
+        assert len(p1_rows) == 10, "but every P1 item is queued at once"

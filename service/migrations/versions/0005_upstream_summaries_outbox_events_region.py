@@ -91,6 +91,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("instance_id", sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
         sa.Column("summary_seq", sa.BigInteger(), nullable=False),
+        sa.Column("summary_due", sa.JSON(), nullable=False),
         sa.Column("lock_count", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
