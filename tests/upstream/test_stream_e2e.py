@@ -74,7 +74,7 @@ def test_reconnect_with_last_event_id_misses_nothing(
             last_id = str(got[-1]["id"])
             # The stream never ends by itself; once the writer is done and quiet for a few
             # seconds it has nothing more to say (keepalives come every 15 s only).
-            quiet = httpx.Timeout(10, read=5)
+            quiet = httpx.Timeout(10, read=3)
             with (
                 httpx.Client(base_url=cp.url, timeout=quiet) as again,
                 again.stream("GET", "/api/v1/stream", headers={"Last-Event-ID": last_id}) as r,

@@ -198,22 +198,28 @@ def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
         assert max(delays) - min(delays) > full * 0.2, "jitter spreads the retries"
 
 
-async def test_a_burst_of_p1s_makes_few_summaries_carrying_every_trigger(
-    database_url: str,
-) -> None:
+@pytest.fixture
+async def burst_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async for c in make_client(database_url, summary_min_interval_seconds=1.0):
-        for seq in range(1, 11):
-            r = await c.post("/api/v1/messages", json=help_request("nsp-a", seq))
-            assert r.status_code == 201
+        yield c
 
-        async def all_counted() -> bool:
-            latest = (await c.get("/api/v1/upstream/summaries/latest")).json()
-            return bool(latest["help_requests"]["by_urgency"].get("P1") == 10)
 
-        await wait_for(all_counted)
-        made = [s for s in (await c.get("/api/v1/upstream/summaries")).json()]
-        after_startup = [s for s in made if s["triggers"] != ["startup"]]
-        assert 1 <= len(after_startup) < 10, "coalesced during the burst"
-        assert all("new_p1" in s["triggers"] for s in after_startup)
-        p1_rows = (await c.get("/api/v1/upstream/outbox", params={"kind": "p1_item"})).json()
-        assert len(p1_rows) == 10, "but every P1 item is queued at once"
+async def test_a_burst_of_p1s_makes_few_summaries_carrying_every_trigger(
+    burst_client: httpx.AsyncClient,
+) -> None:
+    c = burst_client
+    for seq in range(1, 11):
+        r = await c.post("/api/v1/messages", json=help_request("nsp-a", seq))
+        assert r.status_code == 201
+
+    async def all_counted() -> bool:
+        latest = (await c.get("/api/v1/upstream/summaries/latest")).json()
+        return bool(latest["help_requests"]["by_urgency"].get("P1") == 10)
+
+    await wait_for(all_counted)
+    made = (await c.get("/api/v1/upstream/summaries")).json()
+    after_startup = [s for s in made if s["triggers"] != ["startup"]]
+    assert 1 <= len(after_startup) < 10, "coalesced during the burst"
+    assert all("new_p1" in s["triggers"] for s in after_startup)
+    p1_rows = (await c.get("/api/v1/upstream/outbox", params={"kind": "p1_item"})).json()
+    assert len(p1_rows) == 10, "but every P1 item is queued at once"
