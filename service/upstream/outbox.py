@@ -93,28 +93,25 @@ def enqueue(
 
 def coalesce_summaries(engine: Engine, target: str) -> int:
     """Mark waiting summaries older than the newest waiting one as superseded."""
-    with engine.begin() as conn:
+    waiting = (
+        _outbox.c.target == target,
+        _outbox.c.state == PENDING,
+        _outbox.c.kind == "summary",
+    )
+    with engine.connect() as conn:
         newest = conn.execute(
             sa.select(_outbox.c.id, _outbox.c.idempotency_key)
-            .where(
-                _outbox.c.target == target,
-                _outbox.c.state == PENDING,
-                _outbox.c.kind == "summary",
-            )
+            .where(*waiting)
             .order_by(_outbox.c.id.desc())
-            .limit(1)
-        ).first()
-        if newest is None:
-            return 0
+            .limit(2)
+        ).all()
+    if len(newest) < 2:  # the common case: no write, no lock
+        return 0
+    with engine.begin() as conn:
         result = conn.execute(
             sa.update(_outbox)
-            .where(
-                _outbox.c.target == target,
-                _outbox.c.state == PENDING,
-                _outbox.c.kind == "summary",
-                _outbox.c.id < newest.id,
-            )
-            .values(state=SUPERSEDED, superseded_by=newest.idempotency_key)
+            .where(*waiting, _outbox.c.id < newest[0].id)
+            .values(state=SUPERSEDED, superseded_by=newest[0].idempotency_key)
         )
         return int(result.rowcount or 0)
 
