@@ -251,7 +251,8 @@ def test_broker_refusal_is_loud_and_visible(
         what="refusal noticed",
     )
     assert "0x87" in link["last_error"] and mid in link["last_error"]
-    row = report(gw, mid)
+    # The counter is bumped before the outbox row is written: wait for the row too.
+    row = wait_until(lambda: (r := report(gw, mid))["last_error"] and r, 10, what="row error")
     assert row["state"] == "sent" and "0x87" in row["last_error"]
 
 
