@@ -7,7 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from schemas import make_up
-from tests.support import Proc, free_port
+from tests.support import ROOT, Proc, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
 def service_process(

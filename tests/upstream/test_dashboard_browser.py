@@ -5,50 +5,23 @@ a screenshot for review, and no page or asset refers to another host."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 from noodnet.scenario import NSPS
 from service.web.pages import ASSETS, STATIC
-from tests.support import ROOT, Proc
+from tests.support import Proc
 from tests.upstream.support import (
+    SCREENSHOTS,
     help_request,
     resource_request,
     service_process,
     situation,
     status,
 )
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: apt-get install chromium chromium-driver")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def seed(cp: Proc) -> None:
@@ -108,15 +81,17 @@ def test_dashboard_shows_nsps_and_a_new_p1_live(
         )
         assert states["berghem"] == "limited" and states["lith"] == "closed"
         # Positions are projected, west to east and north to south as on the ground.
-        boxes = {
-            markers.nth(i).get_attribute("data-nsp-id"): markers.nth(i)
-            .locator("circle")
-            .first.bounding_box()
-            for i in range(5)
+        # Read in one go: every event re-renders the map, so element handles go stale.
+        at = {
+            nsp: (x, y)
+            for nsp, x, y in markers.evaluate_all(
+                """els => els.map(e => { const c = e.querySelector('circle');
+                   return [e.dataset.nspId, +c.getAttribute('cx'), +c.getAttribute('cy')]; })"""
+            )
         }
-        west_to_east = sorted(boxes, key=lambda n: boxes[n]["x"])
+        west_to_east = sorted(at, key=lambda n: at[n][0])
         assert west_to_east == ["lith", "oss-schadewijk", "oss-centrum", "berghem", "ravenstein"]
-        assert boxes["lith"]["y"] < boxes["oss-centrum"]["y"] < boxes["oss-schadewijk"]["y"]
+        assert at["lith"][1] < at["oss-centrum"][1] < at["oss-schadewijk"][1]
         assert page.locator("#p1 li[data-message-id]").count() == 1
         page.locator("#link.link-live").wait_for(timeout=10000)
 

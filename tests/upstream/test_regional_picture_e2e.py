@@ -11,6 +11,7 @@ import httpx
 
 from tests.support import Proc, free_port, wait_until
 from tests.upstream.support import (
+    SCREENSHOTS,
     help_request,
     resource_request,
     service_process,
@@ -59,7 +60,9 @@ def p1_view(pic: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {(p["cp_id"], p["nsp_id"], p["message_id"]) for p in pic["p1_items"]}
 
 
-def test_region_picture_is_the_union_of_its_cps(tmp_path: Path, make_database_url: Any) -> None:
+def test_region_picture_is_the_union_of_its_cps(
+    tmp_path: Path, make_database_url: Any, browser: Any
+) -> None:
     national_port, region_port = free_port(), free_port()
     national = service_process(tmp_path, "region", "nl", make_database_url("nl"), national_port)
     region = service_process(
@@ -130,6 +133,21 @@ def test_region_picture_is_the_union_of_its_cps(tmp_path: Path, make_database_ur
         relayed = national.get("/api/v1/region/p1-items")
         assert {r["received_from"] for r in relayed} == {"vr-bn"}, "the region relayed them"
         assert {r["cp_id"] for r in relayed} == set(SITES), "keeping the CP they came from"
+
+        # The same dashboard shows the regional picture: both CPs' NSPs on one map.
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(region.url + "/dashboard")
+        page.locator("#link.link-live").wait_for(timeout=15000)
+        markers = page.locator("svg#map g.nsp-marker")
+        got = set(
+            markers.evaluate_all("els => els.map(e => e.dataset.cpId + '/' + e.dataset.nspId)")
+        )
+        assert got == {f"{cp}/{n[0]}" for cp, nsps in SITES.items() for n in nsps}
+        assert page.locator("#p1 li[data-message-id]").count() == 3
+        assert "regio vr-bn" in page.locator("#node").inner_text()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "dashboard-region.png"))
+        page.close()
     finally:
         for p in procs:
             p.stop()

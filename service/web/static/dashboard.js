@@ -18,8 +18,8 @@
       k_silent: "stil / offline", k_power: "weinig stroom", k_p1: "P1 open",
       k_items: "open hulpvragen",
       none_p1: "Geen open P1-meldingen", none: "Geen",
-      reach_unknown: "Nog niet beschikbaar: ontvangstbevestigingen van bulletins worden op deze CP nog niet bijgehouden.",
-      incidents_unknown: "Nog niet beschikbaar: meldingen worden op deze CP nog niet tot incidenten gegroepeerd.",
+      reach_unknown: "Nog niet beschikbaar (ontvangst van bulletins wordt nog niet bijgehouden).",
+      incidents_unknown: "Nog niet beschikbaar (meldingen worden nog niet tot incidenten gegroepeerd).",
       waiting: "wacht", min: "min", hours_left: "u over", hours: "u", vulnerable: "kwetsbaar",
       people: "personen", needed_by: "vóór", times: "×", summary: "samenvatting",
       ago: "geleden", silent_for: "stil sinds", never: "nooit", live_data: "live",
@@ -49,8 +49,8 @@
       k_silent: "silent / offline", k_power: "low power", k_p1: "P1 open",
       k_items: "open requests",
       none_p1: "No open P1 reports", none: "None",
-      reach_unknown: "Not available yet: this CP does not track bulletin receipts yet.",
-      incidents_unknown: "Not available yet: this CP does not group reports into incidents yet.",
+      reach_unknown: "Not available yet (bulletin receipts are not tracked yet).",
+      incidents_unknown: "Not available yet (reports are not grouped into incidents yet).",
       waiting: "waiting", min: "min", hours_left: "h left", hours: "h", vulnerable: "vulnerable",
       people: "people", needed_by: "by", times: "×", summary: "summary",
       ago: "ago", silent_for: "silent for", never: "never", live_data: "live",
@@ -399,7 +399,7 @@
     const cps = $("cps");
     clear(cps);
     for (const cp of pic.cps) {
-      const age = cp.source === "live" ? t("live_data") : `${t("summary")} #${cp.summary_seq} · ${duration(cp.age_seconds)} ${t("ago")}`;
+      const age = cp.source === "live" ? t("live_data") : `#${cp.summary_seq} · ${duration(cp.age_seconds)} ${t("ago")}`;
       const li = el("li", cp.age_seconds > 900 ? "warn" : null, `${cp.cp_id}: ${cp.content.nsp_counts.total} NSP · ${age}`);
       cps.append(li);
     }
