@@ -150,27 +150,25 @@ class UpstreamChanges:
             lat=nsp.lat if nsp else None,
             lon=nsp.lon if nsp else None,
         )
-        key = f"{self.config.cp_id}:p1:{m.message_id}"
-        item = UrgentItemUpstream(
-            idempotency_key=key,
-            origin_cp_id=self.config.cp_id,
-            created_at=utcnow(),
-            body=UrgentItem(
-                cp_id=self.config.cp_id,
-                received_at=a.received_at,
-                nsp=ref,
-                message=m,
-            ),
-        )
-        outbox.enqueue(
-            conn,
-            self.targets,
-            "p1_item",
-            key,
-            m.message_id,
-            item.model_dump_json(),
-            self.give_up_after,
-        )
+        if self.targets:
+            key = f"{self.config.cp_id}:p1:{m.message_id}"
+            item = UrgentItemUpstream(
+                idempotency_key=key,
+                origin_cp_id=self.config.cp_id,
+                created_at=utcnow(),
+                body=UrgentItem(
+                    cp_id=self.config.cp_id, received_at=a.received_at, nsp=ref, message=m
+                ),
+            )
+            outbox.enqueue(
+                conn,
+                self.targets,
+                "p1_item",
+                key,
+                m.message_id,
+                item.model_dump_json(),
+                self.give_up_after,
+            )
         body = m.body
         location = getattr(body, "location", None)
         events.publish_event(
@@ -225,19 +223,20 @@ class UpstreamChanges:
                 body=body,
             )
         )
-        key = f"{self.config.cp_id}:summary:{summary.summary_id}"
-        envelope = SummaryUpstream(
-            idempotency_key=key, origin_cp_id=self.config.cp_id, created_at=now, body=summary
-        )
-        outbox.enqueue(
-            conn,
-            self.targets,
-            "summary",
-            key,
-            str(seq),
-            envelope.model_dump_json(),
-            self.give_up_after,
-        )
+        if self.targets:
+            key = f"{self.config.cp_id}:summary:{summary.summary_id}"
+            envelope = SummaryUpstream(
+                idempotency_key=key, origin_cp_id=self.config.cp_id, created_at=now, body=summary
+            )
+            outbox.enqueue(
+                conn,
+                self.targets,
+                "summary",
+                key,
+                str(seq),
+                envelope.model_dump_json(),
+                self.give_up_after,
+            )
         events.publish_event(conn, events.SUMMARY, body)
         return summary
 
