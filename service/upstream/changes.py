@@ -35,7 +35,6 @@ from schemas.upstream import (
     UrgentItem,
     UrgentItemUpstream,
 )
-from service.api.nsps import nsp_out
 from service.models import Nsp
 from service.store import Accepted, PresenceSeen
 from service.upstream import events, outbox
@@ -46,7 +45,7 @@ from service.upstream.node import (
     take_lock,
     take_summary_due,
 )
-from service.upstream.summary import SummaryConfig, build_content, is_low_power
+from service.upstream.summary import SummaryConfig, build_content, is_low_power, liveness
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +104,14 @@ class UpstreamChanges:
             return
         take_lock(conn)
         triggers: list[SummaryTrigger] = []
+        nsps = {
+            row.nsp_id: row
+            for row in conn.execute(
+                sa.select(_nsp).where(_nsp.c.nsp_id.in_(sorted({a.message.nsp_id for a in urgent})))
+            )
+        }
         for a in urgent:
-            self.forward_urgent(conn, a)
+            self.forward_urgent(conn, a, nsps.get(a.message.nsp_id))
         if urgent:
             triggers.append(SummaryTrigger.NEW_P1)
         triggers += self._apply_transitions(conn, touched, now)
@@ -140,9 +145,8 @@ class UpstreamChanges:
 
     # -- P1 items ----------------------------------------------------------------------------
 
-    def forward_urgent(self, conn: Connection, a: Accepted) -> None:
+    def forward_urgent(self, conn: Connection, a: Accepted, nsp: Any) -> None:
         m = a.message
-        nsp = conn.execute(sa.select(_nsp).where(_nsp.c.nsp_id == m.nsp_id)).first()
         ref = NspRef(
             nsp_id=m.nsp_id,
             name=nsp.name if nsp else None,
@@ -253,33 +257,30 @@ class UpstreamChanges:
             watch_q = watch_q.where(_watch.c.nsp_id.in_(sorted(nsp_ids)))
         seen = {w.nsp_id: w for w in conn.execute(watch_q)}
         out: list[NspCheck] = []
+        now = utcnow()
         for row in conn.execute(query.order_by(_nsp.c.nsp_id)):
-            view = nsp_out(Nsp(**row._mapping), self.config.silent_after)
-            status = view.last_status or {}
-            liveness, state = view.liveness, status.get("state")
+            status = row.last_status or {}
+            live = liveness(row.online, row.last_seen, now, self.config.silent_after)
+            state = status.get("state")
             low = is_low_power(status, self.config.low_power_hours)
             old = seen.get(row.nsp_id)
-            if old is None and liveness == "unknown":
+            if old is None and live == "unknown":
                 continue  # registered but never heard from: nothing happened yet
-            if old is not None and (old.liveness, old.state, old.low_power) == (
-                liveness,
-                state,
-                low,
-            ):
+            if old is not None and (old.liveness, old.state, old.low_power) == (live, state, low):
                 continue
             base = {
                 "cp_id": self.config.cp_id,
                 "nsp_id": row.nsp_id,
                 "name": row.name,
-                "liveness": liveness,
+                "liveness": live,
                 "state": state,
                 "power_source": status.get("power_source"),
                 "power_hours_left": status.get("power_hours_left"),
             }
             found: list[Transition] = []
             old_liveness = old.liveness if old else "unknown"
-            if liveness != old_liveness and liveness in LIVENESS_EVENTS:
-                event, trigger = LIVENESS_EVENTS[liveness]
+            if live != old_liveness and live in LIVENESS_EVENTS:
+                event, trigger = LIVENESS_EVENTS[live]
                 found.append(Transition(event, trigger, {**base, "previous": old_liveness}))
             if old is not None and state is not None and state != old.state:
                 found.append(
@@ -290,7 +291,7 @@ class UpstreamChanges:
             if low and not (old is not None and old.low_power):
                 found.append(Transition(events.NSP_LOW_POWER, SummaryTrigger.LOW_POWER, base))
             # Recorded even without an event (power back up) so that the next drop counts.
-            out.append(NspCheck(row.nsp_id, liveness, state, low, old is None, found))
+            out.append(NspCheck(row.nsp_id, live, state, low, old is None, found))
         return out
 
     def _apply_transitions(

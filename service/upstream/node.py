@@ -9,6 +9,7 @@ from schemas import new_message_id
 from service.upstream.models import UpstreamNode
 
 _node = UpstreamNode.__table__  # type: ignore[attr-defined]
+_LOCK_KEY = "noodnet.upstream_lock"
 
 
 def ensure_node(engine: Engine) -> str:
@@ -31,9 +32,15 @@ def take_lock(conn: Connection) -> None:
     A row update is the one lock that works the same on both databases: PostgreSQL holds the
     row lock to commit, and on SQLite the first write takes the database write lock (with
     pysqlite a transaction only begins at the first write, so doing it first also avoids a
-    stale-snapshot upgrade failure). Taking it again in the same transaction is harmless.
+    stale-snapshot upgrade failure). Taken once per transaction; asking again is free.
     """
+    tx = conn.get_transaction()
+    if tx is not None and conn.info.get(_LOCK_KEY) is tx:
+        return
     conn.execute(sa.update(_node).where(_node.c.id == 1).values(lock_count=_node.c.lock_count + 1))
+    # The transaction object is kept referenced here, so a later transaction on this pooled
+    # connection can never have the same identity.
+    conn.info[_LOCK_KEY] = tx
 
 
 def next_summary_seq(conn: Connection) -> tuple[str, int]:

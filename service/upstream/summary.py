@@ -70,6 +70,18 @@ def is_low_power(status: dict[str, Any] | None, threshold_hours: float) -> bool:
     return hours is not None and float(hours) < threshold_hours
 
 
+def liveness(
+    online: bool | None, last_seen: datetime | None, now: datetime, silent: timedelta
+) -> str:
+    """The rule of ``service.api.nsps.nsp_out``, without building the API model: the ingest
+    hook asks it for every NSP in every batch (a test keeps the two in step)."""
+    if online is False:
+        return "offline"
+    if last_seen is None:
+        return "unknown"
+    return "silent" if now - last_seen > silent else "online"
+
+
 def open_requests(kind: str) -> Any:
     """Which stored requests count as open.
 

@@ -13,13 +13,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from schemas import Presence, parse_up, utcnow
 from schemas.upstream import SummaryTrigger
+from service.api.nsps import nsp_out
 from service.db import make_engine, migrate
-from service.models import Message
+from service.models import Message, Nsp
 from service.store import Accepted, PresenceSeen, store_batch
 from service.upstream.changes import UpstreamChanges
 from service.upstream.models import StreamEvent, UpstreamOutbox, UpstreamSummary
 from service.upstream.node import ensure_node, summary_due
-from service.upstream.summary import SummaryConfig, build_content
+from service.upstream.summary import SummaryConfig, build_content, liveness
 from tests.support import wait_until
 from tests.upstream.support import help_request, resource_request, situation, status
 
@@ -237,3 +238,19 @@ def test_summary_sequence_numbers_increase_by_one(engine: Engine) -> None:
     seqs = [changes.produce_now(engine, SummaryTrigger.MANUAL).seq for _ in range(3)]
     assert seqs == [1, 2, 3]
     assert [s.seq for s in rows(engine, UpstreamSummary)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("online", "seen_ago"),
+    [(None, None), (True, None), (None, 10), (True, 10), (True, 1000), (False, 10), (None, 901)],
+)
+def test_hot_path_liveness_agrees_with_the_nsp_api(
+    online: bool | None, seen_ago: int | None
+) -> None:
+    now = utcnow()
+    last_seen = None if seen_ago is None else now - timedelta(seconds=seen_ago)
+    silent = timedelta(seconds=900)
+    nsp = Nsp(nsp_id="n", cp_id=CP, online=online, last_seen=last_seen)
+    nsp.first_seen = nsp.last_status_at = None
+    api = nsp_out(nsp, silent)
+    assert liveness(online, last_seen, utcnow(), silent) == api.liveness
