@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 # 4xx answers that can succeed later; every other 4xx means the item itself is refused.
 TRANSIENT_4XX = {408, 423, 425, 429}
+BATCH = 50
 
 
 @dataclass
@@ -84,20 +85,42 @@ class TargetForwarder:
                     self._wake.clear()
 
     def _step(self, client: httpx.Client) -> float:
-        """Send the head item if it is due; returns how long to wait before the next step."""
+        """Send what is due, in order; returns how long to wait before the next step.
+
+        Items go out one by one from the head of the queue; their delivery is recorded for
+        up to ``BATCH`` items in one transaction. A crash before that commit only means those
+        items go again, and the upstream recognises them by their keys.
+        """
         if self.settings.upstream_coalesce_summaries:
             outbox.coalesce_summaries(self.engine, self.target)
-        item = outbox.head(self.engine, self.target)
+        items = outbox.queue_head(self.engine, self.target, BATCH)
         poll = self.settings.upstream_poll_seconds
-        if item is None:
+        if not items:
             return poll
-        due_in = (item.next_attempt_at - utcnow()).total_seconds()
+        due_in = (items[0].next_attempt_at - utcnow()).total_seconds()
         if due_in > 0:
             return min(due_in, poll)
-        self._send(client, item)
-        return 0
+        delivered: list[tuple[outbox.OutboxItem, int]] = []
+        try:
+            for item in items:
+                # Behind the head only what has not failed before goes on (an item that did
+                # waits its backoff, and a new P1 arriving meanwhile goes ahead of it).
+                if self._stop.is_set() or item.next_attempt_at > utcnow():
+                    break
+                code = self._send(client, item)
+                if code is None:
+                    break
+                delivered.append((item, code))
+        finally:
+            if delivered:
+                outbox.mark_delivered(self.engine, delivered)
+                self.state.delivered += len(delivered)
+                self.state.last_success_at = utcnow()
+                self.state.last_error = None
+        return 0 if delivered else poll
 
-    def _send(self, client: httpx.Client, item: outbox.OutboxItem) -> None:
+    def _send(self, client: httpx.Client, item: outbox.OutboxItem) -> int | None:
+        """POST one item; the status code when delivered, None when it failed (recorded)."""
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": item.idempotency_key,
@@ -108,17 +131,14 @@ class TargetForwarder:
             response = client.post(self.target, content=item.payload.encode(), headers=headers)
         except httpx.HTTPError as exc:
             self._failed(item, f"{type(exc).__name__}: {exc}", None, permanent=False)
-            return
+            return None
         code = response.status_code
         if 200 <= code < 300:
-            outbox.mark_delivered(self.engine, item, code)
-            self.state.delivered += 1
-            self.state.last_success_at = utcnow()
-            self.state.last_error = None
             log.info("delivered %s to %s (%d)", item.idempotency_key, self.target, code)
-            return
+            return code
         permanent = 400 <= code < 500 and code not in TRANSIENT_4XX
         self._failed(item, f"HTTP {code}: {response.text[:1000]}", code, permanent)
+        return None
 
     def _failed(
         self, item: outbox.OutboxItem, error: str, code: int | None, permanent: bool

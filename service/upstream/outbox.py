@@ -116,44 +116,46 @@ def coalesce_summaries(engine: Engine, target: str) -> int:
         return int(result.rowcount or 0)
 
 
-def head(engine: Engine, target: str) -> OutboxItem | None:
-    """The next item to send to ``target`` (it may not be due yet)."""
+def queue_head(engine: Engine, target: str, limit: int) -> list[OutboxItem]:
+    """The next items for ``target`` in sending order (the first may not be due yet)."""
     with engine.connect() as conn:
-        row = conn.execute(
+        rows = conn.execute(
             sa.select(_outbox)
             .where(_outbox.c.target == target, _outbox.c.state == PENDING)
             .order_by(_outbox.c.priority, _outbox.c.id)
-            .limit(1)
-        ).first()
-    if row is None:
-        return None
-    return OutboxItem(
-        row.id,
-        row.idempotency_key,
-        row.target,
-        row.kind,
-        row.payload,
-        row.attempts,
-        row.next_attempt_at,
-        row.give_up_at,
-    )
+            .limit(limit)
+        ).all()
+    return [
+        OutboxItem(
+            row.id,
+            row.idempotency_key,
+            row.target,
+            row.kind,
+            row.payload,
+            row.attempts,
+            row.next_attempt_at,
+            row.give_up_at,
+        )
+        for row in rows
+    ]
 
 
-def mark_delivered(engine: Engine, item: OutboxItem, status_code: int) -> None:
+def mark_delivered(engine: Engine, delivered: list[tuple[OutboxItem, int]]) -> None:
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(
-            sa.update(_outbox)
-            .where(_outbox.c.id == item.id, _outbox.c.state == PENDING)
-            .values(
-                state=DELIVERED,
-                attempts=_outbox.c.attempts + 1,
-                last_attempt_at=now,
-                delivered_at=now,
-                last_status_code=status_code,
-                last_error=None,
+        for item, status_code in delivered:
+            conn.execute(
+                sa.update(_outbox)
+                .where(_outbox.c.id == item.id, _outbox.c.state == PENDING)
+                .values(
+                    state=DELIVERED,
+                    attempts=_outbox.c.attempts + 1,
+                    last_attempt_at=now,
+                    delivered_at=now,
+                    last_status_code=status_code,
+                    last_error=None,
+                )
             )
-        )
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
