@@ -44,6 +44,13 @@ MqttPass = Annotated[
 HttpHost = Annotated[str | None, typer.Option(help="HTTP listen address [NOODNET_HTTP_HOST]")]
 HttpPort = Annotated[int | None, typer.Option(help="HTTP listen port [NOODNET_HTTP_PORT]")]
 CpId = Annotated[str | None, typer.Option(help="Coordination point id [NOODNET_CP_ID]")]
+UpstreamUrls = Annotated[
+    str | None,
+    typer.Option(
+        help="Comma-separated upstream URLs to forward summaries and P1 items to "
+        "[NOODNET_UPSTREAM_URLS]"
+    ),
+]
 
 
 @app.command()
@@ -62,11 +69,14 @@ def cp(
     mqtt_password: MqttPass = None,
     http_host: HttpHost = None,
     http_port: HttpPort = None,
+    upstream_urls: UpstreamUrls = None,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
 ) -> None:
-    """Run the CP service: MQTT ingest, store, REST API (docs at /docs)."""
+    """Run the CP service: MQTT ingest, store, REST API (docs at /docs), crisis-room
+    dashboard (/dashboard), summaries and P1 items forwarded to --upstream-urls."""
     from service.app import run
     from service.settings import ServiceSettings
+    from service.upstream.settings import UpstreamSettings
 
     setup_logging(log_level)
     run(
@@ -80,8 +90,46 @@ def cp(
             mqtt_password=mqtt_password,
             http_host=http_host,
             http_port=http_port,
-        )
+        ),
+        _settings(UpstreamSettings, upstream_urls=upstream_urls),
     )
+
+
+@app.command()
+def region(
+    region_id: Annotated[
+        str | None, typer.Option(help="Id of this region [NOODNET_CP_ID]; e.g. vr-brabant-noord")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="SQLAlchemy URL [NOODNET_DATABASE_URL]; default var/noodnet-region.db"),
+    ] = None,
+    http_host: HttpHost = None,
+    http_port: HttpPort = None,
+    upstream_urls: UpstreamUrls = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
+) -> None:
+    """Run the service in region role: the upstream for several CPs (and itself forwarding to
+    a national level with --upstream-urls). Dashboard at /dashboard."""
+    import os
+
+    from service.app import run
+    from service.settings import Role, ServiceSettings
+    from service.upstream.settings import UpstreamSettings
+
+    setup_logging(log_level)
+    settings = _settings(
+        ServiceSettings,
+        role=Role.REGION,
+        cp_id=region_id or os.environ.get("NOODNET_CP_ID") or "region",
+        database_url=database_url
+        or os.environ.get("NOODNET_DATABASE_URL")
+        or "sqlite:///var/noodnet-region.db",
+        mqtt_enabled=os.environ.get("NOODNET_MQTT_ENABLED", "false"),
+        http_host=http_host,
+        http_port=http_port,
+    )
+    run(settings, _settings(UpstreamSettings, upstream_urls=upstream_urls))
 
 
 @app.command()

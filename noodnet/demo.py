@@ -262,11 +262,15 @@ def _banner(
         f"""
 Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
 
+  Crisis-room dashboard {cp_url}/dashboard   (wall screen; ?lang=en for English)
   CP service API docs   {cp_url}/docs
   Messages              {cp_url}/api/v1/messages
   Help requests only    {cp_url}/api/v1/messages?kind=help_request
   NSPs, gaps, liveness  {cp_url}/api/v1/nsps
   Dead letters          {cp_url}/api/v1/dead-letters  (operator token)
+  Live stream (SSE)     {cp_url}/api/v1/stream   (curl -N)
+  Summaries, outbox     {cp_url}/api/v1/upstream/summaries/latest  {cp_url}/api/v1/upstream/status
+  GeoJSON for GIS       {cp_url}/api/v1/geo/nsps.geojson  {cp_url}/api/v1/geo/help-requests.geojson
   Readiness             {cp_url}/readyz
   MQTT broker           127.0.0.1:{mqtt_port}  (production config: passwords + ACL)
     mosquitto_sub -p {mqtt_port} -u {CP_BROKER_USER} -P '{creds.cp_broker_password}' \\

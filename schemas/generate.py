@@ -23,6 +23,7 @@ from schemas.envelope import (
     TaskMessage,
     TaskUpdateMessage,
 )
+from schemas.upstream import UPSTREAM_ADAPTER, SummaryUpstream, UrgentItemUpstream
 
 OUT_DIR = Path(__file__).parent / "json"
 
@@ -37,6 +38,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "bulletin": BulletinMessage,
     "task": TaskMessage,
     "presence": Presence,
+    "summary": SummaryUpstream,
+    "p1_item": UrgentItemUpstream,
 }
 
 
@@ -46,7 +49,11 @@ def render() -> dict[str, str]:
     docs: dict[str, dict[str, Any]] = {
         name: model.model_json_schema() for name, model in MODELS.items()
     }
-    adapters: dict[str, TypeAdapter[Any]] = {"up": UP_ADAPTER, "down": DOWN_ADAPTER}
+    adapters: dict[str, TypeAdapter[Any]] = {
+        "up": UP_ADAPTER,
+        "down": DOWN_ADAPTER,
+        "upstream": UPSTREAM_ADAPTER,
+    }
     for name, adapter in adapters.items():
         docs[name] = adapter.json_schema()
     for name, doc in docs.items():

@@ -22,24 +22,35 @@ from service.ingest import IngestWorker
 from service.limits.flags import ThrottleRecorder
 from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import MqttBridge
+from service.region import api as region_api
 from service.settings import ServiceSettings
 from service.tasks import api as tasks_api
 from service.tasks.sending import TaskResender
 from service.tasks.updates import record_task_updates
 from service.triage import api as triage_api
 from service.triage.runtime import Triage
+from service.upstream import api as upstream_api
+from service.upstream import stream
+from service.upstream.runtime import Upstream
+from service.upstream.settings import UpstreamSettings
+from service.web import api as picture_api
+from service.web import pages
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServiceSettings | None = None, upstream_settings: UpstreamSettings | None = None
+) -> FastAPI:
     settings = settings or ServiceSettings()
+    upstream_settings = upstream_settings or UpstreamSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         await run_in_threadpool(migrate, engine)
         triage = Triage(engine, settings.cp_id)
+        upstream = await run_in_threadpool(Upstream, engine, settings, upstream_settings)
         admission = AdmissionQueue(
             rate=settings.rate_limit_per_second,
             burst=settings.rate_limit_burst,
@@ -54,7 +65,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 *triage.hooks,
                 record_receipts,
                 record_task_updates,
+                *upstream.ingest_hooks,
             ],
+            on_stored=upstream.after_ingest,
             admission=admission,
         )
         auth_setup.start(app, settings, engine)
@@ -74,6 +87,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             bridge.start()
         triage.start(bridge)
         app.state.triage = triage
+        await run_in_threadpool(upstream.start)
+        app.state.upstream = upstream
         app.state.ctx = ServiceContext(settings, engine, worker, bridge)
         log.info("CP service %s up (role %s)", settings.cp_id, settings.role.value)
         try:
@@ -84,6 +99,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             await run_in_threadpool(triage.stop)
             for d in downward:
                 await run_in_threadpool(d.stop)
+            await run_in_threadpool(upstream.stop)
             if bridge is not None:
                 await run_in_threadpool(bridge.stop)
             engine.dispose()
@@ -103,6 +119,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         bulletins_api,
         tasks_api,
         auth_api,
+        upstream_api,
+        stream,
+        region_api,
+        picture_api,
+        pages,
     ):
         app.include_router(module.router)
     app.include_router(auth_api.events_router)
@@ -110,12 +131,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return app
 
 
-def run(settings: ServiceSettings) -> None:
-    """Serve the CP service with uvicorn (used by ``noodnet cp``)."""
+def run(settings: ServiceSettings, upstream_settings: UpstreamSettings | None = None) -> None:
+    """Serve the CP service with uvicorn (used by ``noodnet cp`` and ``noodnet region``)."""
     import uvicorn
 
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, upstream_settings),
         host=settings.http_host,
         port=settings.http_port,
         log_level="info",

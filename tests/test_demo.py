@@ -38,6 +38,7 @@ def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: 
         kinds = {m["kind"] for m in httpx.get(f"http://127.0.0.1:{port}/api/v1/messages").json()}
         assert "status" in kinds
         assert "API docs" in log.read_text()
+        assert f"127.0.0.1:{port}/dashboard" in log.read_text()
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0, log.read_text()[-3000:]

@@ -11,8 +11,10 @@ import service.auth.models
 import service.bulletins.models
 import service.limits.models
 import service.models
+import service.region.models
 import service.tasks.models
-import service.triage.models  # noqa: F401
+import service.triage.models
+import service.upstream.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

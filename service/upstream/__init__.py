@@ -1,0 +1,1 @@
+"""Upward path."""

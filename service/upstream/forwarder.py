@@ -1,0 +1,191 @@
+"""The forwarder: one thread per upstream target works off that target's outbox in order.
+
+The head of the queue (P1 items first, then summaries, oldest first) is retried until it is
+delivered or dead before anything behind it goes: the region then sees items in the order
+they happened, and while it is down only one request per backoff step reaches for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from schemas import utcnow
+from service.upstream import outbox
+from service.upstream.settings import UpstreamSettings
+
+log = logging.getLogger(__name__)
+
+# 4xx answers that can succeed later; every other 4xx means the item itself is refused.
+TRANSIENT_4XX = {408, 423, 425, 429}
+BATCH = 50
+
+
+@dataclass
+class TargetState:
+    """What the API shows about one target's link."""
+
+    target: str
+    delivered: int = 0
+    failures: int = 0
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    last_error: str | None = None
+    dead_lettered: int = 0
+
+
+class TargetForwarder:
+    def __init__(
+        self, engine: Engine, target: str, settings: UpstreamSettings, sender: str
+    ) -> None:
+        self.engine = engine
+        self.target = target
+        self.settings = settings
+        self.sender = sender
+        self.state = TargetState(target)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name=f"forwarder-{self.target}", daemon=True
+        )
+        self._thread.start()
+
+    def signal_stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def join(self, timeout: float = 15) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        timeout = httpx.Timeout(self.settings.upstream_timeout_seconds)
+        # trust_env=False: a proxy variable left in the environment must not divert (or
+        # silently swallow) what goes to the crisis organisation.
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            while not self._stop.is_set():
+                try:
+                    wait = self._step(client)
+                except Exception:  # database trouble: keep the thread alive and retry
+                    log.exception("forwarder for %s failed; retrying", self.target)
+                    wait = 2.0
+                if wait > 0:
+                    self._wake.wait(wait)
+                    self._wake.clear()
+
+    def _step(self, client: httpx.Client) -> float:
+        """Send what is due, in order; returns how long to wait before the next step.
+
+        Items go out one by one from the head of the queue; their delivery is recorded for
+        up to ``BATCH`` items in one transaction. A crash before that commit only means those
+        items go again, and the upstream recognises them by their keys.
+        """
+        if self.settings.upstream_coalesce_summaries:
+            outbox.coalesce_summaries(self.engine, self.target)
+        items = outbox.queue_head(self.engine, self.target, BATCH)
+        poll = self.settings.upstream_poll_seconds
+        if not items:
+            return poll
+        due_in = (items[0].next_attempt_at - utcnow()).total_seconds()
+        if due_in > 0:
+            return min(due_in, poll)
+        delivered: list[tuple[outbox.OutboxItem, int]] = []
+        try:
+            for item in items:
+                # Behind the head only what has not failed before goes on (an item that did
+                # waits its backoff, and a new P1 arriving meanwhile goes ahead of it).
+                if self._stop.is_set() or item.next_attempt_at > utcnow():
+                    break
+                code = self._send(client, item)
+                if code is None:
+                    break
+                delivered.append((item, code))
+        finally:
+            if delivered:
+                outbox.mark_delivered(self.engine, delivered)
+                self.state.delivered += len(delivered)
+                self.state.last_success_at = utcnow()
+                self.state.last_error = None
+        return 0 if delivered else poll
+
+    def _send(self, client: httpx.Client, item: outbox.OutboxItem) -> int | None:
+        """POST one item; the status code when delivered, None when it failed (recorded)."""
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": item.idempotency_key,
+            "X-Noodnet-Sender": self.sender,
+            "X-Noodnet-Attempt": str(item.attempts + 1),
+        }
+        try:
+            response = client.post(self.target, content=item.payload.encode(), headers=headers)
+        except httpx.HTTPError as exc:
+            self._failed(item, f"{type(exc).__name__}: {exc}", None, permanent=False)
+            return None
+        code = response.status_code
+        if 200 <= code < 300:
+            log.info("delivered %s to %s (%d)", item.idempotency_key, self.target, code)
+            return code
+        permanent = 400 <= code < 500 and code not in TRANSIENT_4XX
+        self._failed(item, f"HTTP {code}: {response.text[:1000]}", code, permanent)
+        return None
+
+    def _failed(
+        self, item: outbox.OutboxItem, error: str, code: int | None, permanent: bool
+    ) -> None:
+        dead = outbox.mark_failed(
+            self.engine,
+            item,
+            error,
+            code,
+            permanent,
+            self.settings.upstream_retry_base_seconds,
+            self.settings.upstream_retry_max_seconds,
+        )
+        self.state.failures += 1
+        self.state.last_failure_at = utcnow()
+        self.state.last_error = error
+        if dead:
+            self.state.dead_lettered += 1
+            log.error(
+                "upstream dead letter: %s to %s after %d attempts: %s",
+                item.idempotency_key,
+                self.target,
+                item.attempts + 1,
+                error,
+            )
+        else:
+            log.warning("sending %s to %s failed: %s", item.idempotency_key, self.target, error)
+
+
+class Forwarder:
+    """All targets' forwarders."""
+
+    def __init__(self, engine: Engine, settings: UpstreamSettings, sender: str) -> None:
+        self.targets = {
+            t: TargetForwarder(engine, t, settings, sender) for t in settings.upstream_urls
+        }
+
+    def start(self) -> None:
+        for f in self.targets.values():
+            f.start()
+
+    def stop(self) -> None:
+        for f in self.targets.values():
+            f.signal_stop()
+        for f in self.targets.values():
+            f.join()
+
+    def wake(self) -> None:
+        for f in self.targets.values():
+            f.wake()

@@ -1,0 +1,143 @@
+"""The picture a dashboard shows: per CP its summary content, plus the open P1 items.
+
+A CP builds it live from its own tables; a region from the newest summary of each CP and the
+P1 items they sent (``service/region/picture.py``). Both have this one shape, so the same
+dashboard page and GeoJSON exports serve either role.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+
+from schemas import utcnow
+from schemas.upstream import NspCounts, SummaryContent
+from service.models import Message, Nsp
+from service.upstream.models import UpstreamSummary
+from service.upstream.summary import SummaryConfig, build_content, open_requests
+
+_msg = Message.__table__  # type: ignore[attr-defined]
+_nsp = Nsp.__table__  # type: ignore[attr-defined]
+_summaries = UpstreamSummary.__table__  # type: ignore[attr-defined]
+
+MAX_P1_ITEMS = 500
+
+
+class CpPicture(BaseModel):
+    cp_id: str
+    source: Literal["live", "summary"]
+    summary_seq: int | None
+    produced_at: datetime
+    received_at: datetime | None = None
+    age_seconds: float
+    content: SummaryContent
+
+
+class P1Item(BaseModel):
+    cp_id: str
+    message_id: str
+    nsp_id: str
+    nsp_name: str | None
+    kind: str
+    category: str
+    text: str
+    location: dict[str, Any] | None
+    people_involved: int | None = None
+    vulnerable_people: int | None = None
+    received_at: datetime
+    waiting_seconds: float
+
+
+class Picture(BaseModel):
+    role: str
+    node_id: str
+    generated_at: datetime
+    cps: list[CpPicture]
+    nsp_counts: NspCounts
+    help_by_urgency: dict[str, int]
+    open_items_total: int
+    p1_items: list[P1Item]
+
+
+def p1_from_message(
+    cp_id: str, message: dict[str, Any], nsp_name: str | None, received_at: datetime, now: datetime
+) -> P1Item:
+    """A P1 item from an upward message (a stored row, or the copy inside a P1 item)."""
+    body = message["body"]
+    help_request = message["kind"] == "help_request"
+    return P1Item(
+        cp_id=cp_id,
+        message_id=message["message_id"],
+        nsp_id=message["nsp_id"],
+        nsp_name=nsp_name,
+        kind=message["kind"],
+        category=body["category"] if help_request else body["resource"],
+        text=body["description"]
+        if help_request
+        else f"{body['quantity']:g} {body['unit']} {body['item']}",
+        location=body.get("location"),
+        people_involved=body.get("people_involved"),
+        vulnerable_people=body.get("vulnerable_people"),
+        received_at=received_at,
+        waiting_seconds=max(0.0, (now - received_at).total_seconds()),
+    )
+
+
+def assemble(
+    role: str, node_id: str, cps: list[CpPicture], p1: list[P1Item], now: datetime
+) -> Picture:
+    counts = NspCounts()
+    by_urgency: dict[str, int] = {}
+    for cp in cps:
+        for field, value in cp.content.nsp_counts:
+            setattr(counts, field, getattr(counts, field) + value)
+        for urgency, n in cp.content.help_requests.by_urgency.items():
+            by_urgency[urgency.value] = by_urgency.get(urgency.value, 0) + n
+    return Picture(
+        role=role,
+        node_id=node_id,
+        generated_at=now,
+        cps=cps,
+        nsp_counts=counts,
+        help_by_urgency=dict(sorted(by_urgency.items())),
+        open_items_total=sum(cp.content.open_items_total for cp in cps),
+        p1_items=p1,
+    )
+
+
+def cp_picture(engine: Engine, config: SummaryConfig) -> Picture:
+    now = utcnow()
+    with engine.connect() as conn:
+        content = build_content(conn, config, now)
+        seq = conn.execute(
+            sa.select(sa.func.max(_summaries.c.seq)).where(_summaries.c.cp_id == config.cp_id)
+        ).scalar_one_or_none()
+        names: dict[str, str | None] = {
+            nsp_id: name for nsp_id, name in conn.execute(sa.select(_nsp.c.nsp_id, _nsp.c.name))
+        }
+        where = sa.and_(
+            _msg.c.urgency == "P1",
+            sa.or_(open_requests("help_request"), open_requests("resource_request")),
+        )
+        rows = conn.execute(
+            sa.select(_msg).where(where).order_by(_msg.c.id.desc()).limit(MAX_P1_ITEMS)
+        ).all()
+    p1 = [
+        p1_from_message(config.cp_id, dict(r._mapping), names.get(r.nsp_id), r.received_at, now)
+        for r in rows
+    ]
+    cps = [
+        CpPicture(
+            cp_id=config.cp_id,
+            source="live",
+            summary_seq=seq,
+            produced_at=now,
+            age_seconds=0,
+            content=content,
+        )
+    ]
+    return assemble("cp", config.cp_id, cps, p1, now)

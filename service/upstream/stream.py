@@ -1,0 +1,107 @@
+"""The live stream for dashboards: ``GET /api/v1/stream`` (Server-Sent Events).
+
+Every event comes from the persisted event log, with its log id as the SSE ``id:``. A client
+that reconnects sends ``Last-Event-ID`` (browsers do so by themselves) and gets everything
+after it, so a dropped connection loses nothing. Each ``data:`` line is one JSON object
+``{"id", "type", "at", "data"}``; there is no SSE ``event:`` name, so one ``onmessage``
+handler sees every type, including types other features add later.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from service.upstream.events import Event, last_event_id, read_events
+from service.upstream.runtime import UpstreamDep
+
+router = APIRouter(prefix="/api/v1", tags=["stream"])
+
+BATCH = 500
+KEEPALIVE_SECONDS = 15.0
+RETRY_MS = 2000
+
+
+class EventOut(BaseModel):
+    id: int
+    type: str
+    at: datetime
+    data: dict[str, Any]
+
+
+def _out(e: Event) -> EventOut:
+    return EventOut(id=e.id, type=e.type, at=e.at, data=e.data)
+
+
+def sse_frame(e: Event) -> str:
+    payload = json.dumps(_out(e).model_dump(mode="json"), ensure_ascii=False)
+    return f"id: {e.id}\ndata: {payload}\n\n"
+
+
+@router.get("/events", summary="The event log, oldest first after an id (for polling clients)")
+def list_events(
+    up: UpstreamDep,
+    after: Annotated[int, Query(ge=0, description="Events with a larger id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=BATCH)] = 100,
+) -> list[EventOut]:
+    return [_out(e) for e in read_events(up.engine, after, limit)]
+
+
+@router.get(
+    "/stream",
+    summary="Live events as Server-Sent Events; reconnect with Last-Event-ID to catch up",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, 422: {"description": "Bad id"}},
+)
+async def stream(
+    request: Request,
+    up: UpstreamDep,
+    last_event_id_header: Annotated[
+        str | None, Header(alias="Last-Event-ID", description="Resume after this event id")
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, description="Resume after this id (when no header is sent)")
+    ] = None,
+) -> StreamingResponse:
+    if last_event_id_header is not None and last_event_id_header.strip():
+        text = last_event_id_header.strip()
+        if not text.isdigit():
+            raise HTTPException(422, detail="Last-Event-ID must be a non-negative event id")
+        cursor = int(text)
+    elif after is not None:
+        cursor = after
+    else:
+        cursor = await run_in_threadpool(last_event_id, up.engine)
+    poll = up.upstream.upstream_poll_seconds
+
+    async def frames() -> AsyncIterator[str]:
+        nonlocal cursor
+        yield f"retry: {RETRY_MS}\n: stream from event {cursor}\n\n"
+        last_sent = time.monotonic()
+        while not await request.is_disconnected():
+            batch = await run_in_threadpool(read_events, up.engine, cursor, BATCH)
+            for e in batch:
+                yield sse_frame(e)
+                cursor = e.id
+            if batch:
+                last_sent = time.monotonic()
+                if len(batch) == BATCH:
+                    continue
+            elif time.monotonic() - last_sent > KEEPALIVE_SECONDS:
+                yield ": keepalive\n\n"
+                last_sent = time.monotonic()
+            await up.notifier.wait(poll)
+
+    return StreamingResponse(
+        frames(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

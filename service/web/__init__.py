@@ -1,0 +1,1 @@
+"""Pages served by the service (the crisis-room dashboard) and the data they read."""

@@ -1,0 +1,36 @@
+"""The crisis-room dashboard page and its assets, all shipped in this package (no other host:
+the crisis room has no internet)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, RedirectResponse
+
+router = APIRouter(tags=["dashboard"])
+
+STATIC = Path(__file__).parent / "static"
+ASSETS = {
+    "dashboard.css": "text/css; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "basemap.js": "text/javascript; charset=utf-8",
+}
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+@router.get("/dashboard", summary="Crisis-room dashboard (wall screen)", include_in_schema=True)
+def dashboard() -> FileResponse:
+    return FileResponse(STATIC / "dashboard.html", media_type="text/html", headers=NO_CACHE)
+
+
+@router.get("/dashboard/", include_in_schema=False)
+def dashboard_slash() -> RedirectResponse:
+    return RedirectResponse("/dashboard")
+
+
+@router.get("/dashboard/static/{name}", include_in_schema=False)
+def asset(name: str) -> FileResponse:
+    if name not in ASSETS:
+        raise HTTPException(404, detail=f"no dashboard asset {name}")
+    return FileResponse(STATIC / name, media_type=ASSETS[name], headers=NO_CACHE)

@@ -1,0 +1,552 @@
+/* Crisis-room dashboard: reads /api/v1/picture, then follows /api/v1/stream and refreshes on
+   every event. All report text is inserted with textContent, never as HTML: it was typed in by
+   NSP staff and residents. */
+"use strict";
+
+(function () {
+  const T = {
+    nl: {
+      title: "Crisisbeeld", region: "Regionaal crisisbeeld", connecting: "verbinden…",
+      live: "LIVE", reconnecting: "verbinding weg — opnieuw verbinden…",
+      updated: "bijgewerkt", new_p1: "NIEUWE P1-MELDING", map: "Kaart NSP's",
+      p1: "P1 — levensbedreigend", queue: "Open meldingen — urgentst eerst", nsps: "NSP's",
+      needs: "Behoeften", questions: "Vragen van bewoners", rumours: "Geruchten",
+      reach: "Bereik publieksinformatie", incidents: "Incidenten", cps: "Coördinatiepunten",
+      col_nsp: "NSP", col_state: "Status", col_power: "Stroom", col_heard: "Gehoord",
+      col_gaps: "Mist",
+      k_open: "NSP's open", k_limited: "beperkt open", k_closed: "gesloten",
+      k_silent: "stil / offline", k_power: "weinig stroom", k_p1: "P1 open",
+      k_items: "open hulpvragen",
+      none_p1: "Geen open P1-meldingen", none: "Geen",
+      reach_unknown: "Nog niet beschikbaar (ontvangst van bulletins wordt nog niet bijgehouden).",
+      incidents_unknown: "Nog niet beschikbaar (meldingen worden nog niet tot incidenten gegroepeerd).",
+      waiting: "wacht", min: "min", hours_left: "u over", hours: "u", vulnerable: "kwetsbaar",
+      people: "personen", needed_by: "vóór", times: "×", summary: "samenvatting",
+      ago: "geleden", silent_for: "stil sinds", never: "nooit", live_data: "live",
+      confirmed: "bevestigd", missing: "ontbreekt bij",
+      legend_open: "open", legend_limited: "beperkt", legend_closed: "gesloten",
+      legend_silent: "stil/offline", legend_p1: "P1-melding",
+      no_position: "zonder positie",
+      state: { open: "open", limited: "beperkt", closed: "gesloten", none: "geen status" },
+      liveness: { online: "online", offline: "offline", silent: "stil", unknown: "nooit gehoord" },
+      power: { grid: "net", generator: "aggregaat", battery: "accu", solar: "zon", none: "geen" },
+      category: {
+        medical: "medisch", fire: "brand", crime: "misdrijf", vulnerable_person: "kwetsbare persoon",
+        missing_person: "vermiste persoon", other: "overig", fuel: "brandstof", water: "water",
+        medicine: "medicijnen", food: "voedsel", staff: "personeel", equipment: "materieel",
+      },
+    },
+    en: {
+      title: "Crisis picture", region: "Regional crisis picture", connecting: "connecting…",
+      live: "LIVE", reconnecting: "connection lost — reconnecting…",
+      updated: "updated", new_p1: "NEW P1 REPORT", map: "NSP map",
+      p1: "P1 — life-threatening", queue: "Open requests — most urgent first", nsps: "NSPs",
+      needs: "Needs", questions: "Residents' questions", rumours: "Rumours",
+      reach: "Public information reach", incidents: "Incidents", cps: "Coordination points",
+      col_nsp: "NSP", col_state: "State", col_power: "Power", col_heard: "Heard",
+      col_gaps: "Gaps",
+      k_open: "NSPs open", k_limited: "limited", k_closed: "closed",
+      k_silent: "silent / offline", k_power: "low power", k_p1: "P1 open",
+      k_items: "open requests",
+      none_p1: "No open P1 reports", none: "None",
+      reach_unknown: "Not available yet (bulletin receipts are not tracked yet).",
+      incidents_unknown: "Not available yet (reports are not grouped into incidents yet).",
+      waiting: "waiting", min: "min", hours_left: "h left", hours: "h", vulnerable: "vulnerable",
+      people: "people", needed_by: "by", times: "×", summary: "summary",
+      ago: "ago", silent_for: "silent for", never: "never", live_data: "live",
+      confirmed: "confirmed", missing: "missing at",
+      legend_open: "open", legend_limited: "limited", legend_closed: "closed",
+      legend_silent: "silent/offline", legend_p1: "P1 report",
+      no_position: "without position",
+      state: { open: "open", limited: "limited", closed: "closed", none: "no status" },
+      liveness: { online: "online", offline: "offline", silent: "silent", unknown: "never heard" },
+      power: { grid: "grid", generator: "generator", battery: "battery", solar: "solar", none: "none" },
+      category: {
+        medical: "medical", fire: "fire", crime: "crime", vulnerable_person: "vulnerable person",
+        missing_person: "missing person", other: "other", fuel: "fuel", water: "water",
+        medicine: "medicine", food: "food", staff: "staff", equipment: "equipment",
+      },
+    },
+  };
+  const URGENCY_ORDER = { P1: 1, P2: 2, P3: 3, P4: 4 };
+  const COLORS = {
+    open: "#2fbf5b", limited: "#f0a30a", closed: "#8a939e", none: "#5b7fa6", silent: "#ff4d4d",
+  };
+
+  const params = new URLSearchParams(location.search);
+  let lang = params.get("lang") || localStorage.getItem("noodnet.lang") || "nl";
+  if (!T[lang]) lang = "nl";
+  let picture = null;
+  let fetchedAt = Date.now();
+  let lastEventId = 0;
+  let source = null;
+  let refreshing = false;
+  let refreshAgain = false;
+  const fresh = new Map(); // message id -> time it arrived on the stream
+  window.__noodnetLoadedAt = window.__noodnetLoadedAt || Date.now();
+
+  const t = (key) => T[lang][key] ?? key;
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function svg(tag, attrs, text) {
+    // The inline <svg> already carries the SVG namespace; borrow it.
+    const e = document.createElementNS(document.getElementById("map").namespaceURI, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function hhmm(iso) {
+    return new Date(iso).toLocaleTimeString(lang === "nl" ? "nl-NL" : "en-GB",
+      { hour: "2-digit", minute: "2-digit" });
+  }
+  function minutesSince(iso) { return Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000)); }
+  function duration(seconds) {
+    const m = Math.floor(seconds / 60);
+    if (m < 60) return `${m} ${t("min")}`;
+    const h = Math.floor(m / 60);
+    return `${h} u ${m % 60} ${t("min")}`.replace(" u ", lang === "nl" ? " u " : " h ");
+  }
+  function cat(c) { return T[lang].category[c] || (c || "").replace(/_/g, " "); }
+
+  function applyLanguage() {
+    document.documentElement.lang = lang;
+    for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    $("lang").textContent = lang === "nl" ? "EN" : "NL";
+    setLink(linkState);
+    if (lastAlert) alertText(lastAlert);
+    if (picture) render(picture);
+  }
+  $("lang").addEventListener("click", () => {
+    lang = lang === "nl" ? "en" : "nl";
+    localStorage.setItem("noodnet.lang", lang);
+    applyLanguage();
+  });
+
+  // ------------------------------------------------------------------ data
+
+  async function refresh() {
+    if (refreshing) { refreshAgain = true; return; }
+    refreshing = true;
+    try {
+      do {
+        refreshAgain = false;
+        const r = await fetch("/api/v1/picture", { cache: "no-store" });
+        if (!r.ok) throw new Error(`picture: HTTP ${r.status}`);
+        picture = await r.json();
+        fetchedAt = Date.now();
+        render(picture);
+        if (!source) connect(picture.last_event_id);
+      } while (refreshAgain);
+    } catch (err) {
+      setLink("down", String(err));
+      setTimeout(refresh, 3000);
+    } finally {
+      refreshing = false;
+    }
+  }
+
+  let linkState = "wait";
+  function setLink(state, title) {
+    linkState = state;
+    const link = $("link");
+    link.className = `link link-${state}`;
+    link.textContent = state === "live" ? t("live") : state === "wait" ? t("connecting") : t("reconnecting");
+    link.title = title || "";
+  }
+
+  function connect(after) {
+    lastEventId = Math.max(lastEventId, after || 0);
+    // On its own reconnects the browser sends Last-Event-ID, which the server prefers to ?after.
+    source = new EventSource(`/api/v1/stream?after=${lastEventId}`);
+    source.onopen = () => setLink("live");
+    source.onmessage = (m) => {
+      const ev = JSON.parse(m.data);
+      lastEventId = Math.max(lastEventId, ev.id);
+      onEvent(ev);
+    };
+    source.onerror = () => {
+      setLink("down");
+      if (source.readyState === EventSource.CLOSED) {
+        source = null;
+        setTimeout(() => { if (!source) connect(lastEventId); }, 3000);
+      }
+    };
+  }
+
+  function onEvent(ev) {
+    if (ev.type === "p1") {
+      fresh.set(ev.data.message_id, Date.now());
+      showAlert(ev.data);
+    }
+    refresh();
+  }
+
+  let lastAlert = null;
+  function alertText(d) {
+    $("alert-text").textContent = `${cat(d.category)} — ${d.nsp_name || d.nsp_id}: ${d.text || ""}`;
+  }
+  function showAlert(d) {
+    lastAlert = d;
+    alertText(d);
+    const alert = $("alert");
+    alert.hidden = false;
+    alert.style.animation = "none";
+    void alert.offsetWidth; // restart the blink
+    alert.style.animation = "";
+    clearTimeout(showAlert.timer);
+    showAlert.timer = setTimeout(() => { alert.hidden = true; }, 30000);
+  }
+
+  // ------------------------------------------------------------------ render
+
+  function allNsps(pic) {
+    const out = [];
+    for (const cp of pic.cps) for (const n of cp.content.nsps) out.push({ ...n, cp_id: cp.cp_id });
+    return out;
+  }
+  function nspNames(pic) {
+    const names = new Map();
+    for (const n of allNsps(pic)) names.set(`${n.cp_id}/${n.nsp_id}`, n.name || n.nsp_id);
+    return names;
+  }
+  function stateKey(n) {
+    if (n.liveness === "silent" || n.liveness === "offline") return "silent";
+    return n.state || "none";
+  }
+
+  function render(pic) {
+    document.title = `Noodnet — ${pic.role === "region" ? t("region") : t("title")} ${pic.node_id}`;
+    document.querySelector("[data-i18n=title]").textContent = pic.role === "region" ? t("region") : t("title");
+    $("node").textContent = `${pic.role === "region" ? "regio" : "CP"} ${pic.node_id}`;
+    $("updated").textContent = `${t("updated")} ${hhmm(pic.generated_at)}`;
+    renderKpis(pic);
+    renderMap(pic);
+    renderP1(pic);
+    renderQueue(pic);
+    renderNsps(pic);
+    renderNeeds(pic);
+    renderTopics(pic);
+    renderReach(pic);
+  }
+
+  function renderKpis(pic) {
+    const c = pic.nsp_counts;
+    const p1 = pic.p1_items.length;
+    const kpis = [
+      ["k-open", c.open, t("k_open")],
+      ["k-limited", c.limited, t("k_limited")],
+      ["k-closed", c.closed, t("k_closed")],
+      ["k-silent", c.silent + c.offline, t("k_silent")],
+      ["k-power", c.low_power, t("k_power")],
+      [p1 ? "k-p1 hot" : "k-p1", p1, t("k_p1")],
+      ["k-open-items", pic.open_items_total, t("k_items")],
+    ];
+    const box = $("kpis");
+    clear(box);
+    for (const [cls, n, label] of kpis) {
+      const k = el("div", `kpi ${cls}`);
+      k.append(el("div", "n", n), el("div", "l", label));
+      box.append(k);
+    }
+  }
+
+  function itemLi(item, names, extraMeta) {
+    const li = el("li", `u-${item.urgency}`);
+    li.dataset.messageId = item.message_id;
+    if (fresh.has(item.message_id) && Date.now() - fresh.get(item.message_id) < 60000) li.classList.add("fresh");
+    const head = el("div", "head");
+    const where = names.get(`${item.cp_id}/${item.nsp_id}`) || item.nsp_name || item.nsp_id;
+    head.append(el("span", `badge ${item.urgency}`, item.urgency), document.createTextNode(` ${cat(item.category)} · ${where}`));
+    li.append(head, el("div", "text", item.text));
+    const meta = [`${t("waiting")} ${duration((Date.now() - Date.parse(item.received_at)) / 1000)}`];
+    if (item.vulnerable_people) meta.push(`${item.vulnerable_people} ${t("vulnerable")}`);
+    if (item.people_involved > 1) meta.push(`${item.people_involved} ${t("people")}`);
+    const loc = item.location;
+    if (loc && loc.address) meta.push(loc.address);
+    if (extraMeta) meta.push(extraMeta);
+    li.append(el("div", "meta", meta.join(" · ")));
+    return li;
+  }
+
+  function renderP1(pic) {
+    const names = nspNames(pic);
+    const list = $("p1");
+    clear(list);
+    const items = [...pic.p1_items].sort((a, b) => Date.parse(b.received_at) - Date.parse(a.received_at));
+    if (!items.length) list.append(el("li", "empty", t("none_p1")));
+    for (const p of items.slice(0, 12)) {
+      list.append(itemLi({ ...p, urgency: "P1" }, names, pic.cps.length > 1 ? p.cp_id : null));
+    }
+  }
+
+  function renderQueue(pic) {
+    const names = nspNames(pic);
+    const items = [];
+    for (const cp of pic.cps) for (const i of cp.content.open_items) items.push({ ...i, cp_id: cp.cp_id });
+    items.sort((a, b) => (URGENCY_ORDER[a.urgency] - URGENCY_ORDER[b.urgency]) ||
+      (Date.parse(a.received_at) - Date.parse(b.received_at)));
+    const list = $("queue");
+    clear(list);
+    $("queue-count").textContent = String(pic.open_items_total);
+    if (!items.length) list.append(el("li", "empty", t("none")));
+    for (const i of items.slice(0, 14)) list.append(itemLi(i, names, pic.cps.length > 1 ? i.cp_id : null));
+  }
+
+  function renderNsps(pic) {
+    const body = $("nsps");
+    clear(body);
+    const nsps = allNsps(pic).sort((a, b) => {
+      const bad = (n) => (n.liveness === "silent" || n.liveness === "offline" ? 0 : n.low_power ? 1 : 2);
+      return bad(a) - bad(b) || (a.name || a.nsp_id).localeCompare(b.name || b.nsp_id);
+    });
+    for (const n of nsps) {
+      const tr = el("tr");
+      tr.dataset.nspId = n.nsp_id;
+      const name = el("td", "name");
+      const dot = el("span", "dot");
+      dot.style.background = COLORS[stateKey(n)];
+      name.append(dot, document.createTextNode(n.name || n.nsp_id));
+      name.title = `${n.cp_id} / ${n.nsp_id}`;
+      const state = el("td", null, `${T[lang].state[n.state || "none"]}`);
+      const power = el("td");
+      if (n.power_source) {
+        let text = T[lang].power[n.power_source] || n.power_source;
+        if (n.power_hours_left !== null && n.power_hours_left !== undefined) text += ` · ${Math.round(n.power_hours_left)} ${t("hours")}`;
+        power.textContent = text;
+        if (n.low_power) power.className = "warn";
+      } else power.textContent = "—";
+      const heard = el("td");
+      if (n.liveness === "silent" || n.liveness === "offline") {
+        heard.className = "bad";
+        heard.textContent = `${T[lang].liveness[n.liveness]} ${n.silent_for_seconds != null ? duration(n.silent_for_seconds + (Date.now() - fetchedAt) / 1000) : ""}`;
+      } else if (n.last_seen) {
+        heard.textContent = duration(n.silent_for_seconds + (Date.now() - fetchedAt) / 1000);
+      } else heard.textContent = T[lang].liveness.unknown;
+      const gaps = el("td", n.missing_count ? "warn" : null, n.missing_count ? String(n.missing_count) : "0");
+      tr.append(name, state, power, heard, gaps);
+      body.append(tr);
+    }
+  }
+
+  function renderNeeds(pic) {
+    const names = nspNames(pic);
+    const list = $("needs");
+    clear(list);
+    const needs = [];
+    for (const cp of pic.cps) for (const n of cp.content.resource_needs) needs.push({ ...n, cp_id: cp.cp_id });
+    needs.sort((a, b) => (URGENCY_ORDER[a.urgency] - URGENCY_ORDER[b.urgency]) ||
+      (Date.parse(a.received_at) - Date.parse(b.received_at)));
+    if (!needs.length) list.append(el("li", "empty", t("none")));
+    for (const n of needs.slice(0, 8)) {
+      const li = el("li", `u-${n.urgency}`);
+      const head = el("div", "head");
+      const where = names.get(`${n.cp_id}/${n.nsp_id}`) || n.nsp_id;
+      head.append(el("span", `badge ${n.urgency}`, n.urgency), document.createTextNode(` ${cat(n.resource)} · ${where}`));
+      li.append(head, el("div", "text", `${n.quantity} ${n.unit} ${n.item}`));
+      if (n.needed_by) li.append(el("div", "meta", `${t("needed_by")} ${hhmm(n.needed_by)}`));
+      list.append(li);
+    }
+  }
+
+  function mergedTopics(pic, field) {
+    const byText = new Map();
+    for (const cp of pic.cps) {
+      for (const topic of cp.content[field]) {
+        const key = topic.text.toLowerCase();
+        const cur = byText.get(key) || { text: topic.text, count: 0, nsps: new Set() };
+        cur.count += topic.count;
+        topic.nsp_ids.forEach((id) => cur.nsps.add(`${cp.cp_id}/${id}`));
+        byText.set(key, cur);
+      }
+    }
+    return [...byText.values()].sort((a, b) => b.count - a.count);
+  }
+
+  function renderTopics(pic) {
+    for (const [field, id] of [["information_needs", "questions"], ["rumours", "rumours"]]) {
+      const list = $(id);
+      clear(list);
+      const topics = mergedTopics(pic, field);
+      if (!topics.length) list.append(el("li", "empty", t("none")));
+      for (const topic of topics.slice(0, 5)) {
+        const li = el("li");
+        li.append(el("div", "text", `${topic.count}${t("times")} ${topic.text}`));
+        list.append(li);
+      }
+    }
+  }
+
+  function renderReach(pic) {
+    const reach = $("reach");
+    clear(reach);
+    const known = pic.cps.filter((cp) => cp.content.bulletin_reach);
+    if (!known.length) reach.textContent = t("reach_unknown");
+    for (const cp of known) {
+      for (const b of cp.content.bulletin_reach.bulletins) {
+        const line = el("div", b.confirmed < b.targeted ? "warn" : null,
+          `${b.bulletin_id} v${b.version}: ${b.confirmed}/${b.targeted} ${t("confirmed")}`);
+        reach.append(line);
+      }
+    }
+    $("incidents").textContent = t("incidents_unknown");
+    const cps = $("cps");
+    clear(cps);
+    for (const cp of pic.cps) {
+      const age = cp.source === "live" ? t("live_data") : `#${cp.summary_seq} · ${duration(cp.age_seconds)} ${t("ago")}`;
+      const li = el("li", cp.age_seconds > 900 ? "warn" : null, `${cp.cp_id}: ${cp.content.nsp_counts.total} NSP · ${age}`);
+      cps.append(li);
+    }
+  }
+
+  // ------------------------------------------------------------------ map
+
+  function renderMap(pic) {
+    const map = $("map");
+    clear(map);
+    // Draw in screen pixels: the viewBox is the panel's own size, so text sizes are real px.
+    const W = Math.max(300, Math.round(map.clientWidth || 1000));
+    const H = Math.max(200, Math.round(map.clientHeight || 700));
+    map.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    const M = 70;
+    const base = window.NOODNET_BASEMAP;
+    const nsps = allNsps(pic);
+    const located = nsps.filter((n) => n.lat !== null && n.lon !== null);
+    let b = { ...base.bounds };
+    if (located.length) {
+      // Zoom to the NSPs, but never closer than a town's width: the map must still orient.
+      const lats = located.map((n) => n.lat), lons = located.map((n) => n.lon);
+      const minLat = 0.08, minLon = 0.14;
+      let south = Math.min(...lats), north = Math.max(...lats);
+      let west = Math.min(...lons), east = Math.max(...lons);
+      if (north - south < minLat) { const c = (north + south) / 2; south = c - minLat / 2; north = c + minLat / 2; }
+      if (east - west < minLon) { const c = (east + west) / 2; west = c - minLon / 2; east = c + minLon / 2; }
+      const padLat = (north - south) * 0.12, padLon = (east - west) * 0.12;
+      b = { south: south - padLat, north: north + padLat, west: west - padLon, east: east + padLon };
+    }
+    const k = Math.cos(((b.south + b.north) / 2) * Math.PI / 180);
+    const sx = (W - 2 * M) / ((b.east - b.west) * k), sy = (H - 2 * M) / (b.north - b.south);
+    const s = Math.min(sx, sy);
+    const ox = (W - (b.east - b.west) * k * s) / 2, oy = (H - (b.north - b.south) * s) / 2;
+    const px = (lat, lon) => [ox + (lon - b.west) * k * s, oy + (b.north - lat) * s];
+    const path = (pts) => pts.map(([la, lo], i) => { const [x, y] = px(la, lo); return `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`; }).join(" ");
+
+    map.append(svg("rect", { x: 0, y: 0, width: W, height: H, class: "map-bg" }));
+    // graticule every 0.05 degrees
+    const step = 0.05;
+    for (let la = Math.ceil((b.south - 0.1) / step) * step; la < b.north + 0.1; la += step) {
+      const [, y] = px(la, b.west);
+      if (y < 20 || y > H) continue;
+      map.append(svg("line", { x1: 0, x2: W, y1: y, y2: y, class: "grat" }));
+      map.append(svg("text", { x: 6, y: y - 4, class: "grat-label" }, `${la.toFixed(2)}°N`));
+    }
+    for (let lo = Math.ceil((b.west - 0.2) / step) * step; lo < b.east + 0.2; lo += step) {
+      const [x] = px(b.south, lo);
+      if (x < 0 || x > W) continue;
+      map.append(svg("line", { x1: x, x2: x, y1: 0, y2: H, class: "grat" }));
+      map.append(svg("text", { x: x + 4, y: H - 6, class: "grat-label" }, `${lo.toFixed(2)}°E`));
+    }
+    for (const a of base.areas) map.append(svg("path", { d: `${path(a.points)} Z`, class: "area" }));
+    for (const r of base.rivers) {
+      map.append(svg("path", { d: path(r.points), class: "river" }));
+      const [x, y] = px(...r.label_at);
+      map.append(svg("text", { x, y: y - 10, class: "river-label" }, r.name));
+    }
+    for (const r of base.roads) {
+      map.append(svg("path", { d: path(r.points), class: "road" }));
+      const [x, y] = px(...r.label_at);
+      map.append(svg("text", { x: x + 8, y, class: "road-label" }, r.name));
+    }
+    // NSPs on top, each label where it does not cover another label or marker; place names
+    // give way to NSP labels.
+    const unlocated = nsps.length - located.length;
+    const taken = located.map((n) => { const [x, y] = px(n.lat, n.lon); return { x: x - 22, y: y - 22, w: 44, h: 44 }; });
+    const overlaps = (a) => taken.some((o) => a.x < o.x + o.w && o.x < a.x + a.w && a.y < o.y + o.h && o.y < a.y + a.h);
+    const groups = [];
+    for (const n of located) {
+      const [x, y] = px(n.lat, n.lon);
+      const g = svg("g", { class: "nsp-marker" });
+      g.dataset.nspId = n.nsp_id;
+      g.dataset.cpId = n.cp_id;
+      g.dataset.state = stateKey(n);
+      g.append(svg("circle", { cx: x, cy: y, r: 18, fill: COLORS[stateKey(n)], stroke: "#0b0f14", "stroke-width": 3 }));
+      if (n.liveness === "silent" || n.liveness === "offline") {
+        g.append(svg("circle", { cx: x, cy: y, r: 27, class: "nsp-ring-silent" }));
+      }
+      if (n.low_power) g.append(svg("text", { x, y: y + 7, fill: "#111", "font-size": 20, "font-weight": 700, "text-anchor": "middle" }, "!"));
+      const name = n.name || n.nsp_id;
+      let sub = T[lang].state[n.state || "none"];
+      if (n.liveness === "silent" || n.liveness === "offline") sub = `${T[lang].liveness[n.liveness]} ${duration(n.silent_for_seconds || 0)}`;
+      else if (n.power_hours_left != null && n.power_source !== "grid") sub += ` · ${Math.round(n.power_hours_left)} ${t("hours_left")}`;
+      const w = Math.max(name.length * 12.5, sub.length * 9.5), h = 46;
+      const spots = [
+        { x: x + 26, y: y - 22, anchor: "start" }, { x: x - 26 - w, y: y - 22, anchor: "end" },
+        { x: x - w / 2, y: y - 72, anchor: "middle" }, { x: x - w / 2, y: y + 26, anchor: "middle" },
+        { x: x + 26, y: y - 60, anchor: "start" }, { x: x + 26, y: y + 14, anchor: "start" },
+        { x: x - 26 - w, y: y - 60, anchor: "end" }, { x: x - 26 - w, y: y + 14, anchor: "end" },
+      ];
+      const fits = (p) => p.x >= 4 && p.x + w <= W - 4 && p.y >= 4 && p.y + h <= H - 4;
+      const spot = spots.find((p) => fits(p) && !overlaps({ ...p, w, h })) || spots.find(fits) || spots[0];
+      taken.push({ x: spot.x, y: spot.y, w, h });
+      const lx = spot.anchor === "start" ? spot.x : spot.anchor === "end" ? spot.x + w : spot.x + w / 2;
+      g.append(svg("text", { x: lx, y: spot.y + 20, class: "nsp-label", "text-anchor": spot.anchor }, name));
+      g.append(svg("text", { x: lx, y: spot.y + 42, class: "nsp-sub", "text-anchor": spot.anchor }, sub));
+      g.append(svg("title", {}, `${name} (${n.cp_id}/${n.nsp_id})`));
+      groups.push(g);
+    }
+    for (const p of base.places) {
+      const [x, y] = px(p.lat, p.lon);
+      if (x < 0 || x > W || y < 0 || y > H) continue;
+      const size = 18 * (p.size || 1);
+      const box = { x: x + 4, y: y + 2, w: p.name.length * size * 0.6, h: size + 4 };
+      if (overlaps(box)) continue;
+      map.append(svg("circle", { cx: x, cy: y, r: 3, class: "place-dot" }));
+      const label = svg("text", { x: x + 6, y: y + size + 1, class: "place" }, p.name);
+      if (p.size) label.setAttribute("style", `font-size:${size}px;font-weight:700`);
+      map.append(label);
+    }
+    for (const g of groups) map.append(g);
+    // P1 reports with coordinates, on top: they must never hide behind an NSP
+    for (const p of pic.p1_items) {
+      const loc = p.location;
+      if (!loc || loc.lat == null || loc.lon == null) continue;
+      const [x, y] = px(loc.lat, loc.lon);
+      const r = 13;
+      const tri = svg("path", { d: `M${x},${y - r} L${x + r},${y + r * 0.8} L${x - r},${y + r * 0.8} Z`, class: "p1-marker" });
+      tri.dataset.messageId = p.message_id;
+      if (fresh.has(p.message_id)) tri.classList.add("fresh");
+      const title = svg("title", {}, `P1 ${cat(p.category)}: ${p.text}`);
+      tri.append(title);
+      map.append(tri);
+    }
+    const note = `${base.name}${unlocated ? ` · ${unlocated} NSP ${t("no_position")}` : ""}`;
+    map.append(svg("text", { x: W - 8, y: 18, class: "map-note", "text-anchor": "end" }, note));
+
+    const legend = $("legend");
+    clear(legend);
+    for (const [key, label] of [["open", "legend_open"], ["limited", "legend_limited"], ["closed", "legend_closed"], ["silent", "legend_silent"]]) {
+      const i = el("i");
+      i.style.background = COLORS[key];
+      legend.append(i, document.createTextNode(t(label)));
+    }
+  }
+
+  // ------------------------------------------------------------------ start
+
+  function tick() {
+    $("clock").textContent = new Date().toLocaleTimeString(lang === "nl" ? "nl-NL" : "en-GB");
+  }
+  setInterval(tick, 1000);
+  tick();
+  // Waiting times and silence grow without events: re-read the picture now and then.
+  setInterval(refresh, 30000);
+  window.addEventListener("resize", () => { if (picture) render(picture); });
+  applyLanguage();
+  refresh();
+})();
