@@ -45,6 +45,7 @@ class Role(StrEnum):
     OPERATOR = "operator"  # works the queue and the bulletins of its CP
     VIEWER = "viewer"  # crisis room (CP) or info board (gateway): read and stream only
     ADMIN = "admin"  # manages NSPs and credentials
+    CP = "cp"  # a coordination point forwarding summaries and P1 items to its region
 
 
 @dataclass(frozen=True)

@@ -13,3 +13,5 @@ ADMINS = (Role.ADMIN,)
 # Post messages for its own NSP.
 GATEWAYS = (Role.GATEWAY,)
 ANY_ROLE = tuple(Role)
+# A CP forwarding to this instance in region role (its upstream token).
+UPSTREAM_SENDERS = (Role.CP,)

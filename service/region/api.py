@@ -10,7 +10,9 @@ from fastapi import APIRouter, Body, Header, HTTPException, Query, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from noodnet.httpguard import require
 from schemas.upstream import IDEMPOTENCY_KEY_PATTERN, UpstreamItem
+from service.auth.roles import READERS, UPSTREAM_SENDERS
 from service.region.inbox import KeyReused, accept
 from service.region.models import RegionCp, RegionSummary, RegionUrgent
 from service.settings import Role
@@ -64,6 +66,7 @@ class ReceivedItem(BaseModel):
             "reused for different content; 'detail' says which."
         },
     },
+    dependencies=[require(*UPSTREAM_SENDERS)],
 )
 async def post_item(
     item: Annotated[UpstreamItem, Body()],
@@ -103,7 +106,11 @@ async def post_item(
     )
 
 
-@router.get("/cps", summary="Every CP heard from, with its current summary's number")
+@router.get(
+    "/cps",
+    summary="Every CP heard from, with its current summary's number",
+    dependencies=[require(*READERS)],
+)
 def list_cps(up: UpstreamDep) -> list[RegionCpOut]:
     with up.engine.connect() as conn:
         n_summaries: dict[str, int] = {
@@ -153,7 +160,9 @@ def _received(table: sa.Table, up: Any, cp_id: str | None, limit: int, offset: i
     ]
 
 
-@router.get("/p1-items", summary="P1 items received, newest first")
+@router.get(
+    "/p1-items", summary="P1 items received, newest first", dependencies=[require(*READERS)]
+)
 def list_p1_items(
     up: UpstreamDep,
     cp_id: Annotated[str | None, Query(max_length=63)] = None,
@@ -163,7 +172,9 @@ def list_p1_items(
     return _received(_urgent, up, cp_id, limit, offset)
 
 
-@router.get("/summaries", summary="CP summaries received, newest first")
+@router.get(
+    "/summaries", summary="CP summaries received, newest first", dependencies=[require(*READERS)]
+)
 def list_summaries(
     up: UpstreamDep,
     cp_id: Annotated[str | None, Query(max_length=63)] = None,

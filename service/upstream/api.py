@@ -12,7 +12,9 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from noodnet.httpguard import require
 from schemas.upstream import Summary, SummaryTrigger
+from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep, ContextDep
 from service.settings import Role
 from service.upstream import events, outbox
@@ -81,7 +83,11 @@ def _row(r: Any, with_payload: bool = False) -> OutboxRow:
     return OutboxRow(**data, payload=json.loads(r.payload) if with_payload else None)
 
 
-@router.get("/status", summary="Outbox counts and link state per upstream target")
+@router.get(
+    "/status",
+    summary="Outbox counts and link state per upstream target",
+    dependencies=[require(*READERS)],
+)
 def status(up: UpstreamDep) -> UpstreamStatus:
     with up.engine.connect() as conn:
         counts: dict[str, dict[str, int]] = {}
@@ -129,7 +135,12 @@ def status(up: UpstreamDep) -> UpstreamStatus:
     )
 
 
-@router.get("/outbox", summary="Outbox items, newest first", response_model=list[OutboxRow])
+@router.get(
+    "/outbox",
+    summary="Outbox items, newest first",
+    response_model=list[OutboxRow],
+    dependencies=[require(*READERS)],
+)
 def list_outbox(
     up: UpstreamDep,
     state: Annotated[str | None, Query(description=f"One of {', '.join(outbox.STATES)}")] = None,
@@ -158,6 +169,7 @@ def list_outbox(
     "/outbox/{item_id}",
     summary="One outbox item, with the exact payload sent",
     responses={404: {"description": "No such item"}},
+    dependencies=[require(*READERS)],
 )
 def get_outbox_item(item_id: int, up: UpstreamDep) -> OutboxRow:
     with up.engine.connect() as conn:
@@ -171,8 +183,9 @@ def get_outbox_item(item_id: int, up: UpstreamDep) -> OutboxRow:
     "/outbox/{item_id}/retry",
     summary="Send a dead-lettered item again",
     responses={404: {"description": "No such item"}, 409: {"description": "Item is not dead"}},
+    dependencies=[require(*OPERATORS)],
 )
-def retry_item(item_id: Annotated[int, Path(ge=1)], up: UpstreamDep, actor: ActorDep) -> OutboxRow:
+def retry_item(item_id: Annotated[int, Path(ge=1, le=2**62)], up: UpstreamDep, actor: ActorDep) -> OutboxRow:
     try:
         with up.engine.begin() as conn:
             outbox.retry_dead(conn, actor, up.give_up_after, item_id=item_id)
@@ -187,7 +200,11 @@ def retry_item(item_id: Annotated[int, Path(ge=1)], up: UpstreamDep, actor: Acto
     return get_outbox_item(item_id, up)
 
 
-@router.post("/outbox/retry-dead", summary="Send every dead-lettered item again")
+@router.post(
+    "/outbox/retry-dead",
+    summary="Send every dead-lettered item again",
+    dependencies=[require(*OPERATORS)],
+)
 def retry_all_dead(
     up: UpstreamDep,
     actor: ActorDep,
@@ -205,7 +222,9 @@ def _audit(conn: sa.Connection, actor: str, ids: list[int]) -> None:
     events.publish_event(conn, events.UPSTREAM, {"action": "retry", "by": actor, "outbox_ids": ids})
 
 
-@router.get("/summaries", summary="Summaries produced here, newest first")
+@router.get(
+    "/summaries", summary="Summaries produced here, newest first", dependencies=[require(*READERS)]
+)
 def list_summaries(
     up: UpstreamDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -230,6 +249,7 @@ def list_summaries(
     "/summaries/{seq}",
     summary="One summary by sequence number ('latest' for the newest)",
     responses={404: {"description": "No such summary"}},
+    dependencies=[require(*READERS)],
 )
 def get_summary(seq: str, up: UpstreamDep) -> Summary:
     q = sa.select(_summaries.c.body)
@@ -251,6 +271,7 @@ def get_summary(seq: str, up: UpstreamDep) -> Summary:
     summary="Produce a summary now (and send it up)",
     status_code=201,
     responses={409: {"description": "Not a CP (a region relays its CPs' summaries)"}},
+    dependencies=[require(*OPERATORS)],
 )
 async def produce_summary(up: UpstreamDep, ctx: ContextDep) -> Summary:
     if up.changes is None or ctx.settings.role != Role.CP:

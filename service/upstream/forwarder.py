@@ -127,6 +127,8 @@ class TargetForwarder:
             "X-Noodnet-Sender": self.sender,
             "X-Noodnet-Attempt": str(item.attempts + 1),
         }
+        if self.settings.upstream_token is not None:
+            headers["Authorization"] = f"Bearer {self.settings.upstream_token.get_secret_value()}"
         try:
             response = client.post(self.target, content=item.payload.encode(), headers=headers)
         except httpx.HTTPError as exc:

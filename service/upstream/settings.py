@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Where a Noodnet region instance accepts items; appended to an upstream URL without a path.
@@ -23,6 +23,11 @@ class UpstreamSettings(BaseSettings):
         default_factory=list,
         description="Comma-separated upstream URLs (region or crisis system). A URL without a "
         f"path gets {REGION_ITEMS_PATH}. Empty: nothing is forwarded, summaries are still made.",
+    )
+    upstream_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token with role 'cp', issued by the upstream (region) service; "
+        "sent with every forwarded item.",
     )
     upstream_timeout_seconds: float = Field(default=10, gt=0, le=300)
     upstream_retry_base_seconds: float = Field(

@@ -20,6 +20,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from noodnet.httpguard import require
+from service.auth.roles import READERS
 from service.upstream.events import Event, last_event_id, read_events
 from service.upstream.runtime import UpstreamDep
 
@@ -46,7 +48,11 @@ def sse_frame(e: Event) -> str:
     return f"id: {e.id}\ndata: {payload}\n\n"
 
 
-@router.get("/events", summary="The event log, oldest first after an id (for polling clients)")
+@router.get(
+    "/events",
+    summary="The event log, oldest first after an id (for polling clients)",
+    dependencies=[require(*READERS)],
+)
 def list_events(
     up: UpstreamDep,
     after: Annotated[int, Query(ge=0, description="Events with a larger id")] = 0,
@@ -60,6 +66,7 @@ def list_events(
     summary="Live events as Server-Sent Events; reconnect with Last-Event-ID to catch up",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}, 422: {"description": "Bad id"}},
+    dependencies=[require(*READERS)],
 )
 async def stream(
     request: Request,

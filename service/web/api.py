@@ -8,6 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from noodnet.httpguard import require
+from service.auth.roles import READERS
 from service.region.picture import region_picture
 from service.settings import Role
 from service.upstream.events import last_event_id
@@ -37,6 +39,7 @@ def build_picture(up: Upstream) -> PictureOut:
 @router.get(
     "/picture",
     summary="The current picture: NSPs per CP, open requests, needs, questions, P1 items",
+    dependencies=[require(*READERS)],
 )
 async def picture(up: UpstreamDep) -> PictureOut:
     return await run_in_threadpool(build_picture, up)
@@ -53,6 +56,7 @@ def _point(lat: Any, lon: Any) -> dict[str, Any] | None:
     summary="NSPs as a GeoJSON FeatureCollection (unlocated NSPs have a null geometry)",
     response_class=JSONResponse,
     responses={200: {"content": {GEOJSON: {}}}},
+    dependencies=[require(*READERS)],
 )
 async def nsps_geojson(up: UpstreamDep) -> JSONResponse:
     pic = await run_in_threadpool(build_picture, up)
@@ -77,6 +81,7 @@ async def nsps_geojson(up: UpstreamDep) -> JSONResponse:
     "as GeoJSON; requests with only an address have a null geometry",
     response_class=JSONResponse,
     responses={200: {"content": {GEOJSON: {}}}},
+    dependencies=[require(*READERS)],
 )
 async def help_requests_geojson(up: UpstreamDep) -> JSONResponse:
     pic = await run_in_threadpool(build_picture, up)

@@ -8,6 +8,9 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse
 
+from noodnet.httpguard import require
+from service.auth.roles import READERS
+
 router = APIRouter(tags=["dashboard"])
 
 STATIC = Path(__file__).parent / "static"
@@ -19,17 +22,22 @@ ASSETS = {
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
-@router.get("/dashboard", summary="Crisis-room dashboard (wall screen)", include_in_schema=True)
+@router.get(
+    "/dashboard",
+    summary="Crisis-room dashboard (wall screen)",
+    include_in_schema=True,
+    dependencies=[require(*READERS)],
+)
 def dashboard() -> FileResponse:
     return FileResponse(STATIC / "dashboard.html", media_type="text/html", headers=NO_CACHE)
 
 
-@router.get("/dashboard/", include_in_schema=False)
+@router.get("/dashboard/", include_in_schema=False, dependencies=[require(*READERS)])
 def dashboard_slash() -> RedirectResponse:
     return RedirectResponse("/dashboard")
 
 
-@router.get("/dashboard/static/{name}", include_in_schema=False)
+@router.get("/dashboard/static/{name}", include_in_schema=False, dependencies=[require(*READERS)])
 def asset(name: str) -> FileResponse:
     if name not in ASSETS:
         raise HTTPException(404, detail=f"no dashboard asset {name}")
