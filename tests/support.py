@@ -59,6 +59,8 @@ class Proc:
         self.log = log
         self.http_port = http_port
         self.token = token  # sent by get/post: an admin token (CP) or nsp-staff token (gateway)
+        # When set, get/post authenticate through it (e.g. CpAuth: gateway tokens per NSP).
+        self.auth: httpx.Auth | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -106,11 +108,16 @@ class Proc:
             self.proc = None
 
     def get(self, path: str, **kw: Any) -> Any:
-        r = httpx.get(self.url + path, timeout=10, headers=self.headers, **kw)
+        if self.auth is not None:
+            r = httpx.get(self.url + path, timeout=10, auth=self.auth, **kw)
+        else:
+            r = httpx.get(self.url + path, timeout=10, headers=self.headers, **kw)
         r.raise_for_status()
         return r.json()
 
     def post(self, path: str, json: Any, token: str | None = None) -> httpx.Response:
+        if token is None and self.auth is not None:
+            return httpx.post(self.url + path, json=json, timeout=10, auth=self.auth)
         headers = {"Authorization": f"Bearer {token}"} if token else self.headers
         return httpx.post(self.url + path, json=json, timeout=10, headers=headers)
 
@@ -283,6 +290,11 @@ class CpAuth(httpx.Auth):
                 if nsp not in self._gateways:
                     self._gateways[nsp] = bearer(self.engine, "gateway", nsp)
                 headers = self._gateways[nsp]
+        elif request.method == "POST" and request.url.path.startswith("/api/v1/region/"):
+            # What a CP forwarding to this region presents (NOODNET_UPSTREAM_TOKEN).
+            if "cp" not in self._gateways:
+                self._gateways["cp"] = bearer(self.engine, "cp")
+            headers = self._gateways["cp"]
         if "authorization" not in request.headers:
             request.headers.update(headers)
         yield request

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from schemas import make_up
-from tests.support import ROOT, Proc, free_port
+from service.db import make_engine
+from tests.support import ROOT, CpAuth, Proc, free_port, issue_cp_token
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -23,11 +24,24 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
 def service_process(
-    tmp: Path, role: str, node_id: str, database_url: str, port: int | None = None, **env: str
+    tmp: Path,
+    role: str,
+    node_id: str,
+    database_url: str,
+    port: int | None = None,
+    upstream_database_url: str | None = None,
+    **env: str,
 ) -> Proc:
-    """``noodnet cp`` (without MQTT) or ``noodnet region`` in its own process."""
+    """``noodnet cp`` (without MQTT) or ``noodnet region`` in its own process.
+
+    Its test client authenticates as an admin (and as each NSP's gateway when posting
+    messages); with ``upstream_database_url`` it forwards with a 'cp' token issued there.
+    """
     port = port or free_port()
-    return Proc(
+    if upstream_database_url is not None:
+        env["NOODNET_UPSTREAM_TOKEN"] = issue_cp_token(upstream_database_url, "cp")
+    token = issue_cp_token(database_url, "admin")
+    proc = Proc(
         [role],
         {
             "NOODNET_CP_ID": node_id,
@@ -41,7 +55,10 @@ def service_process(
         },
         tmp / f"{role}-{node_id}-{port}.log",
         port,
+        token=token,
     )
+    proc.auth = CpAuth(make_engine(database_url))
+    return proc
 
 
 def msg(kind: str, nsp: str, seq: int, **body: Any) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from noodnet.httpguard import TOKEN_COOKIE
 from noodnet.scenario import NSPS
 from service.web.pages import ASSETS, STATIC
-from tests.support import Proc
+from tests.support import Proc, issue_cp_token
 from tests.upstream.support import (
     SCREENSHOTS,
     help_request,
@@ -25,7 +26,7 @@ from tests.upstream.support import (
 
 
 def seed(cp: Proc) -> None:
-    with httpx.Client(base_url=cp.url, timeout=10) as c:
+    with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
         for i, nsp in enumerate(NSPS[:5]):
             reg = {"name": nsp.name, "address": nsp.address, "lat": nsp.lat, "lon": nsp.lon}
             assert c.put(f"/api/v1/nsps/{nsp.nsp_id}", json=reg).status_code == 200
@@ -58,9 +59,8 @@ def seed(cp: Proc) -> None:
 def test_dashboard_shows_nsps_and_a_new_p1_live(
     tmp_path: Path, make_database_url: Any, browser: Any
 ) -> None:
-    cp = service_process(
-        tmp_path, "cp", "cp-oss", make_database_url("cp"), NOODNET_SUMMARY_INTERVAL_SECONDS="0"
-    )
+    cp_db = make_database_url("cp")
+    cp = service_process(tmp_path, "cp", "cp-oss", cp_db, NOODNET_SUMMARY_INTERVAL_SECONDS="0")
     cp.start()
     try:
         seed(cp)
@@ -69,6 +69,10 @@ def test_dashboard_shows_nsps_and_a_new_p1_live(
         page.on("request", lambda req: requested.append(req.url))
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # A crisis-room screen signed in with a viewer token (the same cookie as the gateway's).
+        page.context.add_cookies(
+            [{"name": TOKEN_COOKIE, "value": issue_cp_token(cp_db, "viewer"), "url": cp.url}]
+        )
         page.goto(cp.url + "/dashboard")
 
         markers = page.locator("svg#map g.nsp-marker")

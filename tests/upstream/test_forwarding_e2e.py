@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import free_port, wait_until
+from tests.support import Proc, free_port, wait_until
 from tests.upstream.support import (
     help_request,
     resource_request,
@@ -48,8 +48,8 @@ def changes(start: int, count: int, seqs: dict[str, int]) -> list[dict[str, Any]
     return out
 
 
-def post_all(cp_url: str, messages: list[dict[str, Any]]) -> None:
-    with httpx.Client(base_url=cp_url, timeout=10) as c:
+def post_all(cp: Proc, messages: list[dict[str, Any]]) -> None:
+    with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
         for m in messages:
             r = c.post("/api/v1/messages", json=m)
             assert r.status_code == 201, r.text
@@ -60,23 +60,23 @@ def test_upstream_down_100_changes_and_a_restart_then_everything_arrives_once(
     tmp_path: Path, make_database_url: Any
 ) -> None:
     region_port = free_port()
+    region_db = make_database_url("region")
     cp = service_process(
         tmp_path,
         "cp",
         CP,
         make_database_url("cp"),
+        upstream_database_url=region_db,
         NOODNET_UPSTREAM_URLS=f"http://127.0.0.1:{region_port}",
         NOODNET_SUMMARY_INTERVAL_SECONDS="0",  # only change-triggered summaries here
     )
-    region = service_process(
-        tmp_path, "region", "vr-test", make_database_url("region"), region_port
-    )
+    region = service_process(tmp_path, "region", "vr-test", region_db, region_port)
     seqs: dict[str, int] = {}
     first, second = changes(0, 50, seqs), changes(50, 50, seqs)
     p1_ids = [m["message_id"] for m in first + second if m["body"].get("urgency") == "P1"]
     try:
         cp.start()
-        post_all(cp.url, first)
+        post_all(cp, first)
 
         def retried() -> bool:
             rows = cp.get("/api/v1/upstream/outbox", params={"kind": "p1_item", "limit": 1000})
@@ -87,7 +87,7 @@ def test_upstream_down_100_changes_and_a_restart_then_everything_arrives_once(
         wait_until(retried, 20, what="the forwarder to try the region and fail")
         cp.kill()  # SIGKILL in the middle of the outage
         cp.start()
-        post_all(cp.url, second)
+        post_all(cp, second)
 
         def settled() -> dict[str, Any] | None:
             latest: dict[str, Any] = cp.get("/api/v1/upstream/summaries/latest")

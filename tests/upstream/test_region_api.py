@@ -27,6 +27,7 @@ from schemas.upstream import (
 from service.app import create_app
 from service.settings import Role, ServiceSettings
 from service.upstream.settings import UpstreamSettings
+from tests.support import CpAuth
 from tests.upstream.support import help_request
 
 ITEMS = "/api/v1/region/items"
@@ -92,7 +93,11 @@ async def _client(database_url: str, role: Role) -> AsyncIterator[httpx.AsyncCli
     )
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://region") as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app),
+            base_url="http://region",
+            auth=CpAuth(app.state.ctx.engine),
+        ) as c,
     ):
         yield c
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.support import Proc, free_port, wait_until
+from noodnet.httpguard import TOKEN_COOKIE
+from tests.support import Proc, free_port, issue_cp_token, wait_until
 from tests.upstream.support import (
     SCREENSHOTS,
     help_request,
@@ -33,7 +34,7 @@ SITES = {
 
 
 def feed(cp: Proc, cp_id: str) -> None:
-    with httpx.Client(base_url=cp.url, timeout=10) as c:
+    with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
         for i, (nsp, name, lat, lon) in enumerate(SITES[cp_id]):
             r = c.put(f"/api/v1/nsps/{nsp}", json={"name": name, "lat": lat, "lon": lon})
             assert r.status_code == 200, r.text
@@ -64,13 +65,15 @@ def test_region_picture_is_the_union_of_its_cps(
     tmp_path: Path, make_database_url: Any, browser: Any
 ) -> None:
     national_port, region_port = free_port(), free_port()
-    national = service_process(tmp_path, "region", "nl", make_database_url("nl"), national_port)
+    national_db, region_db = make_database_url("nl"), make_database_url("vr")
+    national = service_process(tmp_path, "region", "nl", national_db, national_port)
     region = service_process(
         tmp_path,
         "region",
         "vr-bn",
-        make_database_url("vr"),
+        region_db,
         region_port,
+        upstream_database_url=national_db,
         NOODNET_UPSTREAM_URLS=f"http://127.0.0.1:{national_port}",
     )
     cps = {
@@ -79,6 +82,7 @@ def test_region_picture_is_the_union_of_its_cps(
             "cp",
             cp_id,
             make_database_url(cp_id),
+            upstream_database_url=region_db,
             NOODNET_UPSTREAM_URLS=f"http://127.0.0.1:{region_port}",
             NOODNET_SUMMARY_INTERVAL_SECONDS="0",
         )
@@ -127,7 +131,9 @@ def test_region_picture_is_the_union_of_its_cps(
             total = sum(p["nsp_counts"]["total"] for p in cp_pics.values())
             assert pic["nsp_counts"]["total"] == total == 5
             assert pic["help_by_urgency"] == {"P1": 3, "P2": 2}
-            geo = httpx.get(node.url + "/api/v1/geo/nsps.geojson", timeout=10).json()
+            geo = httpx.get(
+                node.url + "/api/v1/geo/nsps.geojson", timeout=10, auth=node.auth
+            ).json()
             assert len(geo["features"]) == 5
             assert all(f["geometry"]["type"] == "Point" for f in geo["features"])
         relayed = national.get("/api/v1/region/p1-items")
@@ -136,6 +142,15 @@ def test_region_picture_is_the_union_of_its_cps(
 
         # The same dashboard shows the regional picture: both CPs' NSPs on one map.
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.context.add_cookies(
+            [
+                {
+                    "name": TOKEN_COOKIE,
+                    "value": issue_cp_token(region_db, "viewer"),
+                    "url": region.url,
+                }
+            ]
+        )
         page.goto(region.url + "/dashboard")
         page.locator("#link.link-live").wait_for(timeout=15000)
         markers = page.locator("svg#map g.nsp-marker")

@@ -42,7 +42,7 @@ def test_reconnect_with_last_event_id_misses_nothing(
 
     def writer() -> None:
         try:
-            with httpx.Client(base_url=cp.url, timeout=10) as c:
+            with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
                 for seq in range(1, 61):
                     m = help_request("nsp-a", seq) if seq % 3 else status("nsp-a", seq, hours=10)
                     assert c.post("/api/v1/messages", json=m).status_code == 201
@@ -53,7 +53,7 @@ def test_reconnect_with_last_event_id_misses_nothing(
 
     timeout = httpx.Timeout(10, read=30)
     try:
-        with httpx.Client(base_url=cp.url, timeout=timeout) as client:
+        with httpx.Client(base_url=cp.url, timeout=timeout, auth=cp.auth) as client:
             got: list[dict[str, Any]] = []
             # First connection: from the start of the log, drop it after 15 events.
             with client.stream("GET", "/api/v1/stream", params={"after": 0}) as r:
@@ -76,7 +76,7 @@ def test_reconnect_with_last_event_id_misses_nothing(
             # seconds it has nothing more to say (keepalives come every 15 s only).
             quiet = httpx.Timeout(10, read=3)
             with (
-                httpx.Client(base_url=cp.url, timeout=quiet) as again,
+                httpx.Client(base_url=cp.url, timeout=quiet, auth=cp.auth) as again,
                 again.stream("GET", "/api/v1/stream", headers={"Last-Event-ID": last_id}) as r,
             ):
                 assert r.status_code == 200

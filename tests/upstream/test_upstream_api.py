@@ -15,7 +15,7 @@ from service.app import create_app
 from service.settings import ServiceSettings
 from service.upstream.outbox import backoff_seconds
 from service.upstream.settings import UpstreamSettings
-from tests.support import free_port
+from tests.support import CpAuth, free_port
 from tests.upstream.support import help_request, resource_request, situation, status
 
 CP = "cp-api"
@@ -40,7 +40,11 @@ async def make_client(database_url: str, **upstream: object) -> AsyncIterator[ht
     app = create_app(settings, up)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cp") as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app),
+            base_url="http://cp",
+            auth=CpAuth(app.state.ctx.engine),
+        ) as c,
     ):
         yield c
 
@@ -114,7 +118,9 @@ async def test_dead_letters_are_visible_and_retryable(dying_client: httpx.AsyncC
     )  # fmt: skip
     r = await c.post(f"/api/v1/upstream/outbox/{item['id']}/retry")
     assert r.status_code == 200, r.text
-    assert r.json()["retried_by"] == "anonymous" and r.json()["retried_at"]
+    assert (
+        r.json()["retried_by"] == "test-admin"
+    )  # the authenticated identity and r.json()["retried_at"]
     assert r.json()["state"] in ("pending", "dead")  # it may already have failed again
     await wait_for(lambda: _attempts_above(c, item["id"], item["attempts"]))
     bulk = await c.post("/api/v1/upstream/outbox/retry-dead")
