@@ -251,9 +251,14 @@ def test_broker_refusal_is_loud_and_visible(
         what="refusal noticed",
     )
     assert "0x87" in link["last_error"] and mid in link["last_error"]
-    # The counter is bumped before the outbox row is written: wait for the row too.
-    row = wait_until(lambda: (r := report(gw, mid))["last_error"] and r, 10, what="row error")
-    assert row["state"] == "sent" and "0x87" in row["last_error"]
+    # The PUBACK (network thread) can be handled before the publisher thread has marked the
+    # row sent, and the counter is bumped before the row's error is written: wait for both.
+    row = wait_until(
+        lambda: (r := report(gw, mid))["last_error"] and r["state"] == "sent" and r,
+        10,
+        what="row marked sent with the refusal",
+    )
+    assert "0x87" in row["last_error"]
 
 
 def test_bulletin_is_shown_and_receipted(
