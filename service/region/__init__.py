@@ -1,0 +1,1 @@
+"""Region role: the upstream for several CPs (intake, regional picture). See docs/upstream.md."""

@@ -185,7 +185,9 @@ def get_outbox_item(item_id: int, up: UpstreamDep) -> OutboxRow:
     responses={404: {"description": "No such item"}, 409: {"description": "Item is not dead"}},
     dependencies=[require(*OPERATORS)],
 )
-def retry_item(item_id: Annotated[int, Path(ge=1, le=2**62)], up: UpstreamDep, actor: ActorDep) -> OutboxRow:
+def retry_item(
+    item_id: Annotated[int, Path(ge=1, le=2**62)], up: UpstreamDep, actor: ActorDep
+) -> OutboxRow:
     try:
         with up.engine.begin() as conn:
             outbox.retry_dead(conn, actor, up.give_up_after, item_id=item_id)

@@ -96,9 +96,10 @@ def test_region_picture_is_the_union_of_its_cps(
             feed(cp, cp_id)
             # Registration (names, positions) is not a significant change: ask for a summary.
             assert cp.post("/api/v1/upstream/summaries", json=None).status_code == 201
-        latest = {cp_id: cp.get("/api/v1/upstream/summaries/latest") for cp_id, cp in cps.items()}
 
         def current_at(node: Proc) -> bool:
+            # Compared with the CPs' newest summary each time: one may still be on its way.
+            latest = {c: cp.get("/api/v1/upstream/summaries/latest") for c, cp in cps.items()}
             got = {c["cp_id"]: c["seq"] for c in node.get("/api/v1/region/cps")}
             return got == {cp_id: s["seq"] for cp_id, s in latest.items()}
 
