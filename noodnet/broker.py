@@ -19,6 +19,24 @@ ROOT = Path(__file__).resolve().parents[1]
 LIMITS = ROOT / "deploy" / "mosquitto" / "limits.conf"
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not ended after ``grace`` seconds."""
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def kill_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL, as a power cut would."""
+    if proc is not None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+
 def find_mosquitto() -> str | None:
     for candidate in (
         shutil.which("mosquitto"),
@@ -94,20 +112,12 @@ class LocalBroker:
 
     def kill(self) -> None:
         """SIGKILL: what a power cut does to the broker."""
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-            self.proc = None
+        kill_process(self.proc)
+        self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-            self.proc = None
+        stop_process(self.proc)
+        self.proc = None
 
 
 class EmbeddedBroker:
@@ -151,11 +161,5 @@ class EmbeddedBroker:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-            self.proc = None
+        stop_process(self.proc)
+        self.proc = None

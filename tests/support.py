@@ -7,7 +7,6 @@ never by sleeping a fixed time.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from noodnet.broker import LocalBroker, free_port
+from noodnet.broker import LocalBroker, free_port, kill_process, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,20 +91,12 @@ class Proc:
         return self
 
     def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-            self.proc = None
+        kill_process(self.proc)
+        self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-            self.proc = None
+        stop_process(self.proc, grace=20)
+        self.proc = None
 
     def get(self, path: str, **kw: Any) -> Any:
         if self.auth is not None:
