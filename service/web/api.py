@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +13,8 @@ from noodnet.httpguard import require
 from service.auth.roles import READERS
 from service.region.picture import region_picture
 from service.settings import Role
+from service.triage.models import TriageItem
+from service.triage.workflow import OPEN_STATES
 from service.upstream.events import last_event_id
 from service.upstream.picture import Picture, cp_picture
 from service.upstream.runtime import Upstream, UpstreamDep
@@ -137,3 +140,46 @@ def _collection(features: list[dict[str, Any]], pic: Picture) -> JSONResponse:
         },
         media_type=GEOJSON,
     )
+
+
+@router.get(
+    "/geo/incidents.geojson",
+    summary="Open incidents (grouped reports) at this CP as GeoJSON; incidents known only by "
+    "address have a null geometry",
+    response_class=JSONResponse,
+    responses={200: {"content": {GEOJSON: {}}}},
+    dependencies=[require(*READERS)],
+)
+def incidents_geojson(up: UpstreamDep) -> JSONResponse:
+    item = TriageItem.__table__  # type: ignore[attr-defined]
+    query = (
+        sa.select(item)
+        .where(item.c.item_type == "incident")
+        .where(item.c.state.in_(OPEN_STATES))
+        .where(item.c.merged_into.is_(None))
+        .order_by(item.c.id)
+    )
+    with up.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    features = [
+        {
+            "type": "Feature",
+            "id": r.id,
+            "geometry": _point(r.lat, r.lon),
+            "properties": {
+                "family": r.family,
+                "category": r.category,
+                "state": r.state,
+                "urgency": r.top_class,
+                "life_threatening": r.life_threatening,
+                "report_count": r.report_count,
+                "nsp_ids": r.nsp_ids,
+                "address": r.address,
+                "description": r.description,
+                "first_seen": r.first_seen.isoformat(),
+                "last_seen": r.last_seen.isoformat(),
+            },
+        }
+        for r in rows
+    ]
+    return JSONResponse({"type": "FeatureCollection", "features": features}, media_type=GEOJSON)

@@ -440,3 +440,27 @@ async def test_queue_order_is_identical_across_two_runs_on_the_same_input(
     # Both P1 help requests lead; the two identical water reports tie on score and are
     # ordered by first seen, then id.
     assert [r[5].split(" ")[0] for r in runs[0][:2]] == ["P1", "P1"]
+
+
+async def test_open_incidents_as_geojson_for_the_gis_teams(database_url: str) -> None:
+    a, b = Nsp("oss-centrum"), Nsp("berghem")
+    async with running(database_url) as (_, c):
+        located = fire("Molenstraat 8, Oss")
+        located["location"].update(lat=51.765, lon=5.52)
+        await post(c, a.msg("situation_report", located))
+        await post(c, b.msg("situation_report", fire("Kerkstraat 30, Berghem")))
+        r = await c.get("/api/v1/geo/incidents.geojson")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+        doc = r.json()
+        assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 2
+        by_address = {f["properties"]["address"]: f for f in doc["features"]}
+        point = by_address["Molenstraat 8, Oss"]["geometry"]
+        assert point["type"] == "Point" and point["coordinates"] == [5.52, 51.765]
+        assert by_address["Kerkstraat 30, Berghem"]["geometry"] is None
+        # Resolved incidents leave the export.
+        item = doc["features"][0]["id"]
+        for state in ("acknowledged", "resolved"):
+            r = await c.post(f"/api/v1/items/{item}/state", json={"state": state, "note": "x"})
+            assert r.is_success, r.text
+        left = (await c.get("/api/v1/geo/incidents.geojson")).json()["features"]
+        assert [f["id"] for f in left] == [doc["features"][1]["id"]]
