@@ -50,3 +50,23 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
         yield b
     finally:
         b.stop()
+
+
+# Tests whose database is not the one under test (the demo runs its own SQLite) or whose
+# subject is the browser and the HTTP contract rather than storage: the SQLite pass covers
+# them, and running them twice would double the slowest part of CI.
+SQLITE_PASS_ONLY = (
+    "tests/test_demo.py",
+    "tests/web/test_pages_browser.py",
+    "tests/upstream/test_dashboard_browser.py",
+    "tests/test_schemathesis.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if test_db_kind() != "postgres":
+        return
+    skip = pytest.mark.skip(reason="not storage-specific: covered by the SQLite pass")
+    for item in items:
+        if item.nodeid.startswith(SQLITE_PASS_ONLY):
+            item.add_marker(skip)

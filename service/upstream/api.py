@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -145,14 +145,12 @@ def list_outbox(
     up: UpstreamDep,
     state: Annotated[str | None, Query(description=f"One of {', '.join(outbox.STATES)}")] = None,
     target: Annotated[str | None, Query(max_length=500)] = None,
-    kind: Annotated[str | None, Query(description="p1_item or summary")] = None,
+    kind: Annotated[Literal["p1_item", "summary"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[OutboxRow]:
     if state is not None and state not in outbox.STATES:
         raise HTTPException(422, detail=f"state must be one of {', '.join(outbox.STATES)}")
-    if kind is not None and kind not in outbox.PRIORITY:
-        raise HTTPException(422, detail="kind must be p1_item or summary")
     q = sa.select(_outbox)
     if state:
         q = q.where(_outbox.c.state == state)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from noodnet.httpguard import require
 from service.auth.roles import READERS
@@ -24,6 +24,7 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 
 @router.get(
     "/dashboard",
+    response_class=HTMLResponse,
     summary="Crisis-room dashboard (wall screen)",
     include_in_schema=True,
     dependencies=[require(*READERS)],
