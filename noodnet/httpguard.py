@@ -301,6 +301,15 @@ def document_access(app: FastAPI) -> None:
                     "403",
                     {"description": f"Role not allowed; requires {rule.describe()}", **error},
                 )
+        # A 422 carries FastAPI's list of field errors, or one sentence when a handler
+        # rejects a combination of valid fields: say so, so clients handle both.
+        validation = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        if validation is not None:
+            detail = validation["properties"]["detail"]
+            validation["properties"]["detail"] = {
+                "title": detail.get("title", "Detail"),
+                "anyOf": [{k: v for k, v in detail.items() if k != "title"}, {"type": "string"}],
+            }
         app.openapi_schema = schema
         return schema
 
