@@ -183,6 +183,10 @@ class Features:
     # that give only an address: lets them meet reports that give only coordinates.
     est_lat: float | None = None
     est_lon: float | None = None
+    ts: float = field(init=False, repr=False)  # received_at as a number, for the window test
+
+    def __post_init__(self) -> None:
+        self.ts = self.received_at.timestamp()
 
     @property
     def street_key(self) -> str | None:
@@ -492,41 +496,39 @@ class GroupingHook:
         is another incident (a coordinate-only report close by must not bridge two houses).
         """
         cfg = self.settings
-        lo = r.received_at - timedelta(minutes=cfg.window_minutes)
-        hi = r.received_at + timedelta(minutes=cfg.window_minutes)
+        span = cfg.window_minutes * 60
+        t = r.ts
         families = COMPATIBLE.get(r.family, frozenset()) | {r.family}
         # Degrees that surely exceed the radius, for a quick "too far" before the real check.
         dlat = cfg.radius_m / 111_000
         dlon = dlat * 1.7  # 1/cos(52°) is 1.62; a margin for the whole country
-        members: dict[int, list[Features]] = {}
+        r_lat, r_lon, r_bucket, r_street, r_number = r.lat, r.lon, r.bucket, r.street, r.number
+        # Cheap checks first: most candidates are another kind of thing, too old, or (both
+        # with coordinates and not in one street) clearly too far. Then location; the texts
+        # of the candidates still in the running are compared in one call (rapidfuzz loops
+        # in C). This loop runs for every candidate of every report: keep it lean.
+        staged: list[tuple[int, Features, float | None]] = []
         for c in pool:
-            # Cheap checks first: most candidates are another kind of thing, too old, or
-            # (both with coordinates and not in one street) clearly too far.
-            if c.item_id is None or c.family not in families or not lo <= c.received_at <= hi:
+            item_id = c.item_id
+            if item_id is None or c.family not in families or abs(c.ts - t) > span:
                 continue
             if (
-                r.lat is not None
+                r_lat is not None
                 and c.lat is not None
-                and r.bucket != c.bucket  # not one street (typos included): position decides
-                and (abs(r.lat - c.lat) > dlat or abs(r.lon - c.lon) > dlon)  # type: ignore[operator]
+                and r_bucket != c.bucket  # not one street (typos included): position decides
+                and (abs(r_lat - c.lat) > dlat or abs(r_lon - c.lon) > dlon)  # type: ignore[operator]
             ):
                 continue
             if (
-                r.number is not None
+                r_number is not None
                 and c.number is not None
-                and r.street == c.street
-                and abs(r.number - c.number) > 6
+                and r_street == c.street
+                and abs(r_number - c.number) > 6
             ):
                 continue  # two house numbers in one street, too far apart
-            members.setdefault(c.item_id, []).append(c)
-        # Location first; the texts of the candidates still in the running are then compared
-        # in one call (rapidfuzz loops in C).
-        staged: list[tuple[int, Features, float | None]] = []
-        for item_id, item_members in members.items():
-            for c in item_members:
-                loc = location_score(r, c, cfg)
-                if place_may_match(r, c, loc, cfg):
-                    staged.append((item_id, c, loc))
+            loc = location_score(r, c, cfg)
+            if place_may_match(r, c, loc, cfg):
+                staged.append((item_id, c, loc))
         texts = text_similarities(r.text_norm, [c.text_norm for _, c, _ in staged])
         per_item: dict[int, tuple[Match, str]] = {}
         for (item_id, c, loc), text in zip(staged, texts, strict=True):
@@ -597,7 +599,7 @@ class GroupingHook:
         for r in reports:
             pos = _position(r)
             cells = neighbour_cells(*pos) if pos is not None else []
-            pool = self.recent.near(cells, r)
+            pool = self.recent.near(cells, r, COMPATIBLE.get(r.family, frozenset()) | {r.family})
             for key in cells:
                 pool.extend(f for f in local_cell.get(key, ()) if not (numbered(r) and numbered(f)))
             for key in lookup_keys(r, local_streets):

@@ -455,24 +455,27 @@ def text_similarity(a: str, b: str) -> float:
 
 def text_similarities(a: str, others: list[str]) -> list[float]:
     """``text_similarity(a, o)`` for every ``o`` in ``others``, the fuzzy part in one call
-    each (the loop runs in C)."""
+    each (the loop runs in C). Each distinct text is scored once: an item's reports often
+    repeat one text (a forwarded rumour, a volunteer's copy-paste)."""
     if not others:
         return []
     if not a:
         return [0.0] * len(others)
-    sets = process.extract(a, others, scorer=fuzz.token_set_ratio, limit=None)
-    sorts = process.extract(a, others, scorer=fuzz.token_sort_ratio, limit=None)
-    out = [0.0] * len(others)
+    distinct = list(dict.fromkeys(others))
+    sets = process.extract(a, distinct, scorer=fuzz.token_set_ratio, limit=None)
+    sorts = process.extract(a, distinct, scorer=fuzz.token_sort_ratio, limit=None)
+    scores = [0.0] * len(distinct)
     for _, score, i in sets:
-        out[i] += score / 200
+        scores[i] += score / 200
     for _, score, i in sorts:
-        out[i] += score / 200
+        scores[i] += score / 200
     ca = _concepts(a)
-    for i, b in enumerate(others):
+    for i, b in enumerate(distinct):
         if not b:
-            out[i] = 0.0
+            scores[i] = 0.0
         elif b == a:
-            out[i] = 1.0
+            scores[i] = 1.0
         elif ca and (cb := _concepts(b)):
-            out[i] = max(out[i], 0.75 * len(ca & cb) / len(ca | cb))
-    return out
+            scores[i] = max(scores[i], 0.75 * len(ca & cb) / len(ca | cb))
+    by_text = dict(zip(distinct, scores, strict=True))
+    return [by_text[o] for o in others]

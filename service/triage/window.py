@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
 REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
 
+# index key (cell or street block) -> family -> item id -> members
+Index = dict[str, dict[str, dict[int, list["Features"]]]]
+
 MEMBERS_KEPT = 8
 BLOCK = 7  # house numbers per index block; a block and its neighbours span >= 6 each way
 
@@ -69,12 +72,14 @@ class RecentReports:
         self._stale = True
         self.since: datetime | None = None
         self.by_id: dict[str, Features] = {}
-        # key -> item id -> the item's first and latest reports under that key
-        self.by_cell: dict[str, dict[int, list[Features]]] = {}
-        self.by_bucket: dict[str, dict[int, list[Features]]] = {}
+        # key -> family -> item id -> the item's first and latest reports under that key.
+        # The family level keeps a fire from being compared with every power report in its
+        # street: only compatible families are read (see grouping.COMPATIBLE).
+        self.by_cell: Index = {}
+        self.by_bucket: Index = {}
         # Reports that name a street and house number find each other through the street
         # index; by position they only need the reports that do not (see ``numbered``).
-        self.by_cell_loose: dict[str, dict[int, list[Features]]] = {}
+        self.by_cell_loose: Index = {}
         self._pending: list[Features] = []
         self.street_keys: dict[str, set[str]] = {}  # street bucket -> its number blocks
         self.item_numbers: dict[int, dict[str, set[int]]] = {}
@@ -102,16 +107,21 @@ class RecentReports:
         is one transaction's reports (see ``_confirm``)."""
         self._pending.extend(features)
 
-    def near(self, cells: Iterable[str], r: Features) -> list[Features]:
-        """Candidates for ``r`` (a report may appear twice: harmless, matched twice)."""
+    def near(self, cells: Iterable[str], r: Features, families: Iterable[str]) -> list[Features]:
+        """Candidates for ``r`` of the given families (a report may appear twice: harmless,
+        matched twice)."""
         out: list[Features] = []
         by_cell = self.by_cell_loose if numbered(r) else self.by_cell
-        for key in cells:
-            for members in by_cell.get(key, {}).values():
-                out.extend(members)
-        for key in lookup_keys(r, self.street_keys):
-            for members in self.by_bucket.get(key, {}).values():
-                out.extend(members)
+        for index, keys in ((by_cell, cells), (self.by_bucket, lookup_keys(r, self.street_keys))):
+            for key in keys:
+                by_family = index.get(key)
+                if by_family is None:
+                    continue
+                for family in families:
+                    items = by_family.get(family)
+                    if items is not None:
+                        for members in items.values():
+                            out.extend(members)
         return out
 
     def numbers(self, item_id: int, street: str) -> set[int]:
@@ -123,12 +133,12 @@ class RecentReports:
     def _index(self, f: Features) -> None:
         self.by_id[f.message_id] = f
         if f.cell:
-            _keep(self.by_cell.setdefault(f.cell, {}), f)
+            _keep(self.by_cell.setdefault(f.cell, {}).setdefault(f.family, {}), f)
             if not numbered(f):
-                _keep(self.by_cell_loose.setdefault(f.cell, {}), f)
+                _keep(self.by_cell_loose.setdefault(f.cell, {}).setdefault(f.family, {}), f)
         key = index_key(f)
         if key:
-            _keep(self.by_bucket.setdefault(key, {}), f)
+            _keep(self.by_bucket.setdefault(key, {}).setdefault(f.family, {}), f)
             if f.bucket and f.street:
                 self.street_keys.setdefault(f.bucket, set()).add(key)
         if f.street and f.number is not None and f.item_id is not None:
@@ -166,18 +176,17 @@ class RecentReports:
                 self._index(f)
 
     def _prune(self, since: datetime) -> None:
-        def keep(
-            index: dict[str, dict[int, list[Features]]],
-        ) -> dict[str, dict[int, list[Features]]]:
-            out: dict[str, dict[int, list[Features]]] = {}
-            for key, items in index.items():
-                kept = {
-                    i: fresh
-                    for i, members in items.items()
-                    if (fresh := [f for f in members if f.received_at >= since])
-                }
-                if kept:
-                    out[key] = kept
+        def keep(index: Index) -> Index:
+            out: Index = {}
+            for key, by_family in index.items():
+                for family, items in by_family.items():
+                    kept = {
+                        i: fresh
+                        for i, members in items.items()
+                        if (fresh := [f for f in members if f.received_at >= since])
+                    }
+                    if kept:
+                        out.setdefault(key, {})[family] = kept
             return out
 
         self.by_cell = keep(self.by_cell)
