@@ -387,6 +387,7 @@ class _Planned:
     row: dict[str, Any]
     members: list[Features] = field(default_factory=list)
     audit: dict[str, Any] | None = None
+    before: dict[str, Any] | None = None  # an existing item's row as read (locked)
 
 
 class GroupingHook:
@@ -580,7 +581,8 @@ class GroupingHook:
         now_items, placed, links, _ = plan
         for key, planned in now_items.items():
             if planned.id is not None:
-                planned.row = dict(existing[key]._mapping)
+                planned.before = dict(existing[key]._mapping)
+                planned.row = dict(planned.before)
         self._write(conn, now_items, placed, resources, links)
         self.recent.add_after_commit(f for f, *_ in placed)
 
@@ -735,18 +737,20 @@ class GroupingHook:
                 )
                 if p.audit:
                     p.audit["details"]["possible_duplicate_of"] = key_to_id[link]
+        link_rows = []
         for newer, older in sorted(links.items()):
             link_row: dict[str, Any] | None = items[newer].row if newer in items else None
             if link_row is None or link_row.get("possible_duplicate_of") is not None:
                 continue
             if link_row.get("duplicate_status") == "separate":
                 continue  # an operator already decided
+            link_rows.append({"_id": key_to_id[newer], "_to": key_to_id.get(older, older)})
+        if link_rows:
             conn.execute(
                 sa.update(ITEMS)
-                .where(ITEMS.c.id == key_to_id[newer], ITEMS.c.possible_duplicate_of.is_(None))
-                .values(
-                    possible_duplicate_of=key_to_id.get(older, older), duplicate_status="pending"
-                )
+                .where(ITEMS.c.id == sa.bindparam("_id"), ITEMS.c.possible_duplicate_of.is_(None))
+                .values(possible_duplicate_of=sa.bindparam("_to"), duplicate_status="pending"),
+                link_rows,
             )
         if placed:
             conn.execute(
@@ -764,32 +768,24 @@ class GroupingHook:
                     for a, p in zip(resources, res_items, strict=True)
                 ],
             )
-        updating = [p for p in items.values() if p.key == p.id]
-        if updating:
+        # Existing items: only the aggregates that changed, one statement per set of changed
+        # columns (most reports only move last_seen and report_count).
+        changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for p in items.values():
+            if p.key != p.id:
+                continue
+            before = p.before or {}
+            changed = tuple(c for c in _UPDATABLE if p.row[c] != before.get(c))
+            if changed:
+                changes.setdefault(changed, []).append(
+                    {"_id": p.id, **{c: p.row[c] for c in changed}}
+                )
+        for columns, rows in sorted(changes.items()):
             conn.execute(
                 sa.update(ITEMS)
                 .where(ITEMS.c.id == sa.bindparam("_id"))
-                .values(
-                    {
-                        c: sa.bindparam(c)
-                        for c in (
-                            "first_seen",
-                            "last_seen",
-                            "report_count",
-                            "nsp_ids",
-                            "top_class",
-                            "life_threatening",
-                            "people_involved",
-                            "vulnerable_people",
-                            "representative_message_id",
-                            "description",
-                            "address",
-                            "lat",
-                            "lon",
-                        )
-                    }
-                ),
-                [{"_id": p.id, **_updatable(p.row)} for p in updating],
+                .values({c: sa.bindparam(c) for c in columns}),
+                rows,
             )
         audits = [
             {
@@ -976,25 +972,21 @@ def _insertable(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _updatable(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        c: row[c]
-        for c in (
-            "first_seen",
-            "last_seen",
-            "report_count",
-            "nsp_ids",
-            "top_class",
-            "life_threatening",
-            "people_involved",
-            "vulnerable_people",
-            "representative_message_id",
-            "description",
-            "address",
-            "lat",
-            "lon",
-        )
-    }
+_UPDATABLE = (
+    "first_seen",
+    "last_seen",
+    "report_count",
+    "nsp_ids",
+    "top_class",
+    "life_threatening",
+    "people_involved",
+    "vulnerable_people",
+    "representative_message_id",
+    "description",
+    "address",
+    "lat",
+    "lon",
+)
 
 
 def _absorb(row: dict[str, Any], r: Features) -> None:

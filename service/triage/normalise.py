@@ -400,6 +400,7 @@ def _concept(tok: str) -> str:
     return tok
 
 
+@lru_cache(maxsize=4096)  # forwarded rumours and copy-pasted reports repeat word for word
 def normalise_text(text: str | None) -> str:
     """The tokens that carry meaning, folded, in their original order, one space apart.
 
