@@ -16,9 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlmodel import Session, col, select
 
 from schemas.upstream import (
     BulletinReach,
+    BulletinReachItem,
     HelpRequestStats,
     Liveness,
     MessageTotals,
@@ -31,14 +33,21 @@ from schemas.upstream import (
     UrgencyCategoryCount,
 )
 from service.api.nsps import nsp_out
+from service.bulletins.models import BulletinRecord, BulletinVersion
+from service.bulletins.reach import reach
 from service.models import DeadLetter, Message, Nsp
+from service.triage.models import TriageItem, TriageReport
+from service.triage.workflow import OPEN_STATES
 
 _msg = Message.__table__  # type: ignore[attr-defined]
 _nsp = Nsp.__table__  # type: ignore[attr-defined]
 _dead = DeadLetter.__table__  # type: ignore[attr-defined]
+_report = TriageReport.__table__  # type: ignore[attr-defined]
+_item = TriageItem.__table__  # type: ignore[attr-defined]
 
 SEVERITY_ORDER = {"low": 0, "moderate": 1, "high": 2, "critical": 3}
 MAX_GAPS_IN_SUMMARY = 20
+MAX_BULLETINS = 20  # in force at once; more would be a bulletin problem of its own
 TOP_TOPICS = 10
 
 
@@ -83,12 +92,16 @@ def liveness(
 
 
 def open_requests(kind: str) -> Any:
-    """Which stored requests count as open.
-
-    There is no handling state yet (operators cannot close requests before the triage
-    feature), so every request of the kind is open; the triage merge narrows this clause.
-    """
-    return _msg.c.kind == kind
+    """Which stored requests count as open: all of the kind, except those whose triage item
+    an operator resolved or closed (a merged duplicate's reports live on in the item it was
+    merged into). A request triage has not placed (grouping switched off) stays open: the
+    region is better told once too often than not at all."""
+    closed = (
+        sa.select(_report.c.message_id)
+        .join(_item, _item.c.id == _report.c.item_id)
+        .where(_report.c.message_id == _msg.c.message_id, _item.c.state.not_in(OPEN_STATES))
+    )
+    return sa.and_(_msg.c.kind == kind, ~closed.exists())
 
 
 def _category(kind: str) -> Any:
@@ -257,10 +270,48 @@ def information_section(inp: SummaryInputs) -> dict[str, Any]:
 
 
 def bulletin_reach_section(inp: SummaryInputs) -> dict[str, Any]:
-    """Which NSPs confirmed which bulletin version. The CP does not track bulletins yet (the
-    downward path adds that); until then the section says 'unknown' rather than 'nobody'."""
-    reach: BulletinReach | None = None
-    return {"bulletin_reach": reach}
+    """Per bulletin in force (not withdrawn, not expired), how many of the NSPs it is for have
+    confirmed its current version, and which have not: "has everybody got the water advice?"."""
+    with Session(bind=inp.conn) as session:
+        current = session.exec(
+            select(BulletinVersion)
+            .join(
+                BulletinRecord,
+                sa.and_(
+                    col(BulletinRecord.bulletin_id) == col(BulletinVersion.bulletin_id),
+                    col(BulletinRecord.current_version) == col(BulletinVersion.version),
+                ),
+            )
+            .where(
+                col(BulletinRecord.withdrawn).is_(False),
+                sa.or_(
+                    col(BulletinVersion.valid_until).is_(None),
+                    col(BulletinVersion.valid_until) > inp.now,
+                ),
+            )
+            .order_by(col(BulletinRecord.updated_at).desc(), col(BulletinRecord.bulletin_id))
+            .limit(MAX_BULLETINS)
+        ).all()
+        items = []
+        for version in current:
+            r = reach(
+                session,
+                version,
+                inp.now,
+                stale_after=timedelta(hours=1),  # not reported here; reach needs one
+                silent_after=inp.config.silent_after,
+                with_versions=False,
+            )
+            items.append(
+                BulletinReachItem(
+                    bulletin_id=r.bulletin_id,
+                    version=r.current_version,
+                    targeted=r.summary.targeted,
+                    confirmed=r.summary.current,
+                    missing_nsp_ids=sorted(n.nsp_id for n in r.nsps if n.state != "current"),
+                )
+            )
+    return {"bulletin_reach": BulletinReach(bulletins=items)}
 
 
 def message_totals_section(inp: SummaryInputs) -> dict[str, Any]:

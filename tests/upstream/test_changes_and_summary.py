@@ -10,19 +10,27 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
 from schemas import Presence, parse_up, utcnow
 from schemas.upstream import SummaryTrigger
 from service.api.nsps import nsp_out
+from service.bulletins.drafts import BulletinDraft
+from service.bulletins.reach import record_receipts
+from service.bulletins.versions import add_version, create, withdraw
 from service.db import make_engine, migrate
 from service.models import Message, Nsp
 from service.store import Accepted, PresenceSeen, store_batch
+from service.triage.grouping import GroupingHook
+from service.triage.models import TriageReport
+from service.triage.settings import TriageSettings
+from service.triage.workflow import ItemState, change_state, merge
 from service.upstream.changes import UpstreamChanges
 from service.upstream.models import StreamEvent, UpstreamOutbox, UpstreamSummary
 from service.upstream.node import ensure_node, summary_due
 from service.upstream.summary import SummaryConfig, build_content, liveness
 from tests.support import wait_until
-from tests.upstream.support import help_request, resource_request, situation, status
+from tests.upstream.support import help_request, msg, resource_request, situation, status
 
 CP = "cp-u"
 TARGETS = ["http://127.0.0.1:9/api/v1/region/items", "http://127.0.0.1:10/x"]
@@ -230,7 +238,121 @@ def test_summary_sections(engine: Engine) -> None:
         "situation_report": 3,
         "status": 2,
     }
-    assert c.bulletin_reach is None, "unknown, not 'nobody'"
+    assert c.bulletin_reach is not None and c.bulletin_reach.bulletins == [], "none in force"
+
+
+def test_work_the_operators_closed_is_no_longer_open_in_the_summary(engine: Engine) -> None:
+    """The region hears about open work: an item resolved or closed at the CP leaves the
+    summary; a merged duplicate's report lives on in the (open) item it was merged into."""
+    grouping = GroupingHook(CP, TriageSettings())
+    far = {"address": "Molenstraat 80, Oss", "lat": 51.78, "lon": 5.56}
+    store(
+        engine,
+        None,
+        help_request("nsp-a", 1, urgency="P2", category="fire", description="Schuurbrand"),
+        help_request("nsp-a", 2, urgency="P3", category="other", location=far),
+        resource_request("nsp-a", 3),
+        help_request(
+            "nsp-b",
+            1,
+            urgency="P2",
+            category="crime",
+            description="Inbraak",
+            location={"address": "Dorpsstraat 3, Lith", "lat": 51.80, "lon": 5.43},
+        ),
+        extra_hooks=[grouping],
+    )
+
+    def item_of(message_id: str) -> int:
+        report = TriageReport.__table__  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(report.c.item_id).where(report.c.message_id == message_id)
+                ).scalar_one()
+            )
+
+    ids = {m.message_id: m for m in rows(engine, Message)}
+    by_seq = {(m.nsp_id, m.seq): mid for mid, m in ids.items()}
+    fire, other, fuel = (item_of(by_seq[("nsp-a", s)]) for s in (1, 2, 3))
+    crime = item_of(by_seq[("nsp-b", 1)])
+    assert len({fire, other, fuel, crime}) == 4
+
+    def open_now() -> tuple[int, set[str]]:
+        with engine.connect() as conn:
+            c = build_content(conn, config(), utcnow())
+        assert c.open_items_total == len(c.open_items)
+        return c.help_requests.open_total, {i.message_id for i in c.open_items}
+
+    assert open_now() == (3, set(by_seq.values()))
+    now = utcnow()
+    change_state(engine, CP, fire, ItemState.DISPATCHED, "brandweer", "op-1", now)
+    assert open_now()[0] == 3, "dispatched is still open work"
+    change_state(engine, CP, fire, ItemState.RESOLVED, "geblust", "op-1", now)
+    change_state(engine, CP, fuel, ItemState.CLOSED_NOT_NEEDED, "al geleverd", "op-1", now)
+    merge(engine, CP, crime, other, "zelfde melding", "op-1", now)
+    total, open_ids = open_now()
+    assert total == 2, "the merged report counts once more, in the item it joined"
+    assert open_ids == {by_seq[("nsp-a", 2)], by_seq[("nsp-b", 1)]}
+    change_state(engine, CP, fire, ItemState.ACKNOWLEDGED, "weer rook", "op-1", now)
+    assert open_now()[0] == 3, "a reopened item is open again"
+
+
+def test_bulletin_reach_in_the_summary(engine: Engine) -> None:
+    """Per bulletin in force: how many of its NSPs confirmed the current version, who not."""
+    store(engine, None, status("nsp-a", 1), status("nsp-b", 1), status("nsp-c", 1))
+
+    def draft(headline: str, **over: Any) -> BulletinDraft:
+        text = {"language": "nl", "headline": headline, "text": "Tappunt open van 8 tot 20."}
+        return BulletinDraft.model_validate({"texts": [text], **over})
+
+    with Session(engine) as session:
+        create(session, CP, draft("Drinkwater"), "op-1", bulletin_id="water")
+        create(session, CP, draft("Aggregaat", target_nsps=["nsp-c"]), "op-1", bulletin_id="power")
+        create(session, CP, draft("Oud nieuws"), "op-1", bulletin_id="old")
+        session.commit()
+        add_version(session, CP, "water", draft("Drinkwater, nu ook bij de school"), "op-1")
+        withdraw(session, CP, "old", "op-1")
+        session.commit()
+
+    def receipt(nsp: str, seq: int, bulletin: str, version: int) -> dict[str, Any]:
+        return msg(
+            "receipt",
+            nsp,
+            seq,
+            bulletin_id=bulletin,
+            version=version,
+            shown_at=utcnow().isoformat(),
+        )
+
+    store(
+        engine,
+        None,
+        receipt("nsp-a", 2, "water", 2),
+        receipt("nsp-b", 2, "water", 1),  # behind: still shows version 1
+        receipt("nsp-c", 2, "power", 1),
+        receipt("nsp-a", 3, "old", 1),
+        extra_hooks=[record_receipts],
+    )
+    with engine.connect() as conn:
+        c = build_content(conn, config(), utcnow())
+    assert c.bulletin_reach is not None
+    got = {b.bulletin_id: b for b in c.bulletin_reach.bulletins}
+    assert set(got) == {"water", "power"}, "a withdrawn bulletin is not in force"
+    assert (got["water"].version, got["water"].targeted, got["water"].confirmed) == (2, 3, 1)
+    assert got["water"].missing_nsp_ids == ["nsp-b", "nsp-c"]
+    assert (got["power"].targeted, got["power"].confirmed, got["power"].missing_nsp_ids) == (
+        1,
+        1,
+        [],
+    )
+
+
+def test_requests_triage_never_placed_stay_open(engine: Engine) -> None:
+    store(engine, None, help_request("nsp-a", 1), resource_request("nsp-a", 2))
+    with engine.connect() as conn:
+        c = build_content(conn, config(), utcnow())
+    assert (c.help_requests.open_total, c.open_items_total) == (1, 2)
 
 
 def test_summary_sequence_numbers_increase_by_one(engine: Engine) -> None:
