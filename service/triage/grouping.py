@@ -271,6 +271,43 @@ def features_of(
     )
 
 
+# Street positions are learned per stretch of this many house numbers (about 30 m: Dutch
+# numbers run odd on one side, even on the other, some 6 m apart).
+STREET_STRETCH = 10
+
+
+def _street_keys(r: Features, reading: bool) -> list[str]:
+    """triage_street keys a report's position is learned under (or, ``reading``, the keys
+    an address-only report's position is estimated from)."""
+    key = r.street_key
+    if key is None:
+        return []
+    if r.number is None:
+        return [key]
+    s = r.number // STREET_STRETCH
+    if reading:
+        return [f"{key}#{s + d}" for d in (-1, 0, 1)]
+    return [key, f"{key}#{s}"]
+
+
+def _estimate(r: Features, known: dict[str, list[float]]) -> tuple[float, float] | None:
+    """An address-only report's position: its stretch of the street, else the stretches
+    next to it; the whole street only for a report without a house number."""
+    key = r.street_key
+    if key is None:
+        return None
+    if r.number is None:
+        picks = [known.get(key)]
+    else:
+        s = r.number // STREET_STRETCH
+        own = known.get(f"{key}#{s}")
+        picks = [own] if own else [known.get(f"{key}#{s - 1}"), known.get(f"{key}#{s + 1}")]
+    lat = sum(p[0] for p in picks if p)
+    lon = sum(p[1] for p in picks if p)
+    n = sum(p[2] for p in picks if p)
+    return (lat / n, lon / n) if n else None
+
+
 # --------------------------------------------------------------------------- scoring
 
 
@@ -444,10 +481,15 @@ class GroupingHook:
 
     def _locate_streets(self, conn: Connection, reports: list[Features]) -> None:
         """Learn street positions from reports with address and coordinates; give reports
-        with only an address the estimated position (and its cell) of their street."""
+        with only an address the estimated position (and its cell) of their street.
+
+        A street can be two kilometres long, so its position is learned per stretch of
+        house numbers (``STREET_STRETCH``) as well as for the whole street: "Molenstraat 33"
+        is placed where reports about numbers near 33 were, not where the reports about
+        Molenstraat 11 were. The whole street serves only reports without a number."""
         learn = [r for r in reports if r.street_key and r.lat is not None]
         need = [r for r in reports if r.street_key and r.lat is None]
-        keys = sorted({r.street_key for r in learn + need if r.street_key})
+        keys = sorted({k for r in learn + need for k in _street_keys(r, r in need)})
         if not keys:
             return
         known = {
@@ -456,19 +498,18 @@ class GroupingHook:
         }
         fresh: dict[str, list[float]] = {}
         for r in learn:
-            assert r.street_key is not None and r.lat is not None and r.lon is not None
-            acc: list[float] = known.get(r.street_key) or fresh.setdefault(
-                r.street_key, [0.0, 0.0, 0]
-            )
-            acc[0] += r.lat
-            acc[1] += r.lon
-            acc[2] += 1
+            assert r.lat is not None and r.lon is not None
+            for key in _street_keys(r, False):
+                acc: list[float] = known.get(key) or fresh.setdefault(key, [0.0, 0.0, 0])
+                acc[0] += r.lat
+                acc[1] += r.lon
+                acc[2] += 1
         if fresh:
             conn.execute(
                 sa.insert(STREETS),
                 [{"key": k, "lat_sum": a, "lon_sum": b, "n": n} for k, (a, b, n) in fresh.items()],
             )
-        changed = {r.street_key for r in learn if r.street_key in known}
+        changed = {k for r in learn for k in _street_keys(r, False) if k in known}
         if changed:
             conn.execute(
                 sa.update(STREETS)
@@ -480,14 +521,14 @@ class GroupingHook:
                 ),
                 [
                     {"_key": k, "lat_sum": known[k][0], "lon_sum": known[k][1], "n": known[k][2]}
-                    for k in sorted(k for k in changed if k)
+                    for k in sorted(changed)
                 ],
             )
         everything = {**known, **fresh}
         for r in need:
-            pos = everything.get(r.street_key or "")
-            if pos and pos[2]:
-                r.est_lat, r.est_lon = pos[0] / pos[2], pos[1] / pos[2]
+            pos = _estimate(r, everything)
+            if pos is not None:
+                r.est_lat, r.est_lon = pos
                 r.cell = cell_key(*cell_of(r.est_lat, r.est_lon))
 
     def _best(self, r: Features, pool: list[Features]) -> tuple[int, Match, str] | None:
