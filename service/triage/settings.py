@@ -20,7 +20,10 @@ class TriageSettings(BaseSettings):
         "costs (bench/ingest.py); a CP needs it on, or reports get no queue item.",
     )
     radius_m: float = Field(
-        default=300,
+        # Two map picks of one spot are each some tens of metres off, so they lie well
+        # within 150 m of each other; further apart, two reports in a town centre are about
+        # different houses. 300 m let the same kind of incident two streets away group.
+        default=200,
         gt=0,
         le=300,
         description="Reports with coordinates further apart than this are different incidents.",
