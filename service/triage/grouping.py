@@ -358,22 +358,6 @@ def _distance_score(d: float, cfg: TriageSettings) -> float:
     return 0.0
 
 
-def _far_apart(r: Features, c: Features, cfg: TriageSettings) -> bool:
-    """Both positions known and beyond the radius. A position estimated from the street is
-    used only for a report whose town is written: with a guessed town, the estimate is the
-    guessed town's street and proves nothing."""
-
-    def where(f: Features) -> tuple[float, float] | None:
-        if f.lat is not None and f.lon is not None:
-            return f.lat, f.lon
-        if f.town and not f.town.startswith("~"):
-            return _position(f)
-        return None
-
-    a, b = where(r), where(c)
-    return a is not None and b is not None and distance_m(*a, *b) > cfg.radius_m
-
-
 def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | None:
     """1 = same spot, 0 = different places, None = the locations cannot be compared."""
     street: float | None = None
@@ -381,10 +365,6 @@ def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | Non
         sim = street_similarity(r.street, c.street)
         if sim >= 0.85:
             factor = _town_factor(r.town, c.town) * (1.0 if sim == 1 else 0.9)
-            if 0 < factor < 1 and _far_apart(r, c, cfg):
-                # Nearly every village has a Kerkstraat: with the town only guessed, where
-                # the reports are on the map decides whether it is the same one.
-                factor = 0.0
             street = _number_score(r.number, c.number) * factor
             if r.number is not None and c.number is not None:
                 return street  # two house numbers say more than two map picks

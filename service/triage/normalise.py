@@ -523,14 +523,12 @@ _CATEGORY_CONCEPTS = frozenset({"gerucht", "informatie"})
 # reports sharing that are not therefore about one thing (it still counts as content).
 _BACKGROUND_CONCEPTS = frozenset({"stroom"})
 
-# Who it is about. A missing child and a missing demented man, or an old woman who fell and
-# a man without oxygen, are different people and so different incidents, however alike the
-# rest reads ("meneer"/"mevrouw" are adults). Reporters are named otherwise ("buurman
-# meldt", "moeder is bij het NSP"); a text that names both kinds says nothing either way.
+# Who it is about. A missing child and a missing demented man are different people and so
+# different incidents, however alike the rest reads ("meneer"/"mevrouw" are adults). A text
+# that names both a child and an adult says nothing either way. (Men and women are not told
+# apart: texts name the caller as well, "man met pijn op de borst, vrouw is in paniek".)
 _CHILD = frozenset({"kinder", "kinderen"})  # "kinderen" is stemmed
-_ELDERLY = frozenset({"oud", "alzheimer"})  # and "dement..."
-_MAN = frozenset({"meneer"})
-_WOMAN = frozenset({"mevrouw"})
+_ADULT = frozenset({"oud", "alzheimer", "meneer", "mevrouw"})  # and "dement..."
 
 
 @lru_cache(maxsize=65536)
@@ -539,27 +537,25 @@ def _concepts(text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65536)
-def _profile(text: str) -> tuple[frozenset[str], int, int]:
-    """What happened (concepts without the background) and who: (concepts, age, sex) with
-    age 1 = child, 2 = adult, sex 1 = man, 2 = woman, 0 = not said or both named."""
-    tokens = set(text.split())
-    man, woman = bool(tokens & _MAN), bool(tokens & _WOMAN)
-    child = bool(tokens & _CHILD)
-    adult = man or woman or bool(tokens & _ELDERLY) or any(t.startswith("dement") for t in tokens)
-    age = 1 if child and not adult else 2 if adult and not child else 0
-    sex = 1 if man and not woman else 2 if woman and not man else 0
-    return _concepts(text) - _BACKGROUND_CONCEPTS, age, sex
+def _profile(text: str) -> tuple[frozenset[str], int]:
+    """What happened (concepts without the background) and who: 1 a child, 2 an adult,
+    0 not said or both."""
+    tokens = text.split()
+    child = any(t in _CHILD for t in tokens)
+    adult = any(t in _ADULT or t.startswith("dement") for t in tokens)
+    who = 1 if child and not adult else 2 if adult and not child else 0
+    return _concepts(text) - _BACKGROUND_CONCEPTS, who
 
 
 def contradict(a: str, b: str) -> bool:
     """True when two normalised texts say they are about different things: each names what
-    happened and they share none of it ("gaslucht" / "huis in brand"), or they describe
-    different people (a child / an elderly man; a man / a woman)."""
-    ca, age_a, sex_a = _profile(a)
-    cb, age_b, sex_b = _profile(b)
+    happened and they share none of it ("gaslucht" / "huis in brand"), or one is about a
+    child and the other about an adult."""
+    ca, who_a = _profile(a)
+    cb, who_b = _profile(b)
     if ca and cb and ca.isdisjoint(cb):
         return True
-    return bool(age_a and age_b and age_a != age_b) or bool(sex_a and sex_b and sex_a != sex_b)
+    return bool(who_a and who_b and who_a != who_b)
 
 
 def text_similarity(a: str, b: str) -> float:
