@@ -516,7 +516,10 @@ class GroupingHook:
             if r.street_key and r.lat is not None and r.town and not r.town.startswith("~")
         ]
         need = [r for r in reports if r.street_key and r.lat is None]
-        keys = sorted({k for r in learn + need for k in _street_keys(r, r in need)})
+        keys = sorted(
+            {k for r in learn for k in _street_keys(r, False)}
+            | {k for r in need for k in _street_keys(r, True)}
+        )
         if not keys:
             return
         known = {

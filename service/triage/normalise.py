@@ -428,7 +428,7 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("geweld", ("geweld", "vecht", "ruzie", "bedreig", "mishandel", "agressie")),
-    ("boom", ("boom", "takken", "tak ", "omgewaaid", "omgevallen")),
+    ("boom", ("boom", "takken", "tak ", "omgewaaid")),  # "omgevallen": a candle, a person too
     ("weg", ("weg", "versper", "geblokkeerd", "afgesloten", "obstakel")),
     ("lift", ("lift", "vast", "opgesloten", "ingesloten")),
     ("voedsel", ("eten", "voedsel", "honger", "boodschappen", "supermarkt")),
