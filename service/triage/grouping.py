@@ -430,7 +430,14 @@ def decide(
     score = cfg.location_weight * loc + (1 - cfg.location_weight) * text
     if score < cfg.match_threshold:
         return None
-    return Match(score, loc, text, r.number is not None and c.number is not None)
+    by_address = (
+        r.number is not None
+        and c.number is not None
+        and r.street is not None
+        and c.street is not None
+        and street_similarity(r.street, c.street) >= 0.85
+    )
+    return Match(score, loc, text, by_address)
 
 
 # --------------------------------------------------------------------------- the hook

@@ -67,3 +67,10 @@ def test_only_a_named_address_links_two_items() -> None:
     by_position = decide(a, near_pick, location_score(a, near_pick, CFG), 0.9, CFG)
     assert by_address is not None and links_items(by_address, CFG)
     assert by_position is not None and not links_items(by_position, CFG)
+
+
+def test_a_corner_house_in_another_street_is_no_address_match() -> None:
+    a = report("Kruisstraat 1, Oss", 51.7625, 5.5229, mid="a")
+    corner = report("Molenstraat 90, Oss", 51.7625, 5.5229, mid="b")
+    m = decide(a, corner, location_score(a, corner, CFG), 0.9, CFG)
+    assert m is not None and not m.by_address
