@@ -271,6 +271,46 @@ def features_of(
     )
 
 
+# Street positions are learned per stretch of this many house numbers (about 30 m: Dutch
+# numbers run odd on one side, even on the other, some 6 m apart). A report whose stretch
+# is not known yet takes the stretches up to STREET_REACH away (about 60 m each way).
+STREET_STRETCH = 10
+STREET_REACH = 2
+
+
+def _street_keys(r: Features, reading: bool) -> list[str]:
+    """triage_street keys a report's position is learned under (or, ``reading``, the keys
+    an address-only report's position is estimated from)."""
+    key = r.street_key
+    if key is None:
+        return []
+    if r.number is None:
+        return [key]
+    s = r.number // STREET_STRETCH
+    if reading:
+        return [f"{key}#{s + d}" for d in range(-STREET_REACH, STREET_REACH + 1)]
+    return [key, f"{key}#{s}"]
+
+
+def _estimate(r: Features, known: dict[str, list[float]]) -> tuple[float, float] | None:
+    """An address-only report's position: its stretch of the street, else the stretches
+    near it; the whole street only for a report without a house number."""
+    key = r.street_key
+    if key is None:
+        return None
+    if r.number is None:
+        picks = [known.get(key)]
+    else:
+        s = r.number // STREET_STRETCH
+        own = known.get(f"{key}#{s}")
+        reach = range(-STREET_REACH, STREET_REACH + 1)
+        picks = [own] if own else [known.get(f"{key}#{s + d}") for d in reach if d]
+    lat = sum(p[0] for p in picks if p)
+    lon = sum(p[1] for p in picks if p)
+    n = sum(p[2] for p in picks if p)
+    return (lat / n, lon / n) if n else None
+
+
 # --------------------------------------------------------------------------- scoring
 
 
@@ -279,6 +319,18 @@ class Match:
     score: float
     location: float | None
     text: float
+    # Both reports name a house number in the same street: the place is pinned down, not
+    # "somewhere near" (a map pick is tens of metres off, a street's position estimated).
+    by_address: bool = False
+
+
+def links_items(m: Match, cfg: TriageSettings) -> bool:
+    """Whether a report's match with a second open item links the two as possible
+    duplicates. Two items exist because grouping kept them apart; a report that is merely
+    near both (a map pick between two houses, an address placed by its street's estimated
+    position) does not make them one. Only a report that names the second item's address
+    does."""
+    return m.score >= cfg.link_threshold and m.by_address
 
 
 def _number_score(a: int | None, b: int | None) -> float:
@@ -296,6 +348,16 @@ def _number_score(a: int | None, b: int | None) -> float:
     return 0.1
 
 
+def _distance_score(d: float, cfg: TriageSettings) -> float:
+    # Positions picked on a map are tens of metres off; 40 m is "the same spot".
+    near = min(40.0, cfg.radius_m / 2)
+    if d <= near:
+        return 1.0
+    if d <= cfg.radius_m:
+        return 1.0 - 0.7 * (d - near) / (cfg.radius_m - near)
+    return 0.0
+
+
 def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | None:
     """1 = same spot, 0 = different places, None = the locations cannot be compared."""
     street: float | None = None
@@ -310,22 +372,16 @@ def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | Non
             street = 0.0
     scores = [] if street is None else [street]
     if r.lat is not None and c.lat is not None and r.lon is not None and c.lon is not None:
-        # Positions picked on a map are tens of metres off; 40 m is "the same spot".
-        d = distance_m(r.lat, r.lon, c.lat, c.lon)
-        near = min(40.0, cfg.radius_m / 2)
-        if d <= near:
-            scores.append(1.0)
-        elif d <= cfg.radius_m:
-            scores.append(1.0 - 0.7 * (d - near) / (cfg.radius_m - near))
-        else:
-            scores.append(0.0)
+        scores.append(_distance_score(distance_m(r.lat, r.lon, c.lat, c.lon), cfg))
     elif street is None:
         # Coordinates against an address: only the street's estimated position can compare.
+        # An estimate is never better evidence than a map pick at the same distance, and
+        # never "the same spot".
         a = (r.lat, r.lon) if r.lat is not None else (r.est_lat, r.est_lon)
         b = (c.lat, c.lon) if c.lat is not None else (c.est_lat, c.est_lon)
         if None not in a and None not in b:
             d = distance_m(a[0], a[1], b[0], b[1])  # type: ignore[arg-type]
-            scores.append(0.75 if d <= 100 else 0.55 if d <= 250 else 0.0)
+            scores.append(min(0.75, _distance_score(d, cfg)))
     if scores:
         return max(scores)
     if r.place and c.place and r.place.startswith("~") and c.place.startswith("~"):
@@ -372,7 +428,16 @@ def decide(
     if loc < cfg.min_location_score or text < min_text:
         return None
     score = cfg.location_weight * loc + (1 - cfg.location_weight) * text
-    return Match(score, loc, text) if score >= cfg.match_threshold else None
+    if score < cfg.match_threshold:
+        return None
+    by_address = (
+        r.number is not None
+        and c.number is not None
+        and r.street is not None
+        and c.street is not None
+        and street_similarity(r.street, c.street) >= 0.85
+    )
+    return Match(score, loc, text, by_address)
 
 
 # --------------------------------------------------------------------------- the hook
@@ -445,10 +510,24 @@ class GroupingHook:
 
     def _locate_streets(self, conn: Connection, reports: list[Features]) -> None:
         """Learn street positions from reports with address and coordinates; give reports
-        with only an address the estimated position (and its cell) of their street."""
-        learn = [r for r in reports if r.street_key and r.lat is not None]
+        with only an address the estimated position (and its cell) of their street.
+
+        A street can be two kilometres long, so its position is learned per stretch of
+        house numbers (``STREET_STRETCH``) as well as for the whole street: "Molenstraat 33"
+        is placed where reports about numbers near 33 were, not where the reports about
+        Molenstraat 11 were. The whole street serves only reports without a number."""
+        # Only a written town is a fact: a report whose town is guessed from its NSP may be
+        # about the next village's Kerkstraat, and would move this one on the map.
+        learn = [
+            r
+            for r in reports
+            if r.street_key and r.lat is not None and r.town and not r.town.startswith("~")
+        ]
         need = [r for r in reports if r.street_key and r.lat is None]
-        keys = sorted({r.street_key for r in learn + need if r.street_key})
+        keys = sorted(
+            {k for r in learn for k in _street_keys(r, False)}
+            | {k for r in need for k in _street_keys(r, True)}
+        )
         if not keys:
             return
         known = {
@@ -457,19 +536,18 @@ class GroupingHook:
         }
         fresh: dict[str, list[float]] = {}
         for r in learn:
-            assert r.street_key is not None and r.lat is not None and r.lon is not None
-            acc: list[float] = known.get(r.street_key) or fresh.setdefault(
-                r.street_key, [0.0, 0.0, 0]
-            )
-            acc[0] += r.lat
-            acc[1] += r.lon
-            acc[2] += 1
+            assert r.lat is not None and r.lon is not None
+            for key in _street_keys(r, False):
+                acc: list[float] = known.get(key) or fresh.setdefault(key, [0.0, 0.0, 0])
+                acc[0] += r.lat
+                acc[1] += r.lon
+                acc[2] += 1
         if fresh:
             conn.execute(
                 sa.insert(STREETS),
                 [{"key": k, "lat_sum": a, "lon_sum": b, "n": n} for k, (a, b, n) in fresh.items()],
             )
-        changed = {r.street_key for r in learn if r.street_key in known}
+        changed = {k for r in learn for k in _street_keys(r, False) if k in known}
         if changed:
             conn.execute(
                 sa.update(STREETS)
@@ -481,14 +559,14 @@ class GroupingHook:
                 ),
                 [
                     {"_key": k, "lat_sum": known[k][0], "lon_sum": known[k][1], "n": known[k][2]}
-                    for k in sorted(k for k in changed if k)
+                    for k in sorted(changed)
                 ],
             )
         everything = {**known, **fresh}
         for r in need:
-            pos = everything.get(r.street_key or "")
-            if pos and pos[2]:
-                r.est_lat, r.est_lon = pos[0] / pos[2], pos[1] / pos[2]
+            pos = _estimate(r, everything)
+            if pos is not None:
+                r.est_lat, r.est_lon = pos
                 r.cell = cell_key(*cell_of(r.est_lat, r.est_lon))
 
     def _best(self, r: Features, pool: list[Features]) -> tuple[int, Match, str] | None:
@@ -547,7 +625,7 @@ class GroupingHook:
         # Highest score first; on a tie the older item (lower id) keeps it.
         ranked.sort(key=lambda im: (-im[1].score, im[0]))
         self._runner_up = (
-            ranked[1][0] if len(ranked) > 1 and ranked[1][1].score >= cfg.link_threshold else None
+            ranked[1][0] if len(ranked) > 1 and links_items(ranked[1][1], cfg) else None
         )
         return ranked[0] if ranked else None
 

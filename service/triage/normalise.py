@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 # Towns and villages of the municipality of Oss and its neighbours, so "kerkstr. 12 oss"
 # (no comma) still yields the town. A town after a comma is recognised without this list.
@@ -99,6 +100,35 @@ STREET_SUFFIXES = (
     "acker",
 )
 
+# Street types that are also the head of common nouns ("supermarkt", "stroomstoring",
+# "plundering", "achtertuin", "onderweg"): in free text such a word is a street name only
+# when a house number follows it (see normalise_text).
+_NOUN_LIKE_SUFFIXES = (
+    "weg",
+    "hof",
+    "park",
+    "markt",
+    "pad",
+    "ring",
+    "baan",
+    "veld",
+    "erf",
+    "wal",
+    "dam",
+    "haven",
+    "akker",
+    "tuin",
+    "hoek",
+    "heuvel",
+    "burcht",
+    "wijk",
+    "kamp",
+    "donk",
+    "hoeve",
+    "voort",
+    "acker",
+)
+
 # Abbreviated street types (after folding: "kerkstr." -> "kerkstr").
 _STREET_ABBREV = (
     ("str", "straat"),
@@ -153,6 +183,9 @@ _LOCATION_FILLERS = frozenset(
 
 
 _INITIALS = re.compile(r"\b(?:[a-z]\.){2,}")
+# Dutch never writes a letter three times within a word ("zee-eend" has a hyphen): "booom",
+# "vuuur" are a key held down.
+_TRIPLED = re.compile(r"([a-z])\1\1+")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -201,6 +234,15 @@ def _is_street_word(tok: str) -> bool:
         len(tok) > 3
         and tok not in _LOCATION_FILLERS
         and any(tok.endswith(s) for s in STREET_SUFFIXES)
+    )
+
+
+@lru_cache(maxsize=65536)
+def _is_street_name(tok: str) -> bool:
+    """A street name even without a house number: its type is no common noun's head."""
+    return _is_street_word(tok) and not (
+        any(tok.endswith(s) for s in _NOUN_LIKE_SUFFIXES)
+        and not any(tok.endswith(s) for s in ("straatweg", "rondweg"))
     )
 
 
@@ -323,9 +365,18 @@ _ABBREVIATIONS = {
     "kinderen": "kinderen",
     "baby": "kinderen",
     "peuter": "kinderen",
+    "kleuter": "kinderen",
+    "jongetje": "kinderen",
+    "jongen": "kinderen",
+    "jongens": "kinderen",
+    "meisje": "kinderen",
+    "meisjes": "kinderen",
+    "zoontje": "kinderen",
+    "dochtertje": "kinderen",
     "bejaard": "oud",
     "bejaarde": "oud",
     "oudere": "oud",
+    "oude": "oud",
     "ouder": "oud",
     "hoogbejaard": "oud",
     "senior": "oud",
@@ -346,10 +397,21 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("onwel", ("onwel", "flauw", "bewusteloos", "reageert", "niet aanspreekbaar", "collaps")),
     ("hart", ("hart", "borst", "pijn op de borst", "reanim", "aed")),
     ("adem", ("benauwd", "adem", "lucht", "hijg")),
-    ("diabetes", ("diabet", "suiker", "insuline", "hypo")),
+    ("diabetes", ("diabe", "suiker", "insuline", "hypo")),
     ("medicijn", ("medicijn", "medicatie", "pillen", "insuline", "apotheek")),
     ("koud", ("koud", "kou", "onderkoel", "verwarming", "kachel", "bevriez")),
-    ("vermist", ("vermist", "kwijt", "weggelopen", "zoek", "dwaalt", "verdwaald", "dementer")),
+    (
+        "vermist",
+        (
+            "vermist",
+            "kwijt",
+            "weggelopen",
+            "zoek",
+            "dwaalt",
+            "verdwaald",
+            "thuisgekom",  # "niet thuisgekomen"
+        ),
+    ),
     (
         "inbraak",
         (
@@ -366,7 +428,7 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("geweld", ("geweld", "vecht", "ruzie", "bedreig", "mishandel", "agressie")),
-    ("boom", ("boom", "takken", "tak ", "omgewaaid", "omgevallen")),
+    ("boom", ("boom", "takken", "tak ", "omgewaaid")),  # "omgevallen": a candle, a person too
     ("weg", ("weg", "versper", "geblokkeerd", "afgesloten", "obstakel")),
     ("lift", ("lift", "vast", "opgesloten", "ingesloten")),
     ("voedsel", ("eten", "voedsel", "honger", "boodschappen", "supermarkt")),
@@ -378,6 +440,9 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 _CONCEPT_NAMES = frozenset(name for name, _ in _CONCEPTS)
+
+# Dutch compounds put the head last: a "schuurbrand" is a brand, a "hoofdwond" a wond.
+_CONCEPT_HEADS = (("brand", "brand"), ("wond", "gewond"), ("breuk", "gewond"))
 
 
 def _stem(tok: str) -> str:
@@ -397,6 +462,28 @@ def _concept(tok: str) -> str:
         for p in prefixes:
             if " " not in p and tok.startswith(p):
                 return name
+    for head, name in _CONCEPT_HEADS:
+        if tok.endswith(head) and len(tok) > len(head) + 2:
+            return name
+        # the same for a slip in the head ("schuurbarnd"), which must keep its first letter
+        # ("stoeprand" is no brand)
+        n = len(head)
+        if n >= 5 and len(tok) > n + 2:
+            for k in (n - 1, n, n + 1):
+                if tok[-k] == head[0] and OSA.distance(tok[-k:], head) <= 1:
+                    return name
+    # A typo in the word that says what happened ("brrand", "booom", "zuurstoofconcentrator")
+    # must not lose the concept: one slip (a letter dropped, doubled, swapped or replaced)
+    # after a correct first letter still counts. Only for stems of 5 letters or more: one
+    # slip turns shorter words into other words ("roken"/"rook", "ligt"/"lift").
+    if len(tok) >= 5:
+        for name, prefixes in _CONCEPTS:
+            for p in prefixes:
+                if len(p) < 5 or " " in p or tok[0] != p[0]:
+                    continue
+                n = len(p)
+                if any(OSA.distance(tok[:k], p) <= 1 for k in (n - 1, n, n + 1) if k <= len(tok)):
+                    return name
     return tok
 
 
@@ -410,8 +497,14 @@ def normalise_text(text: str | None) -> str:
     if not text:
         return ""
     out: list[str] = []
-    for tok in fold(text).split():
-        if tok.isdigit() or tok in KNOWN_TOWNS or (len(tok) > 6 and _is_street_word(tok)):
+    tokens = _TRIPLED.sub(r"\1\1", fold(text)).split()
+    for i, tok in enumerate(tokens):
+        if tok.isdigit() or tok in KNOWN_TOWNS:
+            continue
+        if len(tok) > 6 and (
+            _is_street_name(tok)
+            or (_is_street_word(tok) and i + 1 < len(tokens) and tokens[i + 1][:1].isdigit())
+        ):
             continue
         tok = _ABBREVIATIONS.get(tok, tok)
         if tok in _STOPWORDS or len(tok) < 2:
@@ -427,11 +520,43 @@ def normalise_text(text: str | None) -> str:
 
 # These restate a report's category rather than what happened: sharing them means little.
 _CATEGORY_CONCEPTS = frozenset({"gerucht", "informatie"})
+# In a power cut nearly every report says that something "werkt niet zonder stroom": two
+# reports sharing that are not therefore about one thing (it still counts as content).
+_BACKGROUND_CONCEPTS = frozenset({"stroom"})
+
+# Who it is about. A missing child and a missing demented man are different people and so
+# different incidents, however alike the rest reads ("meneer"/"mevrouw" are adults). A text
+# that names both a child and an adult says nothing either way. (Men and women are not told
+# apart: texts name the caller as well, "man met pijn op de borst, vrouw is in paniek".)
+_CHILD = frozenset({"kinder", "kinderen"})  # "kinderen" is stemmed
+_ADULT = frozenset({"oud", "alzheimer", "meneer", "mevrouw"})  # and "dement..."
 
 
 @lru_cache(maxsize=65536)
 def _concepts(text: str) -> frozenset[str]:
     return frozenset(t for t in text.split() if t in _CONCEPT_NAMES and t not in _CATEGORY_CONCEPTS)
+
+
+@lru_cache(maxsize=65536)
+def _profile(text: str) -> tuple[frozenset[str], int]:
+    """What happened (concepts without the background) and who: 1 a child, 2 an adult,
+    0 not said or both."""
+    tokens = text.split()
+    child = any(t in _CHILD for t in tokens)
+    adult = any(t in _ADULT or t.startswith("dement") for t in tokens)
+    who = 1 if child and not adult else 2 if adult and not child else 0
+    return _concepts(text) - _BACKGROUND_CONCEPTS, who
+
+
+def contradict(a: str, b: str) -> bool:
+    """True when two normalised texts say they are about different things: each names what
+    happened and they share none of it ("gaslucht" / "huis in brand"), or one is about a
+    child and the other about an adult."""
+    ca, who_a = _profile(a)
+    cb, who_b = _profile(b)
+    if ca and cb and ca.isdisjoint(cb):
+        return True
+    return bool(who_a and who_b and who_a != who_b)
 
 
 def text_similarity(a: str, b: str) -> float:
@@ -447,6 +572,8 @@ def text_similarity(a: str, b: str) -> float:
         return 0.0
     if a == b:
         return 1.0
+    if contradict(a, b):
+        return 0.0
     fuzzy = (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
     ca, cb = _concepts(a), _concepts(b)
     if ca and cb:
@@ -476,6 +603,8 @@ def text_similarities(a: str, others: list[str]) -> list[float]:
             scores[i] = 0.0
         elif b == a:
             scores[i] = 1.0
+        elif contradict(a, b):
+            scores[i] = 0.0
         elif ca and (cb := _concepts(b)):
             scores[i] = max(scores[i], 0.75 * len(ca & cb) / len(ca | cb))
     by_text = dict(zip(distinct, scores, strict=True))

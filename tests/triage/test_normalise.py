@@ -46,3 +46,35 @@ def test_paraphrases_typos_and_abbreviations_read_alike() -> None:
     assert text_similarity(base, unrelated) < 0.4
     # Street names and numbers are location, not content.
     assert "kerkstraat" not in normalise_text("Brand op de Kerkstraat 12")
+
+
+def test_texts_about_different_things_or_people_do_not_match() -> None:
+    def sim(a: str, b: str) -> float:
+        return text_similarity(normalise_text(a), normalise_text(b))
+
+    # Each names what happened, and they share none of it.
+    assert sim("Sterke gaslucht in de straat", "Huis staat in brand, veel rook") == 0.0
+    assert sim("Man met pijn op de borst", "Oude dame heeft het koud, kachel werkt niet") == 0.0
+    # 'zonder stroom' is everybody's background in a power cut, not a shared fact.
+    assert (
+        sim(
+            "Meneer aan zuurstof, apparaat werkt niet zonder stroom",
+            "Oudere vrouw zit in de kou, kachel werkt niet zonder stroom",
+        )
+        == 0.0
+    )
+    # A missing child is not a missing demented man.
+    assert sim("Jongetje van zeven jaar kwijt", "Demente man vermist, weggelopen") == 0.0
+    # Paraphrases of one thing still read alike, typos in the key word included (at least
+    # the default min_text_score).
+    assert sim("Schuur in brand achter het huis", "schuurbarnd, buren blussen") >= 0.6
+    assert sim("Grote booom ligt over de straat", "Boom omgevallen, weg geblokkeerd") >= 0.45
+    assert sim("Kind van 7 vermist", "Meisje (8) niet thuisgekomen uit school") >= 0.6
+
+
+def test_nouns_that_end_like_street_types_are_content() -> None:
+    # supermarkt (-markt), stroomstoring (-ring), plundering (-ring) are not street names ...
+    assert "inbraak" in normalise_text("Plundering bij de supermarkt")
+    assert "stroom" in normalise_text("Hoelang duurt de stroomstoring?")
+    # ... unless a house number follows.
+    assert "hescheweg" not in normalise_text("Boom op de Hescheweg 12")
