@@ -258,11 +258,14 @@ def _banner(
         for nsp, url in zip(NSPS, gw_urls, strict=False)
     )
     tokens = "\n".join(f"    {role:<9} {token}" for role, token in creds.cp_tokens.items())
+    operator = creds.cp_tokens["operator"]
     print(
         f"""
 Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
 
   Crisis-room dashboard {cp_url}/dashboard   (wall screen; ?lang=en for English)
+  Operator console      {cp_url}/console   sign in with the operator token: {operator}
+                        (the queue: acknowledge, dispatch, merge, split; viewer token: read only)
   CP service API docs   {cp_url}/docs
   Messages              {cp_url}/api/v1/messages
   Help requests only    {cp_url}/api/v1/messages?kind=help_request
@@ -277,7 +280,8 @@ Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
       -t 'noodnet/v1/{CP_ID}/nsp/+/up/#' -v
 
   Reading works without a token here (NOODNET_AUTH_ANONYMOUS_READ, demo only); anything
-  else needs one: curl -H "Authorization: Bearer <token>" ...
+  else needs one: in a browser sign in at {cp_url}/login, with curl
+  -H "Authorization: Bearer <token>" ...
   CP API tokens (valid one day):
 {tokens}
     e.g. curl -H "Authorization: Bearer {creds.cp_tokens["admin"]}" {cp_url}/api/v1/security-events

@@ -98,6 +98,7 @@ class TokenVerifier(Protocol):
 class AccessRule:
     roles: frozenset[Role]
     public: bool = False
+    page: bool = False  # a page for browsers: 401 is the sign-in form (text/html)
 
     def describe(self) -> str:
         if self.public:
@@ -105,7 +106,8 @@ class AccessRule:
         return ", ".join(sorted(r.value for r in self.roles))
 
 
-# The cookie the gateway's login page sets (HttpOnly, SameSite=Strict): same token, same rules.
+# The cookie the sign-in pages of the CP and the gateway set (noodnet.signin; HttpOnly,
+# SameSite=Strict): same token, same rules as the Authorization header.
 TOKEN_COOKIE = "noodnet_token"
 
 _bearer = HTTPBearer(auto_error=False, description="API token: 'Authorization: Bearer nn_...'")
@@ -136,7 +138,7 @@ class Requirement:
         header = request.headers.get("authorization")
         cookie = request.cookies.get(TOKEN_COOKIE)
         if header is None and cookie:
-            # Browsers on the gateway's pages carry the staff token in an HttpOnly cookie.
+            # Browsers on the CP's and the gateway's pages carry the token in an HttpOnly cookie.
             credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=cookie)
             header = f"Bearer {cookie}"
         if header is None:
@@ -175,8 +177,10 @@ def require(*roles: Role) -> Any:
 
 
 class PageRequirement(Requirement):
-    """A rule for HTML pages: instead of a JSON 401 the browser gets the login page (still
-    with status 401, so the access matrix sees the same answer as for the API)."""
+    """A rule for HTML pages: instead of a JSON 401 the browser gets the sign-in page (still
+    with status 401 and the same ``WWW-Authenticate``, so the access matrix sees the same
+    answer as for the API; the app installs the page with ``noodnet.signin.SignIn``). A 403
+    stays JSON: the sign-in form cannot help a known caller whose role does not fit."""
 
     def __call__(
         self,
@@ -200,7 +204,7 @@ def require_page(*roles: Role) -> Any:
     """Like ``require``, for pages a person opens in a browser."""
     if not roles:
         raise ValueError("require_page() needs at least one role")
-    return Depends(PageRequirement(AccessRule(frozenset(roles))))
+    return Depends(PageRequirement(AccessRule(frozenset(roles), page=True)))
 
 
 def public() -> Any:
@@ -293,10 +297,18 @@ def document_access(app: FastAPI) -> None:
                 if rule is None or rule.public:
                     op.pop("security", None)
                     continue
-                responses.setdefault(
-                    "401",
-                    {"description": "No, malformed, unknown, expired or revoked token", **error},
-                )
+                unauthorized = "No, malformed, unknown, expired or revoked token"
+                if rule.page:
+                    # A browser gets the sign-in form (noodnet.signin), still with status 401.
+                    responses.setdefault(
+                        "401",
+                        {
+                            "description": f"{unauthorized}: the sign-in page",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
+                    )
+                else:
+                    responses.setdefault("401", {"description": unauthorized, **error})
                 responses.setdefault(
                     "403",
                     {"description": f"Role not allowed; requires {rule.describe()}", **error},

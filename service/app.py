@@ -34,7 +34,8 @@ from service.upstream import stream
 from service.upstream.runtime import Upstream
 from service.upstream.settings import UpstreamSettings
 from service.web import api as picture_api
-from service.web import pages
+from service.web import console, pages
+from service.web import login as web_login
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +125,11 @@ def create_app(
         region_api,
         picture_api,
         pages,
+        console,
     ):
         app.include_router(module.router)
     app.include_router(auth_api.events_router)
+    web_login.install(app)  # /login, /logout; pages answer 401 with the sign-in form
     auth_setup.install(app, settings)
     return app
 

@@ -58,6 +58,7 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
 SQLITE_PASS_ONLY = (
     "tests/test_demo.py",
     "tests/web/test_pages_browser.py",
+    "tests/web/test_console_browser.py",
     "tests/upstream/test_dashboard_browser.py",
     "tests/test_schemathesis.py",
 )

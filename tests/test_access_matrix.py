@@ -178,6 +178,13 @@ def cp_examples() -> dict[tuple[str, str], Example]:
         ),
         ("GET", "/api/v1/auth/whoami"): get("/api/v1/auth/whoami"),
         ("GET", "/api/v1/security-events"): get("/api/v1/security-events"),
+        # Pages and their sign-in (a page's 401 is the sign-in form, with the same challenge).
+        ("GET", "/dashboard"): get("/dashboard"),
+        ("GET", "/console"): get("/console"),
+        ("GET", "/console/static/{name}"): get("/console/static/console.js"),
+        ("GET", "/login"): get("/login?next=/console"),
+        ("POST", "/login"): lambda h: Request("POST", "/login"),
+        ("POST", "/logout"): lambda h: Request("POST", "/logout"),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from noodnet.httpguard import TOKEN_COOKIE
 from tests.support import ROOT, free_port, wait_until
 
 
@@ -39,6 +41,15 @@ def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: 
         assert "status" in kinds
         assert "API docs" in log.read_text()
         assert f"127.0.0.1:{port}/dashboard" in log.read_text()
+        # The console's URL and a token that signs in there, as a browser would.
+        m = re.search(r"/console\s+sign in with the operator token: (nn_\S+)", log.read_text())
+        assert m, log.read_text()
+        r = httpx.post(f"http://127.0.0.1:{port}/login", data={"token": m.group(1)}, timeout=5)
+        assert r.status_code == 303 and r.headers["location"] == "/console"
+        console = httpx.get(
+            f"http://127.0.0.1:{port}/console", cookies={TOKEN_COOKIE: m.group(1)}, timeout=5
+        )
+        assert console.status_code == 200 and "(operator)" in console.text
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0, log.read_text()[-3000:]

@@ -21,7 +21,7 @@ from service.triage import workflow
 from service.triage.models import TriageAudit, TriageItem, TriageReport
 from service.triage.priority import NspPower, Priority, order, score_item
 from service.triage.runtime import Triage
-from service.triage.workflow import OPEN_STATES, ItemState
+from service.triage.workflow import OPEN_STATES, TRANSITIONS, ItemState
 
 ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
 REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
@@ -126,6 +126,10 @@ class ReportOut(BaseModel):
 class ItemDetail(ItemOut):
     reports: list[ReportOut]
     priority: PriorityOut | None = Field(description="Only while the item is open.")
+    allowed_states: list[ItemState] = Field(
+        description="The states POST /items/{id}/state accepts now, in workflow order "
+        "(none once the item was merged into another)."
+    )
 
 
 class AuditOut(BaseModel):
@@ -217,7 +221,16 @@ def _detail(triage: Triage, item_id: int) -> ItemDetail:
             for r in reports
         ],
         priority=priority,
+        allowed_states=allowed_states(row),
     )
+
+
+def allowed_states(row: Any) -> list[ItemState]:
+    """What the workflow lets this item become now (``workflow.change_state`` decides)."""
+    if row.merged_into is not None:
+        return []
+    nexts = TRANSITIONS[ItemState(row.state)]
+    return [s for s in ItemState if s in nexts]
 
 
 def _http_errors(exc: Exception) -> HTTPException | JSONResponse:

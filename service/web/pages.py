@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from noodnet.httpguard import require
+from noodnet.httpguard import require, require_page
 from service.auth.roles import READERS
 
 router = APIRouter(tags=["dashboard"])
@@ -27,13 +27,14 @@ NO_CACHE = {"Cache-Control": "no-cache"}
     response_class=HTMLResponse,
     summary="Crisis-room dashboard (wall screen)",
     include_in_schema=True,
-    dependencies=[require(*READERS)],
+    # A browser without a valid token gets the sign-in page (service/web/login.py).
+    dependencies=[require_page(*READERS)],
 )
 def dashboard() -> FileResponse:
     return FileResponse(STATIC / "dashboard.html", media_type="text/html", headers=NO_CACHE)
 
 
-@router.get("/dashboard/", include_in_schema=False, dependencies=[require(*READERS)])
+@router.get("/dashboard/", include_in_schema=False, dependencies=[require_page(*READERS)])
 def dashboard_slash() -> RedirectResponse:
     return RedirectResponse("/dashboard")
 

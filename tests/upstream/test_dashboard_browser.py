@@ -13,6 +13,7 @@ import httpx
 
 from noodnet.httpguard import TOKEN_COOKIE
 from noodnet.scenario import NSPS
+from service.web import console
 from service.web.pages import ASSETS, STATIC
 from tests.support import Proc, issue_cp_token
 from tests.upstream.support import (
@@ -143,6 +144,7 @@ URL_IN_CODE = re.compile(r"""(?:https?:|wss?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}|ht
 
 def test_no_page_or_asset_refers_to_another_host() -> None:
     files = [STATIC / "dashboard.html", *(STATIC / name for name in ASSETS)]
+    files += [STATIC / name for name in console.ASSETS]  # the operator console's (tests/web)
     assert {f.name for f in STATIC.iterdir()} == {f.name for f in files}, "every file is served"
     for f in files:
         text = f.read_text(encoding="utf-8")

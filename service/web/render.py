@@ -1,0 +1,92 @@
+"""Rendering of the CP's server-side pages (sign-in, operator console): Jinja2 templates from
+``service/web/templates``, the page language, and the headers every page carries.
+
+Pages load nothing from other hosts (the crisis room has no internet); the Content Security
+Policy makes the browser hold them to that.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from service.web.texts import UiLang, texts
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+LANG_COOKIE = "noodnet_lang"  # the same name as the gateway's pages
+
+# Only this host; no framing (an operator's buttons must not be clickjacked).
+CSP = (
+    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _accept_language(header: str | None) -> UiLang | None:
+    """The first of nl/en in the browser's preferences (by q-value), if either is there."""
+    if not header:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        ranked.append((-q, i, tag.strip().lower().split("-")[0]))
+    for neg_q, _, lang in sorted(ranked):
+        if neg_q < 0 and lang in ("nl", "en"):
+            return "en" if lang == "en" else "nl"
+    return None
+
+
+def page_language(request: Request) -> UiLang:
+    """``?lang=`` wins (and is remembered in a cookie), then that cookie, then the browser's
+    Accept-Language, then Dutch."""
+    for value in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if value in ("nl", "en"):
+            return "en" if value == "en" else "nl"
+    return _accept_language(request.headers.get("accept-language")) or "nl"
+
+
+def lang_url(request: Request, code: str) -> str:
+    """This page in another language, keeping its other query parameters."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{request.url.path}?{urlencode([*params, ('lang', code)])}"
+
+
+def render(
+    request: Request, template: str, lang: UiLang, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    t = texts(lang)
+    html = _env.get_template(template).render(
+        t=t,
+        lang=lang,
+        lang_url=lambda code: lang_url(request, code),
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    if request.query_params.get("lang") in ("nl", "en"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    # Pages show live state and who is signed in: never from a cache.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response

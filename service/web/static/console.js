@@ -1,0 +1,492 @@
+// The operator console: the queue (left) and one item (right), read and acted on through the
+// CP's JSON API with the sign-in cookie. Refreshes every few seconds without touching what the
+// operator is typing or has ticked; every refusal of the API is shown in words, never dropped.
+// Text only through textContent (never innerHTML): report descriptions come from the public.
+(function () {
+  "use strict";
+
+  const cfg = JSON.parse(document.getElementById("console-config").textContent);
+  const T = cfg.text;
+  const canAct = !!cfg.can_act;
+  const locale = cfg.lang === "en" ? "en-GB" : "nl-NL";
+  const $ = (id) => document.getElementById(id);
+
+  function t(key, values) {
+    const text = T[key] || key;
+    return text.replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? String(values[k]) : m));
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  function time(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    const hm = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+    if (d.toDateString() === new Date().toDateString()) return hm;
+    return d.toLocaleDateString(locale, { day: "2-digit", month: "2-digit" }) + " " + hm;
+  }
+
+  const stateName = (s) => cfg.states[s] || s;
+  const cap = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
+  const category = (c) => cap(cfg.categories[c] || (c || "").replace(/_/g, " "));
+  const kindName = (k) => cfg.kinds[k] || k;
+  const line = (p) => (p ? (cfg.lang === "en" ? p.line : p.line_nl) : "");
+  function nspName(id) {
+    const name = nspNames[id];
+    return name ? `${name} (${id})` : id;
+  }
+  function actionLabel(state, from) {
+    const closed = ["resolved", "closed_duplicate", "closed_not_needed"].includes(from);
+    if (state === "acknowledged" && closed) return cfg.state_actions.reopen;
+    return cfg.state_actions[state] || stateName(state);
+  }
+
+  // ------------------------------------------------------------------ API
+
+  async function api(method, path, body) {
+    const init = { method, credentials: "same-origin", cache: "no-store",
+                   headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (exc) {
+      return { ok: false, status: 0, data: null, network: String(exc) };
+    }
+    let data = null;
+    try { data = await response.json(); } catch (_) { data = null; }
+    return { ok: response.ok, status: response.status, data, headers: response.headers };
+  }
+
+  function detailText(data) {
+    if (!data || data.detail === undefined) return "";
+    const d = data.detail;
+    if (typeof d === "string") return d;
+    if (Array.isArray(d)) {
+      return d.map((e) => {
+        const field = (e.loc || []).filter((p) => p !== "body").join(".");
+        const label = T["field_" + field] || field;
+        return label ? `${label}: ${e.msg}` : e.msg;
+      }).join("; ");
+    }
+    return JSON.stringify(d);
+  }
+
+  function loginLink() {
+    const next = "/console" + (location.hash || "");
+    return el("a", { href: "/login?next=" + encodeURIComponent(next) }, t("sign_in_again"));
+  }
+
+  // A refusal of the API as a sentence, with the service's own words underneath.
+  function explain(res) {
+    if (res.network) return [t("err_network") + ": " + res.network];
+    const detail = detailText(res.data);
+    const said = detail ? el("span", { class: "said" }, t("server_said") + " " + detail) : null;
+    if (res.status === 401) return [t("err_401") + " ", loginLink(), said];
+    const head = res.status === 403 ? t("err_403") : res.status === 404 ? t("err_404")
+      : res.status === 409 ? t("err_409") : res.status === 422 ? t("err_422")
+      : t("err_server", { status: res.status });
+    return [head + ".", said];
+  }
+
+  // ------------------------------------------------------------------ flash (results, errors)
+
+  function flash(kind, parts) {
+    const box = $("flash");
+    box.replaceChildren(...parts.filter(Boolean).map((p) => (p instanceof Node ? p : el("span", {}, p, " "))));
+    box.className = "flash " + kind;
+    box.hidden = false;
+  }
+
+  // ------------------------------------------------------------------ queue
+
+  let nspNames = {};
+  let queueKey = "";
+  let current = null; // the open item's id
+  let lastOk = null;
+
+  async function loadNsps() {
+    const res = await api("GET", "/api/v1/nsps");
+    if (res.ok && Array.isArray(res.data)) {
+      nspNames = Object.fromEntries(res.data.map((n) => [n.nsp_id, n.name]));
+      queueKey = ""; // names may have changed: draw again
+    }
+  }
+
+  function queueEntry(entry) {
+    const it = entry.item;
+    const pending = it.duplicate_status === "pending" && it.possible_duplicate_of;
+    const cls = ["q-item", "c-" + it.top_class];
+    if (it.id === current) cls.push("selected");
+    if (pending) cls.push("dup");
+    const what = [category(it.category), it.item_type === "resource_request" ? t("item_resource_request") : null]
+      .filter(Boolean).join(" · ");
+    return el("li", { class: cls.join(" "), "data-item-id": it.id },
+      el("a", { href: "#item-" + it.id, "aria-current": it.id === current ? "true" : null },
+        el("span", { class: "q-head" },
+          el("span", { class: "badge c-" + it.top_class }, it.top_class),
+          el("span", { class: "q-id" }, "#" + it.id),
+          el("span", { class: "q-what" }, what),
+          el("span", { class: "state s-" + it.state }, stateName(it.state))),
+        el("span", { class: "q-line" }, line(entry.priority)),
+        pending ? el("span", { class: "q-dup" }, "⚠ " + t("possible_duplicate", { id: it.possible_duplicate_of })) : null,
+        el("span", { class: "q-desc" }, it.description),
+        el("span", { class: "q-where" }, [it.address, it.nsp_ids.map(nspName).join(", ")].filter(Boolean).join(" — "))));
+  }
+
+  async function loadQueue() {
+    const res = await api("GET", "/api/v1/queue?limit=500");
+    if (!res.ok) return res;
+    // Only what is shown: scores creep up every second, the words once a minute.
+    const key = JSON.stringify([current, res.data.map((e) => [e.item, line(e.priority)])]);
+    if (key !== queueKey) {
+      queueKey = key;
+      const list = $("queue");
+      // Keep the keyboard where it was when the list is drawn again.
+      const focused = document.activeElement && document.activeElement.closest
+        ? document.activeElement.closest("#queue li[data-item-id]") : null;
+      const focusId = focused ? focused.getAttribute("data-item-id") : null;
+      list.replaceChildren(...(res.data.length ? res.data.map(queueEntry)
+        : [el("li", { class: "muted" }, t("queue_empty"))]));
+      $("queue-count").textContent = `(${res.data.length})`;
+      if (focusId) {
+        const again = list.querySelector(`li[data-item-id="${focusId}"] a`);
+        if (again) again.focus();
+      }
+    }
+    return res;
+  }
+
+  // ------------------------------------------------------------------ one item
+
+  let view = null; // the open item: its id, what was drawn (keys), ticked reports, data
+
+  function openItem(id) {
+    current = id;
+    queueKey = "";
+    view = { id, headKey: "", reportsKey: "", auditKey: "", statesKey: "", selected: new Set(), item: null };
+    const root = $("item");
+    root.replaceChildren(
+      el("article", { id: "item-view", "data-item-id": id },
+        el("div", { id: "item-head" }),
+        canAct ? actionsSkeleton() : el("p", { class: "readonly-note", id: "readonly-note" }, cfg.readonly_reason),
+        el("section", { id: "item-reports", "aria-labelledby": "reports-title" }),
+        el("section", { id: "item-audit", "aria-labelledby": "audit-title" })));
+    $("flash").hidden = true;
+    updateLangLinks();
+    return refreshItem();
+  }
+
+  function actionsSkeleton() {
+    return el("section", { id: "actions", class: "actions", "aria-labelledby": "actions-title" },
+      el("h3", { id: "actions-title" }, t("actions")),
+      el("label", { for: "note" }, t("note_label")),
+      el("textarea", { id: "note", rows: 2, maxlength: 1000, spellcheck: "true" }),
+      el("div", { id: "dup-decision", class: "dup-decision", hidden: true }),
+      el("div", { class: "row" },
+        el("span", { class: "label", id: "next-state-label" }, t("next_state")),
+        el("div", { id: "state-buttons", class: "buttons", role: "group", "aria-labelledby": "next-state-label" })),
+      el("div", { id: "merge-part", class: "row" },
+        el("label", { for: "merge-into" }, t("merge_label")),
+        el("input", { id: "merge-into", type: "number", min: 1, inputmode: "numeric", class: "narrow" }),
+        el("button", { type: "button", id: "merge", onclick: () => doMerge(null) }, t("merge_button")),
+        el("p", { class: "hint" }, t("merge_hint"))),
+      el("div", { id: "split-part", class: "row" },
+        el("button", { type: "button", id: "split", onclick: doSplit }, t("split_button")),
+        el("p", { class: "hint" }, t("split_hint"))));
+  }
+
+  function drawHead(it) {
+    const pending = it.duplicate_status === "pending" && it.possible_duplicate_of;
+    const head = $("item-head");
+    const kind = it.item_type === "resource_request" ? t("item_resource_request") : t("item_incident");
+    const people = it.people_involved || it.vulnerable_people
+      ? t("people", { n: it.people_involved, v: it.vulnerable_people }) : null;
+    head.replaceChildren(...[
+      el("h2", { id: "item-title", class: "c-" + it.top_class },
+        el("span", { class: "badge c-" + it.top_class }, it.top_class),
+        ` #${it.id} · ${category(it.category)} · ${kind}`),
+      el("p", { class: "item-state" },
+        el("span", { id: "item-state", class: "state s-" + it.state, "data-state": it.state }, stateName(it.state)),
+        " ", t("state_since", { time: time(it.state_changed_at) }),
+        " · ", it.report_count === 1 ? t("report_1") : t("reports_n", { n: it.report_count })),
+      it.priority ? el("p", { id: "item-line", class: "item-line" }, line(it.priority))
+        : el("p", { class: "muted" }, t("closed_note")),
+      pending ? el("p", { class: "q-dup", id: "item-dup" }, "⚠ ",
+        el("a", { href: "#item-" + it.possible_duplicate_of }, t("possible_duplicate", { id: it.possible_duplicate_of }))) : null,
+      it.duplicate_status === "separate" && it.possible_duplicate_of
+        ? el("p", { class: "muted" }, t("duplicate_separate", { id: it.possible_duplicate_of })) : null,
+      it.merged_into ? el("p", { class: "notice" }, el("a", { href: "#item-" + it.merged_into }, t("merged_into", { id: it.merged_into }))) : null,
+      it.split_from ? el("p", { class: "muted" }, el("a", { href: "#item-" + it.split_from }, t("split_from", { id: it.split_from }))) : null,
+      el("p", { class: "item-desc" }, it.description),
+      el("dl", { class: "facts" },
+        it.address ? [el("dt", {}, t("address")), el("dd", {}, it.address)] : null,
+        el("dt", {}, t("nsps")), el("dd", {}, it.nsp_ids.map(nspName).join(", ")),
+        people ? [el("dt", {}, t("people_label")), el("dd", {}, people)] : null,
+        el("dt", {}, t("times_label")),
+        el("dd", {}, t("first_last", { first: time(it.first_seen), last: time(it.last_seen) }))),
+    ].filter(Boolean));
+  }
+
+  function drawActions(it) {
+    if (!canAct) return;
+    const key = JSON.stringify([it.state, it.allowed_states, it.duplicate_status, it.item_type,
+      it.merged_into, it.reports.length]);
+    if (key === view.statesKey) return; // the note and the inputs stay as they are
+    view.statesKey = key;
+    const buttons = $("state-buttons");
+    buttons.replaceChildren(...(it.allowed_states.length
+      ? it.allowed_states.map((s) => el("button", { type: "button", class: "state-button s-" + s, "data-state": s,
+          onclick: () => doState(s) }, actionLabel(s, it.state)))
+      : [el("span", { class: "muted" }, t("no_next_state"))]));
+    const pending = it.duplicate_status === "pending" && it.possible_duplicate_of && !it.merged_into;
+    const dup = $("dup-decision");
+    dup.hidden = !pending;
+    dup.replaceChildren(...(pending ? [
+      el("p", {}, t("duplicate_question", { id: it.possible_duplicate_of })),
+      el("button", { type: "button", id: "merge-dup", onclick: () => doMerge(it.possible_duplicate_of) },
+        t("merge_with", { id: it.possible_duplicate_of })),
+      el("button", { type: "button", id: "keep-separate", onclick: doKeepSeparate }, t("keep_separate")),
+    ] : []));
+    // Merging takes two open incidents; splitting, an incident with reports to spare.
+    const incident = it.item_type === "incident" && !it.merged_into;
+    $("merge-part").hidden = !incident || !it.priority;
+    $("split-part").hidden = !incident || it.reports.length < 2;
+  }
+
+  function drawReports(it) {
+    const splittable = canAct && it.item_type === "incident" && !it.merged_into && it.reports.length > 1;
+    for (const id of [...view.selected]) {
+      if (!it.reports.some((r) => r.message_id === id)) view.selected.delete(id);
+    }
+    const rows = it.reports.map((r) => el("tr", { "data-message-id": r.message_id, class: "c-" + r.urgency_class },
+      splittable ? el("td", {}, el("input", {
+        type: "checkbox", "aria-label": `${t("col_select")} ${time(r.received_at)} ${r.nsp_id}`,
+        checked: view.selected.has(r.message_id),
+        onchange: (ev) => { if (ev.target.checked) view.selected.add(r.message_id); else view.selected.delete(r.message_id); },
+      })) : null,
+      el("td", {}, time(r.received_at)),
+      el("td", {}, nspName(r.nsp_id)),
+      el("td", {}, kindName(r.kind)),
+      el("td", {}, el("span", { class: "badge c-" + r.urgency_class }, r.urgency_class), " ", category(r.category)),
+      el("td", { class: "desc" }, r.description),
+      el("td", {}, r.address || ""),
+      el("td", { class: "muted" }, cfg.joined_by[r.joined_by] || r.joined_by)));
+    $("item-reports").replaceChildren(
+      el("h3", { id: "reports-title" }, `${T.reports} (${it.reports.length})`),
+      el("div", { class: "table-wrap" }, el("table", { class: "reports" },
+        el("thead", {}, el("tr", {},
+          splittable ? el("th", { scope: "col" }, t("col_select")) : null,
+          ...["col_time", "col_nsp", "col_kind", "col_what", "col_description", "col_address", "col_joined"]
+            .map((k) => el("th", { scope: "col" }, t(k))))),
+        el("tbody", {}, rows))));
+  }
+
+  function drawAudit(rows) {
+    $("item-audit").replaceChildren(
+      el("h3", { id: "audit-title" }, t("audit")),
+      rows.length ? el("div", { class: "table-wrap" }, el("table", { class: "audit", id: "audit" },
+        el("thead", {}, el("tr", {}, ...["col_time", "col_who", "col_action", "col_change", "col_note"]
+          .map((k) => el("th", { scope: "col" }, t(k))))),
+        el("tbody", {}, rows.slice().reverse().map((a) => el("tr", { "data-action": a.action },
+          el("td", {}, time(a.at)),
+          el("td", {}, a.actor),
+          el("td", {}, T["action_" + a.action] || a.action),
+          el("td", {}, a.from_state || a.to_state
+            ? `${a.from_state ? stateName(a.from_state) : "—"} → ${a.to_state ? stateName(a.to_state) : "—"}` : ""),
+          el("td", { class: "note" }, a.note || "")))))) : el("p", { class: "muted" }, t("audit_empty")));
+  }
+
+  async function refreshItem() {
+    if (view === null) return { ok: true };
+    const id = view.id;
+    const [res, audit] = await Promise.all([
+      api("GET", `/api/v1/items/${id}`), api("GET", `/api/v1/items/${id}/audit`)]);
+    if (view === null || view.id !== id) return { ok: true }; // another item was opened meanwhile
+    if (!res.ok) {
+      if (res.status === 404 || res.status === 422) {
+        $("item").replaceChildren(el("p", { class: "error" }, ...explain(res)));
+        view = null;
+        return { ok: true };
+      }
+      return res;
+    }
+    const it = res.data;
+    view.item = it;
+    // Redraw a part only when what it shows changed (not for a creeping score), so focus,
+    // ticks and typing survive the refresh.
+    const { reports, priority, ...fields } = it;
+    const headKey = JSON.stringify([fields, line(priority), nspNames]);
+    if (headKey !== view.headKey) { view.headKey = headKey; drawHead(it); }
+    drawActions(it);
+    const reportsKey = JSON.stringify([reports, nspNames, it.merged_into]);
+    if (reportsKey !== view.reportsKey) { view.reportsKey = reportsKey; drawReports(it); }
+    if (audit.ok) {
+      const auditKey = JSON.stringify(audit.data);
+      if (auditKey !== view.auditKey) { view.auditKey = auditKey; drawAudit(audit.data); }
+    }
+    return audit.ok ? res : audit;
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  function noteOrComplain() {
+    const note = $("note").value.trim();
+    if (!note) {
+      flash("error", [t("note_missing")]);
+      $("note").focus();
+      return null;
+    }
+    return note;
+  }
+
+  async function act(path, body, onDone) {
+    const buttons = [...document.querySelectorAll("#actions button")];
+    buttons.forEach((b) => { b.disabled = true; });
+    flash("busy", [t("working")]);
+    const id = view.id;
+    let res;
+    try {
+      res = await api("POST", path, body);
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+    if (res.ok) {
+      $("note").value = "";
+      view.statesKey = ""; // draw the buttons for the new state
+      flash("ok", onDone(res));
+    } else {
+      view.statesKey = "";
+      await refreshItem(); // what the item is now: the message below says it
+      const parts = explain(res);
+      if (res.status === 409 && body.state && view && view.id === id && view.item) {
+        const it = view.item;
+        parts.splice(1, 0, t("conflict_state", { id, state: stateName(it.state), to: stateName(body.state) }),
+          it.allowed_states.length
+            ? t("allowed_now", { list: it.allowed_states.map((s) => actionLabel(s, it.state)).join(", ") })
+            : t("allowed_none"));
+      }
+      flash("error", parts);
+    }
+    await Promise.all([loadQueue(), refreshItem()]);
+    return res;
+  }
+
+  function doState(state) {
+    const note = noteOrComplain();
+    if (note === null) return;
+    const id = view.id;
+    act(`/api/v1/items/${id}/state`, { state, note }, (res) => {
+      const acks = Number(res.headers.get("X-Acks-Queued") || 0);
+      return [t("done_state", { id, state: stateName(state) }), acks ? t("done_acks", { n: acks }) : null];
+    });
+  }
+
+  function doMerge(into) {
+    const target = into || Number($("merge-into").value);
+    if (!target || target < 1) {
+      flash("error", [t("merge_target_missing")]);
+      $("merge-into").focus();
+      return;
+    }
+    const note = noteOrComplain();
+    if (note === null) return;
+    const id = view.id;
+    act(`/api/v1/incidents/${id}/merge`, { into: target, note }, () => {
+      $("merge-into").value = "";
+      return [t("done_merge", { id, into: target }), " ",
+        el("a", { href: "#item-" + target }, "#" + target)];
+    });
+  }
+
+  function doSplit() {
+    const ids = [...view.selected];
+    if (!ids.length) {
+      flash("error", [t("split_none")]);
+      return;
+    }
+    const note = noteOrComplain();
+    if (note === null) return;
+    const id = view.id;
+    act(`/api/v1/incidents/${id}/split`, { message_ids: ids, note }, (res) => {
+      view.selected.clear();
+      return [t("done_split", { id: res.data.id }), " ", el("a", { href: "#item-" + res.data.id }, "#" + res.data.id)];
+    });
+  }
+
+  function doKeepSeparate() {
+    const note = noteOrComplain();
+    if (note === null) return;
+    const id = view.id;
+    act(`/api/v1/incidents/${id}/keep-separate`, { note }, () => [t("done_keep", { id })]);
+  }
+
+  // ------------------------------------------------------------------ refresh, navigation
+
+  function stale(res) {
+    const box = $("stale");
+    if (res.status === 401) {
+      box.replaceChildren(t("err_401") + " ", loginLink());
+    } else {
+      const since = lastOk ? lastOk.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "—";
+      box.replaceChildren(t("stale", { time: since }), " ", el("span", { class: "said" }, ...explain(res)));
+    }
+    box.hidden = false;
+  }
+
+  async function tick() {
+    try {
+      const results = await Promise.all([loadQueue(), refreshItem()]);
+      const failed = results.find((r) => r && !r.ok);
+      if (failed) {
+        stale(failed);
+      } else {
+        lastOk = new Date();
+        $("stale").hidden = true;
+        $("updated").textContent = t("updated", {
+          time: lastOk.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" }) });
+      }
+    } finally {
+      window.setTimeout(tick, Math.max(2, cfg.refresh_seconds) * 1000);
+    }
+  }
+
+  function updateLangLinks() {
+    for (const a of document.querySelectorAll("[data-lang-link]")) {
+      const url = new URL(a.getAttribute("href"), location.href);
+      url.hash = location.hash;
+      a.setAttribute("href", url.pathname + url.search + url.hash);
+    }
+  }
+
+  function fromHash() {
+    const m = /^#item-(\d+)$/.exec(location.hash);
+    if (m && Number(m[1]) !== current) {
+      openItem(Number(m[1])).then(() => loadQueue());
+    }
+  }
+
+  window.addEventListener("hashchange", fromHash);
+  loadNsps().then(() => {
+    fromHash();
+    tick();
+    window.setInterval(loadNsps, 60000);
+  });
+})();
