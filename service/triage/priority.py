@@ -120,8 +120,12 @@ def score_item(
     vulnerable = int(item.vulnerable_people or 0)
     if people > 1 or vulnerable:
         pts = min(100, 10 * max(0, people - 1)) + min(125, 25 * vulnerable)
-        en = f"{people} people" + (f", {vulnerable} vulnerable" if vulnerable else "")
-        nl = f"{people} personen" + (f", {vulnerable} kwetsbaar" if vulnerable else "")
+        en = f"{people} {'person' if people == 1 else 'people'}" + (
+            f", {vulnerable} vulnerable" if vulnerable else ""
+        )
+        nl = f"{people} {'persoon' if people == 1 else 'personen'}" + (
+            f", {vulnerable} kwetsbaar" if vulnerable else ""
+        )
         reasons.append(Reason("people", pts, en, nl))
 
     reports = int(item.report_count or 0)
