@@ -1017,39 +1017,7 @@ def _resource_report_row(a: Accepted, item_id: int) -> dict[str, Any]:
     }
 
 
-_ITEM_COLUMNS = (
-    "item_type",
-    "family",
-    "category",
-    "state",
-    "state_changed_at",
-    "first_seen",
-    "last_seen",
-    "report_count",
-    "nsp_ids",
-    "top_class",
-    "life_threatening",
-    "people_involved",
-    "vulnerable_people",
-    "representative_message_id",
-    "description",
-    "address",
-    "lat",
-    "lon",
-    "merged_into",
-    "split_from",
-    "possible_duplicate_of",
-    "duplicate_status",
-)
-
-
-def _insertable(row: dict[str, Any]) -> dict[str, Any]:
-    out = {c: row[c] for c in _ITEM_COLUMNS}
-    if out["possible_duplicate_of"] is not None and out["possible_duplicate_of"] >= 10**15:
-        out["possible_duplicate_of"] = None  # fixed after the insert, see _write
-    return out
-
-
+# An item's aggregates over its reports: what a new member can change (see _absorb).
 _UPDATABLE = (
     "first_seen",
     "last_seen",
@@ -1065,6 +1033,25 @@ _UPDATABLE = (
     "lat",
     "lon",
 )
+_ITEM_COLUMNS = (
+    "item_type",
+    "family",
+    "category",
+    "state",
+    "state_changed_at",
+    *_UPDATABLE,
+    "merged_into",
+    "split_from",
+    "possible_duplicate_of",
+    "duplicate_status",
+)
+
+
+def _insertable(row: dict[str, Any]) -> dict[str, Any]:
+    out = {c: row[c] for c in _ITEM_COLUMNS}
+    if out["possible_duplicate_of"] is not None and out["possible_duplicate_of"] >= 10**15:
+        out["possible_duplicate_of"] = None  # fixed after the insert, see _write
+    return out
 
 
 def _absorb(row: dict[str, Any], r: Features) -> None:
