@@ -65,7 +65,8 @@ class SummaryTrigger(StrEnum):
     STARTUP = "startup"
     SCHEDULE = "schedule"
     MANUAL = "manual"
-    NEW_P1 = "new_p1"
+    NEW_P1 = "new_p1"  # also: an operator reopened a P1 item
+    P1_CLOSED = "p1_closed"  # an operator resolved or closed a P1 item: it left the open work
     NSP_SILENT = "nsp_silent"
     NSP_OFFLINE = "nsp_offline"
     NSP_ONLINE = "nsp_online"

@@ -89,6 +89,7 @@ def create_app(
         triage.start(bridge)
         app.state.triage = triage
         await run_in_threadpool(upstream.start)
+        triage.listeners.append(upstream.committed)
         app.state.upstream = upstream
         app.state.ctx = ServiceContext(settings, engine, worker, bridge)
         log.info("CP service %s up (role %s)", settings.cp_id, settings.role.value)

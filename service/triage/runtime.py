@@ -3,6 +3,7 @@ worker that sends state acks down. Built and stopped by the app's lifespan."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -19,6 +20,8 @@ class Triage:
         self.settings = settings or TriageSettings()
         self.hook = GroupingHook(cp_id, self.settings)
         self.downlink: DownlinkWorker | None = None
+        # Called after every operator change (the app adds the upstream summary scheduler).
+        self.listeners: list[Callable[[], None]] = []
 
     @property
     def hooks(self) -> list[GroupingHook]:
@@ -36,6 +39,8 @@ class Triage:
         self.hook.recent.invalidate()
         if self.downlink is not None:
             self.downlink.wake()
+        for listener in self.listeners:
+            listener()
 
     def stop(self) -> None:
         if self.downlink is not None:

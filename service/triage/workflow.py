@@ -18,8 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from schemas import HandlingState
+from schemas.upstream import SummaryTrigger
 from service.triage.downlink import enqueue_ack
 from service.triage.models import TriageAudit, TriageItem, TriageReport
+from service.upstream.node import owe_summary
 
 ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
 REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
@@ -205,6 +207,11 @@ def change_state(
             .values(state=to.value, state_changed_at=at)
         )
         audit(conn, item_id, at, actor, "state", current.value, to.value, note)
+        was_open, now_open = current.value in OPEN_STATES, to.value in OPEN_STATES
+        if item.top_class == "P1" and was_open != now_open:
+            # The region hears of a P1 at once; it hears at once that one is done (or back).
+            trigger = SummaryTrigger.P1_CLOSED if was_open else SummaryTrigger.NEW_P1
+            owe_summary(conn, [trigger.value])
         return _ack_reports(conn, cp_id, item_id, to, note, at)
 
 

@@ -64,6 +64,13 @@ def mark_summary_due(conn: Connection, triggers: list[str]) -> None:
         conn.execute(sa.update(_node).where(_node.c.id == 1).values(summary_due=merged))
 
 
+def owe_summary(conn: Connection, triggers: list[str]) -> None:
+    """``mark_summary_due`` for writers outside the upstream part (the operator workflow): a
+    database without the identity row (no upstream part was ever started on it) owes none."""
+    if conn.execute(sa.select(_node.c.id).where(_node.c.id == 1)).first() is not None:
+        mark_summary_due(conn, triggers)
+
+
 def take_summary_due(conn: Connection) -> list[str]:
     """The owed triggers, cleared; the caller holds the lock and makes the summary."""
     due: list[str] = conn.execute(

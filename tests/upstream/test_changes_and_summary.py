@@ -348,6 +348,29 @@ def test_bulletin_reach_in_the_summary(engine: Engine) -> None:
     )
 
 
+def test_a_p1_an_operator_closes_or_reopens_makes_a_summary_due(engine: Engine) -> None:
+    grouping = GroupingHook(CP, TriageSettings())
+    store(engine, None, help_request("nsp-a", 1, urgency="P1"), extra_hooks=[grouping])
+    store(engine, None, help_request("nsp-a", 2, urgency="P3", category="other",
+                                     location={"address": "Molenstraat 80, Oss"}),
+          extra_hooks=[grouping])  # fmt: skip
+    report = TriageReport.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        p1, p3 = conn.execute(sa.select(report.c.item_id).order_by(report.c.received_at)).scalars()
+    now = utcnow()
+    change_state(engine, CP, p1, ItemState.ACKNOWLEDGED, "gezien", "op-1", now)
+    change_state(engine, CP, p3, ItemState.CLOSED_NOT_NEEDED, "opgelost", "op-1", now)
+    assert summary_due(engine) == [], "still open, or not a P1: the next scheduled summary"
+    change_state(engine, CP, p1, ItemState.RESOLVED, "ambulance geweest", "op-1", now)
+    assert summary_due(engine) == [SummaryTrigger.P1_CLOSED.value]
+    change_state(engine, CP, p1, ItemState.ACKNOWLEDGED, "toch weer klachten", "op-1", now)
+    assert summary_due(engine) == [SummaryTrigger.P1_CLOSED.value, SummaryTrigger.NEW_P1.value]
+    summary = changes_for().produce(engine)
+    assert summary is not None
+    assert {SummaryTrigger.P1_CLOSED, SummaryTrigger.NEW_P1} <= set(summary.triggers)
+    assert summary.help_requests.open_total == 1 and summary_due(engine) == []
+
+
 def test_requests_triage_never_placed_stay_open(engine: Engine) -> None:
     store(engine, None, help_request("nsp-a", 1), resource_request("nsp-a", 2))
     with engine.connect() as conn:
