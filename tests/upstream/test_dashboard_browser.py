@@ -139,6 +139,35 @@ def test_dashboard_shows_nsps_and_a_new_p1_live(
         cp.stop()
 
 
+def test_a_revoked_sign_in_takes_the_wall_screen_back_to_the_sign_in_page(
+    tmp_path: Path, make_database_url: Any, browser: Any
+) -> None:
+    cp_db = make_database_url("cp")
+    cp = service_process(tmp_path, "cp", "cp-oss", cp_db, NOODNET_SUMMARY_INTERVAL_SECONDS="0")
+    cp.start()
+    try:
+        seed(cp)
+        with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
+            r = c.post("/api/v1/auth/tokens", json={"name": "wall screen", "role": "viewer"})
+            assert r.status_code == 201, r.text
+            viewer = r.json()
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.context.add_cookies([{"name": TOKEN_COOKIE, "value": viewer["token"], "url": cp.url}])
+        page.goto(cp.url + "/dashboard?lang=en")
+        page.locator("#link.link-live").wait_for(timeout=10000)
+        with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
+            assert c.post(f"/api/v1/auth/tokens/{viewer['id']}/revoke").status_code == 200
+            # Any change makes the screen fetch the picture again.
+            p1 = help_request(NSPS[3].nsp_id, 2, description="Brand in schuur")
+            assert c.post("/api/v1/messages", json=p1).status_code == 201
+        page.wait_for_url(re.compile(r"/login\?next="), timeout=15000)
+        assert "next=%2Fdashboard%3Flang%3Den" in page.url, page.url
+        page.locator("form input[name=token]").wait_for(timeout=5000)
+        page.close()
+    finally:
+        cp.stop()
+
+
 URL_IN_CODE = re.compile(r"""(?:https?:|wss?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}|https?://""")
 
 

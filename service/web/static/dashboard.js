@@ -138,6 +138,9 @@
       do {
         refreshAgain = false;
         const r = await fetch("/api/v1/picture", { cache: "no-store" });
+        // The sign-in expired or was revoked: a wall screen must not go on showing an old
+        // picture as if it were live. Back to the sign-in page, which returns here.
+        if (r.status === 401) { signIn(); return; }
         if (!r.ok) throw new Error(`picture: HTTP ${r.status}`);
         picture = await r.json();
         fetchedAt = Date.now();
@@ -150,6 +153,11 @@
     } finally {
       refreshing = false;
     }
+  }
+
+  function signIn() {
+    if (source) { source.close(); source = null; }
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   }
 
   let linkState = "wait";
@@ -174,8 +182,10 @@
     source.onerror = () => {
       setLink("down");
       if (source.readyState === EventSource.CLOSED) {
+        // The browser gave up (the server refused, e.g. 401): fetch the picture again, which
+        // tells a refused sign-in from an outage and reconnects the stream once it works.
         source = null;
-        setTimeout(() => { if (!source) connect(lastEventId); }, 3000);
+        setTimeout(() => { if (!source) refresh(); }, 3000);
       }
     };
   }
