@@ -106,6 +106,10 @@ def test_operator_signs_in_and_acknowledges_a_p1(
     assert page.evaluate("document.cookie") == "", "scripts cannot read the token"
     expect(page.locator("#who")).to_contain_text("test-operator (operator)")
 
+    # Nobody has acknowledged the P1 yet: a banner and the count in the tab, whatever is open.
+    expect(page.locator("#p1-alert")).to_contain_text("1 levensbedreigende melding(en)")
+    expect(page.locator("#p1-alert a")).to_have_attribute("href", f"#item-{item_id}")
+    assert page.title().startswith("(1) P1 · ")
     # The P1 is first, with its reasons in Dutch.
     first = page.locator("#queue > li").first
     expect(first).to_have_attribute("data-item-id", str(item_id))
@@ -138,6 +142,8 @@ def test_operator_signs_in_and_acknowledges_a_p1(
     expect(entry).to_contain_text("Nieuw → Bevestigd")
     expect(entry).to_contain_text("Ambulance gebeld, 112 werkt via satelliet")
     expect(first.locator(".state")).to_have_text("Bevestigd")
+    expect(page.locator("#p1-alert")).to_be_hidden()
+    assert not page.title().startswith("(")
     expect(page.locator("#note")).to_have_value("")
     assert cp.get(f"/api/v1/items/{item_id}")["state"] == "acknowledged"
     page.screenshot(path=str(SCREENSHOTS / "console-acknowledged.png"))

@@ -151,9 +151,44 @@
         el("span", { class: "q-where" }, [it.address, it.nsp_ids.map(nspName).join(", ")].filter(Boolean).join(" — "))));
   }
 
+  // A life-threatening item nobody has acknowledged yet must not wait for someone to look at
+  // the list: a banner, the count in the tab title, and a tone when a new one comes in.
+  const baseTitle = document.title;
+  let p1Seen = null; // ids of unacknowledged P1 items at the last refresh (null: none yet)
+
+  function tone() {
+    try {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      const ctx = new Ctx();
+      const osc = ctx.createOscillator();
+      osc.frequency.value = 880;
+      osc.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.4);
+      osc.onended = () => ctx.close();
+    } catch (err) {
+      // No sound allowed before the operator has clicked on the page: the banner stays.
+    }
+  }
+
+  function p1Alert(entries) {
+    const waiting = entries.filter((e) => e.item.top_class === "P1" && e.item.state === "new");
+    const box = $("p1-alert");
+    const ids = waiting.map((e) => e.item.id);
+    if (p1Seen !== null && ids.some((id) => !p1Seen.has(id))) tone();
+    p1Seen = new Set(ids);
+    document.title = waiting.length ? `(${waiting.length}) P1 · ${baseTitle}` : baseTitle;
+    if (!waiting.length) { box.hidden = true; return; }
+    box.replaceChildren(t("p1_waiting", { n: waiting.length }),
+      el("a", { href: "#item-" + ids[0] }, t("p1_open_first", { id: ids[0] })));
+    box.hidden = false;
+  }
+
   async function loadQueue() {
     const res = await api("GET", "/api/v1/queue?limit=500");
     if (!res.ok) return res;
+    p1Alert(res.data);
     // Only what is shown: scores creep up every second, the words once a minute.
     const key = JSON.stringify([current, res.data.map((e) => [e.item, line(e.priority)])]);
     if (key !== queueKey) {
