@@ -484,7 +484,8 @@ def main() -> int:
     if c:
         print(
             f"ingest at {c['stored_at_end']:,} stored reports ({c['database']}, IngestWorker, "
-            f"{c['measured_per_mode']} reports per mode):"
+            f"{c['measured_per_mode']} reports per mode; the hook's own cost against pure "
+            "storage, not the target):"
         )
         print(
             f"  grouping on {c['rate_grouping_on']:8.1f} reports/s   "
