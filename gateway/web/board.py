@@ -24,9 +24,10 @@ from gateway.inbox import StoredBulletin
 from gateway.models import BulletinRow
 from gateway.runtime import GatewayRuntime
 from gateway.web.i18n import RTL_LANGUAGES, UiLang
-from gateway.web.render import LANG_COOKIE, render
+from gateway.web.render import render
 from gateway.web.status import LinkView, link_view
 from noodnet.httpguard import require_page
+from noodnet.pagelang import LANG_COOKIE
 from schemas import BulletinText, utcnow
 
 router = APIRouter(include_in_schema=False)

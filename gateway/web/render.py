@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -17,10 +16,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.runtime import GatewayRuntime
 from gateway.web.i18n import LANGUAGE_NAMES, Translator, UiLang, ui_lang
+from noodnet.pagelang import LANG_COOKIE, remember_lang, with_lang
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
-LANG_COOKIE = "noodnet_lang"
 
 _env = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -36,12 +35,6 @@ def page_language(request: Request, rt: GatewayRuntime) -> UiLang:
         request.query_params.get("lang") or request.cookies.get(LANG_COOKIE),
         rt.settings.language,
     )
-
-
-def _with_lang(request: Request, code: str) -> str:
-    """This page in another language, keeping its other query parameters (e.g. ?new=)."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return f"{request.url.path}?{urlencode([*params, ('lang', code)])}"
 
 
 class Clock:
@@ -80,12 +73,11 @@ def render(
         settings=rt.settings,
         language_names=LANGUAGE_NAMES,
         path=request.url.path,
-        lang_url=lambda code: _with_lang(request, code),
+        lang_url=lambda code: with_lang(request, code),
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
-    if request.query_params.get("lang") in ("nl", "en"):
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    remember_lang(request, response, lang)
     # Pages show live state; a browser must not show a cached copy as if it were current.
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from noodnet.pagelang import LANG_COOKIE, remember_lang, with_lang
 from service.web.texts import UiLang, texts
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
-LANG_COOKIE = "noodnet_lang"  # the same name as the gateway's pages
 
 # Only this host; no framing (an operator's buttons must not be clickjacked).
 CSP = (
@@ -65,12 +64,6 @@ def page_language(request: Request) -> UiLang:
     return _accept_language(request.headers.get("accept-language")) or "nl"
 
 
-def lang_url(request: Request, code: str) -> str:
-    """This page in another language, keeping its other query parameters."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return f"{request.url.path}?{urlencode([*params, ('lang', code)])}"
-
-
 def render(
     request: Request, template: str, lang: UiLang, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -78,12 +71,11 @@ def render(
     html = _env.get_template(template).render(
         t=t,
         lang=lang,
-        lang_url=lambda code: lang_url(request, code),
+        lang_url=lambda code: with_lang(request, code),
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
-    if request.query_params.get("lang") in ("nl", "en"):
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    remember_lang(request, response, lang)
     # Pages show live state and who is signed in: never from a cache.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = CSP
