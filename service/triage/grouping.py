@@ -37,7 +37,6 @@ from service.triage.normalise import (
     street_similarity,
     text_similarities,
 )
-from service.triage.normalise import text_similarity as _text_similarity
 from service.triage.settings import TriageSettings
 from service.triage.window import RecentReports, index_key, lookup_keys, numbered
 from service.triage.workflow import CLASS_RANK, OPEN_STATES, ItemState, lock_items, rep_key
@@ -100,10 +99,6 @@ CELL_LON = 0.005
 
 def family_of(kind: str, category: str) -> str:
     return FAMILY.get((kind, category), f"{kind}:{category}")
-
-
-def compatible(a: str, b: str) -> bool:
-    return a == b or b in COMPATIBLE.get(a, frozenset())
 
 
 def _town_factor(a: str | None, b: str | None) -> float:
@@ -389,18 +384,6 @@ def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | Non
     if r.place and c.place and r.place == c.place:
         return 0.5
     return 0.0
-
-
-def match(r: Features, c: Features, cfg: TriageSettings) -> Match | None:
-    """How well ``r`` matches candidate ``c``; None when it does not."""
-    if not compatible(r.family, c.family):
-        return None
-    if abs((r.received_at - c.received_at).total_seconds()) > cfg.window_minutes * 60:
-        return None
-    loc = location_score(r, c, cfg)
-    if not place_may_match(r, c, loc, cfg):
-        return None
-    return decide(r, c, loc, _text_similarity(r.text_norm, c.text_norm), cfg)
 
 
 def place_may_match(r: Features, c: Features, loc: float | None, cfg: TriageSettings) -> bool:

@@ -566,18 +566,23 @@ def text_similarity(a: str, b: str) -> float:
     with the token-sort ratio keeps two texts that share only one word from scoring high.
     Short texts that name the same thing in other words ("sterke gaslucht" / "bewoners
     ruiken gas, gaslek?") share their concepts: the same set of concepts alone gives 0.75
-    (scaled by their Jaccard overlap).
+    (scaled by their Jaccard overlap). Texts that contradict each other score 0.
     """
-    if not a or not b:
+    return text_similarities(a, [b])[0]
+
+
+def _similarity(a: str, b: str, fuzzy: float) -> float:
+    """The score of ``a`` (not empty) against ``b`` from their fuzzy ratio: see
+    ``text_similarity``."""
+    if not b:
         return 0.0
-    if a == b:
+    if b == a:
         return 1.0
     if contradict(a, b):
         return 0.0
-    fuzzy = (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 200
     ca, cb = _concepts(a), _concepts(b)
     if ca and cb:
-        fuzzy = max(fuzzy, 0.75 * len(ca & cb) / len(ca | cb))
+        return max(fuzzy, 0.75 * len(ca & cb) / len(ca | cb))
     return fuzzy
 
 
@@ -592,20 +597,10 @@ def text_similarities(a: str, others: list[str]) -> list[float]:
     distinct = list(dict.fromkeys(others))
     sets = process.extract(a, distinct, scorer=fuzz.token_set_ratio, limit=None)
     sorts = process.extract(a, distinct, scorer=fuzz.token_sort_ratio, limit=None)
-    scores = [0.0] * len(distinct)
+    fuzzy = [0.0] * len(distinct)
     for _, score, i in sets:
-        scores[i] += score / 200
+        fuzzy[i] += score / 200
     for _, score, i in sorts:
-        scores[i] += score / 200
-    ca = _concepts(a)
-    for i, b in enumerate(distinct):
-        if not b:
-            scores[i] = 0.0
-        elif b == a:
-            scores[i] = 1.0
-        elif contradict(a, b):
-            scores[i] = 0.0
-        elif ca and (cb := _concepts(b)):
-            scores[i] = max(scores[i], 0.75 * len(ca & cb) / len(ca | cb))
-    by_text = dict(zip(distinct, scores, strict=True))
+        fuzzy[i] += score / 200
+    by_text = {b: _similarity(a, b, f) for b, f in zip(distinct, fuzzy, strict=True)}
     return [by_text[o] for o in others]
