@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -99,6 +100,12 @@ CELL_LON = 0.005
 
 def family_of(kind: str, category: str) -> str:
     return FAMILY.get((kind, category), f"{kind}:{category}")
+
+
+@lru_cache(maxsize=256)
+def families_near(family: str) -> frozenset[str]:
+    """The families a report of ``family`` may be grouped with (itself included)."""
+    return COMPATIBLE.get(family, frozenset()) | {family}
 
 
 def _town_factor(a: str | None, b: str | None) -> float:
@@ -507,8 +514,9 @@ class GroupingHook:
             if r.street_key and r.lat is not None and r.town and not r.town.startswith("~")
         ]
         need = [r for r in reports if r.street_key and r.lat is None]
+        learn_keys = [(r, _street_keys(r, False)) for r in learn]
         keys = sorted(
-            {k for r in learn for k in _street_keys(r, False)}
+            {k for _, ks in learn_keys for k in ks}
             | {k for r in need for k in _street_keys(r, True)}
         )
         if not keys:
@@ -518,9 +526,9 @@ class GroupingHook:
             for row in conn.execute(sa.select(STREETS).where(STREETS.c.key.in_(keys)))
         }
         fresh: dict[str, list[float]] = {}
-        for r in learn:
+        for r, ks in learn_keys:
             assert r.lat is not None and r.lon is not None
-            for key in _street_keys(r, False):
+            for key in ks:
                 acc: list[float] = known.get(key) or fresh.setdefault(key, [0.0, 0.0, 0])
                 acc[0] += r.lat
                 acc[1] += r.lon
@@ -530,7 +538,7 @@ class GroupingHook:
                 sa.insert(STREETS),
                 [{"key": k, "lat_sum": a, "lon_sum": b, "n": n} for k, (a, b, n) in fresh.items()],
             )
-        changed = {k for r in learn for k in _street_keys(r, False) if k in known}
+        changed = {k for _, ks in learn_keys for k in ks if k in known}
         if changed:
             conn.execute(
                 sa.update(STREETS)
@@ -560,7 +568,7 @@ class GroupingHook:
         cfg = self.settings
         span = cfg.window_minutes * 60
         t = r.ts
-        families = COMPATIBLE.get(r.family, frozenset()) | {r.family}
+        families = families_near(r.family)
         # Degrees that surely exceed the radius, for a quick "too far" before the real check.
         dlat = cfg.radius_m / 111_000
         dlon = dlat * 1.7  # 1/cos(52°) is 1.62; a margin for the whole country
@@ -662,7 +670,7 @@ class GroupingHook:
         for r in reports:
             pos = _position(r)
             cells = neighbour_cells(*pos) if pos is not None else []
-            pool = self.recent.near(cells, r, COMPATIBLE.get(r.family, frozenset()) | {r.family})
+            pool = self.recent.near(cells, r, families_near(r.family))
             for key in cells:
                 pool.extend(f for f in local_cell.get(key, ()) if not (numbered(r) and numbered(f)))
             for key in lookup_keys(r, local_streets):
