@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from schemas.upstream import (
     BulletinReach,
@@ -33,8 +33,8 @@ from schemas.upstream import (
     UrgencyCategoryCount,
 )
 from service.api.nsps import nsp_out
-from service.bulletins.models import BulletinRecord, BulletinVersion
 from service.bulletins.reach import reach
+from service.bulletins.versions import current_versions
 from service.models import DeadLetter, Message, Nsp
 from service.triage.models import TriageItem, TriageReport
 from service.triage.workflow import OPEN_STATES
@@ -273,27 +273,9 @@ def bulletin_reach_section(inp: SummaryInputs) -> dict[str, Any]:
     """Per bulletin in force (not withdrawn, not expired), how many of the NSPs it is for have
     confirmed its current version, and which have not: "has everybody got the water advice?"."""
     with Session(bind=inp.conn) as session:
-        current = session.exec(
-            select(BulletinVersion)
-            .join(
-                BulletinRecord,
-                sa.and_(
-                    col(BulletinRecord.bulletin_id) == col(BulletinVersion.bulletin_id),
-                    col(BulletinRecord.current_version) == col(BulletinVersion.version),
-                ),
-            )
-            .where(
-                col(BulletinRecord.withdrawn).is_(False),
-                sa.or_(
-                    col(BulletinVersion.valid_until).is_(None),
-                    col(BulletinVersion.valid_until) > inp.now,
-                ),
-            )
-            .order_by(col(BulletinRecord.updated_at).desc(), col(BulletinRecord.bulletin_id))
-            .limit(MAX_BULLETINS)
-        ).all()
+        in_force = current_versions(session, include_ended=False, now=inp.now)
         items = []
-        for version in current:
+        for _, version in in_force[:MAX_BULLETINS]:
             r = reach(
                 session,
                 version,
