@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PG_ADMIN_URL, test_db_kind
-from tests.upstream.support import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture
@@ -37,18 +35,3 @@ def make_database_url(tmp_path: Path) -> Iterator[Callable[[str], str]]:
                 for db in created:
                     conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (which must never download a browser)."""
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: apt-get install chromium chromium-driver")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()

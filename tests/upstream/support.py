@@ -10,16 +10,6 @@ from schemas import make_up
 from service.db import make_engine
 from tests.support import ROOT, CpAuth, Proc, free_port, issue_cp_token
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 

@@ -5,17 +5,19 @@ a screenshot for review, and no page or asset refers to another host."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from noodnet.httpguard import TOKEN_COOKIE
 from noodnet.scenario import NSPS
 from service.web import console
 from service.web.pages import ASSETS, STATIC
-from tests.support import Proc, issue_cp_token
+from tests.support import Proc
 from tests.upstream.support import (
     SCREENSHOTS,
     help_request,
@@ -57,115 +59,115 @@ def seed(cp: Proc) -> None:
             assert c.post("/api/v1/messages", json=m).status_code == 201
 
 
-def test_dashboard_shows_nsps_and_a_new_p1_live(
-    tmp_path: Path, make_database_url: Any, browser: Any
-) -> None:
+def issue_viewer(cp: Proc) -> dict[str, Any]:
+    """A viewer token for a wall screen, issued by the admin through the API (id and secret)."""
+    with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
+        r = c.post("/api/v1/auth/tokens", json={"name": "wall screen", "role": "viewer"})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+
+@pytest.fixture
+def cp(tmp_path: Path, make_database_url: Any) -> Iterator[Proc]:
+    """A CP with five NSPs and their first reports."""
     cp_db = make_database_url("cp")
-    cp = service_process(tmp_path, "cp", "cp-oss", cp_db, NOODNET_SUMMARY_INTERVAL_SECONDS="0")
-    cp.start()
+    proc = service_process(tmp_path, "cp", "cp-oss", cp_db, NOODNET_SUMMARY_INTERVAL_SECONDS="0")
+    proc.start()
     try:
-        seed(cp)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        requested: list[str] = []
-        page.on("request", lambda req: requested.append(req.url))
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        # A crisis-room screen signed in with a viewer token (the same cookie as the gateway's).
-        page.context.add_cookies(
-            [{"name": TOKEN_COOKIE, "value": issue_cp_token(cp_db, "viewer"), "url": cp.url}]
-        )
-        page.goto(cp.url + "/dashboard")
-
-        markers = page.locator("svg#map g.nsp-marker")
-        markers.first.wait_for(timeout=15000)
-        assert markers.count() == 5
-        ids = set(markers.evaluate_all("els => els.map(e => e.dataset.nspId)"))
-        assert ids == {n.nsp_id for n in NSPS[:5]}
-        states = dict(
-            markers.evaluate_all("els => els.map(e => [e.dataset.nspId, e.dataset.state])")
-        )
-        assert states["berghem"] == "limited" and states["lith"] == "closed"
-        # Positions are projected, west to east and north to south as on the ground.
-        # Read in one go: every event re-renders the map, so element handles go stale.
-        at = {
-            nsp: (x, y)
-            for nsp, x, y in markers.evaluate_all(
-                """els => els.map(e => { const c = e.querySelector('circle');
-                   return [e.dataset.nspId, +c.getAttribute('cx'), +c.getAttribute('cy')]; })"""
-            )
-        }
-        west_to_east = sorted(at, key=lambda n: at[n][0])
-        assert west_to_east == ["lith", "oss-schadewijk", "oss-centrum", "berghem", "ravenstein"]
-        assert at["lith"][1] < at["oss-centrum"][1] < at["oss-schadewijk"][1]
-        assert page.locator("#p1 li[data-message-id]").count() == 1
-        page.locator("#link.link-live").wait_for(timeout=10000)
-
-        page.evaluate("window.__noReload = 'still here'")
-        p1 = help_request(
-            NSPS[3].nsp_id,
-            2,
-            category="fire",
-            location={"address": "Molenstraat 8, Ravenstein", "lat": 51.7971, "lon": 5.652},
-            people_involved=3,
-            description="Rook uit bovenwoning, baby nog binnen volgens buren.",
-        )
-        assert cp.post("/api/v1/messages", json=p1).status_code == 201
-        item = page.locator(f"#p1 li[data-message-id='{p1['message_id']}']")
-        item.wait_for(timeout=10000)
-        assert "baby nog binnen" in item.inner_text()
-        assert "brand" in item.inner_text().lower()
-        assert page.evaluate("window.__noReload") == "still here", "no page reload"
-        page.locator("#alert:not([hidden])").wait_for(timeout=5000)
-        assert "Dorpshuis Ravenstein" in page.locator("#alert").inner_text()
-        assert page.locator(f"svg#map path.p1-marker[data-message-id='{p1['message_id']}']").count()
-        assert page.locator(".kpi.k-p1 .n").inner_text() == "2"
-
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
-
-        page.locator("#lang").click()
-        page.get_by_text("P1 — life-threatening").wait_for(timeout=5000)
-        assert page.locator("#link").inner_text() == "LIVE"
-        assert page.locator("#alert-text").inner_text().startswith("fire — Dorpshuis Ravenstein")
-        page.screenshot(path=str(SCREENSHOTS / "dashboard-en.png"))
-
-        assert not errors, errors
-        own = urlsplit(cp.url).netloc
-        foreign = [u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-                   and urlsplit(u).netloc != own]  # fmt: skip
-        assert requested and not foreign, foreign
-        page.close()
+        seed(proc)
+        yield proc
     finally:
-        cp.stop()
+        proc.stop()
+
+
+def test_dashboard_shows_nsps_and_a_new_p1_live(cp: Proc, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A crisis-room screen signed in with a viewer token (the same cookie as the gateway's).
+    page.context.add_cookies(
+        [{"name": TOKEN_COOKIE, "value": issue_viewer(cp)["token"], "url": cp.url}]
+    )
+    page.goto(cp.url + "/dashboard")
+
+    markers = page.locator("svg#map g.nsp-marker")
+    markers.first.wait_for(timeout=15000)
+    assert markers.count() == 5
+    ids = set(markers.evaluate_all("els => els.map(e => e.dataset.nspId)"))
+    assert ids == {n.nsp_id for n in NSPS[:5]}
+    states = dict(markers.evaluate_all("els => els.map(e => [e.dataset.nspId, e.dataset.state])"))
+    assert states["berghem"] == "limited" and states["lith"] == "closed"
+    # Positions are projected, west to east and north to south as on the ground.
+    # Read in one go: every event re-renders the map, so element handles go stale.
+    at = {
+        nsp: (x, y)
+        for nsp, x, y in markers.evaluate_all(
+            """els => els.map(e => { const c = e.querySelector('circle');
+               return [e.dataset.nspId, +c.getAttribute('cx'), +c.getAttribute('cy')]; })"""
+        )
+    }
+    west_to_east = sorted(at, key=lambda n: at[n][0])
+    assert west_to_east == ["lith", "oss-schadewijk", "oss-centrum", "berghem", "ravenstein"]
+    assert at["lith"][1] < at["oss-centrum"][1] < at["oss-schadewijk"][1]
+    assert page.locator("#p1 li[data-message-id]").count() == 1
+    page.locator("#link.link-live").wait_for(timeout=10000)
+
+    page.evaluate("window.__noReload = 'still here'")
+    p1 = help_request(
+        NSPS[3].nsp_id,
+        2,
+        category="fire",
+        location={"address": "Molenstraat 8, Ravenstein", "lat": 51.7971, "lon": 5.652},
+        people_involved=3,
+        description="Rook uit bovenwoning, baby nog binnen volgens buren.",
+    )
+    assert cp.post("/api/v1/messages", json=p1).status_code == 201
+    item = page.locator(f"#p1 li[data-message-id='{p1['message_id']}']")
+    item.wait_for(timeout=10000)
+    assert "baby nog binnen" in item.inner_text()
+    assert "brand" in item.inner_text().lower()
+    assert page.evaluate("window.__noReload") == "still here", "no page reload"
+    page.locator("#alert:not([hidden])").wait_for(timeout=5000)
+    assert "Dorpshuis Ravenstein" in page.locator("#alert").inner_text()
+    assert page.locator(f"svg#map path.p1-marker[data-message-id='{p1['message_id']}']").count()
+    assert page.locator(".kpi.k-p1 .n").inner_text() == "2"
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
+
+    page.locator("#lang").click()
+    page.get_by_text("P1 — life-threatening").wait_for(timeout=5000)
+    assert page.locator("#link").inner_text() == "LIVE"
+    assert page.locator("#alert-text").inner_text().startswith("fire — Dorpshuis Ravenstein")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-en.png"))
+
+    assert not errors, errors
+    own = urlsplit(cp.url).netloc
+    foreign = [u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+               and urlsplit(u).netloc != own]  # fmt: skip
+    assert requested and not foreign, foreign
+    page.close()
 
 
 def test_a_revoked_sign_in_takes_the_wall_screen_back_to_the_sign_in_page(
-    tmp_path: Path, make_database_url: Any, browser: Any
+    cp: Proc, browser: Any
 ) -> None:
-    cp_db = make_database_url("cp")
-    cp = service_process(tmp_path, "cp", "cp-oss", cp_db, NOODNET_SUMMARY_INTERVAL_SECONDS="0")
-    cp.start()
-    try:
-        seed(cp)
-        with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
-            r = c.post("/api/v1/auth/tokens", json={"name": "wall screen", "role": "viewer"})
-            assert r.status_code == 201, r.text
-            viewer = r.json()
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.context.add_cookies([{"name": TOKEN_COOKIE, "value": viewer["token"], "url": cp.url}])
-        page.goto(cp.url + "/dashboard?lang=en")
-        page.locator("#link.link-live").wait_for(timeout=10000)
-        with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
-            assert c.post(f"/api/v1/auth/tokens/{viewer['id']}/revoke").status_code == 200
-            # Any change makes the screen fetch the picture again.
-            p1 = help_request(NSPS[3].nsp_id, 2, description="Brand in schuur")
-            assert c.post("/api/v1/messages", json=p1).status_code == 201
-        page.wait_for_url(re.compile(r"/login\?next="), timeout=15000)
-        assert "next=%2Fdashboard%3Flang%3Den" in page.url, page.url
-        page.locator("form input[name=token]").wait_for(timeout=5000)
-        page.close()
-    finally:
-        cp.stop()
+    viewer = issue_viewer(cp)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.context.add_cookies([{"name": TOKEN_COOKIE, "value": viewer["token"], "url": cp.url}])
+    page.goto(cp.url + "/dashboard?lang=en")
+    page.locator("#link.link-live").wait_for(timeout=10000)
+    with httpx.Client(base_url=cp.url, timeout=10, auth=cp.auth) as c:
+        assert c.post(f"/api/v1/auth/tokens/{viewer['id']}/revoke").status_code == 200
+        # Any change makes the screen fetch the picture again.
+        p1 = help_request(NSPS[3].nsp_id, 2, description="Brand in schuur")
+        assert c.post("/api/v1/messages", json=p1).status_code == 201
+    page.wait_for_url(re.compile(r"/login\?next="), timeout=15000)
+    assert "next=%2Fdashboard%3Flang%3Den" in page.url, page.url
+    page.locator("form input[name=token]").wait_for(timeout=5000)
+    page.close()
 
 
 URL_IN_CODE = re.compile(r"""(?:https?:|wss?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}|https?://""")

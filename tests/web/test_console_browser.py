@@ -59,9 +59,7 @@ def _foreign(cp: Proc, seen: list[str]) -> list[str]:
             and urlsplit(u).netloc != own]  # fmt: skip
 
 
-def test_operator_signs_in_and_acknowledges_a_p1(
-    cp: Proc, database_url: str, chromium: Any
-) -> None:
+def test_operator_signs_in_and_acknowledges_a_p1(cp: Proc, database_url: str, browser: Any) -> None:
     _register(cp, "oss-centrum", "Bibliotheek Oss")
     _register(cp, "berghem", "Sporthal Berghem")
     # Older, less urgent work first: the P1 must still come out on top.
@@ -87,7 +85,7 @@ def test_operator_signs_in_and_acknowledges_a_p1(
 
     seen: list[str] = []
     errors: list[str] = []
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="nl-NL")
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="nl-NL")
     page = context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     _watch_hosts(page, seen)
@@ -181,7 +179,7 @@ def test_operator_signs_in_and_acknowledges_a_p1(
     page.screenshot(path=str(SCREENSHOTS / "console-409.png"))
 
     # A viewer (crisis-room screen) sees the same item without any way to act.
-    viewer = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="nl-NL")
+    viewer = browser.new_context(viewport={"width": 1366, "height": 768}, locale="nl-NL")
     viewer.add_cookies(
         [{"name": TOKEN_COOKIE, "value": issue_cp_token(database_url, "viewer"), "url": cp.url}]
     )
@@ -210,7 +208,7 @@ def fire(nsp: str, seq: int, address: str, text: str) -> dict[str, Any]:
 
 
 def test_possible_duplicates_are_decided_and_reports_split_out(
-    cp: Proc, database_url: str, chromium: Any
+    cp: Proc, database_url: str, browser: Any
 ) -> None:
     a, b = "oss-centrum", "oss-schadewijk"
     p1 = help_request(b, 3, category="fire", location={"address": "Kerkstraat 12"},
@@ -238,7 +236,7 @@ def test_possible_duplicates_are_decided_and_reports_split_out(
     second = item_of(p1_other["message_id"])
     assert first["duplicate_status"] == "pending" and second["duplicate_status"] == "pending"
 
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="nl-NL")
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="nl-NL")
     context.add_cookies(
         [{"name": TOKEN_COOKIE, "value": issue_cp_token(database_url, "operator"), "url": cp.url}]
     )
