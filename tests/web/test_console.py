@@ -7,44 +7,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from noodnet.httpguard import TOKEN_COOKIE, Role
-from service.app import create_app
-from service.auth.tokens import create_token_cli
-from service.settings import ServiceSettings
+from noodnet.httpguard import TOKEN_COOKIE
 from service.web import console
 from tests.upstream.support import help_request
-
-
-async def _app(database_url: str, **settings: object) -> FastAPI:
-    return create_app(
-        ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id="cp-c", **settings)
-    )
+from tests.web.support import running_cp, token
 
 
 @pytest.fixture
 async def cp(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = await _app(database_url)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cp.test") as c,
-    ):
-        yield app, c
-
-
-def token(app: FastAPI, role: str, nsp_id: str | None = None, name: str = "") -> str:
-    return create_token_cli(
-        app.state.ctx.engine,
-        name=name or f"c-{role}",
-        role=Role(role),
-        expires_in=timedelta(days=1),
-        nsp_id=nsp_id,
-    ).token
+    async with running_cp(database_url, "cp-c") as app_client:
+        yield app_client
 
 
 def config_of(html: str) -> dict[str, object]:
@@ -137,11 +114,7 @@ async def test_an_operator_acts_with_the_sign_in_cookie_and_is_named_in_the_audi
 async def test_anonymous_reading_gives_a_read_only_console_with_a_way_to_sign_in(
     database_url: str,
 ) -> None:
-    app = await _app(database_url, auth_anonymous_read=True)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cp.test") as c,
-    ):
+    async with running_cp(database_url, "cp-c", auth_anonymous_read=True) as (_app, c):
         page = await c.get("/console?lang=en")
         assert page.status_code == 200
         assert "Not signed in" in page.text and 'href="/login?next=/console"' in page.text

@@ -20,13 +20,11 @@ from fastapi import FastAPI
 
 from gateway.api import create_app as create_gateway_app
 from gateway.settings import GatewaySettings
-from noodnet.httpguard import TOKEN_COOKIE, Role
+from noodnet.httpguard import TOKEN_COOKIE
 from noodnet.signin import safe_next
 from schemas import utcnow
-from service.app import create_app
-from service.auth.tokens import IssuedToken, create_token_cli
-from service.settings import ServiceSettings
 from tests.support import free_port, issue_staff_token
+from tests.web.support import issue, running_cp, token
 
 OFF_SITE = [
     "//evil.example/console",
@@ -43,26 +41,8 @@ OFF_SITE = [
 
 @pytest.fixture
 async def cp(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id="cp-s"))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cp.test") as c,
-    ):
-        yield app, c
-
-
-def issue(app: FastAPI, role: str, nsp_id: str | None = None, name: str = "") -> IssuedToken:
-    return create_token_cli(
-        app.state.ctx.engine,
-        name=name or f"s-{role}",
-        role=Role(role),
-        expires_in=timedelta(days=1),
-        nsp_id=nsp_id,
-    )
-
-
-def token(app: FastAPI, role: str, nsp_id: str | None = None, name: str = "") -> str:
-    return issue(app, role, nsp_id, name).token
+    async with running_cp(database_url, "cp-s") as app_client:
+        yield app_client
 
 
 def set_cookie(response: httpx.Response) -> str:
