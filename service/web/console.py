@@ -11,23 +11,26 @@ read-only, with the reason instead of the buttons.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from noodnet.httpguard import Identity, public, require_page
 from service.auth.roles import OPERATORS, READERS
-from service.web.render import CSP, page_language, render
+from service.web.render import CSP, page_language, render, static_asset
 from service.web.texts import texts
 
 router = APIRouter(tags=["console"])
 
-STATIC = Path(__file__).parent / "static"
 ASSETS = {
     "console.css": "text/css; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
+}
+ASSET_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": CSP,
 }
 REFRESH_SECONDS = 5
 
@@ -72,12 +75,11 @@ def console(
 @router.get("/console/static/{name}", include_in_schema=False, dependencies=[public()])
 def asset(name: str) -> FileResponse:
     # Open like the sign-in page that uses them: code and styles, no data.
-    if name not in ASSETS:
-        raise HTTPException(404, detail=f"no console asset {name}")
-    return FileResponse(
-        STATIC / name,
-        media_type=ASSETS[name],
-        headers={
+    return static_asset(
+        name,
+        ASSETS,
+        "console",
+        {
             "Cache-Control": "no-cache",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": CSP,

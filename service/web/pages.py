@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from noodnet.httpguard import require, require_page
 from service.auth.roles import READERS
+from service.web.render import static_asset
 
 router = APIRouter(tags=["dashboard"])
 
@@ -41,6 +42,4 @@ def dashboard_slash() -> RedirectResponse:
 
 @router.get("/dashboard/static/{name}", include_in_schema=False, dependencies=[require(*READERS)])
 def asset(name: str) -> FileResponse:
-    if name not in ASSETS:
-        raise HTTPException(404, detail=f"no dashboard asset {name}")
-    return FileResponse(STATIC / name, media_type=ASSETS[name], headers=NO_CACHE)
+    return static_asset(name, ASSETS, "dashboard", NO_CACHE)

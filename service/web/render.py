@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi import HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from noodnet.pagelang import LANG_COOKIE, remember_lang, with_lang
@@ -82,3 +82,12 @@ def render(
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     return response
+
+
+def static_asset(
+    name: str, assets: dict[str, str], what: str, headers: dict[str, str]
+) -> FileResponse:
+    """One of the files a page uses, from ``static/``: only those listed (name -> type)."""
+    if name not in assets:
+        raise HTTPException(404, detail=f"no {what} asset {name}")
+    return FileResponse(HERE / "static" / name, media_type=assets[name], headers=headers)
