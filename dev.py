@@ -61,6 +61,7 @@ def test(args: list[str]) -> int:
         ([str(BIN / "ruff"), "check", "."], {}),
         ([str(BIN / "ruff"), "format", "--check", "."], {}),
         ([str(BIN / "mypy")], {}),
+        ([str(BIN / "lint-imports")], {}),
         ([str(PY), "-m", "pytest", *args], {"NOODNET_TEST_DB": "sqlite"}),
     ]
     if postgres_reachable() or os.environ.get("CI"):

@@ -32,7 +32,7 @@ from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
 from gateway.task_api import router as task_router
 from gateway.web import register as register_pages
-from noodnet.httpguard import BodySizeLimit, Identity, Role, document_access, public, require
+from noodcore.httpguard import BodySizeLimit, Identity, Role, document_access, public, require
 from schemas import UP_KINDS, Status
 
 log = logging.getLogger(__name__)

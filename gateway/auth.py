@@ -18,13 +18,13 @@ from sqlmodel import Field, Session, col, select
 
 from gateway.db import UTCDateTime, make_engine
 from gateway.models import GatewayTable
-from noodnet.httpguard import AuthError, Identity, Role, hash_token, new_token, token_hint
+from noodcore.httpguard import AuthError, Identity, Role, hash_token, new_token, token_hint
+from noodcore.tokens import check_token, last_use_due
 from schemas import utcnow
 
 GATEWAY_ROLES = (Role.NSP_STAFF, Role.VIEWER)
 STAFF = (Role.NSP_STAFF,)
 BOARD_READERS = (Role.NSP_STAFF, Role.VIEWER)
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class StaffToken(GatewayTable, table=True):
@@ -113,18 +113,11 @@ class StaffTokenVerifier:
             if row is None:
                 raise AuthError("unknown token")
             now = utcnow()
-            if row.revoked_at is not None:
-                raise AuthError(f"token revoked at {row.revoked_at.isoformat(timespec='seconds')}")
-            if row.expires_at <= now:
-                raise AuthError(f"token expired at {row.expires_at.isoformat(timespec='seconds')}")
-            if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+            role = check_token(row, now)
+            if last_use_due(row, now):
                 row.last_used_at = now
                 session.add(row)
                 session.commit()
-            try:
-                role = Role(row.role)
-            except ValueError:
-                raise AuthError(f"token has an unknown role '{row.role}'") from None
             return Identity(name=row.name, role=role, token_id=row.id, nsp_id=self.nsp_id)
 
 

@@ -20,13 +20,14 @@ from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.downlink import Downlink
 from gateway.outbox import Outbox, OutboxEntry
 from gateway.settings import GatewaySettings
-from noodnet.mqttconf import client_kwargs, connect_kwargs
+from noodcore.backoff import backoff_delay
+from noodcore.mqttconf import connect_kwargs, make_client
 from schemas import Presence, topics, utcnow
 
 log = logging.getLogger(__name__)
@@ -158,21 +159,18 @@ class Publisher:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=s.client_id,
-            **client_kwargs(s.mqtt_protocol),
+        client = make_client(
+            s.client_id,
+            s.mqtt_protocol,
+            username=s.broker_username,
+            password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
+            use_tls=s.mqtt_use_tls,
+            ca_file=s.mqtt_ca_file,
+            cert_file=s.mqtt_cert_file,
+            key_file=s.mqtt_key_file,
             # Downward messages are acked to the broker only after they are committed.
             manual_ack=True,
         )
-        password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
-        client.username_pw_set(s.broker_username, password)
-        if s.mqtt_use_tls:
-            client.tls_set(
-                ca_certs=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
-                certfile=str(s.mqtt_cert_file) if s.mqtt_cert_file else None,
-                keyfile=str(s.mqtt_key_file) if s.mqtt_key_file else None,
-            )
         will = Presence(nsp_id=s.nsp_id, online=False)
         client.will_set(self._status_topic, will.model_dump_json(), qos=1, retain=True)
         # paho counts whole seconds.
@@ -411,7 +409,7 @@ class Publisher:
         # broker that lost a PUBACKed message. While the CP service is down for hours the
         # broker queues every copy for it, so copies must not pile up at a fixed rate.
         base = self.settings.resend_after_seconds
-        return min(base * 2 ** max(sends - 1, 0), max(base, RESEND_MAX_INTERVAL))
+        return backoff_delay(sends, base, max(base, RESEND_MAX_INTERVAL))
 
     def _publish(self, entry: OutboxEntry, connection: int) -> tuple[bool, bool]:
         """Hand one row to paho; returns (accepted, link still up)."""

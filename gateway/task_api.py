@@ -11,7 +11,7 @@ from gateway.api_models import TaskDoneIn, TaskOut
 from gateway.auth import STAFF
 from gateway.inbox import TaskNotFoundError, TaskStateError
 from gateway.runtime import GatewayRuntime
-from noodnet.httpguard import require
+from noodcore.httpguard import require
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from noodnet.logs import setup_logging
+from noodcore.logs import setup_logging
 
 app = typer.Typer(
     help="Noodnet: message backbone between noodsteunpunten (NSP) and coordination points (CP).",

@@ -13,7 +13,7 @@ import typer
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from noodnet.httpguard import Role
+    from noodcore.httpguard import Role
 
 token_app = typer.Typer(help="API tokens of the CP service (written straight to its database).")
 staff_app = typer.Typer(help="Tokens for the gateway's local API (in the gateway's database).")
@@ -37,7 +37,7 @@ def _cp_engine(database_url: str | None) -> Engine:
 
 
 def _role(value: str) -> Role:
-    from noodnet.httpguard import Role
+    from noodcore.httpguard import Role
 
     try:
         return Role(value)

@@ -41,7 +41,7 @@ def _make_credentials(workdir: Path, broker_passwd: Path, nsp_ids: list[str]) ->
     from datetime import timedelta
 
     from gateway import auth as gateway_auth
-    from noodnet.httpguard import Role
+    from noodcore.httpguard import Role
     from noodnet.provision import PasswdFile, new_password
     from service.auth.tokens import create_token_cli
     from service.db import make_engine, migrate

@@ -39,7 +39,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 def get_actor(request: Request) -> str:
     """Who is acting, for audit trails: the identity the route's access rule authenticated
-    (``noodnet.httpguard.require``, which runs before the route's own parameters)."""
+    (``noodcore.httpguard.require``, which runs before the route's own parameters)."""
     identity = getattr(request.state, "identity", None)
     return identity.name if identity is not None else "anonymous"
 

@@ -1,43 +1,21 @@
-"""Engine creation and schema migrations (Alembic), for SQLite and PostgreSQL alike."""
+"""Schema migrations (Alembic) of the CP database, for SQLite and PostgreSQL alike; the engine
+itself (durability settings) is ``noodcore.db.make_engine``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from noodcore.db import make_engine
+
+__all__ = ["alembic_config", "make_engine", "migrate", "session_scope"]
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-
-
-def make_engine(url: str) -> Engine:
-    """An engine with the durability settings this service relies on."""
-    if url.startswith("sqlite"):
-        db_path = sa.engine.make_url(url).database
-        if db_path and db_path != ":memory:":
-            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
-        )
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # WAL lets API reads run while the ingest worker writes; FULL makes a commit
-            # survive a power cut, which is the point of committing before we ack.
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

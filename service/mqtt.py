@@ -15,10 +15,9 @@ from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from noodnet.mqttconf import client_kwargs, connect_kwargs
+from noodcore.mqttconf import connect_kwargs, make_client
 from schemas import topics, utcnow
 from service.settings import ServiceSettings
 
@@ -57,20 +56,17 @@ class MqttBridge:
         self._connection = 0
         self._lock = threading.Lock()
         self._connect_listeners: list[Callable[[], None]] = []
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
-            **client_kwargs(settings.mqtt_protocol),
+        client = make_client(
+            settings.client_id,
+            settings.mqtt_protocol,
+            username=settings.mqtt_username,
+            password=settings.mqtt_password,
+            use_tls=settings.mqtt_use_tls,
+            ca_file=settings.mqtt_ca_file,
+            cert_file=settings.mqtt_cert_file,
+            key_file=settings.mqtt_key_file,
             manual_ack=True,
         )
-        if settings.mqtt_username:
-            client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
-        if settings.mqtt_use_tls:
-            client.tls_set(
-                ca_certs=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
-                certfile=str(settings.mqtt_cert_file) if settings.mqtt_cert_file else None,
-                keyfile=str(settings.mqtt_key_file) if settings.mqtt_key_file else None,
-            )
         client.max_inflight_messages_set(200)
         client.max_queued_messages_set(0)  # unbounded: acks must never be dropped locally
         client.reconnect_delay_set(min_delay=1, max_delay=30)

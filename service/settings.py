@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from noodnet.mqttconf import MqttProtocol
+from noodcore.mqttconf import MqttProtocol
 from schemas.common import ID_PATTERN
 
 

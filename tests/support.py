@@ -117,7 +117,7 @@ def issue_cp_token(database_url: str, role: str, nsp_id: str | None = None) -> s
     """A token straight in the CP's database (migrated first), as `noodnet token create`."""
     from datetime import timedelta
 
-    from noodnet.httpguard import Role
+    from noodcore.httpguard import Role
     from service.auth.tokens import create_token_cli
     from service.db import make_engine, migrate
 
@@ -139,7 +139,7 @@ def bearer(engine: Any, role: str, nsp_id: str | None = None) -> dict[str, str]:
     """Authorization header of a new CP token in the (already migrated) database."""
     from datetime import timedelta
 
-    from noodnet.httpguard import Role
+    from noodcore.httpguard import Role
     from service.auth.tokens import create_token_cli
 
     issued = create_token_cli(
@@ -161,7 +161,7 @@ def issue_staff_token(db_path: Path, role: str = "nsp-staff") -> str:
     from datetime import timedelta
 
     from gateway import auth
-    from noodnet.httpguard import Role
+    from noodcore.httpguard import Role
 
     engine = auth.open_engine(db_path)
     try:

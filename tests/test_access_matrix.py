@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from gateway import auth as gw_auth
 from gateway.api import create_app as create_gateway_app
 from gateway.settings import GatewaySettings
-from noodnet.httpguard import (
+from noodcore.httpguard import (
     DOCUMENTATION_PATHS,
     AccessRule,
     Role,

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.api import create_app as create_gateway_app
-from noodnet.httpguard import Role
+from noodcore.httpguard import Role
 from schemas import make_up
 from service.app import create_app
 from service.auth.tokens import create_token_cli

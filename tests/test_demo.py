@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from noodnet.httpguard import TOKEN_COOKIE
+from noodcore.httpguard import TOKEN_COOKIE
 from tests.support import ROOT, free_port, wait_until
 
 

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway.runtime import GatewayRuntime
 from gateway.web import board, login, staff
 from gateway.web.render import STATIC_DIR, page_language, render
-from noodnet.httpguard import public
+from noodcore.httpguard import public
 from schemas import utcnow
 
 

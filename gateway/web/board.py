@@ -26,8 +26,8 @@ from gateway.runtime import GatewayRuntime
 from gateway.web.i18n import RTL_LANGUAGES, UiLang
 from gateway.web.render import render
 from gateway.web.status import LinkView, link_view
-from noodnet.httpguard import require_page
-from noodnet.pagelang import LANG_COOKIE
+from noodcore.httpguard import require_page
+from noodcore.pagelang import LANG_COOKIE
 from schemas import BulletinText, utcnow
 
 router = APIRouter(include_in_schema=False)

@@ -4,7 +4,7 @@ Browsers cannot send an ``Authorization`` header from a plain link or form, so a
 needs a role answers 401 with this sign-in form; the token a staff member enters is checked
 like any API token and then travels as the ``noodnet_token`` cookie (HttpOnly, SameSite
 Strict: another site can neither read it nor make the browser send it). The routes and rules
-are shared with the CP's sign-in (``noodnet.signin``); this module is how the page looks.
+are shared with the CP's sign-in (``noodcore.signin``); this module is how the page looks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from gateway.runtime import GatewayRuntime
 from gateway.web.render import page_language, render
-from noodnet.signin import LoginView, SignIn
+from noodcore.signin import LoginView, SignIn
 from schemas import utcnow
 
 

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.runtime import GatewayRuntime
 from gateway.web.i18n import LANGUAGE_NAMES, Translator, UiLang, ui_lang
-from noodnet.pagelang import LANG_COOKIE, remember_lang, with_lang
+from noodcore.pagelang import LANG_COOKIE, remember_lang, with_lang
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"

@@ -28,7 +28,7 @@ from gateway.web import forms
 from gateway.web.i18n import Translator, UiLang
 from gateway.web.render import Clock, page_language, render
 from gateway.web.status import link_view
-from noodnet.httpguard import require_page
+from noodcore.httpguard import require_page
 from schemas import HandlingState, utcnow
 
 router = APIRouter(include_in_schema=False)

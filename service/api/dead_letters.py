@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from noodnet.httpguard import require
+from noodcore.httpguard import require
 from service.auth.roles import OPERATORS
 from service.context import SessionDep
 from service.models import DeadLetter

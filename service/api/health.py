@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from noodnet.httpguard import public
+from noodcore.httpguard import public
 from service.context import ContextDep
 
 router = APIRouter(tags=["health"], dependencies=[public()])

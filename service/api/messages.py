@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
-from noodnet.httpguard import Identity, require, unprocessable
+from noodcore.httpguard import Identity, require, unprocessable
 from schemas import UP_KINDS, Ack, UpMessage
 from service.auth.nsp_binding import record_foreign_message
 from service.auth.roles import GATEWAYS, READERS

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import select
 
-from noodnet.httpguard import require
+from noodcore.httpguard import require
 from schemas import utcnow
 from schemas.common import NspId
 from service.auth.roles import ADMINS, READERS

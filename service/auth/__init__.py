@@ -1,2 +1,2 @@
 """Who may do what at the CP: API tokens (hashed, expiring, revocable), roles, the rules on
-every route (``noodnet.httpguard``), and the audit trail of security events."""
+every route (``noodcore.httpguard``), and the audit trail of security events."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
-from noodnet.httpguard import Identity, Role, require, unprocessable
+from noodcore.httpguard import Identity, Role, require, unprocessable
 from schemas.common import ID_PATTERN, NspId
 from service.auth.models import ApiToken, SecurityEvent
 from service.auth.roles import ADMINS, ANY_ROLE, OPERATORS

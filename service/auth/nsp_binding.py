@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from noodnet.httpguard import Identity
+from noodcore.httpguard import Identity
 from schemas import utcnow
 from service.auth.tokens import record_event
 from service.models import DeadLetter

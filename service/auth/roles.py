@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from noodnet.httpguard import Role
+from noodcore.httpguard import Role
 
 # Read the picture: messages, NSPs (crisis room included).
 READERS = (Role.OPERATOR, Role.VIEWER, Role.ADMIN)

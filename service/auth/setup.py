@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from noodnet.httpguard import BodySizeLimit, Identity, Role, document_access
+from noodcore.httpguard import BodySizeLimit, Identity, Role, document_access
 from service.auth.tokens import DatabaseTokenVerifier
 from service.settings import ServiceSettings
 

@@ -10,12 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
-from noodnet.httpguard import AuthError, Identity, Role, hash_token, new_token, token_hint
+from noodcore.httpguard import AuthError, Identity, Role, hash_token, new_token, token_hint
+from noodcore.tokens import check_token, last_use_due
 from schemas import utcnow
 from service.auth.models import ApiToken, SecurityEvent
 
-# A token's last use is written at most this often: an audit hint, not a per-request write.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Roles that speak for one NSP and must name it.
 NSP_BOUND_ROLES = frozenset({Role.GATEWAY, Role.NSP_STAFF})
 
@@ -143,17 +142,10 @@ class DatabaseTokenVerifier:
             if row is None:
                 raise AuthError("unknown token")
             now = utcnow()
-            if row.revoked_at is not None:
-                raise AuthError(f"token revoked at {row.revoked_at.isoformat(timespec='seconds')}")
-            if row.expires_at <= now:
-                raise AuthError(f"token expired at {row.expires_at.isoformat(timespec='seconds')}")
-            if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+            role = check_token(row, now)
+            if last_use_due(row, now):
                 conn.execute(sa.update(table).where(table.c.id == row.id).values(last_used_at=now))
                 conn.commit()
-            try:
-                role = Role(row.role)
-            except ValueError:
-                raise AuthError(f"token has an unknown role '{row.role}'") from None
             return Identity(name=row.name, role=role, token_id=row.id, nsp_id=row.nsp_id)
 
 

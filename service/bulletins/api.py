@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from noodnet.httpguard import require
+from noodcore.httpguard import require
 from schemas import BulletinText, topics, utcnow
 from service.auth.roles import OPERATORS, READERS
 from service.bulletins import cap as cap_xml

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Header, HTTPException, Query, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from noodnet.httpguard import require
+from noodcore.httpguard import require
 from schemas.upstream import IDEMPOTENCY_KEY_PATTERN, UpstreamItem
 from service.auth.roles import READERS, UPSTREAM_SENDERS
 from service.region.inbox import KeyReused, accept

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from noodnet.httpguard import require
+from noodcore.httpguard import require
 from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep, ContextDep, SessionDep
 from service.tasks import sending

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from noodnet.httpguard import require
+from noodcore.httpguard import require
 from schemas.upstream import Summary, SummaryTrigger
 from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep, ContextDep

@@ -11,7 +11,6 @@ Order per target: P1 items (priority 0) before summaries (priority 1), each olde
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from noodcore.backoff import backoff_delay
 from schemas import utcnow
 from service.upstream import events
 from service.upstream.models import UpstreamOutbox
@@ -159,13 +159,9 @@ def mark_delivered(engine: Engine, delivered: list[tuple[OutboxItem, int]]) -> N
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
-    """Exponential backoff with jitter: uniformly 50-100 % of min(cap, base * 2^(n-1)).
-
-    The jitter keeps many CPs that lost the same region from retrying in lockstep when it
-    comes back; the 50 % floor keeps the delay from collapsing to nothing.
-    """
-    delay = min(cap, base * (2 ** max(0, attempts - 1)))
-    return delay * random.uniform(0.5, 1.0)
+    """Exponential backoff with jitter (``noodcore.backoff``): the region that comes back is
+    not hit by every CP at the same moment."""
+    return backoff_delay(attempts, base, cap, jitter=True)
 
 
 def mark_failed(

@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from noodnet.httpguard import require
+from noodcore.httpguard import require
 from service.auth.roles import READERS
 from service.upstream.events import Event, last_event_id, read_events
 from service.upstream.runtime import UpstreamDep

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from noodnet.httpguard import require
+from noodcore.httpguard import require
 from service.auth.roles import READERS
 from service.region.picture import region_picture
 from service.settings import Role

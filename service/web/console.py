@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from noodnet.httpguard import Identity, public, require_page
+from noodcore.httpguard import Identity, public, require_page
 from service.auth.roles import OPERATORS, READERS
 from service.web.render import CSP, page_language, render, static_asset
 from service.web.texts import texts

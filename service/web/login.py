@@ -1,7 +1,7 @@
 """Sign-in for the CP's pages (operator console, dashboard): ``GET/POST /login``,
 ``POST /logout``.
 
-The same mechanism as the gateway's staff sign-in (``noodnet.signin``): the token is checked
+The same mechanism as the gateway's staff sign-in (``noodcore.signin``): the token is checked
 like an API token and kept as the HttpOnly, SameSite=Strict ``noodnet_token`` cookie, which
 every CP route accepts like a bearer token. Only roles that may open a CP page (operator,
 viewer, admin) can sign in here: a gateway's or a region link's token is refused at the form.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from noodnet.signin import LoginView, SignIn
+from noodcore.signin import LoginView, SignIn
 from service.auth.roles import READERS
 from service.web.render import page_language, render
 from service.web.texts import texts

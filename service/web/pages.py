@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from noodnet.httpguard import require, require_page
+from noodcore.httpguard import require, require_page
 from service.auth.roles import READERS
 from service.web.render import static_asset
 

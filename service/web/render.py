@@ -14,7 +14,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from noodnet.pagelang import LANG_COOKIE, remember_lang, with_lang
+from noodcore.pagelang import LANG_COOKIE, remember_lang, with_lang
 from service.web.texts import UiLang, texts
 
 HERE = Path(__file__).parent

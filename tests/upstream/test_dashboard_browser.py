@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from noodnet.httpguard import TOKEN_COOKIE
+from noodcore.httpguard import TOKEN_COOKIE
 from noodnet.scenario import NSPS
 from service.web import console
 from service.web.pages import ASSETS, STATIC

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from noodnet.httpguard import TOKEN_COOKIE
+from noodcore.httpguard import TOKEN_COOKIE
 from tests.support import Proc, free_port, issue_cp_token, wait_until
 from tests.upstream.support import (
     SCREENSHOTS,

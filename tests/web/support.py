@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from noodnet.httpguard import Role
+from noodcore.httpguard import Role
 from service.app import create_app
 from service.auth.tokens import IssuedToken, create_token_cli
 from service.settings import ServiceSettings

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from noodnet.httpguard import TOKEN_COOKIE
+from noodcore.httpguard import TOKEN_COOKIE
 from service.web import console
 from tests.upstream.support import help_request
 from tests.web.support import running_cp, token

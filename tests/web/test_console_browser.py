@@ -21,7 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from noodnet.httpguard import TOKEN_COOKIE
+from noodcore.httpguard import TOKEN_COOKIE
 from tests.support import Proc, issue_cp_token, wait_until
 from tests.upstream.support import SCREENSHOTS, help_request, resource_request, situation
 from tests.upstream.support import service_process as cp_service

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from gateway.api import create_app
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
-from noodnet.httpguard import TOKEN_COOKIE
+from noodcore.httpguard import TOKEN_COOKIE
 from schemas import new_message_id, topics
 from tests.support import free_port, issue_staff_token
 

@@ -1,5 +1,5 @@
 """Sign-in for browser pages over HTTP (in-process, real app, real token store): the CP's
-``/login`` and ``/logout`` and the gateway's ``/staff/login`` share ``noodnet.signin``.
+``/login`` and ``/logout`` and the gateway's ``/staff/login`` share ``noodcore.signin``.
 
 The cookie is HttpOnly and SameSite=Strict; a wrong, expired, revoked or misplaced token
 re-shows the form with the reason; ``next`` never leads off-site; signing out clears the
@@ -20,8 +20,8 @@ from fastapi import FastAPI
 
 from gateway.api import create_app as create_gateway_app
 from gateway.settings import GatewaySettings
-from noodnet.httpguard import TOKEN_COOKIE
-from noodnet.signin import safe_next
+from noodcore.httpguard import TOKEN_COOKIE
+from noodcore.signin import safe_next
 from schemas import utcnow
 from tests.support import free_port, issue_staff_token
 from tests.web.support import issue, running_cp, token

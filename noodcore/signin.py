@@ -5,7 +5,7 @@ Browsers cannot send an ``Authorization`` header from a plain link or form. So a
 needs a role answers 401 with a sign-in form (``require_page`` raises ``LoginRequired``); the
 token a person enters is checked by the app's own ``TokenVerifier`` and then travels as the
 ``noodnet_token`` cookie (HttpOnly: scripts cannot read it; SameSite=Strict: another site can
-neither read it nor make the browser send it), which ``noodnet.httpguard`` accepts like a
+neither read it nor make the browser send it), which ``noodcore.httpguard`` accepts like a
 bearer token on every route.
 
 Each app supplies the paths and how its sign-in page looks (``render``); the rules are here::
@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from noodnet.httpguard import REALM, TOKEN_COOKIE, AuthError, LoginRequired, Role, public
+from noodcore.httpguard import REALM, TOKEN_COOKIE, AuthError, LoginRequired, Role, public
 
 COOKIE_MAX_AGE = 12 * 3600  # one shift
 MAX_FORM_BYTES = 4096

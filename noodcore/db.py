@@ -1,0 +1,83 @@
+"""The database engine and the UTC column type, shared by the CP service and the gateway.
+
+Invariant: a committed row survives a power cut (SQLite: WAL with ``synchronous=FULL``, set on
+every connection because SQLite forgets it on reconnect), and every timestamp that goes in or
+comes out is an aware UTC datetime (a naive one is a programming error, not a silent shift).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike.
+
+    SQLite has no time zone type; storing naive UTC everywhere keeps one code path and keeps
+    every timestamp comparable.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use UTC-aware times")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def set_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # WAL lets readers run while a worker writes; synchronous=FULL in WAL mode fsyncs the
+        # WAL on every commit, so what was acknowledged is on disk (NORMAL would lose the last
+        # commits on power loss).
+        assert isinstance(dbapi_conn, sqlite3.Connection)
+        cur = dbapi_conn.cursor()
+        try:
+            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() not in ("wal", "memory"):
+                log.warning("SQLite refused WAL mode (got %r); durability relies on %s", mode, mode)
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cur.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cur.close()
+
+    return set_pragmas
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+    """An engine with the durability settings above; creates a SQLite file's directory."""
+    if url.startswith("sqlite"):
+        db_path = sa.engine.make_url(url).database
+        if db_path and db_path != ":memory:":
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            # API threads, the MQTT thread and the workers share the engine.
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            pool_pre_ping=True,
+        )
+        sa.event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
