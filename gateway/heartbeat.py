@@ -7,29 +7,27 @@ so nothing is sent (the retained presence message still tells the CP the gateway
 from __future__ import annotations
 
 import logging
-import threading
 
 from gateway.outbox import Outbox, OutboxEntry
+from noodcore.worker import Worker
 
 log = logging.getLogger(__name__)
 
 
-class Heartbeat:
+class Heartbeat(Worker):
     def __init__(self, outbox: Outbox, interval_seconds: float) -> None:
+        # The first beat comes one interval after start (the staff have just been asked).
+        super().__init__(
+            "gateway heartbeat",
+            interval=interval_seconds,
+            first_wait=interval_seconds,
+            backoff_cap=interval_seconds,
+        )
         self.outbox = outbox
-        self.interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._warned = False
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="gw-heartbeat", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def step(self) -> None:
+        self.beat()
 
     def beat(self) -> OutboxEntry | None:
         """Enqueue one heartbeat (coalesced by the outbox); None when no status exists yet."""
@@ -44,10 +42,3 @@ class Heartbeat:
         if entry.coalesced:
             log.debug("heartbeat seq %s still undelivered; not adding another", entry.seq)
         return entry
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.beat()
-            except Exception:
-                log.exception("heartbeat failed; trying again next interval")

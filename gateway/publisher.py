@@ -17,17 +17,19 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from gateway.downlink import Downlink
+from gateway.down import DownHandler
 from gateway.outbox import Outbox, OutboxEntry
 from gateway.settings import GatewaySettings
 from noodcore.backoff import backoff_delay
 from noodcore.mqttconf import connect_kwargs, make_client
+from noodcore.worker import Worker
 from schemas import Presence, topics, utcnow
 
 log = logging.getLogger(__name__)
@@ -68,10 +70,12 @@ def _reason(rc: ReasonCode) -> str:
 
 
 class Publisher:
-    def __init__(self, settings: GatewaySettings, outbox: Outbox, downlink: Downlink) -> None:
+    def __init__(
+        self, settings: GatewaySettings, outbox: Outbox, down_handler: DownHandler
+    ) -> None:
         self.settings = settings
         self.outbox = outbox
-        self.downlink = downlink
+        self.down_handler = down_handler
         self._state = threading.Lock()
         self._connected = False
         self._connection = 0
@@ -87,10 +91,8 @@ class Publisher:
         # Sender-thread only: how far this connection's first pass has got.
         self._pass_connection = 0
         self._cursor = 0
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._sender: threading.Thread | None = None
         self._tick = min(max(settings.resend_after_seconds / 4, 0.05), 5.0)
+        self.sender = _Sender(self)
         self._status_topic = topics.status(settings.cp_id, settings.nsp_id)
         self._client = self._make_client()
         outbox.add_listener(self.wake)
@@ -116,7 +118,7 @@ class Publisher:
 
     def wake(self) -> None:
         """Make the sender look at the outbox now (called after every enqueue)."""
-        self._wake.set()
+        self.sender.wake()
 
     def start(self) -> None:
         # connect_async + loop_start: the broker may be unreachable for hours; paho keeps
@@ -128,8 +130,7 @@ class Publisher:
             **connect_kwargs(self.settings.mqtt_protocol, SESSION_EXPIRY_SECONDS),
         )
         self._client.loop_start()
-        self._sender = threading.Thread(target=self._run_sender, name="gw-sender", daemon=True)
-        self._sender.start()
+        self.sender.start()
         log.info(
             "connecting to broker %s:%s as %s",
             self.settings.mqtt_host,
@@ -139,10 +140,7 @@ class Publisher:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop sending, announce offline (retained) when connected, disconnect."""
-        self._stop.set()
-        self._wake.set()
-        if self._sender is not None:
-            self._sender.join(timeout)
+        self.sender.stop(timeout)
         if self.connected:
             offline = Presence(nsp_id=self.settings.nsp_id, online=False)
             info = self._client.publish(
@@ -224,7 +222,7 @@ class Publisher:
                 self._presence_mid = info.mid
             filters = topics.gateway_filters(self.settings.cp_id, self.settings.nsp_id)
             client.subscribe([(f, 1) for f in filters])
-            self._wake.set()
+            self.sender.wake()
         except Exception:
             log.exception("error in on_connect")
 
@@ -292,7 +290,7 @@ class Publisher:
                     log.error("broker refused the presence message: %s", _reason(rc))
                 return
             self._on_row_puback(message_id, rc)
-            self._wake.set()  # the window has room again
+            self.sender.wake()  # the window has room again
         except Exception:
             log.exception("error in on_publish")
 
@@ -311,7 +309,7 @@ class Publisher:
 
     def _on_message(self, client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
-            self.downlink.handle(message.topic, bytes(message.payload))
+            self.down_handler.handle(message.topic, bytes(message.payload))
         except Exception:
             # Not acked: the broker redelivers it on the next connection.
             log.exception("could not process downward message on %s", message.topic)
@@ -322,18 +320,6 @@ class Publisher:
             log.exception("could not ack downward message on %s", message.topic)
 
     # ------------------------------------------------------------------ sender
-
-    def _run_sender(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._tick)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self._sweep()
-            except Exception:
-                log.exception("sender failed; retrying in %.1fs", self._tick)
-                self._stop.wait(self._tick)
 
     def _sweep(self) -> None:
         with self._state:
@@ -359,7 +345,15 @@ class Publisher:
                     if entry.message_id in busy:
                         self._cursor = entry.seq  # paho still holds it and resends it itself
                         continue
-                    accepted, link_up = self._publish(entry, connection)
+                    outcome = self.sender.items.run(
+                        entry.seq, partial(self._publish, entry, connection)
+                    )
+                    if outcome is None:
+                        # This row raised (recorded and parked by the guard): the rows behind
+                        # it go on; it goes again on the next connection's pass.
+                        self._cursor = entry.seq
+                        continue
+                    accepted, link_up = outcome
                     if not accepted:
                         return
                     self._cursor = entry.seq
@@ -369,7 +363,12 @@ class Publisher:
                         return
             if budget > 0:
                 for entry in self._due_for_resend(connection, busy, budget):
-                    accepted, link_up = self._publish(entry, connection)
+                    outcome = self.sender.items.run(
+                        entry.seq, partial(self._publish, entry, connection)
+                    )
+                    if outcome is None:
+                        continue
+                    accepted, link_up = outcome
                     if accepted:
                         sent.append(entry.message_id)
                     if not (accepted and link_up):
@@ -434,3 +433,23 @@ class Publisher:
             self._on_row_puback(entry.message_id, early[0])
         # NO_CONN: paho queued it and sends it after reconnecting.
         return True, info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+class _Sender(Worker):
+    """The publisher's sender thread: sweeps the outbox every tick or when woken. A row whose
+    hand-over raises is parked by ``items`` (this worker's ``ItemGuard``); the rest go on."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        tick = publisher._tick
+        super().__init__(
+            "gateway sender",
+            interval=tick,
+            first_wait=tick,
+            backoff_base=tick,
+            backoff_cap=max(tick, 5.0),
+            item_backoff_cap=RESEND_MAX_INTERVAL,
+        )
+        self.publisher = publisher
+
+    def step(self) -> None:
+        self.publisher._sweep()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from gateway.downlink import Downlink
+from gateway.down import DownHandler
 from gateway.heartbeat import Heartbeat
 from gateway.inbox import Inbox
 from gateway.outbox import Outbox
@@ -20,7 +20,7 @@ class GatewayRuntime:
     settings: GatewaySettings
     outbox: Outbox
     inbox: Inbox
-    downlink: Downlink
+    down_handler: DownHandler
     publisher: Publisher
     heartbeat: Heartbeat
 
@@ -28,10 +28,10 @@ class GatewayRuntime:
     def open(cls, settings: GatewaySettings) -> GatewayRuntime:
         outbox = Outbox(settings.db_path, settings.nsp_id)
         inbox = Inbox(outbox)
-        downlink = Downlink(settings.cp_id, settings.nsp_id, outbox, inbox)
-        publisher = Publisher(settings, outbox, downlink)
+        down_handler = DownHandler(settings.cp_id, settings.nsp_id, outbox, inbox)
+        publisher = Publisher(settings, outbox, down_handler)
         heartbeat = Heartbeat(outbox, settings.heartbeat_seconds)
-        return cls(settings, outbox, inbox, downlink, publisher, heartbeat)
+        return cls(settings, outbox, inbox, down_handler, publisher, heartbeat)
 
     def start(self) -> None:
         self.publisher.start()

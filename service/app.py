@@ -1,5 +1,6 @@
-"""The CP service: one FastAPI app factory whose lifespan owns the database, the ingest worker
-and the MQTT connection."""
+"""The CP service: one FastAPI app factory. Its lifespan only wires: ``service.runtime.CpRuntime``
+builds, owns and stops the database engine, the ingest worker, the MQTT bridge and every
+background worker."""
 
 from __future__ import annotations
 
@@ -14,24 +15,13 @@ from service.api import dead_letters, health, messages, nsps
 from service.auth import api as auth_api
 from service.auth import setup as auth_setup
 from service.bulletins import api as bulletins_api
-from service.bulletins.publish import BulletinRepublisher
-from service.bulletins.reach import record_receipts
-from service.context import ServiceContext
-from service.db import make_engine, migrate
-from service.ingest import IngestWorker
-from service.limits.flags import ThrottleRecorder
-from service.limits.ratelimit import AdmissionQueue
-from service.mqtt import MqttBridge
 from service.region import api as region_api
+from service.runtime import CpRuntime
 from service.settings import ServiceSettings
 from service.tasks import api as tasks_api
-from service.tasks.sending import TaskResender
-from service.tasks.updates import record_task_updates
 from service.triage import api as triage_api
-from service.triage.runtime import Triage
 from service.upstream import api as upstream_api
 from service.upstream import stream
-from service.upstream.runtime import Upstream
 from service.upstream.settings import UpstreamSettings
 from service.web import api as picture_api
 from service.web import console, pages
@@ -48,63 +38,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
-        await run_in_threadpool(migrate, engine)
-        triage = Triage(engine, settings.cp_id)
-        upstream = await run_in_threadpool(Upstream, engine, settings, upstream_settings)
-        admission = AdmissionQueue(
-            rate=settings.rate_limit_per_second,
-            burst=settings.rate_limit_burst,
-            park_max=settings.rate_limit_park_max,
-            overflow_batch=settings.rate_limit_overflow_batch,
-        )
-        worker = IngestWorker(
-            engine,
-            settings,
-            hooks=[
-                ThrottleRecorder(admission),
-                *triage.hooks,
-                record_receipts,
-                record_task_updates,
-                *upstream.ingest_hooks,
-            ],
-            on_stored=upstream.after_ingest,
-            admission=admission,
-        )
-        auth_setup.start(app, settings, engine)
-        bridge = MqttBridge(settings, worker.submit_mqtt) if settings.mqtt_enabled else None
-        worker.downlink = bridge
-        worker.start()
-        # Downward state the broker may have lost is sent again after every (re)connect.
-        downward: list[BulletinRepublisher | TaskResender] = []
-        if bridge is not None:
-            downward = [
-                BulletinRepublisher(engine, settings.cp_id, bridge),
-                TaskResender(engine, settings.cp_id, bridge, settings.task_resend_seconds),
-            ]
-        for d in downward:
-            d.start()
-        if bridge is not None:
-            bridge.start()
-        triage.start(bridge)
-        app.state.triage = triage
-        await run_in_threadpool(upstream.start)
-        triage.listeners.append(upstream.committed)
-        app.state.upstream = upstream
-        app.state.ctx = ServiceContext(settings, engine, worker, bridge)
-        log.info("CP service %s up (role %s)", settings.cp_id, settings.role.value)
+        runtime = CpRuntime(settings, upstream_settings)
+        app.state.runtime = runtime
         try:
+            await run_in_threadpool(runtime.start)
+            auth_setup.start(app, settings, runtime.context.engine)
+            app.state.triage = runtime.triage
+            app.state.upstream = runtime.upstream
+            app.state.ctx = runtime.context
             yield
         finally:
-            # Drain first so acks for committed messages still go out, then disconnect.
-            await run_in_threadpool(worker.stop)
-            await run_in_threadpool(triage.stop)
-            for d in downward:
-                await run_in_threadpool(d.stop)
-            await run_in_threadpool(upstream.stop)
-            if bridge is not None:
-                await run_in_threadpool(bridge.stop)
-            engine.dispose()
+            await run_in_threadpool(runtime.stop)
 
     app = FastAPI(
         title="Noodnet CP service",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from noodcore.worker import WorkerReport
 from service.ingest import IngestWorker
 from service.mqtt import MqttBridge
 from service.settings import ServiceSettings
@@ -21,6 +22,8 @@ class ServiceContext:
     engine: Engine
     worker: IngestWorker
     bridge: MqttBridge | None
+    # The health of every background worker (``service.runtime.CpRuntime.health``).
+    workers: Callable[[], WorkerReport] = field(default=lambda: WorkerReport([]))
 
 
 def get_context(request: Request) -> ServiceContext:

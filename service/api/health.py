@@ -21,8 +21,13 @@ def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Database and broker reachable",
-    responses={503: {"description": "Not ready; 'checks' says which dependency failed."}},
+    summary="Database and broker reachable, every background worker healthy",
+    responses={
+        503: {
+            "description": "Not ready; 'checks' says which dependency or worker failed, "
+            "'workers' shows every worker's health."
+        }
+    },
 )
 def readyz(ctx: ContextDep) -> JSONResponse:
     checks: dict[str, Any] = {}
@@ -36,8 +41,15 @@ def readyz(ctx: ContextDep) -> JSONResponse:
         checks["broker"] = "ok" if ctx.bridge.connected else f"error: {ctx.bridge.last_error}"
     if ctx.worker.last_error:
         checks["ingest"] = f"error: {ctx.worker.last_error}"
+    report = ctx.workers()
+    for h in report.failing:
+        checks[f"worker {h.name}"] = f"error: {h.reason}"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
+        {
+            "status": "ready" if ready else "not ready",
+            "checks": checks,
+            "workers": [h.as_dict() for h in report.workers],
+        },
         status_code=200 if ready else 503,
     )

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import timedelta
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from noodcore.worker import ItemGuard, Worker
 from schemas import topics, utcnow
 from service.bulletins.models import BulletinVersion
 from service.bulletins.versions import current_versions
@@ -50,57 +52,64 @@ def publish_version(broker: Broker | None, cp_id: str, version: BulletinVersion)
     )
 
 
-def republish_all(engine: Engine, cp_id: str, broker: Broker) -> tuple[int, int]:
-    """Publish every bulletin's current version again; returns (published, cleared)."""
+def republish_all(
+    engine: Engine, cp_id: str, broker: Broker, guard: ItemGuard[Hashable] | None = None
+) -> tuple[int, int]:
+    """Publish every bulletin's current version again; returns (published, cleared).
+
+    A bulletin whose publish fails is logged and recorded by ``guard`` (and parked with its
+    own backoff); the other bulletins are still published."""
+    guard = guard or ItemGuard("bulletin re-publish")
     now = utcnow()
     published = cleared = 0
     with PUBLISH_LOCK, Session(engine) as session:
         for _record, version in current_versions(session, now=now):
             if version.valid_until is not None and version.valid_until < now - CLEAR_AFTER:
                 # An empty retained message removes the retained one; gateways ignore it.
-                broker.publish(topics.bulletin(cp_id, version.bulletin_id), b"", 1, True)
-                cleared += 1
-            else:
-                publish_version(broker, cp_id, version)
+                topic = topics.bulletin(cp_id, version.bulletin_id)
+                if guard.attempt(version.bulletin_id, partial(broker.publish, topic, b"", 1, True)):
+                    cleared += 1
+            elif guard.attempt(
+                version.bulletin_id, partial(publish_version, broker, cp_id, version)
+            ):
                 published += 1
     return published, cleared
 
 
-class BulletinRepublisher:
-    """Re-publishes the current bulletins after every broker (re)connect."""
+class BulletinRepublisher(Worker):
+    """Re-publishes the current bulletins after every broker (re)connect; a round that fails
+    (database down) is tried again with backoff, a bulletin that fails is parked on its own."""
 
     def __init__(self, engine: Engine, cp_id: str, broker: ConnectingBroker) -> None:
+        super().__init__("bulletin republisher", interval=None, backoff_cap=30.0)
         self.engine = engine
         self.cp_id = cp_id
         self.broker = broker
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.runs = 0
+        self._owed = False
 
     def start(self) -> None:
-        self.broker.add_connect_listener(self._wake.set)
-        self._thread = threading.Thread(target=self._run, name="bulletin-republisher", daemon=True)
-        self._thread.start()
+        self.broker.add_connect_listener(self._on_connect)
+        super().start()
 
-    def stop(self, timeout: float = 5) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def _on_connect(self) -> None:
+        self._owed = True
+        self.wake()
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                published, cleared = republish_all(self.engine, self.cp_id, self.broker)
-                self.runs += 1
-                log.info("re-published %d bulletin(s), cleared %d ended", published, cleared)
-            except Exception:  # database down: try again shortly
-                log.exception("re-publishing bulletins failed; retrying")
-                if self._stop.wait(5):
-                    return
-                self._wake.set()
+    def step(self) -> float | None:
+        if not self._owed:
+            return None
+        self._owed = False
+        try:
+            published, cleared = republish_all(self.engine, self.cp_id, self.broker, self.items)
+        except Exception:
+            self._owed = True  # the round failed: the retry after the backoff must run it
+            raise
+        self.runs += 1
+        log.info("re-published %d bulletin(s), cleared %d ended", published, cleared)
+        # A parked bulletin is tried again when its backoff ends, not only at the next connect.
+        count, shown = self.items.failing()
+        if count:
+            self._owed = True
+            return max(min(f.retry_in_seconds for f in shown), 0.1)
+        return None

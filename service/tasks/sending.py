@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from ulid import ULID
 
+from noodcore.worker import ItemGuard, Worker
 from schemas import Task, TaskMessage, new_message_id, topics, utcnow
 from schemas.common import NspId
 from service.models import Nsp
@@ -175,21 +177,39 @@ def targets_of(session: Session, task_id: str) -> list[NspTaskTarget]:
     )
 
 
-def send(engine: Engine, cp_id: str, broker: Broker | None, targets: list[NspTaskTarget]) -> int:
-    """Publish the stored message of each target and record the send."""
+def send(
+    engine: Engine,
+    cp_id: str,
+    broker: Broker | None,
+    targets: list[NspTaskTarget],
+    guard: ItemGuard[Hashable] | None = None,
+) -> int:
+    """Publish the stored message of each target and record the send.
+
+    One target whose publish fails is logged and left for the next re-send (and, with a
+    ``guard``, parked with its own backoff); the others still go out and are recorded.
+    """
     if broker is None or not targets:
         return 0
+    guard = guard or ItemGuard("task sending")
     now = utcnow()
+    sent: list[int] = []
     for t in targets:
-        broker.publish(topics.down(cp_id, t.nsp_id, "task"), t.payload.encode(), qos=1)
-    table = NspTaskTarget.__table__  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        conn.execute(
-            sa.update(table)
-            .where(table.c.id.in_([t.id for t in targets]))
-            .values(last_sent_at=now, send_count=table.c.send_count + 1)
+        assert t.id is not None
+        publish = partial(
+            broker.publish, topics.down(cp_id, t.nsp_id, "task"), t.payload.encode(), qos=1
         )
-    return len(targets)
+        if guard.attempt(t.id, publish):
+            sent.append(t.id)
+    if sent:
+        table = NspTaskTarget.__table__  # type: ignore[attr-defined]
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(table)
+                .where(table.c.id.in_(sent))
+                .values(last_sent_at=now, send_count=table.c.send_count + 1)
+            )
+    return len(sent)
 
 
 def unconfirmed(
@@ -222,48 +242,45 @@ class ConnectingBroker(Broker, Protocol):
     def add_connect_listener(self, callback: Callable[[], None]) -> None: ...
 
 
-class TaskResender:
-    """Sends unconfirmed tasks again after every (re)connect and, to online NSPs, on a timer."""
+class TaskResender(Worker):
+    """Sends unconfirmed tasks again after every (re)connect and, to online NSPs, on a timer.
+
+    A target whose publish keeps failing is parked with its own backoff (``ItemGuard``); the
+    other targets are re-sent as usual."""
 
     def __init__(
         self, engine: Engine, cp_id: str, broker: ConnectingBroker, resend_seconds: float
     ) -> None:
+        super().__init__(
+            "task resender",
+            interval=min(max(resend_seconds / 4, 0.5), 60),
+            backoff_cap=30.0,
+            item_backoff_cap=max(resend_seconds, 1.0),
+        )
         self.engine = engine
         self.cp_id = cp_id
         self.broker = broker
         self.resend = timedelta(seconds=resend_seconds)
         self._connected = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.resent_total = 0
 
     def start(self) -> None:
-        self.broker.add_connect_listener(self._connected.set)
-        self._thread = threading.Thread(target=self._run, name="task-resender", daemon=True)
-        self._thread.start()
+        self.broker.add_connect_listener(self._on_connect)
+        super().start()
 
-    def stop(self, timeout: float = 5) -> None:
-        self._stop.set()
+    def _on_connect(self) -> None:
         self._connected.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.wake()
 
-    def _run(self) -> None:
-        tick = min(max(self.resend.total_seconds() / 4, 0.5), 60)
-        while not self._stop.is_set():
-            after_connect = self._connected.wait(tick)
-            self._connected.clear()
-            if self._stop.is_set():
-                return
-            try:
-                now = utcnow()
-                with Session(self.engine) as session:
-                    due = unconfirmed(
-                        session, now, online_only_older_than=None if after_connect else self.resend
-                    )
-                n = send(self.engine, self.cp_id, self.broker, due)
-                self.resent_total += n
-                if n:
-                    log.info("sent %d unconfirmed task message(s) again", n)
-            except Exception:
-                log.exception("re-sending tasks failed; retrying")
+    def step(self) -> None:
+        after_connect = self._connected.is_set()
+        self._connected.clear()
+        now = utcnow()
+        with Session(self.engine) as session:
+            due = unconfirmed(
+                session, now, online_only_older_than=None if after_connect else self.resend
+            )
+        n = send(self.engine, self.cp_id, self.broker, due, self.items)
+        self.resent_total += n
+        if n:
+            log.info("sent %d unconfirmed task message(s) again", n)

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from schemas import HandlingState
 from service.models import Nsp
 from service.store import Accepted, PresenceSeen
-from service.triage.downlink import enqueue_ack
+from service.triage.acks import enqueue_ack
 from service.triage.models import TriageAudit, TriageItem, TriageReport, TriageStreet
 from service.triage.normalise import (
     Address,

@@ -98,7 +98,7 @@ class TriageAudit(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
 
-class TriageDownlink(SQLModel, table=True):
+class StateAckOutbox(SQLModel, table=True):
     """A state ack for one gateway, committed with the change that caused it and published
     by the drain worker until the broker confirmed it (survives broker outage and restart)."""
 

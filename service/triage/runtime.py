@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from service.triage.downlink import DownlinkWorker
+from noodcore.worker import Worker
+from service.triage.acks import StateAckSender
 from service.triage.grouping import GroupingHook
 from service.triage.settings import TriageSettings
 
@@ -19,7 +20,7 @@ class Triage:
         self.cp_id = cp_id
         self.settings = settings or TriageSettings()
         self.hook = GroupingHook(cp_id, self.settings)
-        self.downlink: DownlinkWorker | None = None
+        self.ack_sender: StateAckSender | None = None
         # Called after every operator change (the app adds the upstream summary scheduler).
         self.listeners: list[Callable[[], None]] = []
 
@@ -28,20 +29,24 @@ class Triage:
         """The ingest worker's batch hooks (none when grouping is switched off)."""
         return [self.hook] if self.settings.grouping else []
 
+    @property
+    def workers(self) -> list[Worker]:
+        return [self.ack_sender] if self.ack_sender is not None and self.ack_sender.running else []
+
     def start(self, bridge: Any) -> None:
         """Start sending state acks through ``bridge`` (service.mqtt.MqttBridge, or None)."""
-        self.downlink = DownlinkWorker(self.engine, bridge, self.settings.downlink_poll_seconds)
-        self.downlink.start()
+        self.ack_sender = StateAckSender(self.engine, bridge, self.settings.ack_poll_seconds)
+        self.ack_sender.start()
 
     def changed(self) -> None:
         """An operator's change was committed: grouping re-reads the items (merges and splits
         moved reports), and its acks go out now, not at the next poll."""
         self.hook.recent.invalidate()
-        if self.downlink is not None:
-            self.downlink.wake()
+        if self.ack_sender is not None:
+            self.ack_sender.wake()
         for listener in self.listeners:
             listener()
 
     def stop(self) -> None:
-        if self.downlink is not None:
-            self.downlink.stop()
+        if self.ack_sender is not None:
+            self.ack_sender.stop()

@@ -82,7 +82,7 @@ class TriageSettings(BaseSettings):
         "its resource requests.",
     )
 
-    # -- downward acks -------------------------------------------------------------------
-    downlink_poll_seconds: float = Field(
+    # -- state acks to the gateways----------------------------------------------------------------
+    ack_poll_seconds: float = Field(
         default=0.5, gt=0, le=60, description="How often queued state acks are looked for."
     )

@@ -1,7 +1,7 @@
 """The operator's workflow: item states, legal transitions, merge, split, and the audit trail.
 
 Every action runs in one transaction that also records the audit entry and queues the state
-acks for the gateways (service.triage.downlink), so the three never disagree. Items involved
+acks for the gateways (service.triage.acks), so the three never disagree. Items involved
 are locked first (``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) so a report
 the ingest worker is adding at the same moment lands in the right place.
 """
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from schemas import HandlingState
 from schemas.upstream import SummaryTrigger
-from service.triage.downlink import enqueue_ack
+from service.triage.acks import enqueue_ack
 from service.triage.models import TriageAudit, TriageItem, TriageReport
 from service.upstream.node import owe_summary
 

@@ -8,13 +8,13 @@ they happened, and while it is down only one request per backoff step reaches fo
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 from sqlalchemy.engine import Engine
 
+from noodcore.worker import Worker
 from schemas import utcnow
 from service.upstream import outbox
 from service.upstream.settings import UpstreamSettings
@@ -39,50 +39,44 @@ class TargetState:
     dead_lettered: int = 0
 
 
-class TargetForwarder:
+class TargetForwarder(Worker):
+    """One target's worker. A round that fails (database trouble) is retried with backoff by
+    ``Worker``; an item whose send fails in any way, even an unexpected exception, is recorded
+    on its outbox row and waits its own backoff there. Every target has its own thread, so a
+    target that is down or an item that keeps failing holds up no other target."""
+
     def __init__(
         self, engine: Engine, target: str, settings: UpstreamSettings, sender: str
     ) -> None:
+        super().__init__(
+            f"forwarder {target}",
+            interval=settings.upstream_poll_seconds,
+            backoff_base=1.0,
+            backoff_cap=30.0,
+        )
         self.engine = engine
         self.target = target
         self.settings = settings
         self.sender = sender
         self.state = TargetState(target)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._client: httpx.Client | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"forwarder-{self.target}", daemon=True
-        )
-        self._thread.start()
-
-    def signal_stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-
-    def join(self, timeout: float = 15) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        timeout = httpx.Timeout(self.settings.upstream_timeout_seconds)
+    def open(self) -> None:
         # trust_env=False: a proxy variable left in the environment must not divert (or
         # silently swallow) what goes to the crisis organisation.
-        with httpx.Client(timeout=timeout, trust_env=False) as client:
-            while not self._stop.is_set():
-                try:
-                    wait = self._step(client)
-                except Exception:  # database trouble: keep the thread alive and retry
-                    log.exception("forwarder for %s failed; retrying", self.target)
-                    wait = 2.0
-                if wait > 0:
-                    self._wake.wait(wait)
-                    self._wake.clear()
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(self.settings.upstream_timeout_seconds), trust_env=False
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def step(self) -> float:
+        if self._client is None:
+            self.open()
+        assert self._client is not None
+        return self._step(self._client)
 
     def _step(self, client: httpx.Client) -> float:
         """Send what is due, in order; returns how long to wait before the next step.
@@ -105,7 +99,7 @@ class TargetForwarder:
             for item in items:
                 # Behind the head only what has not failed before goes on (an item that did
                 # waits its backoff, and a new P1 arriving meanwhile goes ahead of it).
-                if self._stop.is_set() or item.next_attempt_at > utcnow():
+                if self.stopping or item.next_attempt_at > utcnow():
                     break
                 code = self._send(client, item)
                 if code is None:
@@ -131,7 +125,7 @@ class TargetForwarder:
             headers["Authorization"] = f"Bearer {self.settings.upstream_token.get_secret_value()}"
         try:
             response = client.post(self.target, content=item.payload.encode(), headers=headers)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # not only httpx errors: a bad item must not stop the loop
             self._failed(item, f"{type(exc).__name__}: {exc}", None, permanent=False)
             return None
         code = response.status_code
@@ -177,6 +171,10 @@ class Forwarder:
         self.targets = {
             t: TargetForwarder(engine, t, settings, sender) for t in settings.upstream_urls
         }
+
+    @property
+    def workers(self) -> list[Worker]:
+        return list(self.targets.values())
 
     def start(self) -> None:
         for f in self.targets.values():

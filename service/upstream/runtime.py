@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
+from noodcore.worker import Worker
 from schemas.upstream import SummaryTrigger
 from service.settings import Role, ServiceSettings
 from service.store import BatchHook, StoreResult
@@ -52,6 +53,14 @@ class Upstream:
                 upstream.watch_interval_seconds,
                 self.committed,
             )
+
+    @property
+    def workers(self) -> list[Worker]:
+        """Every background worker of the upward path (for health reports)."""
+        workers: list[Worker] = list(self.forwarder.workers)
+        if self.scheduler is not None:
+            workers.append(self.scheduler)
+        return workers
 
     @property
     def ingest_hooks(self) -> Sequence[BatchHook]:

@@ -4,12 +4,12 @@ for NSPs going silent."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
+from noodcore.worker import Worker
 from schemas.upstream import SummaryTrigger
 from service.upstream.changes import UpstreamChanges
 from service.upstream.node import summary_due
@@ -17,7 +17,7 @@ from service.upstream.node import summary_due
 log = logging.getLogger(__name__)
 
 
-class SummaryScheduler:
+class SummaryScheduler(Worker):
     def __init__(
         self,
         engine: Engine,
@@ -27,16 +27,14 @@ class SummaryScheduler:
         watch_seconds: float,
         on_commit: Callable[[], None],
     ) -> None:
+        # A failed round (database down) is tried again within the watch period at the latest.
+        super().__init__("summary scheduler", backoff_base=0.5, backoff_cap=min(watch_seconds, 5.0))
         self.engine = engine
         self.changes = changes
         self.interval = interval_seconds
         self.min_interval = min_interval_seconds
         self.watch_seconds = watch_seconds
         self.on_commit = on_commit
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_error: str | None = None
         self._last_summary = time.monotonic()
         self._next_scheduled = time.monotonic() + interval_seconds
         self._next_watch = 0.0
@@ -45,30 +43,11 @@ class SummaryScheduler:
         """Start the timer; the caller has just made the startup summary."""
         self._last_summary = time.monotonic()
         self._next_scheduled = self._last_summary + self.interval
-        self._thread = threading.Thread(target=self._run, name="summary-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 15) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().start()
 
     def wake(self) -> None:
         """A change was committed: a summary may be owed."""
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                wait = self.step()
-                self.last_error = None
-            except Exception as exc:  # database down: try again shortly
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("summary scheduler step failed")
-                wait = min(self.watch_seconds, 5.0)
-            self._wake.wait(max(wait, 0.01))
+        super().wake()
 
     def step(self) -> float:
         """One round; returns how long to sleep unless woken."""
@@ -93,4 +72,4 @@ class SummaryScheduler:
         wait = self._next_watch - time.monotonic()
         if self.interval > 0:
             wait = min(wait, self._next_scheduled - time.monotonic())
-        return wait
+        return max(wait, 0.01)

@@ -5,11 +5,16 @@ that reconnects sends ``Last-Event-ID`` (browsers do so by themselves) and gets 
 after it, so a dropped connection loses nothing. Each ``data:`` line is one JSON object
 ``{"id", "type", "at", "data"}``; there is no SSE ``event:`` name, so one ``onmessage``
 handler sees every type, including types other features add later.
+
+One event that cannot be serialised does not break the stream: it is logged and sent as an
+``event_unreadable`` frame with its id (so the client's cursor moves past it), and the events
+after it flow as usual.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -24,6 +29,8 @@ from noodcore.httpguard import require
 from service.auth.roles import READERS
 from service.upstream.events import Event, last_event_id, read_events
 from service.upstream.runtime import UpstreamDep
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -44,7 +51,20 @@ def _out(e: Event) -> EventOut:
 
 
 def sse_frame(e: Event) -> str:
-    payload = json.dumps(_out(e).model_dump(mode="json"), ensure_ascii=False)
+    """The SSE frame of one event; an event that cannot be serialised becomes an
+    ``event_unreadable`` frame with the same id, so one bad row never ends the stream."""
+    try:
+        payload = json.dumps(_out(e).model_dump(mode="json"), ensure_ascii=False)
+    except Exception as exc:
+        log.error("event %s (type %r) cannot be sent on the stream: %s", e.id, e.type, exc)
+        payload = json.dumps(
+            {
+                "id": e.id,
+                "type": "event_unreadable",
+                "at": None,
+                "data": {"error": f"{type(exc).__name__}: {exc}"[:500]},
+            }
+        )
     return f"id: {e.id}\ndata: {payload}\n\n"
 
 

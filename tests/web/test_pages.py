@@ -78,7 +78,7 @@ def deliver_bulletin(client: TestClient, bulletin_id: str, version: int = 1, **b
             **body,
         },
     }
-    runtime(client).downlink.handle(topics.bulletin(CP, bulletin_id), json.dumps(msg).encode())
+    runtime(client).down_handler.handle(topics.bulletin(CP, bulletin_id), json.dumps(msg).encode())
 
 
 def deliver_task(client: TestClient, task_id: str, revision: int = 1, **body: Any) -> None:
@@ -90,7 +90,7 @@ def deliver_task(client: TestClient, task_id: str, revision: int = 1, **body: An
         "kind": "task",
         "body": {"task_id": task_id, "revision": revision, "title": f"Taak {task_id}", **body},
     }
-    runtime(client).downlink.handle(topics.down(CP, NSP, "task"), json.dumps(msg).encode())
+    runtime(client).down_handler.handle(topics.down(CP, NSP, "task"), json.dumps(msg).encode())
 
 
 def outbox_updates(client: TestClient) -> list[dict[str, Any]]:

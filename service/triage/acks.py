@@ -1,7 +1,7 @@
 """State acks to the gateways, through a durable outbox.
 
 A state change is only worth something if the NSP volunteer hears of it. The ack rows are
-inserted in the same transaction as the change (``enqueue_ack``), and ``DownlinkWorker``
+inserted in the same transaction as the change (``enqueue_ack``), and ``StateAckSender``
 publishes them (QoS 1) until the broker has confirmed each one (PUBACK), also across a
 broker outage and a restart of the service. The ack message id is fixed when the row is
 made, so a second publish of the same row is recognised by the gateway as a duplicate; the
@@ -10,25 +10,29 @@ envelope's ``sent_at`` is the time of the change, which is how the gateway order
 Limit: a broker that loses messages it has already PUBACKed (killed without persistence)
 loses a state ack, as the gateway sends no receipt for acks. The next state change, or a
 report that joins the incident, carries the state again.
+
+One row that cannot be handed to the MQTT client is logged, shown in the worker's health and
+parked with its own backoff (``noodcore.worker.ItemGuard``); the rows behind it still go.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from noodcore.worker import Worker
 from schemas import Ack, AckMessage, HandlingState, new_message_id, topics, utcnow
-from service.triage.models import TriageDownlink
+from service.triage.models import StateAckOutbox
 
 log = logging.getLogger(__name__)
 
-_T = TriageDownlink.__table__  # type: ignore[attr-defined]
+_T = StateAckOutbox.__table__  # type: ignore[attr-defined]
 
 
 def enqueue_ack(
@@ -70,38 +74,27 @@ def enqueue_ack(
     )
 
 
-class DownlinkWorker:
+class StateAckSender(Worker):
     """Publishes queued state acks in order and marks them once the broker has them."""
 
     def __init__(self, engine: Engine, bridge: Any, poll_seconds: float = 0.5) -> None:
         # ``bridge`` is service.mqtt.MqttBridge (or None without MQTT); its paho client is
         # used directly because the delivery receipt (MQTTMessageInfo) is needed here.
+        super().__init__("state ack sender", interval=poll_seconds, backoff_cap=10.0)
         self.engine = engine
         self.bridge = bridge
         self.poll_seconds = poll_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._inflight: dict[int, tuple[Any, float]] = {}
         self.republish_after = 60.0
         self.published_total = 0
-        self.last_error: str | None = None
 
     def start(self) -> None:
         if self.bridge is None:
             return
-        self._thread = threading.Thread(target=self._run, name="triage-downlink", daemon=True)
-        self._thread.start()
+        super().start()
 
-    def wake(self) -> None:
-        """Look for new rows now (called after an operator's change is committed)."""
-        self._wake.set()
-
-    def stop(self, timeout: float = 5) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def step(self) -> None:
+        self.drain_once()
 
     def pending_count(self) -> int:
         with self.engine.connect() as conn:
@@ -110,17 +103,6 @@ class DownlinkWorker:
                     sa.select(sa.func.count()).select_from(_T).where(_T.c.published_at.is_(None))
                 ).scalar_one()
             )
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.drain_once()
-                self.last_error = None
-            except Exception as exc:  # database briefly unavailable: try again next round
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("publishing state acks failed")
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
 
     def drain_once(self, limit: int = 500) -> int:
         """Hand unpublished rows to the MQTT client, record the ones the broker confirmed."""
@@ -148,10 +130,16 @@ class DownlinkWorker:
                 .order_by(_T.c.id)
                 .limit(limit)
             ).all()
-        fresh = [r for r in rows if r.id not in self._inflight]
-        for row in fresh:
-            info = self.bridge.client.publish(row.topic, row.payload.encode(), qos=1)
-            self._inflight[row.id] = (info, now)
+        fresh = []
+        for row in rows:
+            if row.id in self._inflight:
+                continue
+            info = self.items.run(
+                row.id, partial(self.bridge.client.publish, row.topic, row.payload.encode(), qos=1)
+            )
+            if info is not None:
+                self._inflight[row.id] = (info, now)
+                fresh.append(row)
         if fresh:
             with self.engine.begin() as conn:
                 conn.execute(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gateway.downlink import Downlink, DownOutcome
+from gateway.down import DownHandler, DownOutcome
 from gateway.inbox import Inbox
 from gateway.outbox import Outbox
 from schemas import new_message_id, topics
@@ -20,10 +20,10 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def parts(tmp_path: Path) -> Iterator[tuple[Outbox, Inbox, Downlink]]:
+def parts(tmp_path: Path) -> Iterator[tuple[Outbox, Inbox, DownHandler]]:
     outbox = Outbox(tmp_path / "gw.db", NSP)
     inbox = Inbox(outbox)
-    yield outbox, inbox, Downlink(CP, NSP, outbox, inbox)
+    yield outbox, inbox, DownHandler(CP, NSP, outbox, inbox)
     outbox.close()
 
 
@@ -65,7 +65,7 @@ def receipts(outbox: Outbox) -> list[dict[str, Any]]:
     return [e.body for e in outbox.pending() if e.kind == "receipt"]
 
 
-def test_bulletin_versions_and_receipts(parts: tuple[Outbox, Inbox, Downlink]) -> None:
+def test_bulletin_versions_and_receipts(parts: tuple[Outbox, Inbox, DownHandler]) -> None:
     outbox, inbox, down = parts
     assert down.handle(*bulletin(2)) == DownOutcome.APPLIED
     assert down.handle(*bulletin(2)) == DownOutcome.IGNORED  # retained, redelivered
@@ -79,7 +79,9 @@ def test_bulletin_versions_and_receipts(parts: tuple[Outbox, Inbox, Downlink]) -
     assert [r["version"] for r in receipts(outbox)] == [2, 3]
 
 
-def test_expired_and_foreign_bulletins_are_not_shown(parts: tuple[Outbox, Inbox, Downlink]) -> None:
+def test_expired_and_foreign_bulletins_are_not_shown(
+    parts: tuple[Outbox, Inbox, DownHandler],
+) -> None:
     outbox, inbox, down = parts
     down.handle(
         *bulletin(1, bulletin_id="old", valid_until=(NOW - timedelta(minutes=1)).isoformat())
@@ -95,7 +97,7 @@ def test_expired_and_foreign_bulletins_are_not_shown(parts: tuple[Outbox, Inbox,
     assert [b.bulletin.bulletin_id for b in inbox.current_bulletins()] == ["all"]
 
 
-def test_tasks_keep_the_latest_by_cp_time(parts: tuple[Outbox, Inbox, Downlink]) -> None:
+def test_tasks_keep_the_latest_by_cp_time(parts: tuple[Outbox, Inbox, DownHandler]) -> None:
     _, inbox, down = parts
     mid = new_message_id()
     assert down.handle(*task("Watertruck om 15:00", NOW, mid)) == DownOutcome.APPLIED
@@ -109,7 +111,7 @@ def test_tasks_keep_the_latest_by_cp_time(parts: tuple[Outbox, Inbox, Downlink])
     assert [t.task.title for t in inbox.tasks()] == ["Watertruck om 16:00"]
 
 
-def test_ack_is_applied(parts: tuple[Outbox, Inbox, Downlink]) -> None:
+def test_ack_is_applied(parts: tuple[Outbox, Inbox, DownHandler]) -> None:
     outbox, _, down = parts
     entry = outbox.enqueue("status", {"state": "open", "power_source": "grid"})
     ack = {
@@ -139,7 +141,7 @@ def test_ack_is_applied(parts: tuple[Outbox, Inbox, Downlink]) -> None:
     ],
 )
 def test_invalid_messages_become_dead_letters(
-    parts: tuple[Outbox, Inbox, Downlink], topic: str, payload: bytes, reason: str
+    parts: tuple[Outbox, Inbox, DownHandler], topic: str, payload: bytes, reason: str
 ) -> None:
     _, inbox, down = parts
     assert down.handle(topic, payload) == DownOutcome.REJECTED
@@ -149,7 +151,7 @@ def test_invalid_messages_become_dead_letters(
 
 
 def test_ack_for_another_nsp_or_unknown_message_is_rejected(
-    parts: tuple[Outbox, Inbox, Downlink],
+    parts: tuple[Outbox, Inbox, DownHandler],
 ) -> None:
     outbox, inbox, down = parts
     entry = outbox.enqueue("status", {"state": "open", "power_source": "grid"})
@@ -170,7 +172,7 @@ def test_ack_for_another_nsp_or_unknown_message_is_rejected(
     assert outbox.get(entry.message_id).state == "queued"  # type: ignore[union-attr]
 
 
-def test_cleared_retained_bulletin_is_ignored(parts: tuple[Outbox, Inbox, Downlink]) -> None:
+def test_cleared_retained_bulletin_is_ignored(parts: tuple[Outbox, Inbox, DownHandler]) -> None:
     _, inbox, down = parts
     assert down.handle(topics.bulletin(CP, "water-1"), b"") == DownOutcome.IGNORED
     assert inbox.dead_letter_count() == 0

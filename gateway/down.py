@@ -26,7 +26,7 @@ class DownOutcome(StrEnum):
     REJECTED = "rejected"  # invalid: dead-lettered
 
 
-class Downlink:
+class DownHandler:
     def __init__(self, cp_id: str, nsp_id: str, outbox: Outbox, inbox: Inbox) -> None:
         self.cp_id = cp_id
         self.nsp_id = nsp_id
