@@ -53,6 +53,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "queue_loading": "Laden…",
         "updated": "Bijgewerkt {time}",
         "stale": "Geen verbinding met de CP-service sinds {time}: wat u ziet kan verouderd zijn.",
+        "workers_failing": "Storing in de CP-service: {names} faalt steeds. Meldingen of berichten "
+        "naar de NSP's kunnen vertraagd zijn; waarschuw de beheerder (details: /readyz).",
         "pick_item": "Kies links een melding om die te openen.",
         # console: items
         "item_incident": "Incident",
@@ -170,6 +172,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "queue_loading": "Loading…",
         "updated": "Updated {time}",
         "stale": "No connection to the CP service since {time}: what you see may be out of date.",
+        "workers_failing": "Fault in the CP service: {names} keeps failing. Reports or messages "
+        "to the NSPs may be delayed; tell the administrator (details: /readyz).",
         "pick_item": "Pick an item on the left to open it.",
         "item_incident": "Incident",
         "item_resource_request": "Resource request",

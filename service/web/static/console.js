@@ -486,8 +486,27 @@
     box.hidden = false;
   }
 
+  // A background worker of the CP that keeps failing (the queue may look fine while acks or
+  // upward summaries are stuck): a banner from /readyz, which lists every worker's health.
+  async function loadWorkers() {
+    let data = null;
+    try {
+      const response = await fetch("/readyz", { headers: { Accept: "application/json" } });
+      data = await response.json();
+    } catch (err) {
+      return; // no connection: the "stale" banner says so already
+    }
+    const failing = (data && Array.isArray(data.workers) ? data.workers : []).filter((w) => !w.healthy);
+    const box = $("workers-alert");
+    if (!failing.length) { box.hidden = true; return; }
+    box.replaceChildren(t("workers_failing", { names: failing.map((w) => w.name).join(", ") }),
+      ...failing.map((w) => el("span", { class: "said" }, w.name + ": " + (w.reason || ""))));
+    box.hidden = false;
+  }
+
   async function tick() {
     try {
+      loadWorkers();
       const results = await Promise.all([loadQueue(), refreshItem()]);
       const failed = results.find((r) => r && !r.ok);
       if (failed) {
