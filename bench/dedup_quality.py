@@ -66,6 +66,7 @@ if str(ROOT) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 
 from bench.gen_dedup_data import NSPS, generate  # noqa: E402
+from noodcore.db import table_of  # noqa: E402
 from schemas import make_up, utcnow  # noqa: E402
 from service.db import make_engine, migrate  # noqa: E402
 from service.ingest import Incoming, IngestWorker  # noqa: E402
@@ -103,7 +104,7 @@ def prepare(url: str) -> sa.Engine:
     migrate(engine)
     with engine.begin() as conn:
         conn.execute(
-            sa.insert(Nsp.__table__),  # type: ignore[attr-defined]
+            sa.insert(table_of(Nsp)),
             [
                 {
                     "nsp_id": n.nsp_id,
@@ -180,8 +181,8 @@ def quality(path: Path, url: str | None, workdir: Path, batch: int) -> dict[str,
         engine = prepare(db_url)
         try:
             labels = ingest_labelled(engine, rows, batch)
-            reports = TriageReport.__table__  # type: ignore[attr-defined]
-            items = TriageItem.__table__  # type: ignore[attr-defined]
+            reports = table_of(TriageReport)
+            items = table_of(TriageItem)
             with engine.connect() as conn:
                 member: dict[str, int] = dict(
                     conn.execute(sa.select(reports.c.message_id, reports.c.item_id)).all()

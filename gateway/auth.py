@@ -18,6 +18,7 @@ from sqlmodel import Field, Session, col, select
 
 from gateway.db import UTCDateTime, make_engine
 from gateway.models import GatewayTable
+from noodcore.db import table_of
 from noodcore.httpguard import AuthError, Identity, Role, hash_token, new_token, token_hint
 from noodcore.tokens import check_token, last_use_due
 from schemas import utcnow
@@ -43,7 +44,7 @@ class StaffToken(GatewayTable, table=True):
 
 
 def ensure_table(engine: Engine) -> None:
-    StaffToken.__table__.create(engine, checkfirst=True)  # type: ignore[attr-defined]
+    table_of(StaffToken).create(engine, checkfirst=True)
 
 
 @dataclass(frozen=True)

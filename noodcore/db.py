@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +82,15 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a SQLModel table class, typed (``Model.__table__`` is untyped).
+
+    The one way code here uses a table in SQLAlchemy Core statements (bulk inserts, updates
+    with expressions, joins over many rows); ORM-style code uses ``sqlmodel.col`` instead.
+    """
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not a table model (table=True)")
+    return table

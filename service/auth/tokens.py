@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
+from noodcore.db import table_of
 from noodcore.httpguard import AuthError, Identity, Role, hash_token, new_token, token_hint
 from noodcore.tokens import check_token, last_use_due
 from schemas import utcnow
@@ -134,7 +135,7 @@ class DatabaseTokenVerifier:
         self.engine = engine
 
     def verify(self, token: str) -> Identity:
-        table = ApiToken.__table__  # type: ignore[attr-defined]
+        table = table_of(ApiToken)
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(table).where(table.c.token_hash == hash_token(token))

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, func, select
 
+from noodcore.db import table_of
 from schemas import ReceiptMessage
 from service.api.nsps import nsp_out
 from service.bulletins.models import BulletinReceipt, BulletinVersion
@@ -39,7 +40,7 @@ def record_receipts(conn: Connection, new: list[Accepted], _presences: list[Pres
     ]
     if not rows:
         return
-    table = BulletinReceipt.__table__  # type: ignore[attr-defined]
+    table = table_of(BulletinReceipt)
     insert: Any = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
     # A gateway that lost its disk may confirm a version again with a new message: keep the
     # first confirmation (the earliest time it showed it).

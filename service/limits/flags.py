@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from noodcore.db import table_of
 from schemas import utcnow
 from service.auth.tokens import record_event
 from service.limits.models import NspThrottle
@@ -35,7 +36,7 @@ class ThrottleRecorder:
         counts = self.admission.pop_counts()
         if not counts:
             return
-        table = NspThrottle.__table__  # type: ignore[attr-defined]
+        table = table_of(NspThrottle)
         now = utcnow()
         rows = {
             r.nsp_id: r

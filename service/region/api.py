@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Header, HTTPException, Query, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from noodcore.db import table_of
 from noodcore.httpguard import require
 from schemas.upstream import IDEMPOTENCY_KEY_PATTERN, UpstreamItem
 from service.auth.roles import READERS, UPSTREAM_SENDERS
@@ -20,9 +21,9 @@ from service.upstream.runtime import UpstreamDep
 
 router = APIRouter(prefix="/api/v1/region", tags=["region"])
 
-_summaries = RegionSummary.__table__  # type: ignore[attr-defined]
-_cps = RegionCp.__table__  # type: ignore[attr-defined]
-_urgent = RegionUrgent.__table__  # type: ignore[attr-defined]
+_summaries = table_of(RegionSummary)
+_cps = table_of(RegionCp)
+_urgent = table_of(RegionUrgent)
 
 
 class ItemAccepted(BaseModel):

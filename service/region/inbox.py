@@ -18,15 +18,16 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from noodcore.db import table_of
 from schemas import utcnow
 from schemas.upstream import SummaryUpstream, UpstreamItem, UrgentItemUpstream
 from service.region.models import RegionCp, RegionSummary, RegionUrgent
 from service.upstream import events, outbox
 from service.upstream.node import take_lock
 
-_summaries = RegionSummary.__table__  # type: ignore[attr-defined]
-_cps = RegionCp.__table__  # type: ignore[attr-defined]
-_urgent = RegionUrgent.__table__  # type: ignore[attr-defined]
+_summaries = table_of(RegionSummary)
+_cps = table_of(RegionCp)
+_urgent = table_of(RegionUrgent)
 
 
 class KeyReused(Exception):

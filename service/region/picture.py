@@ -5,14 +5,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from noodcore.db import table_of
 from schemas import utcnow
 from schemas.upstream import Summary, SummaryContent, UrgentItemUpstream
 from service.region.models import RegionCp, RegionSummary, RegionUrgent
 from service.upstream.picture import MAX_P1_ITEMS, CpPicture, Picture, assemble, p1_from_message
 
-_summaries = RegionSummary.__table__  # type: ignore[attr-defined]
-_cps = RegionCp.__table__  # type: ignore[attr-defined]
-_urgent = RegionUrgent.__table__  # type: ignore[attr-defined]
+_summaries = table_of(RegionSummary)
+_cps = table_of(RegionCp)
+_urgent = table_of(RegionUrgent)
 
 CONTENT_FIELDS = set(SummaryContent.model_fields)
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from ulid import ULID
 
+from noodcore.db import table_of
 from noodcore.worker import ItemGuard, Worker
 from schemas import Task, TaskMessage, new_message_id, topics, utcnow
 from schemas.common import NspId
@@ -202,7 +203,7 @@ def send(
         if guard.attempt(t.id, publish):
             sent.append(t.id)
     if sent:
-        table = NspTaskTarget.__table__  # type: ignore[attr-defined]
+        table = table_of(NspTaskTarget)
         with engine.begin() as conn:
             conn.execute(
                 sa.update(table)

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from noodcore.db import table_of
 from schemas import TaskState, TaskUpdateMessage
 from service.store import Accepted, PresenceSeen
 from service.tasks.models import NspTaskTarget
@@ -32,7 +33,7 @@ def record_task_updates(
     )
     if not updates:
         return
-    table = NspTaskTarget.__table__  # type: ignore[attr-defined]
+    table = table_of(NspTaskTarget)
     for a in updates:
         message = a.message
         assert isinstance(message, TaskUpdateMessage)

@@ -26,13 +26,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from noodcore.db import table_of
 from noodcore.worker import Worker
 from schemas import Ack, AckMessage, HandlingState, new_message_id, topics, utcnow
 from service.triage.models import StateAckOutbox
 
 log = logging.getLogger(__name__)
 
-_T = StateAckOutbox.__table__  # type: ignore[attr-defined]
+_T = table_of(StateAckOutbox)
 
 
 def enqueue_ack(

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from noodcore.db import table_of
 from noodcore.httpguard import require
 from schemas import utcnow
 from service.auth.roles import OPERATORS, READERS
@@ -23,10 +24,10 @@ from service.triage.priority import NspPower, Priority, order, score_item
 from service.triage.runtime import Triage
 from service.triage.workflow import OPEN_STATES, TRANSITIONS, ItemState
 
-ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
-REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
-AUDIT = TriageAudit.__table__  # type: ignore[attr-defined]
-NSPS = Nsp.__table__  # type: ignore[attr-defined]
+ITEMS = table_of(TriageItem)
+REPORTS = table_of(TriageReport)
+AUDIT = table_of(TriageAudit)
+NSPS = table_of(Nsp)
 
 # Row ids beyond 64 bits would overflow the database driver: a clean 422 instead.
 ItemIdPath = Annotated[int, Path(ge=1, le=2**62)]

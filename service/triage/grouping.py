@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from noodcore.db import table_of
 from schemas import HandlingState
 from service.models import Nsp
 from service.store import Accepted, PresenceSeen
@@ -42,11 +43,11 @@ from service.triage.settings import TriageSettings
 from service.triage.window import RecentReports, index_key, lookup_keys, numbered
 from service.triage.workflow import CLASS_RANK, OPEN_STATES, ItemState, lock_items, rep_key
 
-ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
-REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
-AUDIT = TriageAudit.__table__  # type: ignore[attr-defined]
-NSPS = Nsp.__table__  # type: ignore[attr-defined]
-STREETS = TriageStreet.__table__  # type: ignore[attr-defined]
+ITEMS = table_of(TriageItem)
+REPORTS = table_of(TriageReport)
+AUDIT = table_of(TriageAudit)
+NSPS = table_of(Nsp)
+STREETS = table_of(TriageStreet)
 
 GROUPED_KINDS = ("help_request", "situation_report")
 

@@ -25,14 +25,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from noodcore.db import table_of
 from service.triage.models import TriageItem, TriageReport
 from service.triage.workflow import OPEN_STATES
 
 if TYPE_CHECKING:
     from service.triage.grouping import Features
 
-ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
-REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
+ITEMS = table_of(TriageItem)
+REPORTS = table_of(TriageReport)
 
 # index key (cell or street block) -> family -> item id -> members
 Index = dict[str, dict[str, dict[int, list["Features"]]]]

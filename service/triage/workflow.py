@@ -17,15 +17,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from noodcore.db import table_of
 from schemas import HandlingState
 from schemas.upstream import SummaryTrigger
 from service.triage.acks import enqueue_ack
 from service.triage.models import TriageAudit, TriageItem, TriageReport
 from service.upstream.node import owe_summary
 
-ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
-REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
-AUDIT = TriageAudit.__table__  # type: ignore[attr-defined]
+ITEMS = table_of(TriageItem)
+REPORTS = table_of(TriageReport)
+AUDIT = table_of(TriageAudit)
 
 
 class ItemState(StrEnum):

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from noodcore.db import table_of
 from noodcore.httpguard import require
 from schemas.upstream import Summary, SummaryTrigger
 from service.auth.roles import OPERATORS, READERS
@@ -23,8 +24,8 @@ from service.upstream.runtime import UpstreamDep
 
 router = APIRouter(prefix="/api/v1/upstream", tags=["upstream"])
 
-_outbox = UpstreamOutbox.__table__  # type: ignore[attr-defined]
-_summaries = UpstreamSummary.__table__  # type: ignore[attr-defined]
+_outbox = table_of(UpstreamOutbox)
+_summaries = table_of(UpstreamSummary)
 
 
 class OutboxRow(BaseModel):

@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from noodcore.db import table_of
 from schemas import new_message_id, utcnow
 from schemas.upstream import (
     NspRef,
@@ -49,9 +50,9 @@ from service.upstream.summary import SummaryConfig, build_content, is_low_power,
 
 log = logging.getLogger(__name__)
 
-_nsp = Nsp.__table__  # type: ignore[attr-defined]
-_watch = NspWatch.__table__  # type: ignore[attr-defined]
-_summaries = UpstreamSummary.__table__  # type: ignore[attr-defined]
+_nsp = table_of(Nsp)
+_watch = table_of(NspWatch)
+_summaries = table_of(UpstreamSummary)
 
 URGENT_KINDS = ("help_request", "resource_request")
 

@@ -23,11 +23,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from noodcore.db import table_of
 from schemas import utcnow
 from service.upstream.models import StreamEvent
 from service.upstream.node import take_lock
 
-_events = StreamEvent.__table__  # type: ignore[attr-defined]
+_events = table_of(StreamEvent)
 
 # Event types this feature emits; other features may add their own names.
 SUMMARY = "summary"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from noodcore.db import table_of
 from schemas import new_message_id
 from service.upstream.models import UpstreamNode
 
-_node = UpstreamNode.__table__  # type: ignore[attr-defined]
+_node = table_of(UpstreamNode)
 _LOCK_KEY = "noodnet.upstream_lock"
 
 

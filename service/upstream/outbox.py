@@ -19,12 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from noodcore.backoff import backoff_delay
+from noodcore.db import table_of
 from schemas import utcnow
 from service.upstream import events
 from service.upstream.models import UpstreamOutbox
 from service.upstream.node import take_lock
 
-_outbox = UpstreamOutbox.__table__  # type: ignore[attr-defined]
+_outbox = table_of(UpstreamOutbox)
 
 PENDING, DELIVERED, SUPERSEDED, DEAD = "pending", "delivered", "superseded", "dead"
 STATES = (PENDING, DELIVERED, SUPERSEDED, DEAD)

@@ -14,15 +14,16 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from noodcore.db import table_of
 from schemas import utcnow
 from schemas.upstream import NspCounts, SummaryContent
 from service.models import Message, Nsp
 from service.upstream.models import UpstreamSummary
 from service.upstream.summary import SummaryConfig, build_content, open_requests
 
-_msg = Message.__table__  # type: ignore[attr-defined]
-_nsp = Nsp.__table__  # type: ignore[attr-defined]
-_summaries = UpstreamSummary.__table__  # type: ignore[attr-defined]
+_msg = table_of(Message)
+_nsp = table_of(Nsp)
+_summaries = table_of(UpstreamSummary)
 
 MAX_P1_ITEMS = 500
 

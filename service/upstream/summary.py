@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from noodcore.db import table_of
 from schemas.upstream import (
     BulletinReach,
     BulletinReachItem,
@@ -39,11 +40,11 @@ from service.models import DeadLetter, Message, Nsp
 from service.triage.models import TriageItem, TriageReport
 from service.triage.workflow import OPEN_STATES
 
-_msg = Message.__table__  # type: ignore[attr-defined]
-_nsp = Nsp.__table__  # type: ignore[attr-defined]
-_dead = DeadLetter.__table__  # type: ignore[attr-defined]
-_report = TriageReport.__table__  # type: ignore[attr-defined]
-_item = TriageItem.__table__  # type: ignore[attr-defined]
+_msg = table_of(Message)
+_nsp = table_of(Nsp)
+_dead = table_of(DeadLetter)
+_report = table_of(TriageReport)
+_item = table_of(TriageItem)
 
 SEVERITY_ORDER = {"low": 0, "moderate": 1, "high": 2, "critical": 3}
 MAX_GAPS_IN_SUMMARY = 20

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from noodcore.db import table_of
 from noodcore.httpguard import require
 from service.auth.roles import READERS
 from service.region.picture import region_picture
@@ -151,7 +152,7 @@ def _collection(features: list[dict[str, Any]], pic: Picture) -> JSONResponse:
     dependencies=[require(*READERS)],
 )
 def incidents_geojson(up: UpstreamDep) -> JSONResponse:
-    item = TriageItem.__table__  # type: ignore[attr-defined]
+    item = table_of(TriageItem)
     query = (
         sa.select(item)
         .where(item.c.item_type == "incident")

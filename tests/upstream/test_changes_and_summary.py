@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from noodcore.db import table_of
 from schemas import Presence, parse_up, utcnow
 from schemas.upstream import SummaryTrigger
 from service.api.nsps import nsp_out
@@ -74,7 +75,7 @@ def store(
 
 
 def rows(engine: Engine, model: Any, *where: Any) -> list[Any]:
-    table = model.__table__
+    table = table_of(model)
     with engine.connect() as conn:
         return list(conn.execute(sa.select(table).where(*where).order_by(table.c.id)))
 
@@ -107,7 +108,7 @@ def test_p1_commits_with_its_outbox_rows_event_and_the_summary_it_is_owed(
     assert summaries[0].body["help_requests"]["by_urgency"] == {"P1": 1}
     assert {r.ref for r in outbox if r.kind == "summary"} == {"1"}
     assert event_types(engine) == ["p1", "nsp_online", "summary"]
-    p1_event = rows(engine, StreamEvent, StreamEvent.__table__.c.type == "p1")[0]
+    p1_event = rows(engine, StreamEvent, table_of(StreamEvent).c.type == "p1")[0]
     assert p1_event.data["message_id"] == p1["message_id"]
     assert p1_event.data["category"] == "medical"
 
@@ -264,7 +265,7 @@ def test_work_the_operators_closed_is_no_longer_open_in_the_summary(engine: Engi
     )
 
     def item_of(message_id: str) -> int:
-        report = TriageReport.__table__  # type: ignore[attr-defined]
+        report = table_of(TriageReport)
         with engine.connect() as conn:
             return int(
                 conn.execute(
@@ -354,7 +355,7 @@ def test_a_p1_an_operator_closes_or_reopens_makes_a_summary_due(engine: Engine) 
     store(engine, None, help_request("nsp-a", 2, urgency="P3", category="other",
                                      location={"address": "Molenstraat 80, Oss"}),
           extra_hooks=[grouping])  # fmt: skip
-    report = TriageReport.__table__  # type: ignore[attr-defined]
+    report = table_of(TriageReport)
     with engine.connect() as conn:
         p1, p3 = conn.execute(sa.select(report.c.item_id).order_by(report.c.received_at)).scalars()
     now = utcnow()
