@@ -178,6 +178,10 @@ def targets_of(session: Session, task_id: str) -> list[NspTaskTarget]:
     )
 
 
+def _publish_target(broker: Broker, cp_id: str, target: NspTaskTarget) -> None:
+    broker.publish(topics.down(cp_id, target.nsp_id, "task"), target.payload.encode(), qos=1)
+
+
 def send(
     engine: Engine,
     cp_id: str,
@@ -197,10 +201,7 @@ def send(
     sent: list[int] = []
     for t in targets:
         assert t.id is not None
-        publish = partial(
-            broker.publish, topics.down(cp_id, t.nsp_id, "task"), t.payload.encode(), qos=1
-        )
-        if guard.attempt(t.id, publish):
+        if guard.attempt(t.id, partial(_publish_target, broker, cp_id, t)):
             sent.append(t.id)
     if sent:
         table = table_of(NspTaskTarget)
