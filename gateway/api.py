@@ -191,6 +191,8 @@ def healthz(rt: Runtime) -> dict[str, Any]:
         "nsp_id": rt.settings.nsp_id,
         "cp_id": rt.settings.cp_id,
         "connected": rt.publisher.connected,
+        # Shown, not a reason for 503: the gateway keeps accepting reports into its outbox.
+        "workers": rt.health().as_dict(),
     }
 
 

@@ -11,6 +11,7 @@ from gateway.inbox import Inbox
 from gateway.outbox import Outbox
 from gateway.publisher import Publisher
 from gateway.settings import GatewaySettings
+from noodcore.worker import Worker, WorkerReport
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,14 @@ class GatewayRuntime:
         publisher = Publisher(settings, outbox, down_handler)
         heartbeat = Heartbeat(outbox, settings.heartbeat_seconds)
         return cls(settings, outbox, inbox, down_handler, publisher, heartbeat)
+
+    @property
+    def workers(self) -> list[Worker]:
+        """The gateway's background workers (``noodcore.worker``): sender and heartbeat."""
+        return [self.publisher.sender, self.heartbeat]
+
+    def health(self) -> WorkerReport:
+        return WorkerReport.of(self.workers)
 
     def start(self) -> None:
         self.publisher.start()
