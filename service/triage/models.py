@@ -100,7 +100,8 @@ class TriageAudit(SQLModel, table=True):
 
 class StateAckOutbox(SQLModel, table=True):
     """A state ack for one gateway, committed with the change that caused it and published
-    by the drain worker until the broker confirmed it (survives broker outage and restart)."""
+    by ``service.triage.acks.StateAckSender`` until the broker confirmed it (survives broker
+    outage and restart). The table keeps its first name, ``triage_downlink``."""
 
     __tablename__ = "triage_downlink"
 
