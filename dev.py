@@ -68,7 +68,7 @@ def test(args: list[str]) -> int:
         steps.append(([str(PY), "-m", "pytest", *args], {"NOODNET_TEST_DB": "postgres"}))
     else:
         print("PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL pass is skipped")
-    failed = [" ".join(c[1:3]) for c, env in steps if run(c, env) != 0]
+    failed = [" ".join([Path(c[0]).name, *c[1:3]]) for c, env in steps if run(c, env) != 0]
     if failed:
         print(f"FAILED: {', '.join(failed)}")
         return 1

@@ -309,6 +309,10 @@ class Worker:
         return self._stop.is_set()
 
     @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

@@ -31,7 +31,8 @@ class Triage:
 
     @property
     def workers(self) -> list[Worker]:
-        return [self.ack_sender] if self.ack_sender is not None and self.ack_sender.running else []
+        # Only once started (without MQTT it never is); a thread that died still shows.
+        return [self.ack_sender] if self.ack_sender is not None and self.ack_sender.started else []
 
     def start(self, bridge: Any) -> None:
         """Start sending state acks through ``bridge`` (service.mqtt.MqttBridge, or None)."""
