@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from schemas.common import (
     ID_PATTERN,
+    MAX_INT32,
     Location,
     LongText,
     NspId,
     ShortText,
     StrictModel,
+    Timestamp,
     Urgency,
 )
 
@@ -80,7 +82,7 @@ class SituationReport(StrictModel):
         default=None, description="Omitted for area-wide signals such as rumours."
     )
     description: LongText
-    observed_at: AwareDatetime | None = None
+    observed_at: Timestamp | None = None
     people_affected: int | None = Field(default=None, ge=0, le=10_000_000)
 
 
@@ -101,7 +103,7 @@ class ResourceRequest(StrictModel):
     item: ShortText = Field(description="What exactly, e.g. 'diesel voor aggregaat'.")
     quantity: float = Field(gt=0, le=1_000_000)
     unit: str = Field(min_length=1, max_length=30, examples=["liter", "dozen", "personen"])
-    needed_by: AwareDatetime | None = None
+    needed_by: Timestamp | None = None
     urgency: Urgency = Urgency.P3
     note: str | None = Field(default=None, max_length=2000)
 
@@ -156,8 +158,8 @@ class Receipt(StrictModel):
     """The gateway confirms which bulletin version it has stored and shows."""
 
     bulletin_id: str = Field(pattern=ID_PATTERN)
-    version: int = Field(ge=1)
-    shown_at: AwareDatetime
+    version: int = Field(ge=1, le=MAX_INT32)
+    shown_at: Timestamp
 
 
 class TaskState(StrEnum):
@@ -172,9 +174,9 @@ class TaskUpdate(StrictModel):
     """The gateway tells the CP it has a task (revision), or that staff finished it."""
 
     task_id: str = Field(pattern=ID_PATTERN)
-    revision: int = Field(ge=1, description="The task revision the gateway has.")
+    revision: int = Field(ge=1, le=MAX_INT32, description="The task revision the gateway has.")
     state: TaskState
-    at: AwareDatetime = Field(description="Gateway clock when it happened.")
+    at: Timestamp = Field(description="Gateway clock when it happened.")
     by: str | None = Field(
         default=None, max_length=100, description="Who at the NSP (name or initials)."
     )
@@ -189,6 +191,8 @@ class HandlingState(StrEnum):
 
     ``closed_duplicate`` and ``closed_not_needed`` were added for CP triage (values are only
     ever added, never renamed): the volunteer can tell the resident *why* a request closed.
+    ``received_not_processed`` is sent only for a message the CP keeps as a dead letter: it
+    arrived (the gateway stops resending) but was not processed, and the CP looks into it.
     """
 
     STORED = "stored"
@@ -199,15 +203,16 @@ class HandlingState(StrEnum):
     CLOSED = "closed"
     CLOSED_DUPLICATE = "closed_duplicate"
     CLOSED_NOT_NEEDED = "closed_not_needed"
+    RECEIVED_NOT_PROCESSED = "received_not_processed"
 
 
 class Ack(StrictModel):
     """The CP has stored a message, or the state of a request has changed."""
 
     ref_message_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
-    ref_seq: int | None = Field(default=None, ge=1)
+    ref_seq: int | None = Field(default=None, ge=1, le=2**62)
     state: HandlingState = HandlingState.STORED
-    stored_at: AwareDatetime = Field(description="CP time at which the message was committed.")
+    stored_at: Timestamp = Field(description="CP time at which the message was committed.")
     duplicate: bool = Field(default=False, description="True when the CP already had it.")
     note: str | None = Field(default=None, max_length=1000)
 
@@ -236,11 +241,11 @@ class Bulletin(StrictModel):
     """Official public information to show and read out at NSPs. A new version supersedes."""
 
     bulletin_id: str = Field(pattern=ID_PATTERN)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT32)
     withdrawn: bool = False
     urgency: Urgency = Urgency.P3
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime | None = None
+    valid_from: Timestamp
+    valid_until: Timestamp | None = None
     target_nsps: list[NspId] | None = Field(default=None, description="None = every NSP of the CP.")
     texts: list[BulletinText] = Field(min_length=1, max_length=20)
 
@@ -261,8 +266,10 @@ class Task(StrictModel):
     """An instruction for NSP staff. A changed task (e.g. cancelled) gets a higher revision."""
 
     task_id: str = Field(pattern=ID_PATTERN)
-    revision: int = Field(default=1, ge=1, description="Raised by the CP on every change.")
+    revision: int = Field(
+        default=1, ge=1, le=MAX_INT32, description="Raised by the CP on every change."
+    )
     title: ShortText
     details: str | None = Field(default=None, max_length=4000)
-    due_at: AwareDatetime | None = None
+    due_at: Timestamp | None = None
     cancelled: bool = Field(default=False, description="The CP called the task off.")

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 SCHEMA_VERSION: Final = 1
 
@@ -38,14 +48,68 @@ MessageId = Annotated[
         examples=["01JD3Q7Z8X9K2M4N6P8R0S2T4V"],
     ),
 ]
+# What the databases store: INTEGER columns are 32-bit signed on PostgreSQL.
+MAX_INT32: Final = 2**31 - 1
+
+# Timestamps must convert to UTC and stay inside what Python, SQLite and PostgreSQL store
+# (years 1-9999 after conversion); anything outside this range is an error, not a crash.
+EARLIEST: Final = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"timestamp cannot be converted to UTC: {exc}") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("timestamp must lie between 1900-01-01 and 9999-01-01 (UTC)")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
+
+# Control characters (C0 except tab, newline and carriage return; DEL; C1) and lone UTF-16
+# surrogates. Databases refuse NUL in text, and surrogates cannot be encoded as UTF-8.
+_FORBIDDEN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def check_text(value: str) -> str:
+    """Refuse text a database or an encoder cannot take (see ``StrictModel``)."""
+    m = _FORBIDDEN_TEXT.search(value)
+    if m is not None:
+        raise ValueError(
+            f"text contains a forbidden character U+{ord(m.group()):04X} at position "
+            f"{m.start()} (control characters other than tab and line breaks, and lone "
+            "surrogates, are not allowed)"
+        )
+    return value
+
+
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
 class StrictModel(BaseModel):
-    """Base for all wire models: unknown fields are an error, not silently ignored."""
+    """Base for all wire models: unknown fields are an error, not silently ignored.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Every text field, in every model and list, refuses control characters (except tab and
+    line breaks) and lone surrogates; floats refuse NaN and infinity. A message that
+    validates can therefore be stored in any text or JSON column without a database error.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            check_text(value)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                if isinstance(v, str):
+                    check_text(v)
+        return value
 
 
 class Urgency(StrEnum):
