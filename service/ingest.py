@@ -209,6 +209,7 @@ class Incoming:
     delivery: Delivery | None = None
     future: Future[StoreResult] | None = None
     reprocess_of: int | None = None  # a dead letter an operator re-processes
+    expect_nsp: str | None = None  # re-processing an HTTP dead letter: the sender's NSP
 
 
 @dataclass
@@ -286,7 +287,12 @@ class IngestWorker:
         self.submit(Incoming(payload, received_at, "mqtt", topic=topic, delivery=delivery))
 
     def reprocess(
-        self, dead_letter_id: int, payload: bytes, topic: str | None, transport: str
+        self,
+        dead_letter_id: int,
+        payload: bytes,
+        topic: str | None,
+        transport: str,
+        nsp_id: str | None = None,
     ) -> Future[StoreResult]:
         """Run a dead letter's payload through ingest again (after a fix). The future's
         result says what happened; the dead letter is resolved in the same transaction as
@@ -300,6 +306,7 @@ class IngestWorker:
                 topic=topic,
                 future=fut,
                 reprocess_of=dead_letter_id,
+                expect_nsp=nsp_id if topic is None else None,
             )
         )
         return fut
@@ -383,6 +390,17 @@ class IngestWorker:
                 presence = validate_presence(item.payload, limit, topic)
                 return _Unit(item, presence=PresenceSeen(presence, item.received_at))
             message = validate_up(item.payload, limit, topic)
+            if (
+                item.reprocess_of is not None
+                and topic is None
+                and message.nsp_id != item.expect_nsp
+            ):
+                # Re-processing must not store what the sender was not allowed to send.
+                raise InvalidMessage(
+                    f"nsp_id '{message.nsp_id}' is not the NSP this dead letter came from "
+                    f"('{item.expect_nsp}')",
+                    item.expect_nsp,
+                )
             accepted = Accepted(
                 message,
                 item.received_at,

@@ -295,6 +295,7 @@ def _store_batch(
             conn.execute(
                 sa.update(DeadLetter.__table__)  # type: ignore[attr-defined]
                 .where(DeadLetter.__table__.c.id == a.dead_letter_id)  # type: ignore[attr-defined]
+                .where(DeadLetter.__table__.c.resolved_at.is_(None))  # type: ignore[attr-defined]
                 .values(
                     resolved_at=utcnow(),
                     resolution=f"re-processed: stored as message {mid}"
@@ -462,10 +463,12 @@ def write_dead_letters(conn: Connection, rejected: list[Rejected]) -> None:
     for r in rejected:
         row = dead_letter_row(r)
         if r.dead_letter_id is not None:
+            # The original reason stays; what the new attempt found is its resolution note.
             conn.execute(
                 sa.update(table)
                 .where(table.c.id == r.dead_letter_id)
-                .values(reason=row["reason"], step=row["step"])
+                .where(table.c.resolved_at.is_(None))
+                .values(resolution=clean_text(f"re-process failed: {r.reason}", MAX_REASON))
             )
             continue
         if (r.dedupe or r.message_id) and _known_dead_letter(conn, row):

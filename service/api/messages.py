@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 
 
 class IngestResponse(BaseModel):
-    status: str  # "stored" | "duplicate"
+    status: str  # "stored" | "duplicate" | "received_not_processed"
     ack: Ack
 
 
@@ -49,6 +49,10 @@ class MessageOut(BaseModel):
     responses={
         200: {"description": "Already stored (same message_id); the original ack is returned."},
         201: {"description": "Stored now."},
+        202: {
+            "description": "Received but not processed: kept as a dead letter the CP looks "
+            "into (do not resend); the ack has state 'received_not_processed'."
+        },
         403: {
             "description": "Not a gateway token, or the message is for another NSP "
             "(recorded as a dead letter and a security event)."
@@ -83,8 +87,11 @@ async def post_message(
         raise HTTPException(
             429, detail=str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after))}
         ) from exc
-    response.status_code = 201 if result.new else 200
     ack = make_ack(ctx.settings.cp_id, result).body
+    if result.dead_letter is not None:
+        response.status_code = 202
+        return IngestResponse(status="received_not_processed", ack=ack)
+    response.status_code = 201 if result.new else 200
     return IngestResponse(status="stored" if result.new else "duplicate", ack=ack)
 
 
