@@ -7,7 +7,10 @@ import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +24,31 @@ from service.ingest import InvalidMessage, RateLimited, make_ack
 from service.models import Message
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
+
+
+def _printable(value: Any) -> Any:
+    """Error details as JSON can carry them: a lone surrogate in the input (which the
+    request was refused for), or NaN, must not turn a 422 into a 500."""
+    if isinstance(value, str):
+        return value.encode("utf-8", errors="replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # NaN and infinity are no JSON
+    return value
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail = _printable(jsonable_encoder(exc.errors()))
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def install(app: FastAPI) -> None:
+    """The app's 422 answer, safe for any input (FastAPI's default fails on surrogates)."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
 
 
 class IngestResponse(BaseModel):
