@@ -31,8 +31,8 @@ from service.app import create_app
 from service.db import make_engine, migrate
 from service.ingest import IngestWorker, InvalidMessage, make_ack, validate_up
 from service.settings import ServiceSettings
-from service.triage.models import TriageItem
 from service.store import Accepted, PresenceSeen, Rejected, StoreResult, dead_letter_row
+from service.triage.models import TriageItem
 from tests.support import bearer
 
 CP = "cp-i"
