@@ -49,8 +49,8 @@ from service.store import (
     BatchHook,
     PresenceSeen,
     Rejected,
-    StoreFailed,
     StoreResult,
+    failed_step,
     is_transient,
     store_batch,
 )
@@ -457,7 +457,13 @@ class IngestWorker:
                 raise _Transient(f"{type(exc).__name__}: {exc}") from exc
             if len(units) > 1:
                 self.isolated_total += 1
-                log.warning("a batch of %d failed (%s); isolating the cause", len(units), exc)
+                log.warning(
+                    "a batch of %d failed at %s (%s: %s); isolating the cause",
+                    len(units),
+                    failed_step(exc),
+                    type(exc).__name__,
+                    exc,
+                )
                 half = len(units) // 2
                 self._commit(units[:half])
                 self._commit(units[half:])
@@ -469,9 +475,8 @@ class IngestWorker:
     def _isolate(self, unit: _Unit, exc: Exception) -> None:
         """One unit fails on its own: store a critical message without the failing hook,
         dead-letter anything else."""
-        step = exc.step if isinstance(exc, StoreFailed) else "store"
-        original = exc.original if isinstance(exc, StoreFailed) else exc
-        error = f"{type(original).__name__}: {original}"
+        step = failed_step(exc)
+        error = f"{type(exc).__name__}: {exc}"
         a = unit.accepted
         if (
             a is not None

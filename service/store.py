@@ -5,7 +5,8 @@ caller learns its original CP receive time so the re-sent ack is identical. A me
 comes back with *different* content (another NSP, another body) is no duplicate: it becomes a
 dead letter and a security event, and the stored message stays as it was.
 
-Failures are raised as ``StoreFailed`` naming the step ("store", "hook:grouping", ...);
+Failures are raised as they are, labelled with the step ("store", "hook:grouping", ...;
+see ``failed_step``);
 ``is_transient`` tells a database that is down or busy (retry the whole batch later) from a
 problem with the input (isolate the message that causes it, see ``service.ingest``).
 
@@ -15,6 +16,7 @@ fail on its content.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,13 +82,10 @@ class StoreResult:
     dead_letter: str | None = None  # not stored: the reason (e.g. message id reused)
 
 
-class StoreFailed(Exception):
-    """Storing failed in ``step``; the original exception is ``__cause__``."""
-
-    def __init__(self, step: str, exc: BaseException) -> None:
-        super().__init__(f"{step}: {type(exc).__name__}: {exc}")
-        self.step = step
-        self.original = exc
+def failed_step(exc: BaseException) -> str:
+    """The step ``store_batch`` was in when ``exc`` was raised ("store", "hook:grouping")."""
+    step = getattr(exc, "ingest_step", None)
+    return step if isinstance(step, str) else "store"
 
 
 # PostgreSQL SQLSTATE classes and codes that say "not now", never "not this message":
@@ -107,8 +106,6 @@ _SQLITE_TRANSIENT = (
 
 def is_transient(exc: BaseException) -> bool:
     """True when the database (not the message) is the problem: retry later, ack nothing."""
-    if isinstance(exc, StoreFailed):
-        exc = exc.original
     if isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError):
         return True
     if isinstance(exc, sa.exc.DBAPIError):
@@ -170,11 +167,12 @@ def store_batch(
     fallbacks: dict[str, str] | None = None,
 ) -> list[StoreResult]:
     """Commit a batch. Returns one result per accepted message (new, already stored, or
-    dead-lettered because its id was reused with other content). Raises ``StoreFailed``.
+    dead-lettered because its id was reused with other content).
 
     ``hooks`` run inside the same transaction with the newly stored messages, so whatever
     they derive (incidents, outbox rows for upstream) commits or fails together with them;
-    each sees the kinds ``service.kinds`` gives it. ``skip`` (message id → hook names) and
+    each sees the kinds ``service.kinds`` gives it. An exception leaves unchanged, labelled
+    with the step it came from (``failed_step``). ``skip`` (message id → hook names) and
     ``fallbacks`` (message id → the failed hook's name) serve a critical message whose hook
     failed: stored without that hook, then placed by the hook's fallback.
     """
@@ -188,10 +186,12 @@ def store_batch(
         return _store_batch(
             engine, accepted, rejected, presences, cp_id, hooks, skip, fallbacks, at
         )
-    except StoreFailed:
-        raise
     except Exception as exc:
-        raise StoreFailed(step, exc) from exc
+        # The caller sees the original exception, labelled with the step (``failed_step``).
+        if not hasattr(exc, "ingest_step"):
+            with contextlib.suppress(AttributeError):
+                exc.ingest_step = step  # type: ignore[attr-defined]
+        raise
 
 
 def _fingerprint(m: UpMessage) -> tuple[Any, ...]:
