@@ -421,3 +421,44 @@ def test_staff_screen_texts_exist_in_dutch_and_english() -> None:
         TEXTS["nl"]["cp_received_not_processed"] == "Ontvangen, niet verwerkt — de CP kijkt ernaar"
     )
     assert TEXTS["en"]["cp_received_not_processed"].startswith("Received, not processed")
+
+
+class LockedTwice:
+    """A hook whose first two calls meet a database that is busy (SQLite's own error)."""
+
+    hook_name = "grouping"
+
+    def __init__(self, hook: Any) -> None:
+        self.hook = hook
+        self.failures = 2
+
+    def __call__(
+        self, conn: Connection, new: list[Accepted], presences: list[PresenceSeen]
+    ) -> None:
+        import sqlite3
+
+        if self.failures > 0:
+            self.failures -= 1
+            raise sa.exc.OperationalError(
+                "INSERT ...", {}, sqlite3.OperationalError("database is locked")
+            )
+        self.hook(conn, new, presences)
+
+
+def test_a_busy_database_is_retried_not_dead_lettered(engine: sa.Engine, database_url: str) -> None:
+    from service.triage.runtime import Triage
+
+    settings = ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id=CP)
+    worker = IngestWorker(engine, settings, hooks=[LockedTwice(Triage(engine, CP).hook)])
+    batch = [msg("help_request", f"nsp-l{i}", 1, help_body(f"melding {i}")) for i in range(5)]
+    futures = [worker.submit_http(json.dumps(m).encode()) for m in batch]
+    worker.start()
+    try:
+        results = [f.result(timeout=20) for f in futures]
+    finally:
+        worker.stop()
+    assert all(r.new and r.dead_letter is None for r in results)
+    assert worker.isolated_total == 0 and worker.dead_lettered_total == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM deadletter")).scalar_one() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM message")).scalar_one() == 5
