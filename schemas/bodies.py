@@ -14,6 +14,7 @@ from schemas.common import (
     NspId,
     ShortText,
     StrictModel,
+    Text,
     Timestamp,
     Urgency,
 )
@@ -41,8 +42,8 @@ class HelpRequest(StrictModel):
         default=0, ge=0, le=10_000, description="Of people_involved: elderly, ill, children, ..."
     )
     description: LongText
-    reporter_name: str | None = Field(default=None, max_length=200)
-    callback: str | None = Field(
+    reporter_name: Text | None = Field(default=None, max_length=200)
+    callback: Text | None = Field(
         default=None, max_length=200, description="How to reach the reporter (e.g. stays at NSP)."
     )
 
@@ -102,10 +103,10 @@ class ResourceRequest(StrictModel):
     resource: ResourceKind
     item: ShortText = Field(description="What exactly, e.g. 'diesel voor aggregaat'.")
     quantity: float = Field(gt=0, le=1_000_000)
-    unit: str = Field(min_length=1, max_length=30, examples=["liter", "dozen", "personen"])
+    unit: Text = Field(min_length=1, max_length=30, examples=["liter", "dozen", "personen"])
     needed_by: Timestamp | None = None
     urgency: Urgency = Urgency.P3
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class NspState(StrEnum):
@@ -151,7 +152,7 @@ class Status(StrictModel):
     functions: list[NspFunction] = Field(default_factory=list, max_length=20)
     link_quality: LinkQuality | None = None
     heartbeat: bool = Field(default=False, description="True when sent by the timer, not a change.")
-    note: str | None = Field(default=None, max_length=1000)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 class Receipt(StrictModel):
@@ -177,10 +178,10 @@ class TaskUpdate(StrictModel):
     revision: int = Field(ge=1, le=MAX_INT32, description="The task revision the gateway has.")
     state: TaskState
     at: Timestamp = Field(description="Gateway clock when it happened.")
-    by: str | None = Field(
+    by: Text | None = Field(
         default=None, max_length=100, description="Who at the NSP (name or initials)."
     )
-    note: str | None = Field(default=None, max_length=1000)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 # --------------------------------------------------------------------------- downward
@@ -214,7 +215,7 @@ class Ack(StrictModel):
     state: HandlingState = HandlingState.STORED
     stored_at: Timestamp = Field(description="CP time at which the message was committed.")
     duplicate: bool = Field(default=False, description="True when the CP already had it.")
-    note: str | None = Field(default=None, max_length=1000)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 class BulletinText(StrictModel):
@@ -223,13 +224,13 @@ class BulletinText(StrictModel):
     language: str = Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", examples=["nl", "en"])
     headline: ShortText
     text: LongText
-    instruction: str | None = Field(default=None, max_length=4000)
-    area: str | None = Field(
+    instruction: Text | None = Field(default=None, max_length=4000)
+    area: Text | None = Field(
         default=None,
         max_length=1000,
         description="Where it applies, in words, e.g. 'Oss-Noord en Berghem'.",
     )
-    sender_name: str | None = Field(
+    sender_name: Text | None = Field(
         default=None,
         max_length=200,
         description="The authority residents should see as the source.",
@@ -270,6 +271,6 @@ class Task(StrictModel):
         default=1, ge=1, le=MAX_INT32, description="Raised by the CP on every change."
     )
     title: ShortText
-    details: str | None = Field(default=None, max_length=4000)
+    details: Text | None = Field(default=None, max_length=4000)
     due_at: Timestamp | None = None
     cancelled: bool = Field(default=False, description="The CP called the task off.")

@@ -39,6 +39,7 @@ from schemas import (
     topics,
     utcnow,
 )
+from schemas.common import TEXT_PATTERN
 from schemas.envelope import UP_ADAPTER
 from service import kinds
 from service.limits.ratelimit import AdmissionQueue
@@ -75,6 +76,13 @@ def describe_validation_error(exc: ValidationError, strip_tag: bool = True) -> s
         if strip_tag and loc and loc[0] in UP_KINDS:
             loc = loc[1:]  # drop the discriminator tag pydantic prepends for unions
         msg = err["msg"].removeprefix("Value error, ")
+        if (
+            err["type"] == "string_pattern_mismatch"
+            and (err.get("ctx") or {}).get("pattern") == TEXT_PATTERN
+        ):
+            msg = "text contains a control character (only tab and line breaks are allowed)"
+        elif err["type"] == "string_unicode":
+            msg = "text is not valid Unicode (a lone surrogate)"
         parts.append(f"{'.'.join(loc) or '(message)'}: {msg}")
     return "; ".join(parts)
 

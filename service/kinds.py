@@ -137,6 +137,9 @@ def is_critical(accepted: Accepted) -> bool:
     return e is not None and e.critical(accepted.message)
 
 
+_KNOWN_HANDLERS = frozenset(h for e in KINDS.values() for h in e.handlers)
+
+
 def applies(name: str, kind: str) -> bool:
     """Whether the hook called ``name`` processes messages of ``kind``."""
     if name in BATCH_HOOKS:
@@ -144,8 +147,7 @@ def applies(name: str, kind: str) -> bool:
     e = KINDS.get(kind)
     if e is None:
         return True
-    known = {h for k in KINDS.values() for h in k.handlers}
-    return name in e.handlers or name not in known
+    return name in e.handlers or name not in _KNOWN_HANDLERS
 
 
 def run_hooks(
@@ -162,10 +164,8 @@ def run_hooks(
         name = hook_name(hook)
         if on_step is not None:
             on_step(f"hook:{name}")
-        mine = [
-            a
-            for a in new
-            if applies(name, a.message.kind)
-            and not (skip and name in skip.get(a.message.message_id, ()))
-        ]
+        wanted = {k for k in {a.message.kind for a in new} if applies(name, k)}
+        mine = [a for a in new if a.message.kind in wanted]
+        if skip:
+            mine = [a for a in mine if name not in skip.get(a.message.message_id, ())]
         hook(conn, mine, presences)

@@ -462,3 +462,32 @@ def test_a_busy_database_is_retried_not_dead_lettered(engine: sa.Engine, databas
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM deadletter")).scalar_one() == 0
         assert conn.execute(sa.text("SELECT count(*) FROM message")).scalar_one() == 5
+
+
+def test_every_text_field_of_the_nsp_wire_refuses_control_characters() -> None:
+    """Walks the published JSON Schema of everything an NSP sends or receives: a string that
+    is not an enum, a constant or a date must carry a pattern that refuses NUL and ESC."""
+    import re
+
+    from schemas.generate import OUT_DIR
+
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and not {"enum", "const", "format"} & set(node):
+                pattern = node.get("pattern")
+                ok = pattern is not None and all(
+                    re.search(pattern, f"a{c}b") is None for c in "\x00\x1b\x85"
+                )
+                if not ok:
+                    found.append(path)
+            for k, v in node.items():
+                walk(v, f"{path}/{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}/{i}")
+
+    for name in ("up", "down", "presence"):
+        walk(json.loads((OUT_DIR / f"{name}.schema.json").read_text()), name)
+    assert not found, f"text fields without the control-character rule: {found}"
