@@ -491,3 +491,48 @@ def test_every_text_field_of_the_nsp_wire_refuses_control_characters() -> None:
     for name in ("up", "down", "presence"):
         walk(json.loads((OUT_DIR / f"{name}.schema.json").read_text()), name)
     assert not found, f"text fields without the control-character rule: {found}"
+
+
+def test_staff_form_names_a_control_character_and_sent_list_shows_not_processed(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from gateway.api import create_app as create_gateway
+    from gateway.settings import GatewaySettings
+    from noodnet.httpguard import TOKEN_COOKIE
+    from tests.support import free_port, issue_staff_token
+
+    settings = GatewaySettings(
+        nsp_id="nsp-web", cp_id=CP, db_path=tmp_path / "gw.db", mqtt_port=free_port()
+    )
+    with TestClient(create_gateway(settings), base_url="http://testserver") as c:
+        c.cookies.set(TOKEN_COOKIE, issue_staff_token(tmp_path / "gw.db"))
+        form = {
+            "category": "medical",
+            "urgency": "P2",
+            "address": "Kerkstraat 12, Oss",
+            "people_involved": "1",
+            "description": "Valpartij\x1b",
+        }
+        r = c.post("/staff/new/help", data=form, follow_redirects=False)
+        assert r.status_code == 422 and "stuurteken" in r.text
+        r = c.post(
+            "/staff/new/help",
+            data={**form, "description": "Valpartij\r\nbij de bakker"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, "line breaks from a text area are fine"
+        message_id = r.headers["location"].removeprefix("/staff/sent?new=")
+        outbox = c.app.state.runtime.outbox  # type: ignore[attr-defined]
+        entry = outbox.get(message_id)
+        dead = StoreResult(
+            message_id, "nsp-web", entry.seq, "help_request", datetime.now(UTC), False, "x"
+        )
+        outbox.apply_ack(make_ack(CP, dead))
+        page = c.get("/staff/sent?lang=nl").text
+        assert "Ontvangen, niet verwerkt — de CP kijkt ernaar" in page
+        assert "state-not-processed" in page
+        assert "Received, not processed" in c.get("/staff/sent?lang=en").text
