@@ -227,9 +227,7 @@ def _store_batch(
             # content is a retry; other content is an attack or a broken gateway.
             for mid, row in _stored_rows(conn, list(existing)).items():
                 a = unique[mid]
-                if (row.nsp_id, row.kind, row.seq, row.sent_at, row.body) != _fingerprint(
-                    a.message
-                ):
+                if not _same_content(row, a.message):
                     conflicts[id(a)] = _reuse_reason(a.message, row.nsp_id, "a stored message")
         fresh = [a for mid, a in unique.items() if mid not in existing and id(a) not in conflicts]
         if fresh:
@@ -320,6 +318,21 @@ def _store_batch(
             )
         )
     return results
+
+
+def _same_content(row: Any, m: UpMessage) -> bool:
+    """Whether a stored row holds ``m`` (a retry), judged through the current schema, so a
+    body stored before a new optional field was added still counts as the same."""
+    if (row.nsp_id, row.kind, row.seq, row.sent_at) != (m.nsp_id, m.kind, m.seq, m.sent_at):
+        return False
+    new = m.body.model_dump(mode="json")
+    if row.body == new:
+        return True
+    try:
+        old = type(m.body).model_validate(row.body).model_dump(mode="json")
+    except Exception:
+        return False
+    return bool(old == new)
 
 
 def _reuse_reason(m: UpMessage, stored_nsp: str, where: str) -> str:
