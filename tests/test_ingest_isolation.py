@@ -367,6 +367,17 @@ async def test_reprocess_endpoint_is_idempotent(client: httpx.AsyncClient) -> No
     assert r.json()["outcome"] == "already_resolved", r.text
     assert (await client.get(f"/api/v1/messages/{m['message_id']}")).status_code == 200
     assert (await client.post("/api/v1/dead-letters/999999/reprocess")).status_code == 404
+    # A P1 whose grouping fails: stored at once and first in the operator's queue, as a P1.
+    p1 = msg("help_request", "nsp-r", 2, help_body("Bewusteloos, ademt niet", "P1"))
+    injected.message_ids = {p1["message_id"]}
+    worker.hooks = [injected if h is grouping else h for h in worker.hooks]
+    r = await client.post("/api/v1/messages", json=p1, headers=gw)
+    assert r.status_code == 201 and r.json()["ack"]["state"] == "stored", r.text
+    queue = (await client.get("/api/v1/queue")).json()
+    first = queue[0]["item"]
+    assert first["representative_message_id"] == p1["message_id"], queue
+    assert first["top_class"] == "P1" and first["life_threatening"] is True
+    assert len((await client.get("/api/v1/dead-letters")).json()) == 1, "a P1 is no dead letter"
     assert (await client.get("/readyz")).status_code == 200
 
 
