@@ -230,7 +230,7 @@ class _Unit:
     presence: PresenceSeen | None = None
     rejected: Rejected | None = None
     skip: set[str] = field(default_factory=set)  # hooks not to run (critical message)
-    fallback: str | None = None
+    fallbacks: set[str] = field(default_factory=set)  # hooks whose fallback places it
     done: bool = False
 
 
@@ -440,10 +440,13 @@ class IngestWorker:
 
     def _store(self, units: list[_Unit]) -> list[StoreResult]:
         skip = {u.accepted.message.message_id: u.skip for u in units if u.accepted and u.skip}
+        batch_skip = {n for u in units for n in u.skip if n in kinds.BATCH_HOOKS}
+        if batch_skip:
+            skip["*"] = batch_skip
         fallbacks = {
-            u.accepted.message.message_id: u.fallback
+            u.accepted.message.message_id: u.fallbacks
             for u in units
-            if u.accepted is not None and u.fallback is not None
+            if u.accepted is not None and u.fallbacks
         }
         return store_batch(
             self.engine,
@@ -486,6 +489,12 @@ class IngestWorker:
         step = failed_step(exc)
         error = f"{type(exc).__name__}: {exc}"
         a = unit.accepted
+        if step.startswith("hook:") and step[5:] in kinds.BATCH_HOOKS and step[5:] not in unit.skip:
+            # A hook of the whole batch (counters) says nothing about this message.
+            log.error("batch hook %s failed (%s); storing without it", step[5:], error)
+            unit.skip.add(step[5:])
+            self._commit([unit])
+            return
         if (
             a is not None
             and step.startswith("hook:")
@@ -500,12 +509,13 @@ class IngestWorker:
                 error,
             )
             unit.skip.add(name)
-            unit.fallback = name if name in kinds.FALLBACKS else None
+            if name in kinds.FALLBACKS:
+                unit.fallbacks.add(name)
             self._commit([unit])
             return
-        if a is not None and step.startswith("fallback:") and unit.fallback is not None:
-            log.error("fallback %s failed for %s: %s", unit.fallback, a.message.message_id, error)
-            unit.fallback = None  # stored all the same, without a queue item
+        if a is not None and step.startswith("fallback:") and step[9:] in unit.fallbacks:
+            log.error("fallback %s failed for %s: %s", step[9:], a.message.message_id, error)
+            unit.fallbacks.discard(step[9:])  # stored all the same, without that step
             self._commit([unit])
             return
         log.error("dead letter (step %s): %s", step, error)

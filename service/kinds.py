@@ -159,9 +159,11 @@ def run_hooks(
     on_step: Callable[[str], None] | None = None,
 ) -> None:
     """Run every hook on the messages its registry entry gives it (``skip``: message id →
-    hook names not to run for that message)."""
+    hook names not to run for that message; "*" → batch hooks not to run at all)."""
     for hook in hooks:
         name = hook_name(hook)
+        if skip and name in skip.get("*", ()):
+            continue  # a batch hook that failed on its own: the messages go on without it
         if on_step is not None:
             on_step(f"hook:{name}")
         wanted = {k for k in {a.message.kind for a in new} if applies(name, k)}

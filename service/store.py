@@ -164,7 +164,7 @@ def store_batch(
     cp_id: str,
     hooks: Sequence[BatchHook] = (),
     skip: dict[str, set[str]] | None = None,
-    fallbacks: dict[str, str] | None = None,
+    fallbacks: dict[str, set[str]] | None = None,
 ) -> list[StoreResult]:
     """Commit a batch. Returns one result per accepted message (new, already stored, or
     dead-lettered because its id was reused with other content).
@@ -173,7 +173,7 @@ def store_batch(
     they derive (incidents, outbox rows for upstream) commits or fails together with them;
     each sees the kinds ``service.kinds`` gives it. An exception leaves unchanged, labelled
     with the step it came from (``failed_step``). ``skip`` (message id → hook names) and
-    ``fallbacks`` (message id → the failed hook's name) serve a critical message whose hook
+    ``fallbacks`` (message id → the failed hooks' names) serve a critical message whose hook
     failed: stored without that hook, then placed by the hook's fallback.
     """
     step = "store"
@@ -206,7 +206,7 @@ def _store_batch(
     cp_id: str,
     hooks: Sequence[BatchHook],
     skip: dict[str, set[str]] | None,
-    fallbacks: dict[str, str] | None,
+    fallbacks: dict[str, set[str]] | None,
     at: Any,
 ) -> list[StoreResult]:
     # Collapse in-batch duplicates (a QoS 1 redelivery can land in the same batch).
@@ -256,11 +256,11 @@ def _store_batch(
         kinds.run_hooks(conn, hooks, new_items, presences, skip, at)
         if fallbacks:
             for a in new_items:
-                name = fallbacks.get(a.message.message_id)
-                fallback = kinds.FALLBACKS.get(name) if name else None
-                if fallback is not None:
-                    at(f"fallback:{name}")
-                    fallback(conn, a, cp_id, name or "")
+                for name in sorted(fallbacks.get(a.message.message_id, ())):
+                    fallback = kinds.FALLBACKS.get(name)
+                    if fallback is not None:
+                        at(f"fallback:{name}")
+                        fallback(conn, a, cp_id, name)
         at("dead_letter")
         for a in accepted:
             reason = conflicts.get(id(a))

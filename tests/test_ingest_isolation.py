@@ -559,3 +559,28 @@ def test_staff_form_names_a_control_character_and_sent_list_shows_not_processed(
         assert "Ontvangen, niet verwerkt — de CP kijkt ernaar" in page
         assert "state-not-processed" in page
         assert "Received, not processed" in c.get("/staff/sent?lang=en").text
+
+
+class BrokenCounter:
+    """A batch hook (counters, like the throttle recorder) that fails every time."""
+
+    hook_name = "throttle"
+
+    def __call__(
+        self, conn: Connection, new: list[Accepted], presences: list[PresenceSeen]
+    ) -> None:
+        raise RuntimeError("counter broken")
+
+
+def test_a_broken_batch_hook_dead_letters_nothing(engine: sa.Engine, database_url: str) -> None:
+    settings = ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id=CP)
+    worker = IngestWorker(engine, settings, hooks=[BrokenCounter()])
+    batch = [msg("help_request", f"nsp-c{i}", 1, help_body(f"melding {i}")) for i in range(3)]
+    futures = [worker.submit_http(json.dumps(m).encode()) for m in batch]
+    worker.start()
+    try:
+        results = [f.result(timeout=20) for f in futures]
+    finally:
+        worker.stop()
+    assert all(r.new and r.dead_letter is None for r in results)
+    assert worker.dead_lettered_total == 0
