@@ -555,6 +555,7 @@ class IngestWorker:
         """Committed: now, and only now, tell broker and gateway."""
         stored = [u for u in units if u.accepted is not None]
         self.stored_total += sum(r.new for r in results)
+        self.dead_lettered_total += sum(r.dead_letter is not None for r in results)
         for u in units:
             u.done = True
             if u.rejected is not None:
