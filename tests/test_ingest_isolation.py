@@ -190,7 +190,9 @@ async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def test_http_hostile_messages_never_stop_good_ones(client: httpx.AsyncClient) -> None:
+async def test_http_hostile_messages_never_stop_good_ones(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
     engine = client.app.state.ctx.engine  # type: ignore[attr-defined]
     gw = {n: bearer(engine, "gateway", n) for n in ("nsp-bad", "nsp-g1", "nsp-g2")}
     good_ids: list[str] = []
@@ -250,6 +252,18 @@ async def test_http_hostile_messages_never_stop_good_ones(client: httpx.AsyncCli
     assert sum(e["kind"] == "message_id_reused" for e in events) == 2
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
+
+    # A second CP on the same database (a restart): ready, the same messages, nothing hostile.
+    again = create_app(ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id=CP))
+    async with (
+        again.router.lifespan_context(again),
+        httpx.AsyncClient(transport=httpx.ASGITransport(again), base_url="http://cp") as c2,
+    ):
+        c2.headers.update(bearer(again.state.ctx.engine, "admin"))
+        assert (await c2.get("/readyz")).status_code == 200
+        listed = (await c2.get("/api/v1/messages", params={"limit": 1000})).json()
+        assert {m["message_id"] for m in listed} == stored_ids
+        assert len((await c2.get("/api/v1/dead-letters")).json()) == len(letters)
 
 
 # ------------------------------------------------------------------------ must show 2
