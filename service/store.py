@@ -101,6 +101,9 @@ _SQLITE_TRANSIENT = (
     "disk i/o error",
     "unable to open database file",
     "database is busy",
+    "readonly database",  # a file system remounted read-only (a failing SD card)
+    "database disk image is malformed",
+    "file is not a database",
 )
 
 
