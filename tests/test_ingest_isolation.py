@@ -598,3 +598,48 @@ def test_a_broken_batch_hook_dead_letters_nothing(engine: sa.Engine, database_ur
         worker.stop()
     assert all(r.new and r.dead_letter is None for r in results)
     assert worker.dead_lettered_total == 0
+
+
+@no_database
+@pytest.mark.parametrize(
+    ("sqlstate", "transient"),
+    [
+        ("40001", True),  # serialization failure
+        ("40P01", True),  # deadlock
+        ("55P03", True),  # lock not available
+        ("57014", True),  # query cancelled (statement timeout)
+        ("53100", True),  # disk full
+        ("08006", True),  # connection failure
+        ("22021", False),  # NUL / bad encoding in text: the message's fault
+        ("22003", False),  # numeric value out of range
+        ("23505", False),  # unique violation
+        ("54000", False),  # program limit exceeded (e.g. index row too large)
+    ],
+)
+def test_postgres_errors_are_classified_by_sqlstate(sqlstate: str, transient: bool) -> None:
+    import psycopg.errors
+
+    from service.store import is_transient
+
+    orig = psycopg.errors.lookup(sqlstate)()
+    wrapper = (
+        sa.exc.OperationalError if isinstance(orig, psycopg.OperationalError) else sa.exc.DBAPIError
+    )
+    assert is_transient(wrapper("INSERT ...", {}, orig)) is transient
+
+
+@no_database
+def test_sqlite_and_python_errors_are_classified() -> None:
+    import sqlite3
+
+    from service.store import is_transient
+
+    def op(text: str) -> Exception:
+        return sa.exc.OperationalError("INSERT ...", {}, sqlite3.OperationalError(text))
+
+    assert is_transient(op("database is locked"))
+    assert is_transient(op("database or disk is full"))
+    assert is_transient(op("attempt to write a readonly database"))
+    assert not is_transient(sa.exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("x")))
+    for exc in (OverflowError("int too big"), RecursionError(), ValueError("x"), KeyError("k")):
+        assert not is_transient(exc)
