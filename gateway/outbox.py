@@ -8,7 +8,10 @@ Invariants:
 * The envelope (with its message id) is built once and stored as the exact JSON that is
   published; retries send identical bytes, so the CP can recognise them.
 * Only a CP ``ack`` marks a row ``stored``; a broker PUBACK does not (a broker that dies
-  loses messages it had already acknowledged).
+  loses messages it had already acknowledged). An ack in state ``received_not_processed``
+  (the CP keeps the message as a dead letter) marks it ``stored`` as well, so it is not
+  resent; its ``cp_state`` tells the staff, and a later ``stored`` ack (re-processed at the
+  CP) replaces it.
 """
 
 from __future__ import annotations
@@ -291,9 +294,22 @@ class Outbox:
             if seen is not None:
                 return AckOutcome.DUPLICATE
             first = row.state != "stored"
-            if not first and ack.state == HandlingState.STORED:
+            not_processed = HandlingState.RECEIVED_NOT_PROCESSED
+            # Re-processed at the CP after a dead letter: 'stored' is news then.
+            recovered = ack.state == HandlingState.STORED and row.cp_state == not_processed.value
+            if not first and ack.state == HandlingState.STORED and not recovered:
                 # The CP re-acks every retry it receives; that is no news for the timeline.
                 return AckOutcome.DUPLICATE
+            if (
+                not first
+                and ack.state == not_processed
+                and row.cp_state
+                not in (
+                    None,
+                    not_processed.value,
+                )
+            ):
+                return AckOutcome.STALE  # never undoes a real handling state
             session.add(
                 AckEventRow(
                     ack_message_id=message.message_id,
@@ -306,14 +322,17 @@ class Outbox:
                     received_at=now,
                 )
             )
-            if first:
+            if first or recovered:
+                # A dead-lettered message counts as 'stored' here too: the CP has it and the
+                # gateway must stop resending (cp_state tells the staff it is not processed).
                 row.state = "stored"
                 row.cp_stored_at = ack.stored_at
                 row.last_error = None
             # Acks can arrive out of order (a retry's re-ack after a 'dispatched'); the CP's
             # own clock orders them, and 'stored' never overrides a later handling state.
             newer = (
-                row.cp_state is None
+                recovered
+                or row.cp_state is None
                 or row.cp_state == HandlingState.STORED.value
                 or row.cp_updated_at is None
                 or message.sent_at >= row.cp_updated_at

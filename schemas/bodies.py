@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from schemas.common import (
     ID_PATTERN,
+    MAX_INT32,
     Location,
     LongText,
     NspId,
     ShortText,
     StrictModel,
+    Text,
+    Timestamp,
     Urgency,
 )
 
@@ -39,8 +42,8 @@ class HelpRequest(StrictModel):
         default=0, ge=0, le=10_000, description="Of people_involved: elderly, ill, children, ..."
     )
     description: LongText
-    reporter_name: str | None = Field(default=None, max_length=200)
-    callback: str | None = Field(
+    reporter_name: Text | None = Field(default=None, max_length=200)
+    callback: Text | None = Field(
         default=None, max_length=200, description="How to reach the reporter (e.g. stays at NSP)."
     )
 
@@ -80,7 +83,7 @@ class SituationReport(StrictModel):
         default=None, description="Omitted for area-wide signals such as rumours."
     )
     description: LongText
-    observed_at: AwareDatetime | None = None
+    observed_at: Timestamp | None = None
     people_affected: int | None = Field(default=None, ge=0, le=10_000_000)
 
 
@@ -100,10 +103,10 @@ class ResourceRequest(StrictModel):
     resource: ResourceKind
     item: ShortText = Field(description="What exactly, e.g. 'diesel voor aggregaat'.")
     quantity: float = Field(gt=0, le=1_000_000)
-    unit: str = Field(min_length=1, max_length=30, examples=["liter", "dozen", "personen"])
-    needed_by: AwareDatetime | None = None
+    unit: Text = Field(min_length=1, max_length=30, examples=["liter", "dozen", "personen"])
+    needed_by: Timestamp | None = None
     urgency: Urgency = Urgency.P3
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class NspState(StrEnum):
@@ -149,15 +152,15 @@ class Status(StrictModel):
     functions: list[NspFunction] = Field(default_factory=list, max_length=20)
     link_quality: LinkQuality | None = None
     heartbeat: bool = Field(default=False, description="True when sent by the timer, not a change.")
-    note: str | None = Field(default=None, max_length=1000)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 class Receipt(StrictModel):
     """The gateway confirms which bulletin version it has stored and shows."""
 
     bulletin_id: str = Field(pattern=ID_PATTERN)
-    version: int = Field(ge=1)
-    shown_at: AwareDatetime
+    version: int = Field(ge=1, le=MAX_INT32)
+    shown_at: Timestamp
 
 
 class TaskState(StrEnum):
@@ -172,13 +175,13 @@ class TaskUpdate(StrictModel):
     """The gateway tells the CP it has a task (revision), or that staff finished it."""
 
     task_id: str = Field(pattern=ID_PATTERN)
-    revision: int = Field(ge=1, description="The task revision the gateway has.")
+    revision: int = Field(ge=1, le=MAX_INT32, description="The task revision the gateway has.")
     state: TaskState
-    at: AwareDatetime = Field(description="Gateway clock when it happened.")
-    by: str | None = Field(
+    at: Timestamp = Field(description="Gateway clock when it happened.")
+    by: Text | None = Field(
         default=None, max_length=100, description="Who at the NSP (name or initials)."
     )
-    note: str | None = Field(default=None, max_length=1000)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 # --------------------------------------------------------------------------- downward
@@ -189,6 +192,8 @@ class HandlingState(StrEnum):
 
     ``closed_duplicate`` and ``closed_not_needed`` were added for CP triage (values are only
     ever added, never renamed): the volunteer can tell the resident *why* a request closed.
+    ``received_not_processed`` is sent only for a message the CP keeps as a dead letter: it
+    arrived (the gateway stops resending) but was not processed, and the CP looks into it.
     """
 
     STORED = "stored"
@@ -199,17 +204,18 @@ class HandlingState(StrEnum):
     CLOSED = "closed"
     CLOSED_DUPLICATE = "closed_duplicate"
     CLOSED_NOT_NEEDED = "closed_not_needed"
+    RECEIVED_NOT_PROCESSED = "received_not_processed"
 
 
 class Ack(StrictModel):
     """The CP has stored a message, or the state of a request has changed."""
 
     ref_message_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
-    ref_seq: int | None = Field(default=None, ge=1)
+    ref_seq: int | None = Field(default=None, ge=1, le=2**62)
     state: HandlingState = HandlingState.STORED
-    stored_at: AwareDatetime = Field(description="CP time at which the message was committed.")
+    stored_at: Timestamp = Field(description="CP time at which the message was committed.")
     duplicate: bool = Field(default=False, description="True when the CP already had it.")
-    note: str | None = Field(default=None, max_length=1000)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 class BulletinText(StrictModel):
@@ -218,13 +224,13 @@ class BulletinText(StrictModel):
     language: str = Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", examples=["nl", "en"])
     headline: ShortText
     text: LongText
-    instruction: str | None = Field(default=None, max_length=4000)
-    area: str | None = Field(
+    instruction: Text | None = Field(default=None, max_length=4000)
+    area: Text | None = Field(
         default=None,
         max_length=1000,
         description="Where it applies, in words, e.g. 'Oss-Noord en Berghem'.",
     )
-    sender_name: str | None = Field(
+    sender_name: Text | None = Field(
         default=None,
         max_length=200,
         description="The authority residents should see as the source.",
@@ -236,11 +242,11 @@ class Bulletin(StrictModel):
     """Official public information to show and read out at NSPs. A new version supersedes."""
 
     bulletin_id: str = Field(pattern=ID_PATTERN)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT32)
     withdrawn: bool = False
     urgency: Urgency = Urgency.P3
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime | None = None
+    valid_from: Timestamp
+    valid_until: Timestamp | None = None
     target_nsps: list[NspId] | None = Field(default=None, description="None = every NSP of the CP.")
     texts: list[BulletinText] = Field(min_length=1, max_length=20)
 
@@ -261,8 +267,10 @@ class Task(StrictModel):
     """An instruction for NSP staff. A changed task (e.g. cancelled) gets a higher revision."""
 
     task_id: str = Field(pattern=ID_PATTERN)
-    revision: int = Field(default=1, ge=1, description="Raised by the CP on every change.")
+    revision: int = Field(
+        default=1, ge=1, le=MAX_INT32, description="Raised by the CP on every change."
+    )
     title: ShortText
-    details: str | None = Field(default=None, max_length=4000)
-    due_at: AwareDatetime | None = None
+    details: Text | None = Field(default=None, max_length=4000)
+    due_at: Timestamp | None = None
     cancelled: bool = Field(default=False, description="The CP called the task off.")

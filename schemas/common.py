@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 SCHEMA_VERSION: Final = 1
 
@@ -38,14 +46,48 @@ MessageId = Annotated[
         examples=["01JD3Q7Z8X9K2M4N6P8R0S2T4V"],
     ),
 ]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+# What the databases store: INTEGER columns are 32-bit signed on PostgreSQL.
+MAX_INT32: Final = 2**31 - 1
+
+# Timestamps must convert to UTC and stay inside what Python, SQLite and PostgreSQL store
+# (years 1-9999 after conversion); anything outside this range is an error, not a crash.
+EARLIEST: Final = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"timestamp cannot be converted to UTC: {exc}") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("timestamp must lie between 1900-01-01 and 9999-01-01 (UTC)")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
+
+# Text every database stores and every encoder takes: no control characters (C0 except tab,
+# newline and carriage return; DEL; C1). Lone UTF-16 surrogates are refused by the parser
+# itself for a constrained string (JSON escapes and Python strings alike). Checked in
+# pydantic-core (Rust), so a valid message costs no Python per field.
+TEXT_PATTERN: Final = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+Text = Annotated[str, Field(pattern=TEXT_PATTERN)]
+
+
+ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000, pattern=TEXT_PATTERN)]
 
 
 class StrictModel(BaseModel):
-    """Base for all wire models: unknown fields are an error, not silently ignored."""
+    """Base for all wire models: unknown fields are an error, not silently ignored.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Every free-text field is ``Text``/``ShortText``/``LongText`` (no control characters, no
+    lone surrogates; a test walks the JSON Schema to keep it so), and floats refuse NaN and
+    infinity. A message that validates can be stored in any text or JSON column.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class Urgency(StrEnum):
@@ -60,7 +102,7 @@ class Urgency(StrEnum):
 class Location(StrictModel):
     """Where something is: a street address, WGS84 coordinates, or both."""
 
-    address: str | None = Field(
+    address: Text | None = Field(
         default=None,
         min_length=1,
         max_length=300,
@@ -68,7 +110,7 @@ class Location(StrictModel):
     )
     lat: float | None = Field(default=None, ge=-90, le=90, description="WGS84 latitude.")
     lon: float | None = Field(default=None, ge=-180, le=180, description="WGS84 longitude.")
-    description: str | None = Field(
+    description: Text | None = Field(
         default=None, max_length=300, description="Landmark or extra directions."
     )
 

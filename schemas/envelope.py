@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 from ulid import ULID
 
 from schemas.bodies import (
@@ -24,7 +24,7 @@ from schemas.bodies import (
     Task,
     TaskUpdate,
 )
-from schemas.common import SCHEMA_VERSION, CpId, MessageId, NspId, StrictModel
+from schemas.common import SCHEMA_VERSION, CpId, MessageId, NspId, StrictModel, Timestamp
 
 UP_KINDS = (
     "help_request",
@@ -49,7 +49,7 @@ def utcnow() -> datetime:
 class _Envelope(StrictModel):
     schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Envelope version.")
     message_id: MessageId
-    sent_at: AwareDatetime = Field(description="Sender's clock when the message was created.")
+    sent_at: Timestamp = Field(description="Sender's clock when the message was created.")
 
 
 class _UpEnvelope(_Envelope):
@@ -131,7 +131,7 @@ class Presence(StrictModel):
     schema_version: Literal[1] = SCHEMA_VERSION
     nsp_id: NspId
     online: bool
-    since: AwareDatetime | None = Field(
+    since: Timestamp | None = Field(
         default=None, description="Gateway clock at connect (absent in the last will)."
     )
 

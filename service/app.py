@@ -74,6 +74,7 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(auth_api.events_router)
+    messages.install(app)  # 422 answers that survive any input
     web_login.install(app)  # /login, /logout; pages answer 401 with the sign-in form
     auth_setup.install(app, settings)
     return app

@@ -2,6 +2,10 @@
 
     validate → check NSP id against topic → store (batched, idempotent) → ack
 
+No message, however hostile, stops ingest: validation turns every error into a dead letter,
+and a batch that fails to commit is narrowed down to the message that causes it (see
+``IngestWorker``); only a database that is down or busy makes the worker wait and retry.
+
 The worker thread owns all writes of incoming messages so SQLite sees one writer and batches
 stay large. MQTT messages are acknowledged to the broker, and the CP's ``ack`` is published
 to the gateway, only after the batch is committed: a crash before that makes the broker
@@ -12,10 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -26,6 +31,7 @@ from schemas import (
     UP_KINDS,
     Ack,
     AckMessage,
+    HandlingState,
     Presence,
     UpMessage,
     new_message_id,
@@ -33,6 +39,9 @@ from schemas import (
     topics,
     utcnow,
 )
+from schemas.common import TEXT_PATTERN
+from schemas.envelope import UP_ADAPTER
+from service import kinds
 from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import Delivery
 from service.settings import ServiceSettings
@@ -42,6 +51,8 @@ from service.store import (
     PresenceSeen,
     Rejected,
     StoreResult,
+    failed_step,
+    is_transient,
     store_batch,
 )
 
@@ -65,11 +76,30 @@ def describe_validation_error(exc: ValidationError, strip_tag: bool = True) -> s
         if strip_tag and loc and loc[0] in UP_KINDS:
             loc = loc[1:]  # drop the discriminator tag pydantic prepends for unions
         msg = err["msg"].removeprefix("Value error, ")
+        if (
+            err["type"] == "string_pattern_mismatch"
+            and (err.get("ctx") or {}).get("pattern") == TEXT_PATTERN
+        ):
+            msg = "text contains a control character (only tab and line breaks are allowed)"
+        elif err["type"] == "string_unicode":
+            msg = "text is not valid Unicode (a lone surrogate)"
         parts.append(f"{'.'.join(loc) or '(message)'}: {msg}")
     return "; ".join(parts)
 
 
+_ULID_IN_PAYLOAD = re.compile(rb'"message_id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
+
+
+def message_id_in(payload: bytes) -> str | None:
+    """The message id a payload names, even when it is invalid: the dead-letter ack refers
+    to it so the gateway stops resending (None when there is no well-formed one)."""
+    m = _ULID_IN_PAYLOAD.search(payload[:65536])
+    return m.group(1).decode() if m else None
+
+
 def _decode(payload: bytes, max_bytes: int) -> object:
+    """JSON from bytes; every error the parser can raise becomes an ``InvalidMessage``
+    (deep nesting raises RecursionError, an integer of thousands of digits ValueError)."""
     if len(payload) > max_bytes:
         raise InvalidMessage(f"payload too large: {len(payload)} bytes > limit {max_bytes}")
     try:
@@ -80,10 +110,30 @@ def _decode(payload: bytes, max_bytes: int) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidMessage(f"payload is not JSON: {exc}") from exc
+    except RecursionError:
+        raise InvalidMessage("payload is not acceptable JSON: nested too deeply") from None
+    except Exception as exc:  # ValueError (huge integers), MemoryError, ...
+        raise InvalidMessage(
+            f"payload is not acceptable JSON: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def validate_up(payload: bytes, max_bytes: int, topic: topics.Topic | None = None) -> UpMessage:
-    """Validate an upward message; with a topic, also check kind and NSP id against it."""
+    """Validate an upward message; with a topic, also check kind and NSP id against it.
+    Raises ``InvalidMessage`` and nothing else, whatever the payload."""
+    try:
+        return _validate_up(payload, max_bytes, topic)
+    except InvalidMessage:
+        raise
+    except RecursionError:
+        raise InvalidMessage("payload is not acceptable JSON: nested too deeply") from None
+    except Exception as exc:
+        raise InvalidMessage(
+            f"payload could not be validated: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _validate_up(payload: bytes, max_bytes: int, topic: topics.Topic | None) -> UpMessage:
     if len(payload) > max_bytes:
         raise InvalidMessage(f"payload too large: {len(payload)} bytes > limit {max_bytes}")
     try:
@@ -100,7 +150,7 @@ def validate_up(payload: bytes, max_bytes: int, topic: topics.Topic | None = Non
         if "kind" not in data:
             raise InvalidMessage("kind: field required", nsp_guess) from None
         try:
-            message = parse_up(json.dumps(data))
+            message = UP_ADAPTER.validate_python(data)
         except ValidationError as exc:
             raise InvalidMessage(describe_validation_error(exc), nsp_guess) from exc
     if topic is not None:
@@ -119,11 +169,19 @@ def validate_up(payload: bytes, max_bytes: int, topic: topics.Topic | None = Non
 
 
 def validate_presence(payload: bytes, max_bytes: int, topic: topics.Topic) -> Presence:
-    data = _decode(payload, max_bytes)
+    """Validate a presence message; raises ``InvalidMessage`` and nothing else."""
     try:
+        data = _decode(payload, max_bytes)
         presence = Presence.model_validate(data)
+    except InvalidMessage as exc:
+        exc.nsp_id = exc.nsp_id or topic.nsp_id
+        raise
     except ValidationError as exc:
         raise InvalidMessage(describe_validation_error(exc, strip_tag=False), topic.nsp_id) from exc
+    except Exception as exc:
+        raise InvalidMessage(
+            f"presence could not be validated: {type(exc).__name__}: {exc}", topic.nsp_id
+        ) from None
     if presence.nsp_id != topic.nsp_id:
         raise InvalidMessage(
             f"nsp_id '{presence.nsp_id}' in presence does not match NSP '{topic.nsp_id}' "
@@ -158,10 +216,39 @@ class Incoming:
     topic: str | None = None
     delivery: Delivery | None = None
     future: Future[StoreResult] | None = None
+    reprocess_of: int | None = None  # a dead letter an operator re-processes
+    expect_nsp: str | None = None  # re-processing an HTTP dead letter: the sender's NSP
+
+
+@dataclass
+class _Unit:
+    """One incoming message on its way through a batch: exactly one of accepted, presence
+    or rejected is set; ``done`` once it is committed (stored or dead-lettered)."""
+
+    item: Incoming
+    accepted: Accepted | None = None
+    presence: PresenceSeen | None = None
+    rejected: Rejected | None = None
+    skip: set[str] = field(default_factory=set)  # hooks not to run (critical message)
+    fallbacks: set[str] = field(default_factory=set)  # hooks whose fallback places it
+    done: bool = False
+
+
+class _Transient(Exception):
+    """The database is down or busy: retry the units not yet done, later."""
 
 
 class IngestWorker:
-    """Single writer thread: batches incoming messages, commits, then acknowledges."""
+    """Single writer thread: batches incoming messages, commits, then acknowledges.
+
+    Failure isolation: a batch is one transaction (the common case costs nothing extra).
+    When it fails, a transient database error (``service.store.is_transient``) keeps every
+    message unacked and retries with backoff; any other failure is narrowed down by halving
+    the batch until the message that causes it stands alone. That message becomes a dead
+    letter (exception, step, raw payload), acknowledged to broker and gateway as "received,
+    not processed"; everything else is stored and acked. A critical message (P1) whose hook
+    fails is stored without that hook and placed by the hook's fallback (``service.kinds``).
+    """
 
     def __init__(
         self,
@@ -183,6 +270,7 @@ class IngestWorker:
         self._thread: threading.Thread | None = None
         self.stored_total = 0
         self.dead_lettered_total = 0
+        self.isolated_total = 0  # batches that had to be narrowed down
         self.last_error: str | None = None
 
     # -- feeding -------------------------------------------------------------------------
@@ -205,6 +293,31 @@ class IngestWorker:
         self, topic: str, payload: bytes, delivery: Delivery, received_at: datetime
     ) -> None:
         self.submit(Incoming(payload, received_at, "mqtt", topic=topic, delivery=delivery))
+
+    def reprocess(
+        self,
+        dead_letter_id: int,
+        payload: bytes,
+        topic: str | None,
+        transport: str,
+        nsp_id: str | None = None,
+    ) -> Future[StoreResult]:
+        """Run a dead letter's payload through ingest again (after a fix). The future's
+        result says what happened; the dead letter is resolved in the same transaction as
+        the store, or updated with the new reason when it fails again."""
+        fut: Future[StoreResult] = Future()
+        self.submit(
+            Incoming(
+                payload,
+                utcnow(),
+                transport,
+                topic=topic,
+                future=fut,
+                reprocess_of=dead_letter_id,
+                expect_nsp=nsp_id if topic is None else None,
+            )
+        )
+        return fut
 
     @property
     def backlog(self) -> int:
@@ -243,99 +356,295 @@ class IngestWorker:
                 if self._stop.is_set():
                     return
                 continue
-            self._process_until_stored(batch)
+            try:
+                self._process_until_stored(batch)
+            except Exception:  # a bug here must not stop ingest for everyone
+                log.exception("ingest worker: unexpected error; batch dropped unacked")
 
     def _process_until_stored(self, batch: list[Incoming]) -> None:
+        units = [self._validate(item) for item in batch]
         delay = 0.5
         while True:
-            try:
-                self._process(batch)
+            todo = [u for u in units if not u.done]
+            if not todo:
                 self.last_error = None
                 return
-            except Exception as exc:  # database down: keep the batch, nothing is acked
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("storing a batch of %d failed; retrying in %.1fs", len(batch), delay)
+            try:
+                self._commit(todo)
+            except _Transient as exc:  # database down: keep the rest, nothing more is acked
+                self.last_error = str(exc)
+                log.warning(
+                    "storing %d message(s) failed (%s); retrying in %.1fs", len(todo), exc, delay
+                )
                 if self._stop.wait(delay):
                     # Shutting down: leave MQTT messages unacked so the broker redelivers.
-                    for item in batch:
-                        if item.future is not None and not item.future.done():
-                            item.future.set_exception(exc)
+                    for u in units:
+                        if not u.done and u.item.future is not None and not u.item.future.done():
+                            u.item.future.set_exception(exc)
                     return
                 delay = min(delay * 2, 10)
 
-    def _process(self, batch: list[Incoming]) -> None:
-        accepted: list[tuple[Incoming, Accepted]] = []
-        rejected: list[Rejected] = []
-        presences: list[PresenceSeen] = []
+    def _validate(self, item: Incoming) -> _Unit:
+        """Validation never raises: what fails becomes a dead letter of step "validate"."""
         limit = self.settings.max_payload_bytes
-        for item in batch:
-            topic = topics.parse(item.topic) if item.topic else None
-            try:
-                if item.transport == "mqtt" and (topic is None or topic.nsp_id is None):
-                    raise InvalidMessage(f"topic '{item.topic}' is not a Noodnet upward topic")
-                if topic is not None and topic.type == "status":
-                    presences.append(
-                        PresenceSeen(
-                            validate_presence(item.payload, limit, topic), item.received_at
-                        )
-                    )
-                    continue
-                message = validate_up(item.payload, limit, topic)
-                accepted.append((item, Accepted(message, item.received_at, item.transport)))
-            except InvalidMessage as exc:
-                rejected.append(
-                    Rejected(
-                        reason=exc.reason,
-                        received_at=item.received_at,
-                        transport=item.transport,
-                        payload=item.payload,
-                        topic=item.topic,
-                        nsp_id=exc.nsp_id or (topic.nsp_id if topic else None),
-                        max_stored_bytes=limit,
-                    )
+        topic = topics.parse(item.topic) if item.topic else None
+        try:
+            if item.transport == "mqtt" and (topic is None or topic.nsp_id is None):
+                raise InvalidMessage(f"topic '{item.topic}' is not a Noodnet upward topic")
+            retained = item.delivery is not None and item.delivery.retain
+            if topic is not None and topic.type == "up" and retained:
+                raise InvalidMessage(RETAINED_REASON, topic.nsp_id)
+            if topic is not None and topic.type == "status":
+                presence = validate_presence(item.payload, limit, topic)
+                return _Unit(item, presence=PresenceSeen(presence, item.received_at))
+            message = validate_up(item.payload, limit, topic)
+            if (
+                item.reprocess_of is not None
+                and topic is None
+                and message.nsp_id != item.expect_nsp
+            ):
+                # Re-processing must not store what the sender was not allowed to send.
+                raise InvalidMessage(
+                    f"nsp_id '{message.nsp_id}' is not the NSP this dead letter came from "
+                    f"('{item.expect_nsp}')",
+                    item.expect_nsp,
                 )
-                if item.future is not None:
-                    item.future.set_exception(exc)
-        results = store_batch(
+            accepted = Accepted(
+                message,
+                item.received_at,
+                item.transport,
+                payload=item.payload,
+                dead_letter_id=item.reprocess_of,
+            )
+            return _Unit(item, accepted=accepted)
+        except Exception as exc:
+            reason = (
+                exc.reason if isinstance(exc, InvalidMessage) else f"{type(exc).__name__}: {exc}"
+            )
+            nsp = exc.nsp_id if isinstance(exc, InvalidMessage) else None
+            retained = reason == RETAINED_REASON
+            rejected = Rejected(
+                reason=reason,
+                received_at=item.received_at,
+                transport=item.transport,
+                payload=item.payload,
+                topic=item.topic,
+                nsp_id=nsp or (topic.nsp_id if topic else None),
+                max_stored_bytes=limit,
+                step="edge" if retained else "validate",
+                message_id=None if retained else message_id_in(item.payload),
+                dead_letter_id=item.reprocess_of,
+                dedupe=retained,
+            )
+            return _Unit(item, rejected=rejected)
+
+    def _store(self, units: list[_Unit]) -> list[StoreResult]:
+        skip = {u.accepted.message.message_id: u.skip for u in units if u.accepted and u.skip}
+        batch_skip = {n for u in units for n in u.skip if n in kinds.BATCH_HOOKS}
+        if batch_skip:
+            skip["*"] = batch_skip
+        fallbacks = {
+            u.accepted.message.message_id: u.fallbacks
+            for u in units
+            if u.accepted is not None and u.fallbacks
+        }
+        return store_batch(
             self.engine,
-            [a for _, a in accepted],
-            rejected,
-            presences,
+            [u.accepted for u in units if u.accepted is not None],
+            [u.rejected for u in units if u.rejected is not None],
+            [u.presence for u in units if u.presence is not None],
             self.settings.cp_id,
             self.hooks,
+            skip=skip or None,
+            fallbacks=fallbacks or None,
         )
+
+    def _commit(self, units: list[_Unit]) -> None:
+        """Commit ``units``, narrowing a failure down to the unit that causes it."""
+        try:
+            results = self._store(units)
+        except Exception as exc:
+            if is_transient(exc):
+                raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+            if len(units) > 1:
+                self.isolated_total += 1
+                log.warning(
+                    "a batch of %d failed at %s (%s: %s); isolating the cause",
+                    len(units),
+                    failed_step(exc),
+                    type(exc).__name__,
+                    exc,
+                )
+                half = len(units) // 2
+                self._commit(units[:half])
+                self._commit(units[half:])
+                return
+            self._isolate(units[0], exc)
+            return
+        self._finish(units, results)
+
+    def _isolate(self, unit: _Unit, exc: Exception) -> None:
+        """One unit fails on its own: store a critical message without the failing hook,
+        dead-letter anything else."""
+        step = failed_step(exc)
+        error = f"{type(exc).__name__}: {exc}"
+        a = unit.accepted
+        if step.startswith("hook:") and step[5:] in kinds.BATCH_HOOKS and step[5:] not in unit.skip:
+            # A hook of the whole batch (counters) says nothing about this message.
+            log.error("batch hook %s failed (%s); storing without it", step[5:], error)
+            unit.skip.add(step[5:])
+            self._commit([unit])
+            return
+        if (
+            a is not None
+            and step.startswith("hook:")
+            and kinds.is_critical(a)
+            and step[5:] not in unit.skip
+        ):
+            name = step[5:]
+            log.error(
+                "hook %s failed for critical message %s (%s); storing it without that hook",
+                name,
+                a.message.message_id,
+                error,
+            )
+            unit.skip.add(name)
+            if name in kinds.FALLBACKS:
+                unit.fallbacks.add(name)
+            self._commit([unit])
+            return
+        if a is not None and step.startswith("fallback:") and step[9:] in unit.fallbacks:
+            log.error("fallback %s failed for %s: %s", step[9:], a.message.message_id, error)
+            unit.fallbacks.discard(step[9:])  # stored all the same, without that step
+            self._commit([unit])
+            return
+        log.error("dead letter (step %s): %s", step, error)
+        item = unit.item
+        nsp = None
+        message_id = None
+        if a is not None:
+            nsp, message_id = a.message.nsp_id, a.message.message_id
+        elif unit.presence is not None:
+            nsp = unit.presence.presence.nsp_id
+        topic = topics.parse(item.topic) if item.topic else None
+        unit.rejected = Rejected(
+            reason=f"{step} failed: {error}",
+            received_at=item.received_at,
+            transport=item.transport,
+            payload=item.payload,
+            topic=item.topic,
+            nsp_id=nsp or (topic.nsp_id if topic else None),
+            max_stored_bytes=self.settings.max_payload_bytes,
+            step=step,
+            message_id=message_id,
+            dead_letter_id=item.reprocess_of,
+        )
+        unit.accepted = None
+        unit.presence = None
+        try:
+            results = self._store([unit])
+        except Exception as exc2:
+            if is_transient(exc2):
+                raise _Transient(f"{type(exc2).__name__}: {exc2}") from exc2
+            # Cannot happen (the row is sanitised); never let it block the queue.
+            log.exception("could not write the dead letter; dropping the message")
+            results = []
+        self._finish([unit], results)
+
+    def _finish(self, units: list[_Unit], results: list[StoreResult]) -> None:
+        """Committed: now, and only now, tell broker and gateway."""
+        stored = [u for u in units if u.accepted is not None]
         self.stored_total += sum(r.new for r in results)
-        self.dead_lettered_total += len(rejected)
-        if rejected:
-            for r in rejected:
+        self.dead_lettered_total += sum(r.dead_letter is not None for r in results)
+        for u in units:
+            u.done = True
+            if u.rejected is not None:
+                self.dead_lettered_total += 1
+                r = u.rejected
                 log.warning("dead letter from %s (%s): %s", r.nsp_id, r.topic, r.reason)
-        # Committed: now, and only now, tell broker and gateway.
-        for (item, _), result in zip(accepted, results, strict=True):
-            if item.future is not None:
-                item.future.set_result(result)
-            elif self.downlink is not None:
+                if u.item.future is not None:
+                    if r.message_id is not None and r.nsp_id is not None and r.step != "validate":
+                        u.item.future.set_result(
+                            StoreResult(
+                                message_id=r.message_id,
+                                nsp_id=r.nsp_id,
+                                seq=0,
+                                kind="",
+                                stored_at=utcnow(),
+                                new=False,
+                                dead_letter=r.reason,
+                            )
+                        )
+                    else:
+                        u.item.future.set_exception(InvalidMessage(r.reason, r.nsp_id))
+                self._ack_dead_letter(u)
+        for u, result in zip(stored, results, strict=True):
+            if u.item.future is not None:
+                u.item.future.set_result(result)
+            if self.downlink is not None and (u.item.future is None or u.item.transport == "mqtt"):
                 self.downlink.publish(
                     topics.down(self.settings.cp_id, result.nsp_id, "ack"),
                     make_ack(self.settings.cp_id, result).model_dump_json().encode(),
                 )
         if self.downlink is not None:
-            for item in batch:
-                if item.delivery is not None:
-                    self.downlink.ack_delivery(item.delivery)
-        if self.on_stored is not None:
+            for u in units:
+                if u.item.delivery is not None:
+                    self.downlink.ack_delivery(u.item.delivery)
+        if self.on_stored is not None and results:
             self.on_stored(results)
+
+    def _ack_dead_letter(self, unit: _Unit) -> None:
+        """Tell the gateway its message arrived but was not processed, so it stops resending
+        and its staff see that the CP looks into it. Only for MQTT messages that name a
+        well-formed message id on their own NSP's topic."""
+        r = unit.rejected
+        if self.downlink is None or r is None or unit.item.transport != "mqtt":
+            return
+        topic = topics.parse(unit.item.topic) if unit.item.topic else None
+        if r.message_id is None or topic is None or topic.nsp_id is None or r.step == "edge":
+            return
+        result = StoreResult(
+            message_id=r.message_id,
+            nsp_id=topic.nsp_id,
+            seq=0,
+            kind="",
+            stored_at=utcnow(),
+            new=False,
+            dead_letter=r.reason,
+        )
+        self.downlink.publish(
+            topics.down(self.settings.cp_id, topic.nsp_id, "ack"),
+            make_ack(self.settings.cp_id, result).model_dump_json().encode(),
+        )
+
+
+RETAINED_REASON = (
+    "retained publish on an up topic is ignored (the CP would see it on every subscribe)"
+)
 
 
 def make_ack(cp_id: str, result: StoreResult) -> AckMessage:
+    """The ack for a store result; a dead-lettered message gets the state
+    ``received_not_processed`` (only those acks carry it, so older gateways are unaffected
+    by every other ack)."""
+    if result.dead_letter is not None:
+        body = Ack(
+            ref_message_id=result.message_id,
+            ref_seq=result.seq or None,
+            state=HandlingState.RECEIVED_NOT_PROCESSED,
+            stored_at=result.stored_at,
+        )
+    else:
+        body = Ack(
+            ref_message_id=result.message_id,
+            ref_seq=result.seq,
+            stored_at=result.stored_at,
+            duplicate=not result.new,
+        )
     return AckMessage(
         message_id=new_message_id(),
         sent_at=utcnow(),
         cp_id=cp_id,
         nsp_id=result.nsp_id,
-        body=Ack(
-            ref_message_id=result.message_id,
-            ref_seq=result.seq,
-            stored_at=result.stored_at,
-            duplicate=not result.new,
-        ),
+        body=body,
     )

@@ -72,7 +72,10 @@ class Nsp(SQLModel, table=True):
 
 
 class DeadLetter(SQLModel, table=True):
-    """A message that failed validation, kept with its raw payload and the exact reason."""
+    """A message the CP could not process, kept with its raw payload, the exact reason and
+    the step that failed ("validate", "store", "hook:grouping", ...). Every text column is
+    sanitised before it is written (see ``service.store.dead_letter_row``). An operator can
+    re-process it after a fix; ``resolved_at``/``resolution`` then say what became of it."""
 
     id: int | None = Field(default=None, primary_key=True)
     received_at: datetime = utc_column(index=True)
@@ -83,3 +86,7 @@ class DeadLetter(SQLModel, table=True):
     payload: bytes = Field(sa_type=sa.LargeBinary)
     payload_size: int
     truncated: bool = False
+    message_id: str | None = Field(default=None, max_length=26, index=True)
+    step: str | None = Field(default=None, max_length=60)
+    resolved_at: datetime | None = utc_column(nullable=True)
+    resolution: str | None = Field(default=None, sa_type=sa.Text)

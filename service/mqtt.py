@@ -16,6 +16,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from noodcore.mqttconf import connect_kwargs, make_client
 from schemas import topics, utcnow
@@ -40,6 +41,10 @@ class Delivery:
     mid: int
     qos: int
     connection: int
+    # The broker flagged it retained. Up topics are subscribed with "retain as published",
+    # so a retained publish on one is recognisable live as well as on every (re)subscribe;
+    # ingest ignores those (see service.ingest.RETAINED_REASON).
+    retain: bool = False
 
 
 class MqttBridge:
@@ -119,7 +124,12 @@ class MqttBridge:
         self.connected_since = utcnow()
         self.last_error = None
         # Subscribing again is harmless when the session was resumed, and needed when not.
-        client.subscribe([(f, 1) for f in topics.cp_up_filters(self.settings.cp_id)])
+        filters = topics.cp_up_filters(self.settings.cp_id)
+        if client.protocol == mqtt.MQTTv5:
+            options = SubscribeOptions(qos=1, retainAsPublished=True)
+            client.subscribe([(f, options) for f in filters])
+        else:
+            client.subscribe([(f, 1) for f in filters])
         log.info("connected to broker %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
         for callback in self._connect_listeners:
             try:
@@ -141,7 +151,7 @@ class MqttBridge:
             log.warning(self.last_error)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        delivery = Delivery(msg.mid, msg.qos, self._connection)
+        delivery = Delivery(msg.mid, msg.qos, self._connection, retain=bool(msg.retain))
         self._on_message_cb(msg.topic, bytes(msg.payload), delivery, utcnow())
 
     # -- used by the ingest worker and the API ---------------------------------------------

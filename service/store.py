@@ -1,11 +1,22 @@
 """Store a batch of validated messages in one transaction, idempotently.
 
 Exact deduplication lives here: a message id already stored is not stored again, and the
-caller learns its original CP receive time so the re-sent ack is identical.
+caller learns its original CP receive time so the re-sent ack is identical. A message id that
+comes back with *different* content (another NSP, another body) is no duplicate: it becomes a
+dead letter and a security event, and the stored message stays as it was.
+
+Failures are raised as they are, labelled with the step ("store", "hook:grouping", ...;
+see ``failed_step``);
+``is_transient`` tells a database that is down or busy (retry the whole batch later) from a
+problem with the input (isolate the message that causes it, see ``service.ingest``).
+
+Dead-letter rows are sanitised (``dead_letter_row``): whatever the input, writing one cannot
+fail on its content.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +26,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from schemas import Presence, UpMessage
+from noodcore.db import table_of
+from schemas import Presence, UpMessage, utcnow
+from service import kinds
+from service.auth.tokens import record_event
 from service.models import DeadLetter, Message, Nsp
 
 MAX_GAP_RANGES = 1000
@@ -28,6 +42,8 @@ class Accepted:
     message: UpMessage
     received_at: datetime
     transport: str
+    payload: bytes | None = None  # the raw bytes, for a dead letter
+    dead_letter_id: int | None = None  # re-processing this dead letter
 
 
 @dataclass
@@ -47,6 +63,10 @@ class Rejected:
     topic: str | None = None
     nsp_id: str | None = None
     max_stored_bytes: int = 64 * 1024
+    step: str = "validate"
+    message_id: str | None = None  # when known: the ack to the gateway refers to it
+    dead_letter_id: int | None = None  # re-processing failed again: update that row
+    dedupe: bool = False  # an identical unresolved dead letter exists? then write none
 
 
 BatchHook = Callable[[Connection, list[Accepted], list[PresenceSeen]], None]
@@ -60,6 +80,53 @@ class StoreResult:
     kind: str
     stored_at: datetime
     new: bool
+    dead_letter: str | None = None  # not stored: the reason (e.g. message id reused)
+
+
+def failed_step(exc: BaseException) -> str:
+    """The step ``store_batch`` was in when ``exc`` was raised ("store", "hook:grouping")."""
+    step = getattr(exc, "ingest_step", None)
+    return step if isinstance(step, str) else "store"
+
+
+# PostgreSQL SQLSTATE classes and codes that say "not now", never "not this message":
+# connection (08), transaction rollback (40: serialisation, deadlock), insufficient resources
+# (53: disk full, out of memory, too many connections), lock not available (55P03), operator
+# intervention (57: query cancelled, shutdown), system error (58: I/O).
+_TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
+_TRANSIENT_CODES = frozenset({"55P03", "55006"})
+_SQLITE_TRANSIENT = (
+    "database is locked",
+    "database table is locked",
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database file",
+    "database is busy",
+    "readonly database",  # a file system remounted read-only (a failing SD card)
+    "database disk image is malformed",
+    "file is not a database",
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the database (not the message) is the problem: retry later, ack nothing."""
+    if isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if isinstance(code, str) and code:
+            return code[:2] in _TRANSIENT_CLASSES or code in _TRANSIENT_CODES
+        text = str(orig).lower()
+        if any(t in text for t in _SQLITE_TRANSIENT):
+            return True
+        # A driver error without a SQLSTATE on a connection: the server is gone.
+        return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) and (
+            type(orig).__module__.startswith("psycopg")
+        )
+    return isinstance(exc, ConnectionError | TimeoutError)
 
 
 @dataclass
@@ -100,21 +167,73 @@ def store_batch(
     presences: list[PresenceSeen],
     cp_id: str,
     hooks: Sequence[BatchHook] = (),
+    skip: dict[str, set[str]] | None = None,
+    fallbacks: dict[str, set[str]] | None = None,
 ) -> list[StoreResult]:
-    """Commit a batch. Returns one result per accepted message (new or already stored).
+    """Commit a batch. Returns one result per accepted message (new, already stored, or
+    dead-lettered because its id was reused with other content).
 
     ``hooks`` run inside the same transaction with the newly stored messages, so whatever
-    they derive (incidents, outbox rows for upstream) commits or fails together with them.
+    they derive (incidents, outbox rows for upstream) commits or fails together with them;
+    each sees the kinds ``service.kinds`` gives it. An exception leaves unchanged, labelled
+    with the step it came from (``failed_step``). ``skip`` (message id → hook names) and
+    ``fallbacks`` (message id → the failed hooks' names) serve a critical message whose hook
+    failed: stored without that hook, then placed by the hook's fallback.
     """
+    step = "store"
+
+    def at(name: str) -> None:
+        nonlocal step
+        step = name
+
+    try:
+        return _store_batch(
+            engine, accepted, rejected, presences, cp_id, hooks, skip, fallbacks, at
+        )
+    except Exception as exc:
+        # The caller sees the original exception, labelled with the step (``failed_step``).
+        if not hasattr(exc, "ingest_step"):
+            with contextlib.suppress(AttributeError):
+                exc.ingest_step = step
+        raise
+
+
+def _fingerprint(m: UpMessage) -> tuple[Any, ...]:
+    return (m.nsp_id, m.kind, m.seq, m.sent_at, m.body.model_dump(mode="json"))
+
+
+def _store_batch(
+    engine: Engine,
+    accepted: list[Accepted],
+    rejected: list[Rejected],
+    presences: list[PresenceSeen],
+    cp_id: str,
+    hooks: Sequence[BatchHook],
+    skip: dict[str, set[str]] | None,
+    fallbacks: dict[str, set[str]] | None,
+    at: Any,
+) -> list[StoreResult]:
     # Collapse in-batch duplicates (a QoS 1 redelivery can land in the same batch).
     unique: dict[str, Accepted] = {}
+    conflicts: dict[int, str] = {}  # id(Accepted) -> reason
     for item in accepted:
-        unique.setdefault(item.message.message_id, item)
+        first = unique.setdefault(item.message.message_id, item)
+        if first is not item and _fingerprint(first.message) != _fingerprint(item.message):
+            conflicts[id(item)] = _reuse_reason(item.message, first.message.nsp_id, "this batch")
     ids = list(unique)
+    rejected = list(rejected)
 
     with engine.begin() as conn:
+        at("store")
         existing = _stored_at(conn, ids)
-        fresh = [a for mid, a in unique.items() if mid not in existing]
+        if existing:
+            # The rare path: someone sends a message id the CP already has. The same
+            # content is a retry; other content is an attack or a broken gateway.
+            for mid, row in _stored_rows(conn, list(existing)).items():
+                a = unique[mid]
+                if not _same_content(row, a.message):
+                    conflicts[id(a)] = _reuse_reason(a.message, row.nsp_id, "a stored message")
+        fresh = [a for mid, a in unique.items() if mid not in existing and id(a) not in conflicts]
         if fresh:
             rows = [
                 {
@@ -136,31 +255,114 @@ def store_batch(
         stored = _stored_at(conn, ids)
         new_ids = {a.message.message_id for a in fresh} - set(existing)
         new_items = [unique[m] for m in ids if m in new_ids]
+        at("store:nsp")
         _update_nsps(conn, new_items, presences, cp_id)
-        for hook in hooks:
-            hook(conn, new_items, presences)
-        if rejected:
-            conn.execute(sa.insert(DeadLetter), [_dead_letter_row(r) for r in rejected])
+        kinds.run_hooks(conn, hooks, new_items, presences, skip, at)
+        if fallbacks:
+            for a in new_items:
+                for name in sorted(fallbacks.get(a.message.message_id, ())):
+                    fallback = kinds.FALLBACKS.get(name)
+                    if fallback is not None:
+                        at(f"fallback:{name}")
+                        fallback(conn, a, cp_id, name)
+        at("dead_letter")
+        for a in accepted:
+            reason = conflicts.get(id(a))
+            if reason is None:
+                continue
+            rejected.append(
+                Rejected(
+                    reason=reason,
+                    received_at=a.received_at,
+                    transport=a.transport,
+                    payload=a.payload or a.message.model_dump_json().encode(),
+                    nsp_id=a.message.nsp_id,
+                    step="dedupe",
+                    message_id=a.message.message_id,
+                    dead_letter_id=a.dead_letter_id,
+                )
+            )
+            record_event(
+                conn,
+                "message_id_reused",
+                f"nsp:{a.message.nsp_id}",
+                reason,
+                nsp_id=a.message.nsp_id,
+                data={"message_id": a.message.message_id, "transport": a.transport},
+            )
+        write_dead_letters(conn, rejected)
+        done = [a for a in accepted if a.dead_letter_id is not None and id(a) not in conflicts]
+        for a in done:
+            mid = a.message.message_id
+            conn.execute(
+                sa.update(table_of(DeadLetter))
+                .where(table_of(DeadLetter).c.id == a.dead_letter_id)
+                .where(table_of(DeadLetter).c.resolved_at.is_(None))
+                .values(
+                    resolved_at=utcnow(),
+                    resolution=f"re-processed: stored as message {mid}"
+                    if mid in new_ids
+                    else f"re-processed: message {mid} was already stored",
+                )
+            )
 
     results = []
     for item in accepted:
         m = item.message
+        reason = conflicts.get(id(item))
         results.append(
             StoreResult(
                 message_id=m.message_id,
                 nsp_id=m.nsp_id,
                 seq=m.seq,
                 kind=m.kind,
-                stored_at=stored[m.message_id],
-                new=m.message_id in new_ids and item is unique[m.message_id],
+                stored_at=stored.get(m.message_id, item.received_at),
+                new=reason is None and m.message_id in new_ids and item is unique[m.message_id],
+                dead_letter=reason,
             )
         )
     return results
 
 
+def _same_content(row: Any, m: UpMessage) -> bool:
+    """Whether a stored row holds ``m`` (a retry), judged through the current schema, so a
+    body stored before a new optional field was added still counts as the same."""
+    if (row.nsp_id, row.kind, row.seq, row.sent_at) != (m.nsp_id, m.kind, m.seq, m.sent_at):
+        return False
+    new = m.body.model_dump(mode="json")
+    if row.body == new:
+        return True
+    try:
+        old = type(m.body).model_validate(row.body).model_dump(mode="json")
+    except Exception:
+        return False
+    return bool(old == new)
+
+
+def _reuse_reason(m: UpMessage, stored_nsp: str, where: str) -> str:
+    who = "another NSP" if stored_nsp != m.nsp_id else "the same NSP"
+    return (
+        f"message_id {m.message_id} reused with different content: {where} has it from "
+        f"{who} ('{stored_nsp}'); the new content is not stored"
+    )
+
+
+def _stored_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:
+    table = table_of(Message)
+    out: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        cols = (table.c.message_id, table.c.nsp_id, table.c.kind, table.c.seq, table.c.sent_at)
+        for row in conn.execute(
+            sa.select(*cols, table.c.body).where(table.c.message_id.in_(chunk))
+        ):
+            out[row.message_id] = row
+    return out
+
+
 def _stored_at(conn: Connection, ids: list[str]) -> dict[str, datetime]:
     out: dict[str, datetime] = {}
-    table = Message.__table__  # type: ignore[attr-defined]
+    table = table_of(Message)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = conn.execute(
@@ -179,7 +381,7 @@ def _update_nsps(
     nsp_ids = set(by_nsp) | {p.presence.nsp_id for p in presences}
     if not nsp_ids:
         return
-    table = Nsp.__table__  # type: ignore[attr-defined]
+    table = table_of(Nsp)
     known = {
         row.nsp_id: row
         for row in conn.execute(sa.select(table).where(table.c.nsp_id.in_(sorted(nsp_ids))))
@@ -238,15 +440,69 @@ def _update_nsps(
             conn.execute(sa.update(table).where(table.c.nsp_id == nsp_id).values(**values))
 
 
-def _dead_letter_row(r: Rejected) -> dict[str, Any]:
-    truncated = len(r.payload) > r.max_stored_bytes
+MAX_REASON = 4000
+
+
+def clean_text(value: object, limit: int) -> str:
+    """Any value as text every database stores: lone surrogates and NUL replaced, capped."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("utf-8", errors="replace").decode("utf-8", errors="replace")
+    text = text.replace("\x00", "\\x00")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def dead_letter_row(r: Rejected) -> dict[str, Any]:
+    """The row for a dead letter; every text is sanitised, so writing it cannot fail on input."""
+    payload = bytes(r.payload) if r.payload is not None else b""
+    truncated = len(payload) > r.max_stored_bytes
     return {
         "received_at": r.received_at,
-        "transport": r.transport,
-        "topic": r.topic[:1024] if r.topic else None,
-        "nsp_id": r.nsp_id[:200] if r.nsp_id else None,
-        "reason": r.reason,
-        "payload": r.payload[: r.max_stored_bytes],
-        "payload_size": len(r.payload),
+        "transport": clean_text(r.transport, 8),
+        "topic": clean_text(r.topic, 1024) if r.topic is not None else None,
+        "nsp_id": clean_text(r.nsp_id, 200) if r.nsp_id is not None else None,
+        "reason": clean_text(r.reason, MAX_REASON),
+        "payload": payload[: r.max_stored_bytes],
+        "payload_size": len(payload),
         "truncated": truncated,
+        "message_id": clean_text(r.message_id, 26) if r.message_id else None,
+        "step": clean_text(r.step, 60),
     }
+
+
+def write_dead_letters(conn: Connection, rejected: list[Rejected]) -> None:
+    """Insert dead letters; a re-processed one updates its row, and one identical to an
+    unresolved dead letter (a retained message seen again, a gateway's resend) is not
+    written twice."""
+    if not rejected:
+        return
+    table = table_of(DeadLetter)
+    rows = []
+    for r in rejected:
+        row = dead_letter_row(r)
+        if r.dead_letter_id is not None:
+            # The original reason stays; what the new attempt found is its resolution note.
+            conn.execute(
+                sa.update(table)
+                .where(table.c.id == r.dead_letter_id)
+                .where(table.c.resolved_at.is_(None))
+                .values(resolution=clean_text(f"re-process failed: {r.reason}", MAX_REASON))
+            )
+            continue
+        if (r.dedupe or r.message_id) and _known_dead_letter(conn, row):
+            continue
+        rows.append(row)
+    if rows:
+        conn.execute(sa.insert(table), rows)
+
+
+def _known_dead_letter(conn: Connection, row: dict[str, Any]) -> bool:
+    table = table_of(DeadLetter)
+    query = sa.select(table.c.payload).where(
+        table.c.payload_size == row["payload_size"], table.c.resolved_at.is_(None)
+    )
+    for column in ("nsp_id", "topic", "message_id"):
+        value = row[column]
+        query = query.where(
+            table.c[column].is_(None) if value is None else table.c[column] == value
+        )
+    return any(bytes(p) == row["payload"] for (p,) in conn.execute(query.limit(20)))

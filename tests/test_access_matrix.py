@@ -168,6 +168,9 @@ def cp_examples() -> dict[tuple[str, str], Example]:
         ("GET", "/api/v1/dead-letters/{dead_letter_id}"): get(
             "/api/v1/dead-letters/{dead_letter_id}"
         ),
+        ("POST", "/api/v1/dead-letters/{dead_letter_id}/reprocess"): lambda h: Request(
+            "POST", "/api/v1/dead-letters/{dead_letter_id}/reprocess".format(**h.state)
+        ),
         ("POST", "/api/v1/auth/tokens"): lambda h: Request(
             "POST", "/api/v1/auth/tokens", {"name": "new", "role": "viewer"}
         ),

@@ -27,7 +27,10 @@ pytestmark = pytest.mark.skipif(
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 ids = st.from_regex(ID_PATTERN, fullmatch=True)
-text = st.text(min_size=1, max_size=300).filter(lambda s: s.strip() != "")
+# What a text field may hold: anything but control characters (tab and line breaks are
+# fine) and lone surrogates (see schemas.common.check_text).
+letters = st.characters(exclude_categories=("Cc", "Cs")) | st.sampled_from("\t\n\r")
+text = st.text(letters, min_size=1, max_size=300).filter(lambda s: s.strip() != "")
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: (
@@ -42,7 +45,7 @@ location = st.one_of(
             "lat": st.floats(-90, 90, allow_nan=False),
             "lon": st.floats(-180, 180, allow_nan=False),
         },
-        optional={"address": text, "description": st.text(max_size=300)},
+        optional={"address": text, "description": st.text(letters, max_size=300)},
     ),
 )
 help_body = st.fixed_dictionaries(
@@ -52,7 +55,10 @@ help_body = st.fixed_dictionaries(
         "location": location,
         "description": text,
     },
-    optional={"people_involved": st.integers(1, 10_000), "reporter_name": st.text(max_size=200)},
+    optional={
+        "people_involved": st.integers(1, 10_000),
+        "reporter_name": st.text(letters, max_size=200),
+    },
 )
 status_body = st.fixed_dictionaries(
     {
@@ -144,3 +150,20 @@ def test_only_ids_of_the_pattern_get_through(candidate: str) -> None:
         return
     assert re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", msg.nsp_id), msg.nsp_id
     assert topics.parse(topics.up("cp-p", msg.nsp_id, "status")) is not None
+
+
+@FAST
+@given(
+    ids,
+    help_body,
+    st.sampled_from(["description", "reporter_name"]),
+    st.characters(categories=("Cc", "Cs")).filter(lambda c: c not in "\t\n\r"),
+)
+def test_control_characters_and_lone_surrogates_are_refused_in_text(
+    nsp: str, body: dict[str, Any], field: str, bad: str
+) -> None:
+    doc = json.loads(make_up("help_request", nsp, 1, body).model_dump_json())
+    doc["body"][field] = f"a{bad}b"
+    with pytest.raises(InvalidMessage) as err:
+        validate_up(json.dumps(doc).encode(), 64 * 1024)
+    assert f"body.{field}" in err.value.reason or "JSON" in err.value.reason

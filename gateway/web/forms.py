@@ -311,6 +311,11 @@ def _message(
         text = t("err_too_long", limit=ctx.get("max_length"))
     elif kind.startswith("datetime"):
         text = t("err_datetime")
+    elif kind in ("string_pattern_mismatch", "string_unicode") and target.kind in (
+        "text",
+        "textarea",
+    ):
+        text = t("err_characters")
     elif target.path[:1] == ("location",):
         text = t("err_address")
     else:

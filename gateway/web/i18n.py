@@ -114,6 +114,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "err_address": "Vul een adres in: straat, huisnummer en plaats.",
         "err_vulnerable": "Dit kan niet meer zijn dan het aantal betrokken personen.",
         "err_invalid": "Deze waarde klopt niet.",
+        "err_characters": "Hier staat een teken dat niet mag (een stuurteken). "
+        "Typ de tekst opnieuw.",
         "err_form_origin": "Dit formulier kwam niet van dit noodsteunpunt.",
         "saved_title": "Opgeslagen",
         "saved_body": "De melding is bewaard op deze computer en gaat naar het CP zodra er "
@@ -170,6 +172,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cp_in_progress": "Wordt afgehandeld",
         "cp_resolved": "Afgehandeld",
         "cp_closed": "Gesloten",
+        "cp_received_not_processed": "Ontvangen, niet verwerkt — de CP kijkt ernaar",
         "cp_at": "om {time}",
         "link_up": "Verbonden met het CP",
         "link_down": "Geen verbinding met het CP sinds {time}",
@@ -272,6 +275,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "err_address": "Please enter an address: street, number and town.",
         "err_vulnerable": "This cannot be more than the number of people involved.",
         "err_invalid": "This value is not right.",
+        "err_characters": "This contains a character that is not allowed (a control "
+        "character). Please type it again.",
         "err_form_origin": "This form did not come from this support point.",
         "saved_title": "Saved",
         "saved_body": "The report is stored on this computer and goes to the CP as soon as "
@@ -326,6 +331,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cp_in_progress": "Being dealt with",
         "cp_resolved": "Resolved",
         "cp_closed": "Closed",
+        "cp_received_not_processed": "Received, not processed — the CP is looking into it",
         "cp_at": "at {time}",
         "link_up": "Connected to the CP",
         "link_down": "No connection to the CP since {time}",

@@ -158,6 +158,8 @@ def _cp_label(entry: OutboxEntry, t: Translator, clock: Clock) -> str | None:
     state = entry.cp_state
     if state is None or state == HandlingState.STORED:
         return entry.cp_note
+    if state == HandlingState.RECEIVED_NOT_PROCESSED:
+        return None  # the state line says it
     key = f"cp_{state.value}"
     if state == HandlingState.DISPATCHED and entry.kind == "resource_request":
         key = "cp_dispatched_resource"
@@ -205,7 +207,10 @@ def sent_items(rt: GatewayRuntime, lang: UiLang, now: datetime, limit: int = 100
         entries = [OutboxEntry.from_row(r) for r in rows]
     items = []
     for e in entries:
-        if e.state == "stored":
+        if e.cp_state == HandlingState.RECEIVED_NOT_PROCESSED:
+            # The CP keeps it as a dead letter: no resending, a person at the CP looks.
+            state_class, label = "not-processed", t("cp_received_not_processed")
+        elif e.state == "stored":
             state_class, label = "stored", t("state_stored", time=clock(e.cp_stored_at))
         elif e.state == "sent":
             state_class, label = "sent", t("state_sent")

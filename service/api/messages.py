@@ -7,7 +7,10 @@ import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
@@ -23,8 +26,33 @@ from service.models import Message
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 
 
+def _printable(value: Any) -> Any:
+    """Error details as JSON can carry them: a lone surrogate in the input (which the
+    request was refused for), or NaN, must not turn a 422 into a 500."""
+    if isinstance(value, str):
+        return value.encode("utf-8", errors="replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # NaN and infinity are no JSON
+    return value
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail = _printable(jsonable_encoder(exc.errors()))
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def install(app: FastAPI) -> None:
+    """The app's 422 answer, safe for any input (FastAPI's default fails on surrogates)."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+
 class IngestResponse(BaseModel):
-    status: str  # "stored" | "duplicate"
+    status: str  # "stored" | "duplicate" | "received_not_processed"
     ack: Ack
 
 
@@ -49,6 +77,10 @@ class MessageOut(BaseModel):
     responses={
         200: {"description": "Already stored (same message_id); the original ack is returned."},
         201: {"description": "Stored now."},
+        202: {
+            "description": "Received but not processed: kept as a dead letter the CP looks "
+            "into (do not resend); the ack has state 'received_not_processed'."
+        },
         403: {
             "description": "Not a gateway token, or the message is for another NSP "
             "(recorded as a dead letter and a security event)."
@@ -83,8 +115,11 @@ async def post_message(
         raise HTTPException(
             429, detail=str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after))}
         ) from exc
-    response.status_code = 201 if result.new else 200
     ack = make_ack(ctx.settings.cp_id, result).body
+    if result.dead_letter is not None:
+        response.status_code = 202
+        return IngestResponse(status="received_not_processed", ack=ack)
+    response.status_code = 201 if result.new else 200
     return IngestResponse(status="stored" if result.new else "duplicate", ack=ack)
 
 

@@ -1070,3 +1070,92 @@ def _absorb(row: dict[str, Any], r: Features) -> None:
         row["address"] = r.address[:300]
     if row["lat"] is None and r.lat is not None:
         row["lat"], row["lon"] = r.lat, r.lon
+
+
+def own_item_fallback(conn: Connection, a: Accepted, error: str) -> int:
+    """Put a message in the queue on its own when grouping failed for it (see
+    ``service.kinds.FALLBACKS``): no matching, no parsing of its address, only what the
+    validated message says. A P1 stays a P1 in the queue whatever went wrong in grouping."""
+    m = a.message
+    body = m.body.model_dump(mode="json")
+    resource = m.kind == "resource_request"
+    cls = str(body.get("urgency") or "P3") if m.kind != "situation_report" else "P3"
+    if m.kind == "situation_report":
+        cls = SEVERITY_CLASS.get(str(body.get("severity")), "P3")
+    category = str(body.get("resource") if resource else body.get("category"))[:40]
+    description = str(body.get("item") if resource else body.get("description") or "")
+    loc = body.get("location") or {}
+    life = m.kind == "help_request" and cls == "P1"
+    row = {
+        "item_type": "resource_request" if resource else "incident",
+        "family": "resource" if resource else family_of(m.kind, category)[:20],
+        "category": category,
+        "state": ItemState.NEW.value,
+        "state_changed_at": a.received_at,
+        "first_seen": a.received_at,
+        "last_seen": a.received_at,
+        "report_count": 1,
+        "nsp_ids": [m.nsp_id],
+        "top_class": cls,
+        "life_threatening": life,
+        "people_involved": int(body.get("people_involved") or 0),
+        "vulnerable_people": int(body.get("vulnerable_people") or 0),
+        "representative_message_id": m.message_id,
+        "description": description,
+        "address": (loc.get("address") or None) and str(loc["address"])[:300],
+        "lat": loc.get("lat"),
+        "lon": loc.get("lon"),
+        "merged_into": None,
+        "split_from": None,
+        "possible_duplicate_of": None,
+        "duplicate_status": None,
+    }
+    item_id = conn.execute(sa.insert(ITEMS).returning(ITEMS.c.id), [row]).scalar_one()
+    conn.execute(
+        sa.insert(REPORTS),
+        [
+            {
+                "message_id": m.message_id,
+                "item_id": item_id,
+                "kind": m.kind,
+                "family": row["family"],
+                "category": category,
+                "cls": cls,
+                "life_threatening": life,
+                "nsp_id": m.nsp_id,
+                "received_at": a.received_at,
+                "lat": row["lat"],
+                "lon": row["lon"],
+                "cell": None,
+                "est_lat": None,
+                "est_lon": None,
+                "bucket": None,  # never matched: an operator links it by hand if needed
+                "street": None,
+                "number": None,
+                "town": None,
+                "address": row["address"],
+                "text_norm": "",
+                "description": description,
+                "people": row["people_involved"],
+                "vulnerable": row["vulnerable_people"],
+                "joined_by": "new",
+                "match_score": None,
+            }
+        ],
+    )
+    conn.execute(
+        sa.insert(AUDIT),
+        [
+            {
+                "item_id": item_id,
+                "at": a.received_at,
+                "actor": "grouping",
+                "action": "created",
+                "from_state": None,
+                "to_state": ItemState.NEW.value,
+                "note": "grouping failed for this report; placed on its own",
+                "details": {"message_id": m.message_id, "fallback": error[:500]},
+            }
+        ],
+    )
+    return item_id
