@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from noodnet.mqttconf import MqttProtocol
+from noodnet.mqttconf import MqttProtocol, private_client_id
 from schemas.common import ID_PATTERN
 
 DEFAULT_DB_PATH = Path("var/gateway-{nsp_id}.db")
@@ -163,4 +163,7 @@ class GatewaySettings(BaseSettings):
 
     @property
     def client_id(self) -> str:
-        return f"gw-{self.nsp_id}"
+        """Not guessable without the password (noodnet.mqttconf); the production broker
+        replaces it with the username."""
+        password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
+        return private_client_id(f"gw-{self.nsp_id}", password)

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from noodnet.mqttconf import MqttProtocol
+from noodnet.mqttconf import MqttProtocol, private_client_id
 from schemas.common import ID_PATTERN
 
 
@@ -39,7 +39,8 @@ class ServiceSettings(BaseSettings):
     mqtt_client_id: str | None = Field(
         default=None,
         description="MQTT client id; fixed per instance so the broker keeps its session "
-        "(default: noodnet-cp-{cp_id}).",
+        "(default: noodnet-cp-{cp_id}, plus a suffix derived from the broker password so it "
+        "cannot be guessed). The production broker replaces it with the username anyway.",
     )
     mqtt_protocol: MqttProtocol = Field(
         default=MqttProtocol.V5,
@@ -133,4 +134,6 @@ class ServiceSettings(BaseSettings):
 
     @property
     def client_id(self) -> str:
-        return self.mqtt_client_id or f"noodnet-cp-{self.cp_id}"
+        return self.mqtt_client_id or private_client_id(
+            f"noodnet-cp-{self.cp_id}", self.mqtt_password
+        )
