@@ -9,6 +9,8 @@ they may send.
 * 401 means "who are you?" (no, malformed, unknown, expired or revoked token; always with a
   ``WWW-Authenticate`` header); 403 means "you are known, but your role may not do this"
   and names the roles that may.
+* A state-changing request authenticated by the sign-in cookie must come from this site's
+  own pages (``check_same_origin``: a foreign ``Origin``/``Referer`` gets a 403 that says so).
 * ``BodySizeLimit`` answers 413 before a large body is read into memory.
 
 Each app puts a ``TokenVerifier`` (its own token store) on ``app.state.token_verifier`` and,
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi import routing as fastapi_routing
@@ -139,6 +142,7 @@ class Requirement:
         cookie = request.cookies.get(TOKEN_COOKIE)
         if header is None and cookie:
             # Browsers on the CP's and the gateway's pages carry the token in an HttpOnly cookie.
+            check_same_origin(request)
             credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=cookie)
             header = f"Bearer {cookie}"
         if header is None:
@@ -167,6 +171,59 @@ class Requirement:
                 f"this; requires role {allowed}",
             )
         return identity
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin_of(value: str) -> tuple[str, str] | None:
+    """(scheme, host[:port] without the scheme's default port) of an Origin or Referer."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    netloc = parts.netloc.rpartition("@")[2].lower()
+    return parts.scheme, netloc.removesuffix(f":{_DEFAULT_PORTS[parts.scheme]}")
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a state-changing request that a browser sent from another site with the sign-in
+    cookie (cross-site request forgery): 403 naming the origin.
+
+    Only cookie-authenticated requests are checked; a request with an ``Authorization``
+    header carries its credential itself and cannot be forged by a foreign page. The
+    browser's ``Origin`` (else ``Referer``) must name this host, as the ``Host`` header does
+    (the scheme may differ behind a TLS-terminating proxy, so host and port are compared).
+    ``Origin: null`` (sandboxed frames, privacy redirects) is refused. A request with neither
+    header is let through: every current browser sends ``Origin`` on a POST, so it did not
+    come from a page, and a non-browser client that holds the cookie holds the token.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    claimed = request.headers.get("origin")
+    source = "Origin"
+    if claimed is None:
+        claimed = request.headers.get("referer")
+        source = "Referer"
+    if claimed is None:
+        return
+    host = request.headers.get("host", "").lower()
+    origin = _origin_of(claimed)
+    if origin is not None:
+        _, netloc = origin
+        candidates = {host, host.removesuffix(":80"), host.removesuffix(":443")}
+        if netloc in candidates:
+            return
+    shown = claimed if len(claimed) <= 200 else claimed[:200] + "..."
+    raise HTTPException(
+        403,
+        detail=f"cross-origin request refused: {source} {shown!r} is not this site "
+        f"({host or 'no Host header'}); a page of another site may not use the sign-in "
+        "cookie. API clients send 'Authorization: Bearer <token>' instead.",
+    )
 
 
 def require(*roles: Role) -> Any:
