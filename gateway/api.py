@@ -32,7 +32,16 @@ from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
 from gateway.task_api import router as task_router
 from gateway.web import register as register_pages
-from noodnet.httpguard import BodySizeLimit, Identity, Role, document_access, public, require
+from noodnet.httpguard import (
+    MAX_OFFSET,
+    BodySizeLimit,
+    Identity,
+    Role,
+    allow_every_method,
+    document_access,
+    public,
+    require,
+)
 from schemas import UP_KINDS, Status
 
 log = logging.getLogger(__name__)
@@ -109,7 +118,7 @@ def list_reports(
     kind: str | None = None,
     state: EntryState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ReportOut]:
     """Reports in the outbox, newest first; the X-Total-Count header counts all matches."""
     if kind is not None and kind not in UP_KINDS:
@@ -220,6 +229,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     register_pages(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     document_access(app)
+    allow_every_method(app)
     return app
 
 

@@ -24,16 +24,21 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi import routing as fastapi_routing
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, AwareDatetime
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REALM = "noodnet"
@@ -385,6 +390,44 @@ def document_access(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+# --------------------------------------------------------------------------- 405 Allow
+
+
+def allow_every_method(app: FastAPI) -> None:
+    """A 405 names every method the path serves in ``Allow``, not just one route's.
+
+    Starlette answers 405 from the first route whose path matches, and that route knows only
+    its own methods; a path served by several routes (GET and POST as two handlers) answered
+    ``Allow: GET``. This handler collects the methods of every route matching the path.
+    """
+    patterns: list[tuple[Any, frozenset[str]]] = []
+
+    def allowed(path: str) -> list[str]:
+        if not patterns:
+            for route in http_routes(app):
+                methods = getattr(route, "methods", None)
+                route_path = getattr(route, "path", None)
+                if methods and route_path:
+                    patterns.append((compile_path(route_path)[0], frozenset(methods)))
+        found: set[str] = set()
+        for regex, methods in patterns:
+            if regex.match(path):
+                found |= methods
+        return sorted(found)
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        methods = allowed(request.url.path)
+        if not methods:  # not ours to explain: keep what was raised
+            return await http_exception_handler(request, cast(StarletteHTTPException, exc))
+        body = {
+            "detail": f"method {request.method} is not allowed on this path; "
+            f"allowed: {', '.join(methods)}"
+        }
+        return JSONResponse(body, status_code=405, headers={"Allow": ", ".join(methods)})
+
+    app.add_exception_handler(405, method_not_allowed)
+
+
 # --------------------------------------------------------------------------- body size
 
 
@@ -470,6 +513,31 @@ def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+# --------------------------------------------------------------------------- parameters
+
+# Bounds of integer path and query parameters: ids fit the databases' signed 64-bit integers
+# with room to spare (beyond them SQLite and psycopg raise OverflowError: a 500), and no list
+# is paged past a billion rows. Every int parameter states one (tests/test_http_edges.py walks
+# every route).
+MAX_ID = 2**62
+MAX_OFFSET = 1_000_000_000
+
+
+def _utc_representable(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            "timestamp out of range: in UTC it must lie between 0001-01-01 and 9999-12-31"
+        ) from None
+    return value
+
+
+# A timestamp parameter with its offset (``2026-01-01T12:00:00+01:00``) that can be compared
+# with stored UTC times: 0001-01-01T00:00:00+14:00 would be before year 1 in UTC.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc_representable)]
 
 
 def unprocessable(loc: tuple[str | int, ...], msg: str, value: Any = None) -> Exception:

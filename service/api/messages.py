@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
-from noodnet.httpguard import Identity, require, unprocessable
+from noodnet.httpguard import Identity, Timestamp, require, unprocessable
 from schemas import UP_KINDS, Ack, UpMessage
 from service.auth.nsp_binding import record_foreign_message
 from service.auth.roles import GATEWAYS, READERS
@@ -98,8 +98,8 @@ def list_messages(
     session: SessionDep,
     kind: Annotated[str | None, Query(description=f"One of {', '.join(UP_KINDS)}")] = None,
     nsp_id: Annotated[str | None, Query(max_length=63)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="Received at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Received before")] = None,
+    since: Annotated[Timestamp | None, Query(description="Received at or after")] = None,
+    until: Annotated[Timestamp | None, Query(description="Received before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[Message]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Header, HTTPException, Query, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from noodnet.httpguard import require
+from noodnet.httpguard import MAX_OFFSET, require
 from schemas.upstream import IDEMPOTENCY_KEY_PATTERN, UpstreamItem
 from service.auth.roles import READERS, UPSTREAM_SENDERS
 from service.region.inbox import KeyReused, accept
@@ -167,7 +167,7 @@ def list_p1_items(
     up: UpstreamDep,
     cp_id: Annotated[str | None, Query(max_length=63)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ReceivedItem]:
     return _received(_urgent, up, cp_id, limit, offset)
 
@@ -179,6 +179,6 @@ def list_summaries(
     up: UpstreamDep,
     cp_id: Annotated[str | None, Query(max_length=63)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ReceivedItem]:
     return _received(_summaries, up, cp_id, limit, offset)
