@@ -235,26 +235,20 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 def run(settings: GatewaySettings) -> None:
     """Serve the gateway until SIGTERM/SIGINT, then stop cleanly (used by ``noodnet gateway``)."""
-    import uvicorn
+    from noodnet.httpserve import make_server
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level="info",
-            timeout_graceful_shutdown=10,
-        )
+    server, sock = make_server(
+        create_app(settings), settings, log_level="info", timeout_graceful_shutdown=10
     )
     if threading.current_thread() is not threading.main_thread():
-        server.run()
+        server.run(sockets=[sock])
         return
     # uvicorn shuts down gracefully (lifespan: offline presence, outbox closed) and then
     # re-raises the signal to the handler installed before it; a no-op handler there turns
     # that into a normal return and exit status 0 instead of death by signal.
     previous = {sig: signal.signal(sig, _after_shutdown) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -11,15 +11,16 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from noodnet.httpserve import HttpServerSettings
 from noodnet.mqttconf import MqttProtocol, private_client_id
 from schemas.common import ID_PATTERN
 
 DEFAULT_DB_PATH = Path("var/gateway-{nsp_id}.db")
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(HttpServerSettings):
     """Settings of the gateway at one noodsteunpunt (NSP)."""
 
     model_config = SettingsConfigDict(
@@ -87,7 +88,9 @@ class GatewaySettings(BaseSettings):
         min_length=1,
         description="Address for the local web form and info board; 0.0.0.0 for the NSP Wi-Fi.",
     )
-    http_port: int = Field(default=8081, ge=1, le=65535, description="Port of the local web API.")
+    http_port: int = Field(
+        default=8081, ge=0, le=65535, description="Port of the local web API (0: any free port)."
+    )
     http_max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Larger HTTP request bodies get 413."
     )

@@ -6,8 +6,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from noodnet.httpserve import HttpServerSettings
 from noodnet.mqttconf import MqttProtocol, private_client_id
 from schemas.common import ID_PATTERN
 
@@ -17,7 +18,7 @@ class Role(StrEnum):
     REGION = "region"
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(HttpServerSettings):
     """Settings of one CP (or region) service instance."""
 
     model_config = SettingsConfigDict(env_prefix="NOODNET_", extra="ignore")
@@ -92,7 +93,9 @@ class ServiceSettings(BaseSettings):
         description="CAP <sender> of exported alerts (default: urn:noodnet:{cp_id}).",
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
-    http_port: int = Field(default=8080, ge=1, le=65535, description="HTTP API port.")
+    http_port: int = Field(
+        default=8080, ge=0, le=65535, description="HTTP API port (0: any free port)."
+    )
     http_max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Larger HTTP request bodies get 413."
     )
