@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -11,7 +13,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api_models import (
@@ -188,19 +192,52 @@ def dead_letters(
     return [DeadLetterOut.of(d) for d in rt.inbox.dead_letters(limit)]
 
 
-@router.get("/healthz", dependencies=[public()])
+@router.get(
+    "/healthz",
+    dependencies=[public()],
+    responses={503: {"description": "Not healthy; 'detail' says why (database, disk)"}},
+)
 def healthz(rt: Runtime) -> dict[str, Any]:
+    """200 only when reports can be saved: the database answers, the disk is not (almost)
+    full and the last write (a report, or the probe this check commits now and then) went
+    through. Otherwise 503 naming every reason."""
     try:
         rt.outbox.ping()
     except Exception as exc:
         log.exception("health check: database unreadable")
         raise HTTPException(503, f"database unreadable: {exc}") from None
+    problems = _storage_problems(rt)
+    if problems:
+        raise HTTPException(503, "not healthy: " + "; ".join(problems))
     return {
         "status": "ok",
         "nsp_id": rt.settings.nsp_id,
         "cp_id": rt.settings.cp_id,
         "connected": rt.publisher.connected,
     }
+
+
+def _storage_problems(rt: GatewayRuntime) -> list[str]:
+    s = rt.settings
+    problems = []
+    directory = s.db_path.parent
+    try:
+        st = os.statvfs(directory)
+        free = st.f_bavail * st.f_frsize
+        if free < s.health_min_free_bytes:
+            problems.append(
+                f"disk almost full: {free // 1024} KiB free under {directory}, at least "
+                f"{s.health_min_free_bytes // 1024} KiB needed to keep accepting reports"
+            )
+    except OSError as exc:
+        problems.append(f"cannot check free disk space under {directory}: {exc}")
+    with contextlib.suppress(OperationalError):  # recorded in last_write_error
+        rt.outbox.probe_write(min_interval=s.health_write_probe_seconds)
+    failed = rt.outbox.last_write_error
+    if failed is not None:
+        at, error = failed
+        problems.append(f"the last database write failed at {at.isoformat()}: {error}")
+    return problems
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -230,7 +267,21 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     document_access(app)
     allow_every_method(app)
+    app.add_exception_handler(OperationalError, _storage_failed)
     return app
+
+
+async def _storage_failed(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a write (full disk, I/O error): a 503 that says nothing was
+    saved, instead of a bare 500. (The staff pages show their own message in Dutch.)"""
+    orig = getattr(exc, "orig", exc)
+    return JSONResponse(
+        {
+            "detail": f"not saved: the gateway's database refused the write ({orig}); "
+            "nothing was queued for the CP. Free disk space on the gateway (see /healthz)."
+        },
+        status_code=503,
+    )
 
 
 def run(settings: GatewaySettings) -> None:

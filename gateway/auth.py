@@ -9,17 +9,21 @@ tokens never exist on a gateway. Tokens are made on the Pi with ``noodnet staff-
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Column, Engine, Text, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, col, select
 
 from gateway.db import UTCDateTime, make_engine
 from gateway.models import GatewayTable
 from noodnet.httpguard import AuthError, Identity, Role, hash_token, new_token, token_hint
 from schemas import utcnow
+
+log = logging.getLogger(__name__)
 
 GATEWAY_ROLES = (Role.NSP_STAFF, Role.VIEWER)
 STAFF = (Role.NSP_STAFF,)
@@ -120,7 +124,13 @@ class StaffTokenVerifier:
             if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
                 row.last_used_at = now
                 session.add(row)
-                session.commit()
+                try:
+                    session.commit()
+                except OperationalError as exc:
+                    # Bookkeeping only: a full disk must not lock staff out of the screens
+                    # that tell them the disk is full.
+                    session.rollback()
+                    log.warning("could not record the use of token %s: %s", row.id, exc.orig)
             try:
                 role = Role(row.role)
             except ValueError:

@@ -94,6 +94,18 @@ class GatewaySettings(HttpServerSettings):
     http_max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Larger HTTP request bodies get 413."
     )
+    health_min_free_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="/healthz answers 503 when less than this is free on the database's "
+        "file system (reports could soon not be saved).",
+    )
+    health_write_probe_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="/healthz commits a tiny write at most this often to find out whether "
+        "the database still accepts writes.",
+    )
     public_board: bool = Field(
         default=False,
         description="Residents' devices may read the bulletins without a token (the info "
