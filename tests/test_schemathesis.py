@@ -10,8 +10,9 @@ content_type_conformance,response_schema_conformance,response_headers_conformanc
 
 Not checked: schemathesis' API-strictness heuristics (``positive_data_acceptance``: e.g. the
 gateway documents ``kind`` as a string but rejects unknown kinds with a 422 naming the field;
-``negative_data_rejection``: pydantic accepts ``0`` for a boolean; ``unsupported_method``:
-Starlette's 405 lists only the methods of the first route matching the path).
+``negative_data_rejection``: pydantic accepts ``0`` for a boolean). The 405 ``Allow`` header
+(once a reason to leave out ``unsupported_method``) is checked over every route by
+tests/test_http_edges.py.
 """
 
 from __future__ import annotations
