@@ -162,7 +162,9 @@ def test_anonymous_and_wrong_passwords_are_refused(
     PasswdFile(secure_broker.passwd_file).set("nsp-a", "a-password-0123456789")
     secure_broker.reload()
     port = secure_broker.port
-    assert _client(clients, port, None, None).connect() == NOT_AUTHORIZED
+    # Without a username there is no client id (use_username_as_clientid): Mosquitto 2.0.11
+    # answers CONNACK 0x87 or closes the connection before its CONNACK (-1); refused both ways.
+    assert _client(clients, port, None, None).connect() in {NOT_AUTHORIZED, -1}
     assert _client(clients, port, "nsp-a", "guess").connect() in REFUSED
     assert _client(clients, port, "nsp-z", "a-password-0123456789").connect() in REFUSED
     # The positive control: the same broker does let the right password in.
