@@ -164,7 +164,9 @@ def list_outbox(
 
 
 @router.get(
-    "/outbox/{item_id}",
+    # ':int': only digits match, so GET /outbox/retry-dead (a POST-only path) is a 405 with
+    # 'Allow: POST' instead of a 422 about item_id.
+    "/outbox/{item_id:int}",
     summary="One outbox item, with the exact payload sent",
     responses={404: {"description": "No such item"}},
     dependencies=[require(*READERS)],
