@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -11,7 +13,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api_models import (
@@ -32,7 +36,16 @@ from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
 from gateway.task_api import router as task_router
 from gateway.web import register as register_pages
-from noodcore.httpguard import BodySizeLimit, Identity, Role, document_access, public, require
+from noodcore.httpguard import (
+    MAX_OFFSET,
+    BodySizeLimit,
+    Identity,
+    Role,
+    allow_every_method,
+    document_access,
+    public,
+    require,
+)
 from schemas import UP_KINDS, Status
 
 log = logging.getLogger(__name__)
@@ -109,7 +122,7 @@ def list_reports(
     kind: str | None = None,
     state: EntryState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ReportOut]:
     """Reports in the outbox, newest first; the X-Total-Count header counts all matches."""
     if kind is not None and kind not in UP_KINDS:
@@ -179,13 +192,23 @@ def dead_letters(
     return [DeadLetterOut.of(d) for d in rt.inbox.dead_letters(limit)]
 
 
-@router.get("/healthz", dependencies=[public()])
+@router.get(
+    "/healthz",
+    dependencies=[public()],
+    responses={503: {"description": "Not healthy; 'detail' says why (database, disk)"}},
+)
 def healthz(rt: Runtime) -> dict[str, Any]:
+    """200 only when reports can be saved: the database answers, the disk is not (almost)
+    full and the last write (a report, or the probe this check commits now and then) went
+    through. Otherwise 503 naming every reason."""
     try:
         rt.outbox.ping()
     except Exception as exc:
         log.exception("health check: database unreadable")
         raise HTTPException(503, f"database unreadable: {exc}") from None
+    problems = _storage_problems(rt)
+    if problems:
+        raise HTTPException(503, "not healthy: " + "; ".join(problems))
     return {
         "status": "ok",
         "nsp_id": rt.settings.nsp_id,
@@ -194,6 +217,29 @@ def healthz(rt: Runtime) -> dict[str, Any]:
         # Shown, not a reason for 503: the gateway keeps accepting reports into its outbox.
         "workers": rt.health().as_dict(),
     }
+
+
+def _storage_problems(rt: GatewayRuntime) -> list[str]:
+    s = rt.settings
+    problems = []
+    directory = s.db_path.parent
+    try:
+        st = os.statvfs(directory)
+        free = st.f_bavail * st.f_frsize
+        if free < s.health_min_free_bytes:
+            problems.append(
+                f"disk almost full: {free // 1024} KiB free under {directory}, at least "
+                f"{s.health_min_free_bytes // 1024} KiB needed to keep accepting reports"
+            )
+    except OSError as exc:
+        problems.append(f"cannot check free disk space under {directory}: {exc}")
+    with contextlib.suppress(OperationalError):  # recorded in last_write_error
+        rt.outbox.probe_write(min_interval=s.health_write_probe_seconds)
+    failed = rt.outbox.last_write_error
+    if failed is not None:
+        at, error = failed
+        problems.append(f"the last database write failed at {at.isoformat()}: {error}")
+    return problems
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -222,31 +268,40 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     register_pages(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     document_access(app)
+    allow_every_method(app)
+    app.add_exception_handler(OperationalError, _storage_failed)
     return app
+
+
+async def _storage_failed(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a write (full disk, I/O error): a 503 that says nothing was
+    saved, instead of a bare 500. (The staff pages show their own message in Dutch.)"""
+    orig = getattr(exc, "orig", exc)
+    return JSONResponse(
+        {
+            "detail": f"not saved: the gateway's database refused the write ({orig}); "
+            "nothing was queued for the CP. Free disk space on the gateway (see /healthz)."
+        },
+        status_code=503,
+    )
 
 
 def run(settings: GatewaySettings) -> None:
     """Serve the gateway until SIGTERM/SIGINT, then stop cleanly (used by ``noodnet gateway``)."""
-    import uvicorn
+    from noodcore.httpserve import make_server
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level="info",
-            timeout_graceful_shutdown=10,
-        )
+    server, sock = make_server(
+        create_app(settings), settings, log_level="info", timeout_graceful_shutdown=10
     )
     if threading.current_thread() is not threading.main_thread():
-        server.run()
+        server.run(sockets=[sock])
         return
     # uvicorn shuts down gracefully (lifespan: offline presence, outbox closed) and then
     # re-raises the signal to the handler installed before it; a no-op handler there turns
     # that into a normal return and exit status 0 instead of death by signal.
     previous = {sig: signal.signal(sig, _after_shutdown) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

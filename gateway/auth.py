@@ -9,11 +9,13 @@ tokens never exist on a gateway. Tokens are made on the Pi with ``noodnet staff-
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Column, Engine, Text, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, col, select
 
 from gateway.db import UTCDateTime, make_engine
@@ -22,6 +24,8 @@ from noodcore.db import table_of
 from noodcore.httpguard import AuthError, Identity, Role, hash_token, new_token, token_hint
 from noodcore.tokens import check_token, last_use_due
 from schemas import utcnow
+
+log = logging.getLogger(__name__)
 
 GATEWAY_ROLES = (Role.NSP_STAFF, Role.VIEWER)
 STAFF = (Role.NSP_STAFF,)
@@ -118,7 +122,13 @@ class StaffTokenVerifier:
             if last_use_due(row, now):
                 row.last_used_at = now
                 session.add(row)
-                session.commit()
+                try:
+                    session.commit()
+                except OperationalError as exc:
+                    # Bookkeeping only: a full disk must not lock staff out of the screens
+                    # that tell them the disk is full.
+                    session.rollback()
+                    log.warning("could not record the use of token %s: %s", row.id, exc.orig)
             return Identity(name=row.name, role=role, token_id=row.id, nsp_id=self.nsp_id)
 
 

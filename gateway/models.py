@@ -68,6 +68,16 @@ class MetaRow(GatewayTable, table=True):
     value: int
 
 
+class HealthProbeRow(GatewayTable, table=True):
+    """Written and deleted again by the health check's write probe (``Outbox.probe_write``);
+    always empty between probes."""
+
+    __tablename__ = "health_probe"
+
+    id: int | None = Field(default=None, primary_key=True)
+    payload: bytes
+
+
 class BulletinRow(GatewayTable, table=True):
     """Latest known version of each bulletin of the CP."""
 

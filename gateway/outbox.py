@@ -12,13 +12,18 @@ Invariants:
   (the CP keeps the message as a dead letter) marks it ``stored`` as well, so it is not
   resent; its ``cp_state`` tells the staff, and a later ``stored`` ack (re-processed at the
   CP) replaces it.
+* A write that the database refuses (full disk, I/O error) is remembered in
+  ``last_write_error`` until a later write succeeds, so the health check reports what staff
+  just experienced; ``probe_write`` finds out without waiting for staff to try.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,10 +34,18 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 from sqlalchemy import func, text, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from gateway.db import make_engine
-from gateway.models import SCHEMA_VERSION, AckEventRow, GatewayTable, MetaRow, OutboxRow
+from gateway.models import (
+    SCHEMA_VERSION,
+    AckEventRow,
+    GatewayTable,
+    HealthProbeRow,
+    MetaRow,
+    OutboxRow,
+)
 from schemas import UP_KINDS, UP_MESSAGE_TYPES, AckMessage, HandlingState, Status, make_up, utcnow
 
 log = logging.getLogger(__name__)
@@ -41,6 +54,7 @@ EntryState = Literal["queued", "sent", "stored"]
 ENTRY_STATES: tuple[EntryState, ...] = ("queued", "sent", "stored")
 
 _SEQ_KEY = "seq"
+PROBE_BYTES = 16 * 1024
 
 
 class UnknownKindError(ValueError):
@@ -149,6 +163,9 @@ class Outbox:
         # read-check-insert of heartbeat coalescing atomic across API, MQTT and timer threads.
         self._write_lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
+        # (when, what) of the last write the database refused; None after a good write.
+        self.last_write_error: tuple[datetime, str] | None = None
+        self._probed_at = -math.inf
         GatewayTable.metadata.create_all(self.engine)
         with self.write() as tx:
             for key, value in ((_SEQ_KEY, 0), ("schema_version", SCHEMA_VERSION)):
@@ -165,13 +182,19 @@ class Outbox:
     @contextmanager
     def write(self) -> Iterator[Transaction]:
         """A serialised write transaction, committed on normal exit, rolled back on error."""
-        with (
-            self._write_lock,
-            Session(self.engine, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            tx = Transaction(session)
-            yield tx
+        try:
+            with (
+                self._write_lock,
+                Session(self.engine, expire_on_commit=False) as session,
+                session.begin(),
+            ):
+                tx = Transaction(session)
+                yield tx
+        except OperationalError as exc:
+            self.last_write_error = (utcnow(), str(exc.orig))
+            log.error("outbox write failed: %s", exc.orig)
+            raise
+        self.last_write_error = None
         if tx.created:
             for callback in self._listeners:
                 try:
@@ -442,6 +465,23 @@ class Outbox:
         if row is None:
             return None
         return Status.model_validate(json.loads(row.envelope)["body"])
+
+    def probe_write(self, min_interval: float = 0) -> None:
+        """Commit a tiny write (the ``health_probe`` marker); raises (and records) what a
+        report's write would hit: a full disk, a read-only file. Does nothing when the last
+        probe is less than ``min_interval`` seconds ago (an SD card wears with every write)."""
+        now = time.monotonic()
+        if now - self._probed_at < min_interval:
+            return
+        self._probed_at = now
+        with self.write() as tx:
+            # As large as a big report, inserted and deleted: the pages must be allocated
+            # and the commit written, as for a report; a tiny update could still fit when a
+            # report no longer does.
+            probe = HealthProbeRow(payload=bytes(PROBE_BYTES))
+            tx.session.add(probe)
+            tx.session.flush()
+            tx.session.delete(probe)
 
     def ping(self) -> None:
         """Raise when the database cannot be read."""

@@ -11,15 +11,16 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from noodcore.mqttconf import MqttProtocol
+from noodcore.mqttconf import MqttProtocol, private_client_id
+from noodcore.httpserve import HttpServerSettings
 from schemas.common import ID_PATTERN
 
 DEFAULT_DB_PATH = Path("var/gateway-{nsp_id}.db")
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(HttpServerSettings):
     """Settings of the gateway at one noodsteunpunt (NSP)."""
 
     model_config = SettingsConfigDict(
@@ -87,9 +88,23 @@ class GatewaySettings(BaseSettings):
         min_length=1,
         description="Address for the local web form and info board; 0.0.0.0 for the NSP Wi-Fi.",
     )
-    http_port: int = Field(default=8081, ge=1, le=65535, description="Port of the local web API.")
+    http_port: int = Field(
+        default=8081, ge=0, le=65535, description="Port of the local web API (0: any free port)."
+    )
     http_max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Larger HTTP request bodies get 413."
+    )
+    health_min_free_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="/healthz answers 503 when less than this is free on the database's "
+        "file system (reports could soon not be saved).",
+    )
+    health_write_probe_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="/healthz commits a tiny write at most this often to find out whether "
+        "the database still accepts writes.",
     )
     public_board: bool = Field(
         default=False,
@@ -163,4 +178,7 @@ class GatewaySettings(BaseSettings):
 
     @property
     def client_id(self) -> str:
-        return f"gw-{self.nsp_id}"
+        """Not guessable without the password (noodcore.mqttconf); the production broker
+        replaces it with the username."""
+        password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
+        return private_client_id(f"gw-{self.nsp_id}", password)

@@ -9,6 +9,8 @@ they may send.
 * 401 means "who are you?" (no, malformed, unknown, expired or revoked token; always with a
   ``WWW-Authenticate`` header); 403 means "you are known, but your role may not do this"
   and names the roles that may.
+* A state-changing request authenticated by the sign-in cookie must come from this site's
+  own pages (``check_same_origin``: a foreign ``Origin``/``Referer`` gets a 403 that says so).
 * ``BodySizeLimit`` answers 413 before a large body is read into memory.
 
 Each app puts a ``TokenVerifier`` (its own token store) on ``app.state.token_verifier`` and,
@@ -22,15 +24,21 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol, cast
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi import routing as fastapi_routing
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, AwareDatetime
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REALM = "noodnet"
@@ -139,6 +147,7 @@ class Requirement:
         cookie = request.cookies.get(TOKEN_COOKIE)
         if header is None and cookie:
             # Browsers on the CP's and the gateway's pages carry the token in an HttpOnly cookie.
+            check_same_origin(request)
             credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=cookie)
             header = f"Bearer {cookie}"
         if header is None:
@@ -167,6 +176,59 @@ class Requirement:
                 f"this; requires role {allowed}",
             )
         return identity
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin_of(value: str) -> tuple[str, str] | None:
+    """(scheme, host[:port] without the scheme's default port) of an Origin or Referer."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    netloc = parts.netloc.rpartition("@")[2].lower()
+    return parts.scheme, netloc.removesuffix(f":{_DEFAULT_PORTS[parts.scheme]}")
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a state-changing request that a browser sent from another site with the sign-in
+    cookie (cross-site request forgery): 403 naming the origin.
+
+    Only cookie-authenticated requests are checked; a request with an ``Authorization``
+    header carries its credential itself and cannot be forged by a foreign page. The
+    browser's ``Origin`` (else ``Referer``) must name this host, as the ``Host`` header does
+    (the scheme may differ behind a TLS-terminating proxy, so host and port are compared).
+    ``Origin: null`` (sandboxed frames, privacy redirects) is refused. A request with neither
+    header is let through: every current browser sends ``Origin`` on a POST, so it did not
+    come from a page, and a non-browser client that holds the cookie holds the token.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    claimed = request.headers.get("origin")
+    source = "Origin"
+    if claimed is None:
+        claimed = request.headers.get("referer")
+        source = "Referer"
+    if claimed is None:
+        return
+    host = request.headers.get("host", "").lower()
+    origin = _origin_of(claimed)
+    if origin is not None:
+        _, netloc = origin
+        candidates = {host, host.removesuffix(":80"), host.removesuffix(":443")}
+        if netloc in candidates:
+            return
+    shown = claimed if len(claimed) <= 200 else claimed[:200] + "..."
+    raise HTTPException(
+        403,
+        detail=f"cross-origin request refused: {source} {shown!r} is not this site "
+        f"({host or 'no Host header'}); a page of another site may not use the sign-in "
+        "cookie. API clients send 'Authorization: Bearer <token>' instead.",
+    )
 
 
 def require(*roles: Role) -> Any:
@@ -328,6 +390,44 @@ def document_access(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+# --------------------------------------------------------------------------- 405 Allow
+
+
+def allow_every_method(app: FastAPI) -> None:
+    """A 405 names every method the path serves in ``Allow``, not just one route's.
+
+    Starlette answers 405 from the first route whose path matches, and that route knows only
+    its own methods; a path served by several routes (GET and POST as two handlers) answered
+    ``Allow: GET``. This handler collects the methods of every route matching the path.
+    """
+    patterns: list[tuple[Any, frozenset[str]]] = []
+
+    def allowed(path: str) -> list[str]:
+        if not patterns:
+            for route in http_routes(app):
+                methods = getattr(route, "methods", None)
+                route_path = getattr(route, "path", None)
+                if methods and route_path:
+                    patterns.append((compile_path(route_path)[0], frozenset(methods)))
+        found: set[str] = set()
+        for regex, methods in patterns:
+            if regex.match(path):
+                found |= methods
+        return sorted(found)
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        methods = allowed(request.url.path)
+        if not methods:  # not ours to explain: keep what was raised
+            return await http_exception_handler(request, cast(StarletteHTTPException, exc))
+        body = {
+            "detail": f"method {request.method} is not allowed on this path; "
+            f"allowed: {', '.join(methods)}"
+        }
+        return JSONResponse(body, status_code=405, headers={"Allow": ", ".join(methods)})
+
+    app.add_exception_handler(405, method_not_allowed)
+
+
 # --------------------------------------------------------------------------- body size
 
 
@@ -413,6 +513,31 @@ def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+# --------------------------------------------------------------------------- parameters
+
+# Bounds of integer path and query parameters: ids fit the databases' signed 64-bit integers
+# with room to spare (beyond them SQLite and psycopg raise OverflowError: a 500), and no list
+# is paged past a billion rows. Every int parameter states one (tests/test_http_edges.py walks
+# every route).
+MAX_ID = 2**62
+MAX_OFFSET = 1_000_000_000
+
+
+def _utc_representable(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            "timestamp out of range: in UTC it must lie between 0001-01-01 and 9999-12-31"
+        ) from None
+    return value
+
+
+# A timestamp parameter with its offset (``2026-01-01T12:00:00+01:00``) that can be compared
+# with stored UTC times: 0001-01-01T00:00:00+14:00 would be before year 1 in UTC.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc_representable)]
 
 
 def unprocessable(loc: tuple[str | int, ...], msg: str, value: Any = None) -> Exception:

@@ -3,10 +3,18 @@
 Invariant: every production MQTT client is made by ``make_client`` (persistent session,
 credentials, TLS), so the CP and the gateway cannot drift apart in how they connect.
 
+
+Client ids: the production broker binds the client id to the username
+(``use_username_as_clientid`` in deploy/mosquitto/mosquitto.conf), so no identity can take
+over another's session. As a second line for brokers without that option, the default ids of
+the CP service and the gateway carry a suffix derived from the broker password
+(``private_client_id``): stable across restarts, so the broker keeps the session, and not
+guessable by anyone who does not hold the password.
 MQTT 5 is the default and what production uses (an ACL refusal is visible in the PUBACK).
 MQTT 3.1.1 exists only so the demo can fall back to a pure-Python broker (amqtt speaks
 nothing newer) on a machine without Mosquitto.
 """
+import hashlib
 
 from __future__ import annotations
 
@@ -38,6 +46,15 @@ def connect_kwargs(
     """Arguments for ``connect``/``connect_async``: keep the session across disconnects."""
     if protocol is MqttProtocol.V311:
         return {}
+
+
+def private_client_id(base: str, password: str | None) -> str:
+    """``base`` plus 16 hex digits derived from the broker password (``base`` alone when there
+    is none, e.g. the demo's open broker). See the module docstring."""
+    if not password:
+        return base
+    digest = hashlib.sha256(f"noodnet-client-id\0{base}\0{password}".encode()).hexdigest()
+    return f"{base}-{digest[:16]}"
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = session_expiry
     if receive_maximum is not None:

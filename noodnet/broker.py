@@ -66,6 +66,9 @@ class LocalBroker:
     def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
         self.workdir = workdir
         self.port = port or free_port()
+        # A port picked here may be taken by another process before mosquitto binds it; then
+        # the first start moves to a new one (a port the caller chose never moves).
+        self._port_may_move = port is None
         self.proc: subprocess.Popen[bytes] | None = None
         binary = find_mosquitto()
         if binary is None:
@@ -90,21 +93,42 @@ class LocalBroker:
         )
 
     def start(self, timeout: float = 10) -> LocalBroker:
-        self.proc = subprocess.Popen(
-            [self.binary, "-c", str(self.conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout
-        while not port_open(self.port):
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"mosquitto exited ({self.proc.returncode}): {self.log()[-2000:]}"
-                )
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"mosquitto did not listen on {self.port} within {timeout}s")
-            time.sleep(0.02)
-        return self
+        for _attempt in range(5):
+            log_start = len(self.log())
+            self.proc = subprocess.Popen(
+                [self.binary, "-c", str(self.conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + timeout
+            # Listening is not enough: another process may hold the port. Mosquitto logs
+            # "... running" once all its listeners are open.
+            while not (port_open(self.port) and " running" in self.log()[log_start:]):
+                if self.proc.poll() is not None:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"mosquitto did not listen on {self.port} within {timeout}s")
+                time.sleep(0.02)
+            else:
+                self._port_may_move = False
+                return self
+            output = self.log()[log_start:]
+            if "Address already in use" in output and self._port_may_move:
+                self._move_ports()
+                continue
+            raise RuntimeError(f"mosquitto exited ({self.proc.returncode}): {output[-2000:]}")
+        raise RuntimeError("mosquitto found no free port in 5 attempts")
+
+    def _move_ports(self) -> None:
+        """Listen on fresh ports: every ``listener <port>`` line of the config is rewritten."""
+        text = self.conf.read_text()
+        for attr in ("port", "tls_port"):
+            old = getattr(self, attr, None)
+            if old is not None:
+                new = free_port()
+                text = text.replace(f"listener {old} ", f"listener {new} ")
+                setattr(self, attr, new)
+        self.conf.write_text(text)
 
     def log(self) -> str:
         path = self.workdir / "mosquitto.log"

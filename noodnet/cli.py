@@ -177,7 +177,9 @@ def gateway(
 @app.command()
 def demo(
     gateways: Annotated[int, typer.Option(min=1, max=12, help="Simulated NSPs")] = 4,
-    http_port: Annotated[int, typer.Option(help="CP service port")] = 8080,
+    http_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="CP service port (0 = pick a free one)")
+    ] = 8080,
     mqtt_port: Annotated[int, typer.Option(help="Broker port (0 = pick a free one)")] = 0,
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C)")

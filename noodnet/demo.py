@@ -23,6 +23,15 @@ from noodnet.scenario import NSPS, events
 
 CP_ID = "cp-oss"
 CP_BROKER_USER = "noodnet-cp"
+# A read-only broker account for watching the traffic: connecting as noodnet-cp would replace
+# the CP service's own connection (the broker uses the username as client id).
+WATCH_USER = "noodnet-watch"
+WATCH_ACL = f"""
+# Demo only: a read-only account to watch the traffic with mosquitto_sub.
+user {WATCH_USER}
+topic read noodnet/v1/+/nsp/+/up/#
+topic read noodnet/v1/+/nsp/+/status
+"""
 
 
 @dataclass
@@ -30,6 +39,7 @@ class DemoCredentials:
     """Everything the demo hands out, printed in the banner."""
 
     cp_broker_password: str
+    watch_password: str
     nsp_broker_passwords: dict[str, str]
     cp_tokens: dict[str, str]  # role -> token
     staff_tokens: dict[str, str]  # nsp_id -> nsp-staff token
@@ -49,6 +59,8 @@ def _make_credentials(workdir: Path, broker_passwd: Path, nsp_ids: list[str]) ->
     passwd = PasswdFile(broker_passwd)
     cp_pw = new_password()
     passwd.set(CP_BROKER_USER, cp_pw)
+    watch_pw = new_password()
+    passwd.set(WATCH_USER, watch_pw)
     nsp_pw = {n: new_password() for n in nsp_ids}
     for nsp_id, pw in nsp_pw.items():
         passwd.set(nsp_id, pw)
@@ -72,7 +84,7 @@ def _make_credentials(workdir: Path, broker_passwd: Path, nsp_ids: list[str]) ->
             gw_engine, f"demo-staff-{nsp_id}", Role.NSP_STAFF, timedelta(days=1)
         ).token
         gw_engine.dispose()
-    return DemoCredentials(cp_pw, nsp_pw, cp_tokens, staff)
+    return DemoCredentials(cp_pw, watch_pw, nsp_pw, cp_tokens, staff)
 
 
 class _Stop(Exception):
@@ -87,6 +99,31 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
             stdout=fh,
             stderr=subprocess.STDOUT,
         )
+
+
+def _spawn_http(
+    args: list[str], env: dict[str, str], log: Path, port: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a CP or gateway serving HTTP on ``port`` (0: any free port; the child binds it
+    and reports it in a port file, so no port is picked here and lost to another process);
+    returns the process and its URL once it answers /healthz."""
+    port_file = log.with_suffix(".port")
+    port_file.unlink(missing_ok=True)
+    proc = _spawn(
+        args,
+        {**env, "NOODNET_HTTP_PORT": str(port), "NOODNET_HTTP_PORT_FILE": str(port_file)},
+        log,
+    )
+    deadline = time.monotonic() + 60
+    while not port_file.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited ({proc.returncode}); see {log}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{args[0]} reported no port after 60s; see {log}")
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{int(port_file.read_text())}"
+    _wait_http(url + "/healthz", proc, log)
+    return proc, url
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
@@ -124,13 +161,15 @@ def run_demo(
 
     signal.signal(signal.SIGTERM, _on_signal)
     try:
-        port = mqtt_port or free_port()
         nsp_ids = [n.nsp_id for n in NSPS[:gateways]]
         if broker_kind == "mosquitto" or (broker_kind == "auto" and find_mosquitto()):
-            from noodnet.secure_broker import ProductionBroker
-
             # The production broker config: no anonymous access, a password per NSP, the ACL.
-            secure = ProductionBroker(workdir / "broker", port=port)
+            # No port given: the broker picks one and moves if it was taken meanwhile.
+            from noodnet.secure_broker import ACL, ProductionBroker
+
+            secure = ProductionBroker(
+                workdir / "broker", port=mqtt_port or None, acl_text=ACL.read_text() + WATCH_ACL
+            )
             creds = _make_credentials(workdir, secure.passwd_file, nsp_ids)
             broker = secure.start()
             protocol = "5"
@@ -140,7 +179,7 @@ def run_demo(
                 "ACLs). Production uses Mosquitto (Debian: apt-get install mosquitto).",
                 flush=True,
             )
-            embedded = EmbeddedBroker(workdir / "broker", port=port)
+            embedded = EmbeddedBroker(workdir / "broker", port=mqtt_port or free_port())
             creds = _make_credentials(workdir, workdir / "broker" / "unused.passwd", nsp_ids)
             broker = embedded.start()
             protocol = "3.1.1"
@@ -150,22 +189,20 @@ def run_demo(
             "NOODNET_MQTT_PROTOCOL": protocol,
         }
         cp_log = workdir / "cp.log"
-        cp = _spawn(
+        cp, cp_url = _spawn_http(
             ["cp"],
             {
                 **common,
                 "NOODNET_DATABASE_URL": f"sqlite:///{workdir / 'cp.db'}",
-                "NOODNET_HTTP_PORT": str(http_port),
                 "NOODNET_MQTT_USERNAME": CP_BROKER_USER,
                 "NOODNET_MQTT_PASSWORD": creds.cp_broker_password,
                 # Demo only: the links in the banner open in a browser without a token.
                 "NOODNET_AUTH_ANONYMOUS_READ": "true",
             },
             cp_log,
+            http_port,
         )
         procs.append(cp)
-        cp_url = f"http://127.0.0.1:{http_port}"
-        _wait_http(cp_url + "/healthz", cp, cp_log)
         admin = {"Authorization": f"Bearer {creds.cp_tokens['admin']}"}
         for nsp in NSPS[:gateways]:
             httpx.put(
@@ -177,24 +214,22 @@ def run_demo(
 
         gw_urls: list[str] = []
         for nsp in NSPS[:gateways]:
-            port = free_port()
             log = workdir / f"gw-{nsp.nsp_id}.log"
-            proc = _spawn(
+            proc, url = _spawn_http(
                 ["gateway"],
                 {
                     **common,
                     "NOODNET_NSP_ID": nsp.nsp_id,
                     "NOODNET_DB_PATH": str(workdir / f"gw-{nsp.nsp_id}.db"),
-                    "NOODNET_HTTP_PORT": str(port),
                     "NOODNET_HEARTBEAT_SECONDS": "30",
                     "NOODNET_MQTT_PASSWORD": creds.nsp_broker_passwords[nsp.nsp_id],
                     "NOODNET_PUBLIC_BOARD": "true",
                 },
                 log,
+                0,
             )
             procs.append(proc)
-            gw_urls.append(f"http://127.0.0.1:{port}")
-            _wait_http(gw_urls[-1] + "/healthz", proc, log)
+            gw_urls.append(url)
 
         _banner(cp_url, gw_urls, broker.port, workdir, creds)
         return _play(cp_url, gw_urls, gateways, duration, speed, procs, creds)
@@ -276,7 +311,7 @@ Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
   GeoJSON for GIS       {cp_url}/api/v1/geo/nsps.geojson  {cp_url}/api/v1/geo/help-requests.geojson
   Readiness             {cp_url}/readyz
   MQTT broker           127.0.0.1:{mqtt_port}  (production config: passwords + ACL)
-    mosquitto_sub -p {mqtt_port} -u {CP_BROKER_USER} -P '{creds.cp_broker_password}' \\
+    mosquitto_sub -p {mqtt_port} -u {WATCH_USER} -P '{creds.watch_password}' \\
       -t 'noodnet/v1/{CP_ID}/nsp/+/up/#' -v
 
   Reading works without a token here (NOODNET_AUTH_ANONYMOUS_READ, demo only); anything

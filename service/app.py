@@ -82,12 +82,12 @@ def create_app(
 
 def run(settings: ServiceSettings, upstream_settings: UpstreamSettings | None = None) -> None:
     """Serve the CP service with uvicorn (used by ``noodnet cp`` and ``noodnet region``)."""
-    import uvicorn
+    from noodcore.httpserve import make_server
 
-    uvicorn.run(
+    server, sock = make_server(
         create_app(settings, upstream_settings),
-        host=settings.http_host,
-        port=settings.http_port,
+        settings,
         log_level="info",
         timeout_graceful_shutdown=10,
     )
+    server.run(sockets=[sock])

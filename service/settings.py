@@ -6,9 +6,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from noodcore.mqttconf import MqttProtocol
+from noodcore.mqttconf import MqttProtocol, private_client_id
+from noodcore.httpserve import HttpServerSettings
 from schemas.common import ID_PATTERN
 
 
@@ -17,7 +18,7 @@ class Role(StrEnum):
     REGION = "region"
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(HttpServerSettings):
     """Settings of one CP (or region) service instance."""
 
     model_config = SettingsConfigDict(env_prefix="NOODNET_", extra="ignore")
@@ -39,7 +40,8 @@ class ServiceSettings(BaseSettings):
     mqtt_client_id: str | None = Field(
         default=None,
         description="MQTT client id; fixed per instance so the broker keeps its session "
-        "(default: noodnet-cp-{cp_id}).",
+        "(default: noodnet-cp-{cp_id}, plus a suffix derived from the broker password so it "
+        "cannot be guessed). The production broker replaces it with the username anyway.",
     )
     mqtt_protocol: MqttProtocol = Field(
         default=MqttProtocol.V5,
@@ -91,7 +93,9 @@ class ServiceSettings(BaseSettings):
         description="CAP <sender> of exported alerts (default: urn:noodnet:{cp_id}).",
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
-    http_port: int = Field(default=8080, ge=1, le=65535, description="HTTP API port.")
+    http_port: int = Field(
+        default=8080, ge=0, le=65535, description="HTTP API port (0: any free port)."
+    )
     http_max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Larger HTTP request bodies get 413."
     )
@@ -133,4 +137,6 @@ class ServiceSettings(BaseSettings):
 
     @property
     def client_id(self) -> str:
-        return self.mqtt_client_id or f"noodnet-cp-{self.cp_id}"
+        return self.mqtt_client_id or private_client_id(
+            f"noodnet-cp-{self.cp_id}", self.mqtt_password
+        )

@@ -1,11 +1,14 @@
 """Real components for tests: a Mosquitto broker, CP service and gateway processes.
 
-Everything is started on free ports in a temporary directory and waited on by condition,
-never by sleeping a fixed time.
+Everything is started in a temporary directory and waited on by condition, never by sleeping
+a fixed time. CP and gateway processes bind HTTP port 0 and report the port they got
+(``NOODNET_HTTP_PORT_FILE``), so no test picks a free port, closes it and hands it to a child
+that may lose it to another process (that race failed a CI run with "address already in use").
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -16,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from noodnet.broker import LocalBroker, free_port, kill_process, stop_process
+from noodnet.broker import LocalBroker, kill_process, stop_process
+from noodnet.broker import free_port as free_port  # re-exported: in-process tests need a dead port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,6 +65,7 @@ class Proc:
         # When set, get/post authenticate through it (e.g. CpAuth: gateway tokens per NSP).
         self.auth: httpx.Auth | None = None
         self.proc: subprocess.Popen[bytes] | None = None
+        self.port_file = log.with_name(log.name + ".port")
 
     @property
     def headers(self) -> dict[str, str]:
@@ -71,7 +76,15 @@ class Proc:
         return f"http://127.0.0.1:{self.http_port}"
 
     def start(self, wait_path: str = "/healthz", timeout: float = 30) -> Proc:
-        env = {**os.environ, **self.env}
+        """Start the process and wait until ``wait_path`` answers 200. With ``http_port`` 0
+        the child binds any free port and reports it; a restart binds that port again."""
+        env = {
+            **os.environ,
+            **self.env,
+            "NOODNET_HTTP_PORT": str(self.http_port),
+            "NOODNET_HTTP_PORT_FILE": str(self.port_file),
+        }
+        self.port_file.unlink(missing_ok=True)
         with self.log.open("ab") as fh:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "noodnet", *self.args],
@@ -85,6 +98,8 @@ class Proc:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise AssertionError(f"process exited: {self.log.read_text()[-3000:]}")
+            if self.http_port == 0:
+                self.http_port = int(self.port_file.read_text())
             return httpx.get(self.url + wait_path, timeout=2).status_code == 200
 
         wait_until(up, timeout, interval=0.1, what=f"{self.args[0]} on {self.http_port}")
@@ -170,21 +185,22 @@ def issue_staff_token(db_path: Path, role: str = "nsp-staff") -> str:
         engine.dispose()
 
 
+_serial = itertools.count(1)
+
+
 def cp_process(
     tmp: Path, broker: Mosquitto, database_url: str, cp_id: str = "cp-test", **env: str
 ) -> Proc:
-    port = free_port()
     return Proc(
         ["cp"],
         {
             "NOODNET_CP_ID": cp_id,
             "NOODNET_DATABASE_URL": database_url,
             "NOODNET_MQTT_PORT": str(broker.port),
-            "NOODNET_HTTP_PORT": str(port),
             **env,
         },
-        tmp / f"cp-{port}.log",
-        port,
+        tmp / f"cp-{cp_id}-{next(_serial)}.log",
+        0,
         token=issue_cp_token(database_url, "admin"),
     )
 
@@ -192,7 +208,6 @@ def cp_process(
 def gateway_process(
     tmp: Path, broker: Mosquitto, nsp_id: str, cp_id: str = "cp-test", **env: str
 ) -> Proc:
-    port = free_port()
     db_path = tmp / f"gw-{nsp_id}.db"
     return Proc(
         ["gateway"],
@@ -201,12 +216,11 @@ def gateway_process(
             "NOODNET_CP_ID": cp_id,
             "NOODNET_DB_PATH": str(db_path),
             "NOODNET_MQTT_PORT": str(broker.port),
-            "NOODNET_HTTP_PORT": str(port),
             "NOODNET_RESEND_AFTER_SECONDS": "3",
             **env,
         },
         tmp / f"gw-{nsp_id}.log",
-        port,
+        0,
         token=issue_staff_token(db_path),
     )
 

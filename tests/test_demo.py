@@ -17,18 +17,26 @@ from tests.support import ROOT, free_port, wait_until
 
 @pytest.mark.parametrize("broker", ["mosquitto", "amqtt"])
 def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: str) -> None:
-    port = free_port()
     log = tmp_path / "demo.log"
     with log.open("wb") as fh:
         proc = subprocess.Popen(
             [
                 sys.executable, "-m", "noodnet", "demo",
-                "--http-port", str(port), "--duration", "120", "--speed", "2",
+                "--http-port", "0", "--duration", "120", "--speed", "2",
                 "--workdir", str(tmp_path / "demo"), "--broker", broker,
             ],
             cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
+        # The CP binds any free port (no port picked here and handed over); the banner says which.
+        def cp_port() -> int | None:
+            assert proc.poll() is None, log.read_text()
+            m = re.search(
+                r"Crisis-room dashboard http://127\.0\.0\.1:(\d+)/dashboard", log.read_text()
+            )
+            return int(m.group(1)) if m else None
+
+        port = wait_until(cp_port, 60, interval=0.2, what="the demo's banner")
 
         def nsps_with_messages() -> set[str]:
             assert proc.poll() is None, log.read_text()

@@ -539,7 +539,7 @@ def test_staff_form_names_a_control_character_and_sent_list_shows_not_processed(
 
     from gateway.api import create_app as create_gateway
     from gateway.settings import GatewaySettings
-    from noodnet.httpguard import TOKEN_COOKIE
+    from noodcore.httpguard import TOKEN_COOKIE
     from tests.support import free_port, issue_staff_token
 
     settings = GatewaySettings(

@@ -10,8 +10,9 @@ content_type_conformance,response_schema_conformance,response_headers_conformanc
 
 Not checked: schemathesis' API-strictness heuristics (``positive_data_acceptance``: e.g. the
 gateway documents ``kind`` as a string but rejects unknown kinds with a 422 naming the field;
-``negative_data_rejection``: pydantic accepts ``0`` for a boolean; ``unsupported_method``:
-Starlette's 405 lists only the methods of the first route matching the path).
+``negative_data_rejection``: pydantic accepts ``0`` for a boolean). ``unsupported_method``
+is checked: every 405 lists all methods of its path (noodcore.httpguard.allow_every_method;
+walked over every route by tests/test_http_edges.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ CHECKS = ",".join(
         "content_type_conformance",
         "response_schema_conformance",
         "response_headers_conformance",
+        "unsupported_method",
     ]
 )
 SCHEMATHESIS = ROOT / ".venv" / "bin" / "schemathesis"

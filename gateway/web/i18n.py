@@ -103,6 +103,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "optional": "niet verplicht",
         "send": "Versturen",
         "errors_title": "Er ging iets mis. Controleer deze velden:",
+        "save_failed": "De melding is NIET opgeslagen: de gateway kan niet meer op zijn "
+        "schijf schrijven (schijf vol of defect). Schrijf de melding op papier, geef haar "
+        "telefonisch of per portofoon door aan de CP en waarschuw de beheerder van de "
+        "gateway. Wat u invulde staat hieronder nog.",
         "err_missing": "Vul dit veld in.",
         "err_choice": "Kies een van de mogelijkheden.",
         "err_number": "Vul een getal in, bijvoorbeeld 3.",
@@ -264,6 +268,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "optional": "optional",
         "send": "Send",
         "errors_title": "Something is not right. Please check these fields:",
+        "save_failed": "The report was NOT saved: the gateway can no longer write to its "
+        "disk (disk full or faulty). Write the report down, pass it to the CP by phone or "
+        "radio and alert the gateway's administrator. What you entered is still below.",
         "err_missing": "Please fill in this field.",
         "err_choice": "Please choose one of the options.",
         "err_number": "Please enter a number, for example 3.",

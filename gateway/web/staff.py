@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -135,7 +136,21 @@ async def form_submit(slug: str, request: Request, rt: Runtime) -> Response:
             values=result.values,
             errors=result.errors,
         )
-    entry = await run_in_threadpool(rt.outbox.enqueue, spec.kind, result.body)
+    try:
+        entry = await run_in_threadpool(rt.outbox.enqueue, spec.kind, result.body)
+    except OperationalError:  # logged and recorded by the outbox; /healthz reports it
+        return render(
+            request,
+            rt,
+            "staff_form.html",
+            lang,
+            utcnow(),
+            status_code=503,
+            spec=spec,
+            values=result.values,
+            errors={},
+            save_failed=True,
+        )
     return RedirectResponse(f"/staff/sent?new={entry.message_id}", status_code=303)
 
 

@@ -14,8 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
-
-from noodcore.httpguard import Identity, require, unprocessable
+from noodcore.httpguard import Identity, Timestamp, require, unprocessable
 from schemas import UP_KINDS, Ack, UpMessage
 from service.auth.nsp_binding import record_foreign_message
 from service.auth.roles import GATEWAYS, READERS
@@ -133,8 +132,8 @@ def list_messages(
     session: SessionDep,
     kind: Annotated[str | None, Query(description=f"One of {', '.join(UP_KINDS)}")] = None,
     nsp_id: Annotated[str | None, Query(max_length=63)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="Received at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Received before")] = None,
+    since: Annotated[Timestamp | None, Query(description="Received at or after")] = None,
+    until: Annotated[Timestamp | None, Query(description="Received before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[Message]:

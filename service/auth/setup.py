@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from noodcore.httpguard import BodySizeLimit, Identity, Role, document_access
+from noodcore.httpguard import BodySizeLimit, Identity, Role, allow_every_method, document_access
 from service.auth.tokens import DatabaseTokenVerifier
 from service.settings import ServiceSettings
 
@@ -17,6 +17,7 @@ def install(app: FastAPI, settings: ServiceSettings) -> None:
     """At app creation: middleware and documentation."""
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     document_access(app)
+    allow_every_method(app)
 
 
 def start(app: FastAPI, settings: ServiceSettings, engine: Engine) -> None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from noodcore.db import table_of
-from noodcore.httpguard import require
+from noodcore.httpguard import MAX_OFFSET, require
 from schemas.upstream import IDEMPOTENCY_KEY_PATTERN, UpstreamItem
 from service.auth.roles import READERS, UPSTREAM_SENDERS
 from service.region.inbox import KeyReused, accept
@@ -168,7 +168,7 @@ def list_p1_items(
     up: UpstreamDep,
     cp_id: Annotated[str | None, Query(max_length=63)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ReceivedItem]:
     return _received(_urgent, up, cp_id, limit, offset)
 
@@ -180,6 +180,6 @@ def list_summaries(
     up: UpstreamDep,
     cp_id: Annotated[str | None, Query(max_length=63)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ReceivedItem]:
     return _received(_summaries, up, cp_id, limit, offset)

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from noodcore.db import table_of
-from noodcore.httpguard import require
+from noodcore.httpguard import Timestamp, require
 from schemas import utcnow
 from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep
@@ -272,7 +272,7 @@ def queue(
     triage: TriageDep,
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
     at: Annotated[
-        AwareDatetime | None,
+        Timestamp | None,
         Query(description="Score as of this time (default: now); for reviews and replays."),
     ] = None,
 ) -> list[QueueEntry]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from noodcore.db import table_of
-from noodcore.httpguard import require
+from noodcore.httpguard import MAX_ID, MAX_OFFSET, require
 from schemas.upstream import Summary, SummaryTrigger
 from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep, ContextDep
@@ -148,7 +148,7 @@ def list_outbox(
     target: Annotated[str | None, Query(max_length=500)] = None,
     kind: Annotated[Literal["p1_item", "summary"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[OutboxRow]:
     if state is not None and state not in outbox.STATES:
         raise HTTPException(422, detail=f"state must be one of {', '.join(outbox.STATES)}")
@@ -165,12 +165,14 @@ def list_outbox(
 
 
 @router.get(
-    "/outbox/{item_id}",
+    # ':int': only digits match, so GET /outbox/retry-dead (a POST-only path) is a 405 with
+    # 'Allow: POST' instead of a 422 about item_id.
+    "/outbox/{item_id:int}",
     summary="One outbox item, with the exact payload sent",
     responses={404: {"description": "No such item"}},
     dependencies=[require(*READERS)],
 )
-def get_outbox_item(item_id: int, up: UpstreamDep) -> OutboxRow:
+def get_outbox_item(item_id: Annotated[int, Path(ge=1, le=MAX_ID)], up: UpstreamDep) -> OutboxRow:
     with up.engine.connect() as conn:
         row = conn.execute(sa.select(_outbox).where(_outbox.c.id == item_id)).first()
     if row is None:
@@ -229,7 +231,7 @@ def _audit(conn: sa.Connection, actor: str, ids: list[int]) -> None:
 def list_summaries(
     up: UpstreamDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[SummaryRef]:
     with up.engine.connect() as conn:
         rows = conn.execute(

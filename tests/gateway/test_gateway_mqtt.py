@@ -23,7 +23,7 @@ from gateway.api import create_app
 from gateway.settings import GatewaySettings
 from schemas import AckMessage, Presence, new_message_id, parse_up, topics
 from tests.gateway.conftest import MosquittoFactory
-from tests.support import Mosquitto, free_port, staff_headers, wait_until
+from tests.support import Mosquitto, staff_headers, wait_until
 
 CP, NSP = "cp-test", "nsp-test"
 ROOT = Path(__file__).resolve().parents[2]
@@ -307,17 +307,19 @@ def test_sigterm_stops_cleanly_and_announces_offline(
     tmp_path: Path, mosquitto: Mosquitto, fake_cp_factory: Callable[[int], FakeCp]
 ) -> None:
     cp = fake_cp_factory(mosquitto.port)
-    port = free_port()
+    port_file = tmp_path / "http.port"
     proc = _gateway_process(
         {
             "nsp_id": NSP,
             "cp_id": CP,
             "db_path": str(tmp_path / "gw.db"),
             "mqtt_port": mosquitto.port,
-            "http_port": port,
+            "http_port": 0,  # any free port, reported in port_file
+            "http_port_file": str(port_file),
         }
     )
     try:
+        port = int(wait_until(lambda: port_file.read_text(), 20, what="port file"))
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: httpx.get(url + "/healthz").json()["connected"], 20, what="up")
         headers = staff_headers(tmp_path / "gw.db")
@@ -338,14 +340,13 @@ def test_killed_gateway_is_marked_offline_by_its_will(
     tmp_path: Path, mosquitto: Mosquitto, fake_cp_factory: Callable[[int], FakeCp]
 ) -> None:
     cp = fake_cp_factory(mosquitto.port)
-    port = free_port()
     proc = _gateway_process(
         {
             "nsp_id": NSP,
             "cp_id": CP,
             "db_path": str(tmp_path / "gw.db"),
             "mqtt_port": mosquitto.port,
-            "http_port": port,
+            "http_port": 0,
             "mqtt_keepalive": 5,
         }
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from schemas import make_up
 from service.db import make_engine
-from tests.support import ROOT, CpAuth, Proc, free_port, issue_cp_token
+from tests.support import ROOT, CpAuth, Proc, issue_cp_token
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
@@ -27,7 +27,7 @@ def service_process(
     Its test client authenticates as an admin (and as each NSP's gateway when posting
     messages); with ``upstream_database_url`` it forwards with a 'cp' token issued there.
     """
-    port = port or free_port()
+    port = port or 0  # 0: the child binds any free port and reports it (tests/support.py)
     if upstream_database_url is not None:
         env["NOODNET_UPSTREAM_TOKEN"] = issue_cp_token(upstream_database_url, "cp")
     token = issue_cp_token(database_url, "admin")
@@ -36,14 +36,13 @@ def service_process(
         {
             "NOODNET_CP_ID": node_id,
             "NOODNET_DATABASE_URL": database_url,
-            "NOODNET_HTTP_PORT": str(port),
             "NOODNET_MQTT_ENABLED": "false",
             "NOODNET_UPSTREAM_RETRY_BASE_SECONDS": "0.2",
             "NOODNET_UPSTREAM_RETRY_MAX_SECONDS": "1",
             "NOODNET_UPSTREAM_POLL_SECONDS": "0.2",
             **env,
         },
-        tmp / f"{role}-{node_id}-{port}.log",
+        tmp / f"{role}-{node_id}.log",
         port,
         token=token,
     )

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import Proc, free_port, wait_until
+from tests.support import Proc, wait_until
 from tests.upstream.support import (
     help_request,
     resource_request,
@@ -59,18 +59,21 @@ def post_all(cp: Proc, messages: list[dict[str, Any]]) -> None:
 def test_upstream_down_100_changes_and_a_restart_then_everything_arrives_once(
     tmp_path: Path, make_database_url: Any
 ) -> None:
-    region_port = free_port()
     region_db = make_database_url("region")
+    # The region binds port 0 and reports it; it is then stopped ("down") and later started
+    # again on that same port (no free port picked here and handed to a child).
+    region = service_process(tmp_path, "region", "vr-test", region_db)
+    region.start()
+    region.stop()
     cp = service_process(
         tmp_path,
         "cp",
         CP,
         make_database_url("cp"),
         upstream_database_url=region_db,
-        NOODNET_UPSTREAM_URLS=f"http://127.0.0.1:{region_port}",
+        NOODNET_UPSTREAM_URLS=region.url,
         NOODNET_SUMMARY_INTERVAL_SECONDS="0",  # only change-triggered summaries here
     )
-    region = service_process(tmp_path, "region", "vr-test", region_db, region_port)
     seqs: dict[str, int] = {}
     first, second = changes(0, 50, seqs), changes(50, 50, seqs)
     p1_ids = [m["message_id"] for m in first + second if m["body"].get("urgency") == "P1"]

@@ -64,33 +64,37 @@ def p1_view(pic: dict[str, Any]) -> set[tuple[str, str, str]]:
 def test_region_picture_is_the_union_of_its_cps(
     tmp_path: Path, make_database_url: Any, browser: Any
 ) -> None:
-    national_port, region_port = free_port(), free_port()
+    # Each node binds port 0 and reports its port; the node below it learns the URL from
+    # the started process (a free port picked here and handed over could be taken first).
     national_db, region_db = make_database_url("nl"), make_database_url("vr")
-    national = service_process(tmp_path, "region", "nl", national_db, national_port)
-    region = service_process(
-        tmp_path,
-        "region",
-        "vr-bn",
-        region_db,
-        region_port,
-        upstream_database_url=national_db,
-        NOODNET_UPSTREAM_URLS=f"http://127.0.0.1:{national_port}",
-    )
-    cps = {
-        cp_id: service_process(
-            tmp_path,
-            "cp",
-            cp_id,
-            make_database_url(cp_id),
-            upstream_database_url=region_db,
-            NOODNET_UPSTREAM_URLS=f"http://127.0.0.1:{region_port}",
-            NOODNET_SUMMARY_INTERVAL_SECONDS="0",
-        )
-        for cp_id in SITES
-    }
-    procs = [national, region, *cps.values()]
+    national = service_process(tmp_path, "region", "nl", national_db)
+    procs = [national]
     try:
-        for p in procs:
+        national.start()
+        region = service_process(
+            tmp_path,
+            "region",
+            "vr-bn",
+            region_db,
+            upstream_database_url=national_db,
+            NOODNET_UPSTREAM_URLS=national.url,
+        )
+        procs.append(region)
+        region.start()
+        cps = {
+            cp_id: service_process(
+                tmp_path,
+                "cp",
+                cp_id,
+                make_database_url(cp_id),
+                upstream_database_url=region_db,
+                NOODNET_UPSTREAM_URLS=region.url,
+                NOODNET_SUMMARY_INTERVAL_SECONDS="0",
+            )
+            for cp_id in SITES
+        }
+        procs.extend(cps.values())
+        for p in cps.values():
             p.start()
         for cp_id, cp in cps.items():
             feed(cp, cp_id)
