@@ -10,7 +10,7 @@ is the gateway's only reason to stop resending.
 These tests check behaviour, not mechanism: they hold whether the ingest worker retries a whole
 batch or isolates messages, as long as nothing is acked before it is committed.
 
-Database passes, to keep each under two minutes: the PostgreSQL restart runs its own server
+Database passes, to keep each short: the PostgreSQL restart runs its own server
 and the reconnect storm loads the database production runs, so both only in the PostgreSQL
 pass; the disk-full test fills the filesystem under the CP's SQLite file, so only in the SQLite
 pass. The SIGSTOP, broker and clock faults are about processes, broker and gateways, not the
