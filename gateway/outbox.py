@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -155,9 +155,11 @@ class Transaction:
 class Outbox:
     """Durable outbox of one NSP gateway."""
 
-    def __init__(self, db_path: Path, nsp_id: str) -> None:
+    def __init__(self, db_path: Path, nsp_id: str, clock_offset: timedelta = timedelta(0)) -> None:
         self.nsp_id = nsp_id
         self.db_path = db_path
+        # Only for drills and tests (settings.clock_offset_seconds): a gateway clock that is off.
+        self.clock_offset = clock_offset
         self.engine = make_engine(db_path)
         # One process writes this file; a lock (rather than BEGIN IMMEDIATE) keeps the
         # read-check-insert of heartbeat coalescing atomic across API, MQTT and timer threads.
@@ -233,7 +235,7 @@ class Outbox:
             .values(value=MetaRow.value + 1)
             .returning(col(MetaRow.value))
         ).scalar_one()
-        message = make_up(kind, self.nsp_id, seq, validated)
+        message = make_up(kind, self.nsp_id, seq, validated, sent_at=utcnow() + self.clock_offset)
         row = OutboxRow(
             message_id=message.message_id,
             seq=seq,

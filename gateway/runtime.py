@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from gateway.down import DownHandler
 from gateway.heartbeat import Heartbeat
@@ -27,7 +28,11 @@ class GatewayRuntime:
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> GatewayRuntime:
-        outbox = Outbox(settings.db_path, settings.nsp_id)
+        outbox = Outbox(
+            settings.db_path,
+            settings.nsp_id,
+            clock_offset=timedelta(seconds=settings.clock_offset_seconds),
+        )
         inbox = Inbox(outbox)
         down_handler = DownHandler(settings.cp_id, settings.nsp_id, outbox, inbox)
         publisher = Publisher(settings, outbox, down_handler)

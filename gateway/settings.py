@@ -132,6 +132,16 @@ class GatewaySettings(HttpServerSettings):
         gt=0,
         description="Longest wait between reconnect attempts (the wait doubles up to this).",
     )
+    clock_offset_seconds: float = Field(
+        default=0,
+        ge=-366 * 24 * 3600,
+        le=366 * 24 * 3600,
+        description=(
+            "For drills and tests only; 0 in production. Added to this gateway's clock where "
+            "it stamps messages (the envelope's sent_at), e.g. -3600 plays a gateway whose "
+            "clock is an hour behind: the CP shows the skew, nothing else may change."
+        ),
+    )
     language: Literal["nl", "en"] = Field(
         default="nl", description="Language of texts shown to staff and residents: nl or en."
     )

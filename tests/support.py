@@ -1,26 +1,38 @@
-"""Real components for tests: a Mosquitto broker, CP service and gateway processes.
+"""Real components for tests: a Mosquitto broker, CP service and gateway processes, and a
+private PostgreSQL server a test may stop and start.
 
 Everything is started in a temporary directory and waited on by condition, never by sleeping
 a fixed time. CP and gateway processes bind HTTP port 0 and report the port they got
 (``NOODNET_HTTP_PORT_FILE``), so no test picks a free port, closes it and hands it to a child
 that may lose it to another process (that race failed a CI run with "address already in use").
+The fault tests count what gateways accepted against what the CP stored and the gateways
+saw acked (``assert_exactly_once``).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from noodnet.broker import LocalBroker, kill_process, stop_process
 from noodnet.broker import free_port as free_port  # re-exported: in-process tests need a dead port
+
+if TYPE_CHECKING:
+    from gateway.runtime import GatewayRuntime
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,6 +90,10 @@ class Proc:
     def start(self, wait_path: str = "/healthz", timeout: float = 30) -> Proc:
         """Start the process and wait until ``wait_path`` answers 200. With ``http_port`` 0
         the child binds any free port and reports it; a restart binds that port again."""
+        return self.launch().wait_up(wait_path, timeout)
+
+    def launch(self) -> Proc:
+        """Start the process without waiting; ``wait_up`` waits (start several, then wait)."""
         env = {
             **os.environ,
             **self.env,
@@ -93,7 +109,9 @@ class Proc:
                 stdout=fh,
                 stderr=subprocess.STDOUT,
             )
+        return self
 
+    def wait_up(self, wait_path: str = "/healthz", timeout: float = 30) -> Proc:
         def up() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
@@ -112,6 +130,16 @@ class Proc:
     def stop(self) -> None:
         stop_process(self.proc, grace=20)
         self.proc = None
+
+    def pause(self) -> None:
+        """SIGSTOP: the process hangs (swapped out, debugger, overloaded VM) but keeps its
+        sockets open."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def get(self, path: str, **kw: Any) -> Any:
         if self.auth is not None:
@@ -223,6 +251,288 @@ def gateway_process(
         0,
         token=issue_staff_token(db_path),
     )
+
+
+@contextmanager
+def running_system(
+    tmp: Path,
+    broker: Mosquitto,
+    database_url: str,
+    nsps: tuple[str, ...] = ("nsp-a", "nsp-b"),
+    cp_id: str = "cp-test",
+    gateway_env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[Proc, dict[str, Proc]]]:
+    """A CP and one gateway process per NSP on ``broker``, started side by side; all
+    stopped afterwards."""
+    cp = cp_process(tmp, broker, database_url, cp_id=cp_id).launch()
+    gws: dict[str, Proc] = {}
+    try:
+        for nsp in nsps:
+            gws[nsp] = gateway_process(tmp, broker, nsp, cp_id=cp_id, **(gateway_env or {}))
+            gws[nsp].launch()
+        cp.wait_up("/readyz")
+        for gw in gws.values():
+            gw.wait_up()
+        yield cp, gws
+    finally:
+        for p in [*gws.values(), cp]:
+            p.stop()
+
+
+# -- counting: accepted at the gateways vs stored at the CP vs acked back -----------------
+
+
+def help_report(i: int, nsp: str) -> dict[str, Any]:
+    return {
+        "kind": "help_request",
+        "body": {
+            "category": "medical",
+            "urgency": "P2",
+            "location": {"address": f"Kerkstraat {i % 90 + 1}, Oss"},
+            "people_involved": 1,
+            "description": f"Melding {i} via {nsp}: bewoner onwel, geen telefoon",
+        },
+    }
+
+
+class Submitter:
+    """Posts reports to gateways (as staff would) and remembers every accepted message id."""
+
+    def __init__(self, gateways: dict[str, Proc]) -> None:
+        self.gateways = gateways
+        self.accepted: dict[str, str] = {}  # message_id -> nsp_id
+        self._lock = threading.Lock()
+
+    def submit(self, nsp: str, i: int) -> str:
+        r = httpx.post(
+            self.gateways[nsp].url + "/api/v1/reports",
+            json=help_report(i, nsp),
+            timeout=10,
+            headers=self.gateways[nsp].headers,
+        )
+        assert r.status_code == 201, r.text
+        mid = r.json()["message_id"]
+        with self._lock:
+            self.accepted[mid] = nsp
+        return str(mid)
+
+    def submit_many(self, n: int, start: int = 0) -> None:
+        names = sorted(self.gateways)
+        for i in range(start, start + n):
+            self.submit(names[i % len(names)], i)
+
+    def in_background(self, n: int, start: int = 0) -> threading.Thread:
+        t = threading.Thread(target=self.submit_many, args=(n, start), daemon=True)
+        t.start()
+        return t
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.accepted)
+
+    def acked_ids(self) -> set[str]:
+        """Accepted reports each gateway shows as stored at the CP (its ack arrived)."""
+        acked: set[str] = set()
+        for gw in self.gateways.values():
+            offset = 0
+            while True:
+                page = gw.get(
+                    "/api/v1/reports",
+                    params={"kind": "help_request", "limit": 1000, "offset": offset},
+                )
+                acked |= {r["message_id"] for r in page if r["state"] == "stored"}
+                if len(page) < 1000:
+                    break
+                offset += 1000
+        with self._lock:
+            return acked & set(self.accepted)
+
+
+class OutboxSubmitter:
+    """Enqueues reports straight into in-process gateways' outboxes (``GatewayRuntime``), as
+    their web form does, for tests with more gateways than processes would allow here."""
+
+    def __init__(self, runtimes: dict[str, GatewayRuntime]) -> None:
+        self.runtimes = runtimes
+        self.accepted: dict[str, str] = {}
+
+    def submit_batch(self, nsp: str, n: int, start: int = 0) -> None:
+        """``n`` reports in one committed transaction (one fsync: cheap for big backlogs)."""
+        outbox = self.runtimes[nsp].outbox
+        with outbox.write() as tx:
+            entries = [
+                outbox.enqueue_in(tx, "help_request", help_report(i, nsp)["body"])
+                for i in range(start, start + n)
+            ]
+        self.accepted.update({e.message_id: nsp for e in entries})
+
+    def acked_ids(self) -> set[str]:
+        acked: set[str] = set()
+        for nsp, rt in self.runtimes.items():
+            mine = [m for m, n in self.accepted.items() if n == nsp]
+            acked |= {e.message_id for e in rt.outbox.get_many(mine) if e.state == "stored"}
+        return acked
+
+
+def cp_message_ids(cp: Proc, kind: str = "help_request") -> list[str]:
+    ids: list[str] = []
+    offset = 0
+    while True:
+        page = cp.get("/api/v1/messages", params={"kind": kind, "limit": 1000, "offset": offset})
+        ids += [m["message_id"] for m in page]
+        if len(page) < 1000:
+            return ids
+        offset += 1000
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Reports accepted by gateways, rows stored at the CP, and acks the gateways applied."""
+
+    sent: int
+    stored: int  # CP rows of the kind (a doubled report would be two rows)
+    lost: int  # accepted, yet not stored at the CP
+    extra: int  # stored, yet never accepted by a gateway
+    doubled: int  # rows beyond one per message id, plus per-NSP sequence conflicts
+    acked: int
+
+    def __str__(self) -> str:
+        return (
+            f"sent={self.sent} stored={self.stored} acked={self.acked} "
+            f"lost={self.lost} doubled={self.doubled} extra={self.extra}"
+        )
+
+
+def tally(cp: Proc, sub: Submitter | OutboxSubmitter) -> Tally:
+    expected = set(sub.accepted)
+    ids = cp_message_ids(cp)
+    nsps = {n["nsp_id"]: n for n in cp.get("/api/v1/nsps")}
+    conflicts = sum(nsps[n]["seq_conflicts"] for n in set(sub.accepted.values()) if n in nsps)
+    return Tally(
+        sent=len(expected),
+        stored=len(ids),
+        lost=len(expected - set(ids)),
+        extra=len(set(ids) - expected),
+        doubled=len(ids) - len(set(ids)) + conflicts,
+        acked=len(sub.acked_ids()),
+    )
+
+
+def assert_exactly_once(
+    cp: Proc, sub: Submitter | OutboxSubmitter, timeout: float = 60, label: str = ""
+) -> Tally:
+    """Wait until every accepted report is stored at the CP and acked at its gateway; then
+    require 0 lost, 0 doubled, nothing unexpected. Prints the counts."""
+    expected = set(sub.accepted)
+    interval = max(0.3, len(expected) / 5000)
+
+    def all_stored() -> bool:
+        return set(cp_message_ids(cp)) >= expected
+
+    wait_until(all_stored, timeout, interval, what=f"{len(expected)} reports stored at CP")
+    wait_until(
+        lambda: sub.acked_ids() >= expected, timeout, interval, what="every gateway sees its acks"
+    )
+    counts = tally(cp, sub)
+    print(f"{label or 'exactly once'}: {counts}")
+    assert counts.lost == 0, f"lost reports: {counts}"
+    assert counts.doubled == 0, f"a report was stored twice: {counts}"
+    assert counts.extra == 0, f"unexpected extra messages: {counts}"
+    assert counts.acked == counts.sent == counts.stored, counts
+    return counts
+
+
+# -- a private PostgreSQL server ----------------------------------------------------------
+
+
+def find_postgres_bin() -> Path | None:
+    """Directory of Debian's PostgreSQL server binaries (newest major), if installed."""
+    found = [d for d in Path("/usr/lib/postgresql").glob("*/bin") if (d / "postgres").exists()]
+    if not found:
+        return None
+    return max(found, key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0)
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster listening only on a Unix socket in its own directory,
+    so a test can stop and restart the server (the shared one on 127.0.0.1:5432 serves other
+    work) and no TCP port is raced for.
+
+    The directory comes from ``tempfile`` rather than pytest's ``tmp_path``, whose parents are
+    private to root, and keeps the socket path short. The server refuses to run as root, so
+    as root it runs as the ``postgres`` OS user.
+    """
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.dir = Path(tempfile.mkdtemp(prefix="noodnet-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "postgres.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._as: dict[str, Any] = {}
+        if os.geteuid() == 0:
+            self._as = {"user": "postgres", "group": "postgres", "extra_groups": []}
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@/{database}?host={self.dir}"
+
+    def init(self) -> PrivatePostgres:
+        subprocess.run(
+            [
+                *(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres"),
+                *("-A", "trust", "-E", "UTF8", "--no-sync"),
+            ],
+            check=True,
+            capture_output=True,
+            **self._as,
+        )
+        return self
+
+    def start(self, timeout: float = 30) -> PrivatePostgres:
+        # fsync off: the tests stop the server cleanly or kill clients, never the machine.
+        with self.log.open("ab") as fh:
+            self.proc = subprocess.Popen(
+                [
+                    *(str(self.bindir / "postgres"), "-D", str(self.data), "-k", str(self.dir)),
+                    *("-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=50"),
+                ],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                **self._as,
+            )
+        wait_until(self._accepting, timeout, 0.1, what="private PostgreSQL up")
+        return self
+
+    def _accepting(self) -> bool:
+        import psycopg
+
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"postgres exited: {self.log.read_text()[-2000:]}")
+        with psycopg.connect(host=str(self.dir), user="postgres", dbname="postgres"):
+            return True
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(
+            host=str(self.dir), user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self, mode: signal.Signals = signal.SIGINT) -> None:
+        """Shut down: SIGINT is PostgreSQL's fast shutdown (clients cut off, no crash)."""
+        if self.proc is not None:
+            self.proc.send_signal(mode)
+            self.proc.wait(30)
+            self.proc = None
+
+    def remove(self) -> None:
+        if self.proc is not None:
+            self.stop(signal.SIGQUIT)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class MqttPeer:

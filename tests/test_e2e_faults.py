@@ -6,112 +6,30 @@ nothing lost, nothing doubled.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.support import Mosquitto, Proc, cp_process, gateway_process, wait_until
+from tests.support import (
+    Mosquitto,
+    Proc,
+    Submitter,
+    assert_exactly_once,
+    cp_message_ids,
+    running_system,
+    wait_until,
+)
 
 CP = "cp-test"
-
-
-def help_report(i: int, nsp: str) -> dict[str, Any]:
-    return {
-        "kind": "help_request",
-        "body": {
-            "category": "medical",
-            "urgency": "P2",
-            "location": {"address": f"Kerkstraat {i % 90 + 1}, Oss"},
-            "people_involved": 1,
-            "description": f"Melding {i} via {nsp}: bewoner onwel, geen telefoon",
-        },
-    }
-
-
-class Submitter:
-    """Posts reports to gateways (as staff would) and remembers every accepted message id."""
-
-    def __init__(self, gateways: dict[str, Proc]) -> None:
-        self.gateways = gateways
-        self.accepted: dict[str, str] = {}  # message_id -> nsp_id
-        self._lock = threading.Lock()
-
-    def submit(self, nsp: str, i: int) -> str:
-        r = httpx.post(
-            self.gateways[nsp].url + "/api/v1/reports",
-            json=help_report(i, nsp),
-            timeout=10,
-            headers=self.gateways[nsp].headers,
-        )
-        assert r.status_code == 201, r.text
-        mid = r.json()["message_id"]
-        with self._lock:
-            self.accepted[mid] = nsp
-        return str(mid)
-
-    def submit_many(self, n: int, start: int = 0) -> None:
-        names = sorted(self.gateways)
-        for i in range(start, start + n):
-            self.submit(names[i % len(names)], i)
-
-    def in_background(self, n: int, start: int = 0) -> threading.Thread:
-        t = threading.Thread(target=self.submit_many, args=(n, start), daemon=True)
-        t.start()
-        return t
-
-
-def cp_message_ids(cp: Proc) -> list[str]:
-    ids: list[str] = []
-    offset = 0
-    while True:
-        page = cp.get(
-            "/api/v1/messages", params={"kind": "help_request", "limit": 1000, "offset": offset}
-        )
-        ids += [m["message_id"] for m in page]
-        if len(page) < 1000:
-            return ids
-        offset += 1000
-
-
-def assert_exactly_once(cp: Proc, sub: Submitter, timeout: float = 60) -> None:
-    expected = set(sub.accepted)
-
-    def all_stored() -> bool:
-        return set(cp_message_ids(cp)) >= expected
-
-    wait_until(all_stored, timeout, interval=0.3, what=f"{len(expected)} reports stored at CP")
-    ids = cp_message_ids(cp)
-    assert len(ids) == len(set(ids)), "a message was stored twice"
-    assert set(ids) == expected, f"unexpected extra messages: {set(ids) - expected}"
-
-    def all_acked_at_gateways() -> bool:
-        for nsp, gw in sub.gateways.items():
-            rows = gw.get("/api/v1/reports", params={"kind": "help_request", "limit": 1000})
-            mine = {m for m, n in sub.accepted.items() if n == nsp}
-            if {r["message_id"] for r in rows if r["state"] == "stored"} < mine:
-                return False
-        return True
-
-    wait_until(all_acked_at_gateways, timeout, interval=0.3, what="every gateway sees its acks")
 
 
 @pytest.fixture
 def system(
     tmp_path: Path, broker: Mosquitto, database_url: str
 ) -> Iterator[tuple[Proc, dict[str, Proc]]]:
-    cp = cp_process(tmp_path, broker, database_url, cp_id=CP).start("/readyz")
-    gws = {
-        nsp: gateway_process(tmp_path, broker, nsp, cp_id=CP).start() for nsp in ("nsp-a", "nsp-b")
-    }
-    try:
+    with running_system(tmp_path, broker, database_url, cp_id=CP) as (cp, gws):
         yield cp, gws
-    finally:
-        for p in [*gws.values(), cp]:
-            p.stop()
 
 
 def test_report_reaches_cp_once_and_gateway_shows_cp_time(
