@@ -118,6 +118,16 @@ class CapInfoExtra(_Strict):
     audience: str | None = Field(default=None, max_length=500)
     web: str | None = Field(default=None, max_length=2000)
     contact: str | None = Field(default=None, max_length=500)
+    language_tag: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The info block's own <language> when it is not the code NSPs show, "
+        "e.g. 'nl-Latn-NL' shown as 'nl'; exported as it came.",
+    )
+    # None: the same as the Dutch block's (CapMeta); a list: this language's own.
+    parameters: list[CapValue] | None = Field(default=None, max_length=100)
+    event_codes: list[CapValue] | None = Field(default=None, max_length=50)
+    areas: list[CapArea] | None = Field(default=None, max_length=100)
 
 
 class CapMeta(_Strict):
@@ -140,6 +150,12 @@ class CapMeta(_Strict):
     areas: list[CapArea] = Field(default_factory=list, max_length=100)
     info: dict[str, CapInfoExtra] = Field(
         default_factory=dict, description="Language → per-language CAP fields."
+    )
+    unshown_infos: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="info blocks NSPs do not show (a language without a two-letter code, or a "
+        "second block in one language), as CAP XML; exported again as they came.",
     )
 
     def extra(self, language: str) -> CapInfoExtra:
