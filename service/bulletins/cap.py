@@ -389,6 +389,20 @@ def _area(
     area: etree._Element,
     descriptions: dict[str, str],
 ) -> CapArea | None:
+    bad = False
+    for polygon in area.findall(_N + "polygon"):
+        points = (polygon.text or "").split()
+        if len(points) < 4 or points[0] != points[-1]:
+            bad = True
+            problems.append(
+                Problem(
+                    _at(tree, polygon),
+                    "a polygon needs at least 4 'lat,lon' points and must end where it starts",
+                    polygon.sourceline,
+                )
+            )
+    if bad:
+        return None
     try:
         return CapArea(
             descriptions=descriptions,
