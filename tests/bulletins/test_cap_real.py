@@ -271,9 +271,7 @@ async def test_each_language_exports_its_own_parameters_and_geocodes(
     exported = (await client.get(f"/api/v1/bulletins/{bulletin_id}/cap")).content
 
     def said(xml: bytes, lang: str) -> list[tuple[str | None, str | None]]:
-        info = next(
-            i for i in _parse(xml).findall(N + "info") if _t(i, "language") == lang
-        )
+        info = next(i for i in _parse(xml).findall(N + "info") if _t(i, "language") == lang)
         values = _pairs(info, "parameter")
         for area in info.findall(N + "area"):
             values += _pairs(area, "geocode")
