@@ -211,6 +211,33 @@ def schema_problems(xml: bytes) -> list[str]:
     return [f"line {e.line}: {_clean(e.message)}" for e in schema.error_log]
 
 
+def info_block_problems(xml: str) -> list[str]:
+    """Why ``xml`` is not one CAP 1.2 ``info`` block (empty when it is). Kept blocks
+    (``CapMeta.unshown_infos``) are exported as they are, so they must validate."""
+    try:
+        info = etree.fromstring(xml.encode(), _safe_parser())
+    except etree.XMLSyntaxError as exc:
+        return [f"not well-formed XML: {exc.msg}"]
+    if info.tag != _N + "info":
+        q = etree.QName(info)
+        return [
+            f"the element is '{q.localname}' in namespace '{q.namespace or '(none)'}'; "
+            f"expected 'info' in '{CAP_NS}'"
+        ]
+    alert = etree.Element(_N + "alert", nsmap={None: CAP_NS})
+    for name, text in (
+        ("identifier", "check"),
+        ("sender", "check"),
+        ("sent", "2000-01-01T00:00:00-00:00"),
+        ("status", "Actual"),
+        ("msgType", "Alert"),
+        ("scope", "Public"),
+    ):
+        etree.SubElement(alert, _N + name).text = text
+    _copy_into(alert, info)
+    return schema_problems(etree.tostring(alert))
+
+
 # ------------------------------------------------------------------------------ import
 
 

@@ -121,6 +121,7 @@ class CapInfoExtra(_Strict):
     language_tag: str | None = Field(
         default=None,
         max_length=100,
+        pattern=r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$",  # xs:language, as CAP requires
         description="The info block's own <language> when it is not the code NSPs show, "
         "e.g. 'nl-Latn-NL' shown as 'nl'; exported as it came.",
     )
@@ -157,6 +158,18 @@ class CapMeta(_Strict):
         description="info blocks NSPs do not show (a language without a two-letter code, or a "
         "second block in one language), as CAP XML; exported again as they came.",
     )
+
+    @field_validator("unshown_infos")
+    @classmethod
+    def _cap_info_blocks(cls, blocks: list[str]) -> list[str]:
+        # Exported as they are, so each must keep an export schema-valid.
+        from service.bulletins.cap import info_block_problems  # cap imports this module
+
+        for n, block in enumerate(blocks, start=1):
+            problems = info_block_problems(block)
+            if problems:
+                raise ValueError(f"block {n} is not a CAP 1.2 info block: {problems[0]}")
+        return blocks
 
     def extra(self, language: str) -> CapInfoExtra:
         return self.info.get(language) or self.info.get(language.split("-")[0]) or CapInfoExtra()

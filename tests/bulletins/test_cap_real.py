@@ -531,3 +531,36 @@ async def test_the_cps_own_export_comes_back_as_the_same_version(
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"] == ["body", "alert", "identifier"]
     assert len(await _bulletins(client)) == 1
+
+
+async def test_kept_info_blocks_given_through_the_api_must_be_cap(
+    client: httpx.AsyncClient,
+) -> None:
+    fil = (
+        f'<info xmlns="{CAP_NS}"><language>fil</language><category>Met</category>'
+        "<event>Bagyo</event><urgency>Expected</urgency><severity>Minor</severity>"
+        "<certainty>Possible</certainty><headline>Babala sa bagyo</headline></info>"
+    )
+    body: dict[str, Any] = {
+        "bulletin_id": "met-bewaard-blok",
+        "valid_until": "2099-01-01T12:00:00+01:00",
+        "texts": [{"language": "nl", "headline": "Storm", "text": "Blijf binnen."}],
+        "cap": {"unshown_infos": [fil.replace("<urgency>Expected", "<urgency>Soon")]},
+    }
+    r = await client.post("/api/v1/bulletins", json=body)
+    assert r.status_code == 422, r.text
+    assert "not a CAP 1.2 info block" in r.text and "Soon" in r.text
+    body["cap"] = {"unshown_infos": ["<info>not CAP</info>"]}
+    assert (await client.post("/api/v1/bulletins", json=body)).status_code == 422
+    body["cap"] = {
+        "unshown_infos": [fil],
+        "info": {"nl": {"language_tag": "nl-Latn-NL"}},
+    }
+    r = await client.post("/api/v1/bulletins", json=body)
+    assert r.status_code == 201, r.text
+    exported = (await client.get("/api/v1/bulletins/met-bewaard-blok/cap")).content
+    assert schema_problems(exported) == []
+    assert [_t(i, "language") for i in _parse(exported).findall(N + "info")] == [
+        "nl-Latn-NL",
+        "fil",
+    ]
