@@ -273,7 +273,7 @@ def _import_cap(data: bytes, ctx: ServiceContext, actor: str) -> CapImportOut:
                             )
                         ]
                     )
-                if alert.msg_type == "Update":
+                if alert.msg_type == "Update" and not alert.ends:
                     assert alert.draft is not None
                     row = v.add_version(
                         session,
@@ -291,7 +291,8 @@ def _import_cap(data: bytes, ctx: ServiceContext, actor: str) -> CapImportOut:
                         cp_id,
                         target.bulletin_id,
                         actor,
-                        note=f"CAP Cancel {alert.identifier} from {alert.sender}",
+                        note=f"CAP {alert.msg_type} {alert.identifier} from {alert.sender}"
+                        + (" ends the alert" if alert.ends else ""),
                         texts=alert.draft.texts if alert.draft else None,
                         cap=alert.draft.cap if alert.draft else None,
                         source="cap",

@@ -251,6 +251,9 @@ class ImportedAlert:
     draft: BulletinDraft | None  # None: a Cancel without info blocks
     xml: str
     warnings: list[str] = field(default_factory=list)
+    # An Update that expires when (or before) it takes effect, or in the past: it ends the
+    # alert (as tsunami centres end a warning), so the bulletin is withdrawn.
+    ends: bool = False
 
 
 def _text(el: etree._Element, name: str) -> str | None:
@@ -663,7 +666,14 @@ def _with_infos(
 
     expires = _time(_text(nl, "expires"))
     valid_from = _time(_text(nl, "effective")) or sent
-    if expires is not None and expires <= now:
+    ends = False
+    if msg_type == "Update" and expires is not None and expires <= max(now, valid_from):
+        ends = True
+        warnings.append(
+            f"this Update expires at {expires.isoformat()}, before it could be shown: it ends "
+            "the alert, so NSPs stop showing the bulletin (withdrawn)"
+        )
+    elif expires is not None and expires <= now:
         _problem(
             tree,
             problems,
@@ -694,6 +704,7 @@ def _with_infos(
         draft,
         data.decode("utf-8", "replace"),
         warnings,
+        ends,
     )
 
 

@@ -37,6 +37,7 @@ IMO = "imo_iceland_wind_warning.xml"  # is-IS + en-US, own geocodes per language
 RFS = "nsw_rfs_structure_fire.xml"  # cap: prefix, two en-AU blocks
 WRA = "wra_taiwan_reservoir_release.xml"  # zh-tw
 WCATWC = "wcatwc_tsunami_warning_update.xml"  # an Update (its original is not published)
+WCATWC_END = "wcatwc_tsunami_cancellation_update.xml"  # an Update that ends the warning
 
 
 @pytest.fixture
@@ -197,7 +198,7 @@ async def _bulletins(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 def test_the_real_alerts_are_valid_cap_1_2_as_published() -> None:
-    for name in (NAAD, IMO, RFS, WRA, WCATWC):
+    for name in (NAAD, IMO, RFS, WRA, WCATWC, WCATWC_END):
         assert schema_problems(real(name)) == [], name
 
 
@@ -378,6 +379,52 @@ async def test_a_real_update_makes_a_new_version_with_its_own_identity(
         again = await _import(client, xml)
         assert again.status_code == 200 and again.json()["outcome"] == "duplicate", again.text
     assert [b["current_version"] for b in await _bulletins(client)] == [2]
+
+
+async def test_a_real_update_that_ends_the_warning_withdraws_the_bulletin(
+    client: httpx.AsyncClient,
+) -> None:
+    """The tsunami centre ends a warning with an Update that expires when it is sent (urgency
+    Past): refusing it as expired would leave the warning up at every NSP."""
+    raw = real(WCATWC_END)
+    delta = shift_for(raw, datetime.now(UTC))
+    update = prepared(raw, delta)
+    first = min(references(update), key=lambda ref: ref[2] or datetime.min.replace(tzinfo=UTC))
+    first_sent = first[2]
+    assert first_sent is not None
+
+    def original(el: etree._Element) -> None:
+        # The first warning of the chain (PAAQ-1, not published with this Update).
+        el.find(N + "identifier").text = first[1]
+        el.find(N + "sent").text = first_sent.isoformat()
+        el.find(N + "msgType").text = "Alert"
+        el.remove(el.find(N + "references"))
+        for info in el.findall(N + "info"):
+            info.find(N + "urgency").text = "Immediate"
+            info.find(N + "onset").text = first_sent.isoformat()
+            info.find(N + "expires").text = (first_sent + timedelta(hours=6)).isoformat()
+
+    created = await _import(client, prepared(raw, delta, edit=original))
+    assert created.status_code == 201, created.text
+    bulletin_id = created.json()["bulletin"]["bulletin_id"]
+
+    ended = await _import(client, update)
+    assert ended.status_code == 201, ended.text
+    assert ended.json()["outcome"] == "withdrawn"
+    assert ended.json()["bulletin"]["bulletin_id"] == bulletin_id
+    assert ended.json()["bulletin"]["state"] == "withdrawn"
+    assert any("it ends the alert" in w for w in ended.json()["warnings"])
+
+    v2 = (await client.get(f"/api/v1/bulletins/{bulletin_id}/versions/2/cap")).content
+    assert schema_problems(v2) == []
+    e = essence(v2)
+    assert (e["msg_type"], e["identifier"]) == ("Cancel", "PAAQ-4-mg5a94")
+    assert e["sent"] == essence(update)["sent"]
+    assert (first[0], first[1], first_sent) in references(v2)
+    for xml in (update, v2):
+        again = await _import(client, xml)
+        assert again.status_code == 200 and again.json()["outcome"] == "duplicate", again.text
+    assert len(await _bulletins(client)) == 1
 
 
 @pytest.mark.parametrize(
