@@ -15,8 +15,10 @@ Mapping (one bulletin version ↔ one CAP alert):
   import said; a block NSPs cannot show (no two-letter language code, or a second block in one
   language) is kept as it came and exported again, never a reason to refuse the alert;
 * msgType Alert creates a bulletin, Update (with ``references``) publishes a new version of
-  the bulletin the referenced alert created, Cancel withdraws it. Every imported version
-  keeps its own identifier, sender and sent, so it exports as the alert it was;
+  the bulletin the referenced alert created, Cancel withdraws it; an Update that expires
+  before it could be shown ends the alert and withdraws the bulletin too (refusing it would
+  leave the warning up). Every imported version keeps its own identifier, sender and sent,
+  so it exports as the alert it was;
 * this CP's own exports (``urn:noodnet:{cp}:bulletin:{id}:v{n}``) are recognised when they come
   back: importing one again is a no-op, not a second bulletin.
 
@@ -127,15 +129,22 @@ def element_loc(el: etree._Element) -> tuple[str, ...]:
 _STEP = re.compile(r"(?:\{[^}]*\}|[A-Za-z_][\w.-]*:)?(?P<name>[^\[\]]+)(?P<index>\[\d+\])?")
 
 
-def _loc_of(tree: etree._ElementTree, path: str | None) -> tuple[str, ...]:
-    """A schema error's XPath as a readable element path: '/*/*[9]/*[5]' (default namespace)
-    and '/cap:alert/cap:info[2]/cap:urgency' (prefixed) both → ('alert', 'info[…]', 'urgency')."""
-    if not path:
-        return ()
+def _prefixes(tree: etree._ElementTree) -> dict[str, str]:
+    """Every namespace prefix the document declares (the first declaration of each)."""
     namespaces: dict[str, str] = {}
     for el in tree.iter():
         if isinstance(el.tag, str):
             namespaces.update({p: ns for p, ns in el.nsmap.items() if p and p not in namespaces})
+    return namespaces
+
+
+def _loc_of(
+    tree: etree._ElementTree, path: str | None, namespaces: dict[str, str]
+) -> tuple[str, ...]:
+    """A schema error's XPath as a readable element path: '/*/*[9]/*[5]' (default namespace)
+    and '/cap:alert/cap:info[2]/cap:urgency' (prefixed) both → ('alert', 'info[…]', 'urgency')."""
+    if not path:
+        return ()
     try:
         found = tree.xpath(path, namespaces=namespaces)
     except etree.XPathError:
@@ -194,8 +203,9 @@ def parse_xml(data: bytes) -> etree._ElementTree:
         )
     schema = xml_schema()
     if not schema.validate(tree):
+        namespaces = _prefixes(tree)
         problems = [
-            Problem(("body", *_loc_of(tree, e.path)), _clean(e.message), e.line)
+            Problem(("body", *_loc_of(tree, e.path, namespaces)), _clean(e.message), e.line)
             for e in list(schema.error_log)[:20]
         ]
         raise BulletinInvalid(problems)

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from service.bulletins.cap import CAP_NS, display_language, schema_problems
+from service.bulletins.cap import CAP_NS, _loc_of, display_language, schema_problems
 from tests.bulletins.test_cap import _client
 
 N = f"{{{CAP_NS}}}"
@@ -523,6 +523,18 @@ async def test_errors_in_a_prefixed_real_alert_name_readable_elements(
     assert all("{urn:" not in str(d) and "cap:" not in "".join(d["loc"]) for d in detail)
     assert all(isinstance(d.get("line"), int) for d in detail)
     assert await _bulletins(client) == []
+
+
+def test_an_unresolvable_error_path_is_still_given_by_local_names() -> None:
+    tree = etree.ElementTree(_parse(real(RFS)))
+    # A prefix the document does not declare: the path cannot be evaluated, only read.
+    loc = _loc_of(tree, "/c:alert/c:info[2]/c:area/{urn:x}polygon[3]", {})
+    assert loc == ("alert", "info[2]", "area", "polygon[3]")
+    assert _loc_of(tree, "/cap:alert/cap:info[2]/cap:area", {"cap": CAP_NS}) == (
+        "alert",
+        "info[2]",
+        "area",
+    )
 
 
 async def test_the_cps_own_export_comes_back_as_the_same_version(
