@@ -207,13 +207,43 @@ async def import_cap(
     return result
 
 
+def _known_alert(
+    session: Session, ctx: ServiceContext, sender: str, identifier: str
+) -> BulletinVersion | None:
+    """The version a CAP alert (sender, identifier) is: one imported from it, or, for this
+    CP's own export coming back, the version it was exported from."""
+    found = v.find_by_cap(session, sender, identifier)
+    if found is not None:
+        return found
+    own = cap_xml.own_version(identifier, sender, ctx.settings.cp_id, ctx.settings.cap_sender_id)
+    if own is None:
+        return None
+    try:
+        return v.get_version(session, *own)
+    except v.BulletinNotFound:
+        return None
+
+
 def _import_cap(data: bytes, ctx: ServiceContext, actor: str) -> CapImportOut:
     cp_id = ctx.settings.cp_id
     try:
         alert = cap_xml.parse_alert(data, utcnow())
-        origin = v.CapOrigin(alert.identifier, alert.sender, alert.xml)
+        origin = v.CapOrigin(alert.identifier, alert.sender, alert.xml, alert.sent)
         with PUBLISH_LOCK, Session(ctx.engine) as session:
-            seen = v.find_by_cap(session, alert.sender, alert.identifier)
+            seen = _known_alert(session, ctx, alert.sender, alert.identifier)
+            own = cap_xml.own_version(
+                alert.identifier, alert.sender, cp_id, ctx.settings.cap_sender_id
+            )
+            if seen is None and own is not None:
+                raise v.BulletinInvalid(
+                    [
+                        v.Problem(
+                            ("body", "alert", "identifier"),
+                            f"'{alert.identifier}' names version {own[1]} of bulletin "
+                            f"'{own[0]}' of this CP, which does not exist here",
+                        )
+                    ]
+                )
             if seen is not None:
                 record = v.get_record(session, seen.bulletin_id)
                 current = v.get_version(session, record.bulletin_id, record.current_version)
@@ -230,7 +260,7 @@ def _import_cap(data: bytes, ctx: ServiceContext, actor: str) -> CapImportOut:
             else:
                 target = None
                 for sender, identifier, _sent in reversed(alert.references):
-                    target = v.find_by_cap(session, sender, identifier)
+                    target = _known_alert(session, ctx, sender, identifier)
                     if target is not None:
                         break
                 if target is None:
@@ -243,7 +273,7 @@ def _import_cap(data: bytes, ctx: ServiceContext, actor: str) -> CapImportOut:
                             )
                         ]
                     )
-                if alert.msg_type == "Update":
+                if alert.msg_type == "Update" and not alert.ends:
                     assert alert.draft is not None
                     row = v.add_version(
                         session,
@@ -261,8 +291,10 @@ def _import_cap(data: bytes, ctx: ServiceContext, actor: str) -> CapImportOut:
                         cp_id,
                         target.bulletin_id,
                         actor,
-                        note=f"CAP Cancel {alert.identifier} from {alert.sender}",
+                        note=f"CAP {alert.msg_type} {alert.identifier} from {alert.sender}"
+                        + (" ends the alert" if alert.ends else ""),
                         texts=alert.draft.texts if alert.draft else None,
+                        cap=alert.draft.cap if alert.draft else None,
                         source="cap",
                         origin=origin,
                     )

@@ -3,18 +3,29 @@
 Mapping (one bulletin version ↔ one CAP alert):
 
 * each ``info`` block is one language version (``BulletinText``): headline, description →
-  text, instruction, senderName, and the ``areaDesc`` of its areas joined → area;
+  text, instruction, senderName, and the ``areaDesc`` of its areas joined → area. Its
+  ``language`` may be any BCP 47 tag: NSPs show it under its two-letter code ('nl-Latn-NL' →
+  'nl', 'es-419' → 'es') and the tag itself is kept for export;
 * the Dutch ``info`` block carries what all languages share: expires → valid_until,
   effective (else sent) → valid_from, urgency/severity/certainty → the Noodnet urgency class
   (and kept as they were for export), category, responseType, onset, eventCode, parameter and
   the area geometry (polygon, circle, geocode);
+* another language's ``parameter``, ``eventCode`` and ``area`` (geometry and geocodes) are kept
+  as its own when they differ from the Dutch block's, so an export says per language what the
+  import said; a block NSPs cannot show (no two-letter language code, or a second block in one
+  language) is kept as it came and exported again, never a reason to refuse the alert;
 * msgType Alert creates a bulletin, Update (with ``references``) publishes a new version of
-  the bulletin the referenced alert created, Cancel withdraws it.
+  the bulletin the referenced alert created, Cancel withdraws it; an Update that expires
+  before it could be shown ends the alert and withdraws the bulletin too (refusing it would
+  leave the warning up). Every imported version keeps its own identifier, sender and sent,
+  so it exports as the alert it was;
+* this CP's own exports (``urn:noodnet:{cp}:bulletin:{id}:v{n}``) are recognised when they come
+  back: importing one again is a no-op, not a second bulletin.
 
 Imported XML is checked against the official OASIS schema (``CAP-v1.2.xsd``, shipped next to
 this module) and then against what an NSP needs (Dutch text, a headline, not expired, ...).
-Every problem comes back with where it is (element path and line). Exported XML is validated
-against the same schema before it leaves.
+Every problem comes back with where it is (element path by local names, whatever prefix the
+document uses, and line). Exported XML is validated against the same schema before it leaves.
 """
 
 from __future__ import annotations
@@ -97,28 +108,55 @@ def xml_schema() -> etree.XMLSchema:
 # ------------------------------------------------------------------------------ validation
 
 
-def _loc_of(tree: etree._ElementTree, path: str | None) -> tuple[str | int, ...]:
-    """'/*/*[9]/*[5]' → ('alert', 'info[1]', 'urgency'): the element path, readable."""
+def element_loc(el: etree._Element) -> tuple[str, ...]:
+    """An element's path by local names, e.g. ('alert', 'info[2]', 'area', 'polygon'): the
+    same whether the document writes ``<info>`` or ``<cap:info>``. A position is given when
+    the parent has more than one element of that name."""
+    parts: list[str] = []
+    node: etree._Element | None = el
+    while node is not None:
+        name = etree.QName(node).localname
+        parent = node.getparent()
+        if parent is not None:
+            same = [c for c in parent if isinstance(c.tag, str) and c.tag == node.tag]
+            if len(same) > 1:
+                name = f"{name}[{same.index(node) + 1}]"
+        parts.append(name)
+        node = parent
+    return tuple(reversed(parts))
+
+
+_STEP = re.compile(r"(?:\{[^}]*\}|[A-Za-z_][\w.-]*:)?(?P<name>[^\[\]]+)(?P<index>\[\d+\])?")
+
+
+def _prefixes(tree: etree._ElementTree) -> dict[str, str]:
+    """Every namespace prefix the document declares (the first declaration of each)."""
+    namespaces: dict[str, str] = {}
+    for el in tree.iter():
+        if isinstance(el.tag, str):
+            namespaces.update({p: ns for p, ns in el.nsmap.items() if p and p not in namespaces})
+    return namespaces
+
+
+def _loc_of(
+    tree: etree._ElementTree, path: str | None, namespaces: dict[str, str]
+) -> tuple[str, ...]:
+    """A schema error's XPath as a readable element path: '/*/*[9]/*[5]' (default namespace)
+    and '/cap:alert/cap:info[2]/cap:urgency' (prefixed) both → ('alert', 'info[…]', 'urgency')."""
     if not path:
         return ()
     try:
-        found = tree.xpath(path)
+        found = tree.xpath(path, namespaces=namespaces)
     except etree.XPathError:
-        return (path,)
-    if not found or not isinstance(found[0], etree._Element):
-        return (path,)
-    parts: list[str | int] = []
-    el: etree._Element | None = found[0]
-    while el is not None:
-        name = etree.QName(el).localname
-        parent = el.getparent()
-        if parent is not None:
-            same = [c for c in parent if isinstance(c.tag, str) and c.tag == el.tag]
-            if len(same) > 1:
-                name = f"{name}[{same.index(el) + 1}]"
-        parts.append(name)
-        el = parent
-    return tuple(reversed(parts))
+        found = None
+    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+        return element_loc(found[0])
+    # Not resolvable: the steps without prefixes or namespaces, never the raw XPath.
+    steps = []
+    for step in path.strip("/").split("/"):
+        m = _STEP.fullmatch(step)
+        steps.append(m["name"] + (m["index"] or "") if m else step)
+    return tuple(steps)
 
 
 def _clean(message: str) -> str:
@@ -165,8 +203,9 @@ def parse_xml(data: bytes) -> etree._ElementTree:
         )
     schema = xml_schema()
     if not schema.validate(tree):
+        namespaces = _prefixes(tree)
         problems = [
-            Problem(("body", *_loc_of(tree, e.path)), _clean(e.message), e.line)
+            Problem(("body", *_loc_of(tree, e.path, namespaces)), _clean(e.message), e.line)
             for e in list(schema.error_log)[:20]
         ]
         raise BulletinInvalid(problems)
@@ -182,6 +221,33 @@ def schema_problems(xml: bytes) -> list[str]:
     return [f"line {e.line}: {_clean(e.message)}" for e in schema.error_log]
 
 
+def info_block_problems(xml: str) -> list[str]:
+    """Why ``xml`` is not one CAP 1.2 ``info`` block (empty when it is). Kept blocks
+    (``CapMeta.unshown_infos``) are exported as they are, so they must validate."""
+    try:
+        info = etree.fromstring(xml.encode(), _safe_parser())
+    except etree.XMLSyntaxError as exc:
+        return [f"not well-formed XML: {exc.msg}"]
+    if info.tag != _N + "info":
+        q = etree.QName(info)
+        return [
+            f"the element is '{q.localname}' in namespace '{q.namespace or '(none)'}'; "
+            f"expected 'info' in '{CAP_NS}'"
+        ]
+    alert = etree.Element(_N + "alert", nsmap={None: CAP_NS})
+    for name, text in (
+        ("identifier", "check"),
+        ("sender", "check"),
+        ("sent", "2000-01-01T00:00:00-00:00"),
+        ("status", "Actual"),
+        ("msgType", "Alert"),
+        ("scope", "Public"),
+    ):
+        etree.SubElement(alert, _N + name).text = text
+    _copy_into(alert, info)
+    return schema_problems(etree.tostring(alert))
+
+
 # ------------------------------------------------------------------------------ import
 
 
@@ -195,6 +261,9 @@ class ImportedAlert:
     draft: BulletinDraft | None  # None: a Cancel without info blocks
     xml: str
     warnings: list[str] = field(default_factory=list)
+    # An Update that expires when (or before) it takes effect, or in the past: it ends the
+    # alert (as tsunami centres end a warning), so the bulletin is withdrawn.
+    ends: bool = False
 
 
 def _text(el: etree._Element, name: str) -> str | None:
@@ -219,11 +288,31 @@ def _values(el: etree._Element, name: str) -> list[CapValue]:
     return out
 
 
-def _language(raw: str | None) -> str:
-    # CAP's default language is en-US; Noodnet writes 'nl' or 'nl-NL' style codes.
-    lang = (raw or "en-US").strip()
-    primary, _, region = lang.partition("-")
-    return f"{primary.lower()}-{region.upper()}" if region else primary.lower()
+# A well-formed BCP 47 language tag (RFC 5646 'langtag' or private use; case-insensitive).
+_BCP47 = re.compile(
+    r"(?:(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})"  # language, extended language
+    r"(?:-[a-z]{4})?"  # script
+    r"(?:-(?:[a-z]{2}|\d{3}))?"  # region
+    r"(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*"  # variants
+    r"(?:-[\da-wy-z](?:-[a-z\d]{2,8})+)*"  # extensions
+    r"(?:-x(?:-[a-z\d]{1,8})+)?"  # private use
+    r"|x(?:-[a-z\d]{1,8})+)",
+    re.IGNORECASE,
+)
+_SHOWN_LANGUAGE = re.compile(r"([a-z]{2})(?:-([a-z]{2}))?", re.IGNORECASE)
+
+
+def display_language(tag: str | None) -> str | None:
+    """The code NSPs show an info block under ('nl', 'en-GB'; see ``BulletinText``), or None
+    when it has none. 'zh-tw' → 'zh-TW'; a longer tag with a two-letter language → that
+    language: 'nl-Latn-NL' → 'nl', 'es-419' → 'es'; 'fil' or a malformed tag → None. No
+    ``<language>`` is CAP's default, 'en-US'."""
+    tag = (tag or "en-US").strip()
+    if m := _SHOWN_LANGUAGE.fullmatch(tag):
+        return f"{m[1].lower()}-{m[2].upper()}" if m[2] else m[1].lower()
+    if _BCP47.fullmatch(tag) and re.match(r"[a-z]{2}-", tag, re.IGNORECASE):
+        return tag[:2].lower()
+    return None
 
 
 def _clip(text: str | None, limit: int) -> str | None:
@@ -233,7 +322,7 @@ def _clip(text: str | None, limit: int) -> str | None:
 
 
 def _at(tree: etree._ElementTree, el: etree._Element, *loc: str | int) -> tuple[str | int, ...]:
-    return ("body", *_loc_of(tree, tree.getpath(el)), *loc)
+    return ("body", *element_loc(el), *loc)
 
 
 def _problem(
@@ -334,6 +423,55 @@ def parse_alert(data: bytes, now: datetime) -> ImportedAlert:
         )
 
 
+def _area(
+    tree: etree._ElementTree,
+    problems: list[Problem],
+    area: etree._Element,
+    descriptions: dict[str, str],
+) -> CapArea | None:
+    bad = False
+    for polygon in area.findall(_N + "polygon"):
+        points = (polygon.text or "").split()
+        if len(points) < 4 or points[0] != points[-1]:
+            bad = True
+            problems.append(
+                Problem(
+                    _at(tree, polygon),
+                    "a polygon needs at least 4 'lat,lon' points and must end where it starts",
+                    polygon.sourceline,
+                )
+            )
+    if bad:
+        return None
+    try:
+        return CapArea(
+            descriptions=descriptions,
+            polygons=_texts(area, "polygon"),
+            circles=_texts(area, "circle"),
+            geocodes=_values(area, "geocode"),
+            altitude=float(a) if (a := _text(area, "altitude")) else None,
+            ceiling=float(c) if (c := _text(area, "ceiling")) else None,
+        )
+    except ValidationError as exc:
+        for e in exc.errors(include_url=False):
+            problems.append(
+                Problem(
+                    _at(tree, area, *[str(p) for p in e["loc"][:1]]),
+                    e["msg"].removeprefix("Value error, "),
+                    area.sourceline,
+                )
+            )
+        return None
+
+
+def _geometry(area: CapArea) -> tuple[object, ...]:
+    return (area.polygons, area.circles, area.geocodes, area.altitude, area.ceiling)
+
+
+def _as_cap_xml(info: etree._Element) -> str:
+    return etree.tostring(info, encoding="unicode", with_tail=False)
+
+
 def _with_infos(
     tree: etree._ElementTree,
     data: bytes,
@@ -353,31 +491,44 @@ def _with_infos(
         _problem(
             tree, problems, alert, None, "the alert has no <info> block: there is nothing to show"
         )
+    # Display code → info block NSPs show; the others are kept and exported as they came.
     by_lang: dict[str, etree._Element] = {}
-    for info in infos:
-        lang = _language(_text(info, "language"))
-        if not re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", lang):
-            _problem(
-                tree,
-                problems,
-                info,
-                "language",
-                f"'{lang}': Noodnet needs a two-letter language code such as 'nl', 'en' or 'nl-NL'",
+    tags: dict[str, str] = {}
+    unshown: list[str] = []
+    for number, info in enumerate(infos, start=1):
+        tag = _text(info, "language")
+        lang = display_language(tag)
+        said = f"'{tag}'" if tag else "no <language> (en-US)"
+        if lang is None:
+            unshown.append(_as_cap_xml(info))
+            warnings.append(
+                f"info[{number}] {said}: no two-letter language code NSPs can show it under; "
+                "kept with the bulletin and exported again"
             )
             continue
         primary = lang.split("-")[0]
         clash = next((other for other in by_lang if other.split("-")[0] == primary), None)
         if clash is not None:
-            _problem(
-                tree,
-                problems,
-                info,
-                "language",
-                f"a second info block in '{lang}' (also '{clash}'): Noodnet shows one text per "
-                "language",
+            if primary == "nl":  # which Dutch text would the NSPs show?
+                _problem(
+                    tree,
+                    problems,
+                    info,
+                    "language",
+                    f"a second info block in '{tag}' (also '{clash}'): Noodnet shows one text "
+                    "per language",
+                )
+                continue
+            unshown.append(_as_cap_xml(info))
+            warnings.append(
+                f"info[{number}] {said}: a second info block in this language (also "
+                f"'{tags.get(clash, clash)}'); NSPs show the first, this one is kept with the "
+                "bulletin and exported again"
             )
             continue
         by_lang[lang] = info
+        if tag is not None and tag != lang:
+            tags[lang] = tag
     dutch = next((lang for lang in by_lang if lang.startswith("nl")), None)
     if infos and dutch is None:
         problems.append(
@@ -399,9 +550,8 @@ def _with_infos(
     ordered = [dutch, *[lang for lang in by_lang if lang != dutch]]
     texts: list[BulletinText] = []
     extras: dict[str, CapInfoExtra] = {}
-    nl_areas = nl.findall(_N + "area")
     areas: list[CapArea] = []
-    for i, area in enumerate(nl_areas):
+    for i, area_el in enumerate(nl.findall(_N + "area")):
         descriptions: dict[str, str] = {}
         for lang in ordered:
             lang_areas = by_lang[lang].findall(_N + "area")
@@ -409,26 +559,11 @@ def _with_infos(
                 desc = _text(lang_areas[i], "areaDesc")
                 if desc:
                     descriptions[lang] = desc
-        try:
-            areas.append(
-                CapArea(
-                    descriptions=descriptions or {dutch: f"gebied {i + 1}"},
-                    polygons=_texts(area, "polygon"),
-                    circles=_texts(area, "circle"),
-                    geocodes=_values(area, "geocode"),
-                    altitude=float(a) if (a := _text(area, "altitude")) else None,
-                    ceiling=float(c) if (c := _text(area, "ceiling")) else None,
-                )
-            )
-        except ValidationError as exc:
-            for e in exc.errors(include_url=False):
-                problems.append(
-                    Problem(
-                        _at(tree, area, *[str(p) for p in e["loc"][:1]]),
-                        e["msg"].removeprefix("Value error, "),
-                        area.sourceline,
-                    )
-                )
+        shared = _area(tree, problems, area_el, descriptions or {dutch: f"gebied {i + 1}"})
+        if shared is not None:
+            areas.append(shared)
+    nl_parameters = _values(nl, "parameter")
+    nl_event_codes = _values(nl, "eventCode")
     for lang in ordered:
         info = by_lang[lang]
         headline = _text(info, "headline")
@@ -467,9 +602,31 @@ def _with_infos(
             _problem(
                 tree, problems, info, "instruction", f"{len(instruction)} characters; at most 4000"
             )
+        # This language's own parameters, event codes and areas, where they differ from the
+        # Dutch block's (an export writes them back into this language's block).
+        own_areas: list[CapArea] | None = None
+        own_parameters: list[CapValue] | None = None
+        own_event_codes: list[CapValue] | None = None
+        if lang != dutch:
+            parsed = [
+                _area(tree, problems, a, {lang: _text(a, "areaDesc") or f"area {n + 1}"})
+                for n, a in enumerate(info.findall(_N + "area"))
+            ]
+            own = [a for a in parsed if a is not None]
+            if len(own) != len(areas) or any(
+                _geometry(a) != _geometry(b) for a, b in zip(own, areas, strict=False)
+            ):
+                own_areas = own
+            if (parameters := _values(info, "parameter")) != nl_parameters:
+                own_parameters = parameters
+            if (event_codes := _values(info, "eventCode")) != nl_event_codes:
+                own_event_codes = event_codes
         if headline is None or description is None or len(problems) > before:
             continue
-        if areas:
+        if own_areas:
+            area_descs = [a.description(lang) for a in own_areas]
+        elif areas:
+            # Also when this language names no area: place names read the same.
             area_descs = [a.description(lang) for a in areas]
         else:
             area_descs = [d for a in info.findall(_N + "area") if (d := _text(a, "areaDesc"))]
@@ -488,6 +645,10 @@ def _with_infos(
             audience=_clip(_text(info, "audience"), 500),
             web=_clip(_text(info, "web"), 2000),
             contact=_clip(_text(info, "contact"), 500),
+            language_tag=tags.get(lang),
+            parameters=own_parameters,
+            event_codes=own_event_codes,
+            areas=own_areas,
         )
         for res in info.findall(_N + "resource"):
             warnings.append(
@@ -495,16 +656,34 @@ def _with_infos(
                 f"({_text(res, 'mimeType')}) is not sent to NSPs; the board shows text only"
             )
         if lang != dutch:
-            for name in ("expires", "effective", "urgency", "severity", "certainty"):
-                if _text(info, name) != _text(nl, name):
+            for name in ("expires", "effective", "onset", "urgency", "severity", "certainty"):
+                mine, theirs = _text(info, name), _text(nl, name)
+                if name in ("expires", "effective", "onset"):
+                    same = _time(mine) == _time(theirs)
+                else:
+                    same = mine == theirs
+                if not same:
                     warnings.append(
                         f"info '{lang}': <{name}> differs from the Dutch info block; "
                         "the Dutch one is used for the whole bulletin"
                     )
+            for name in ("category", "responseType"):
+                if sorted(_texts(info, name)) != sorted(_texts(nl, name)):
+                    warnings.append(
+                        f"info '{lang}': <{name}> differs from the Dutch info block; "
+                        "the Dutch one is exported for every language"
+                    )
 
     expires = _time(_text(nl, "expires"))
     valid_from = _time(_text(nl, "effective")) or sent
-    if expires is not None and expires <= now:
+    ends = False
+    if msg_type == "Update" and expires is not None and expires <= max(now, valid_from):
+        ends = True
+        warnings.append(
+            f"this Update expires at {expires.isoformat()}, before it could be shown: it ends "
+            "the alert, so NSPs stop showing the bulletin (withdrawn)"
+        )
+    elif expires is not None and expires <= now:
         _problem(
             tree,
             problems,
@@ -518,7 +697,7 @@ def _with_infos(
         raise BulletinInvalid(problems)
 
     try:
-        draft = _draft(alert, nl, msg_type, identifier, sender, sent, texts, areas, extras)
+        draft = _draft(alert, nl, msg_type, identifier, sender, sent, texts, areas, extras, unshown)
     except ValidationError as exc:
         raise BulletinInvalid(
             [
@@ -535,6 +714,7 @@ def _with_infos(
         draft,
         data.decode("utf-8", "replace"),
         warnings,
+        ends,
     )
 
 
@@ -548,6 +728,7 @@ def _draft(
     texts: list[BulletinText],
     areas: list[CapArea],
     extras: dict[str, CapInfoExtra],
+    unshown: list[str],
 ) -> BulletinDraft:
     cap_urgency = CapUrgency(_text(nl, "urgency") or "Unknown")
     severity = CapSeverity(_text(nl, "severity") or "Unknown")
@@ -567,6 +748,7 @@ def _draft(
         parameters=_values(nl, "parameter"),
         areas=areas,
         info=extras,
+        unshown_infos=unshown,
     )
     return BulletinDraft(
         urgency=cap_to_urgency(cap_urgency, severity),
@@ -593,8 +775,25 @@ def identity(version: BulletinVersion, cp_id: str, sender: str) -> tuple[str, st
     if version.cap_identifier and version.cap_sender:
         sent = meta.sent if meta is not None and meta.sent is not None else version.created_at
         return version.cap_sender, version.cap_identifier, sent
-    identifier = f"urn:noodnet:{cp_id}:bulletin:{version.bulletin_id}:v{version.version}"
-    return sender, identifier, version.created_at
+    return sender, own_identifier(cp_id, version.bulletin_id, version.version), version.created_at
+
+
+def own_identifier(cp_id: str, bulletin_id: str, version: int) -> str:
+    return f"urn:noodnet:{cp_id}:bulletin:{bulletin_id}:v{version}"
+
+
+def own_version(
+    identifier: str, sender: str, cp_id: str, own_sender: str
+) -> tuple[str, int] | None:
+    """(bulletin id, version) when (sender, identifier) is this CP's own export of a version
+    made here (``own_identifier``), else None: such an alert coming back is that version."""
+    if sender != own_sender:
+        return None
+    m = re.fullmatch(
+        rf"urn:noodnet:{re.escape(cp_id)}:bulletin:(?P<bulletin>[^:\s]+):v(?P<version>[1-9]\d*)",
+        identifier,
+    )
+    return (m["bulletin"], int(m["version"])) if m else None
 
 
 def export_alert(
@@ -647,7 +846,7 @@ def export_alert(
     for text in body.texts:
         extra = meta.extra(text.language)
         info = etree.SubElement(alert, _N + "info")
-        sub(info, "language", text.language)
+        sub(info, "language", extra.language_tag or text.language)
         for category in meta.categories or [CapCategory.OTHER]:
             sub(info, "category", category.value)
         event = (
@@ -662,7 +861,9 @@ def export_alert(
         sub(info, "severity", (meta.severity or derived[1]).value)
         sub(info, "certainty", (meta.certainty or derived[2]).value)
         sub(info, "audience", extra.audience)
-        values(info, "eventCode", meta.event_codes)
+        values(
+            info, "eventCode", meta.event_codes if extra.event_codes is None else extra.event_codes
+        )
         sub(info, "effective", _cap_time(body.valid_from))
         sub(info, "onset", _cap_time(meta.onset) if meta.onset else None)
         sub(info, "expires", _cap_time(body.valid_until) if body.valid_until else None)
@@ -672,9 +873,10 @@ def export_alert(
         sub(info, "instruction", text.instruction)
         sub(info, "web", extra.web)
         sub(info, "contact", extra.contact)
-        values(info, "parameter", meta.parameters)
-        if meta.areas:
-            for area in meta.areas:
+        values(info, "parameter", meta.parameters if extra.parameters is None else extra.parameters)
+        areas = meta.areas if extra.areas is None else extra.areas
+        if areas or extra.areas is not None:
+            for area in areas:
                 el = etree.SubElement(info, _N + "area")
                 sub(el, "areaDesc", area.description(text.language))
                 for polygon in area.polygons:
@@ -687,12 +889,26 @@ def export_alert(
         elif text.area:
             el = etree.SubElement(info, _N + "area")
             sub(el, "areaDesc", text.area)
+    for kept in meta.unshown_infos:  # blocks NSPs do not show, as they came
+        _copy_into(alert, etree.fromstring(kept.encode(), _safe_parser()))
 
     xml: bytes = etree.tostring(alert, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     problems = schema_problems(xml)
     if problems:  # a bug here, not bad input: never hand out an invalid alert
         raise RuntimeError("exported CAP does not validate: " + "; ".join(problems))
     return xml
+
+
+def _copy_into(parent: etree._Element, el: etree._Element) -> None:
+    """A CAP element and its children under ``parent``, written in the exported document's
+    namespace style (no 'cap:' prefix carried over); leaf text unchanged."""
+    copy = etree.SubElement(parent, _N + etree.QName(el).localname)
+    children = [c for c in el if isinstance(c.tag, str)]
+    if children:
+        for child in children:
+            _copy_into(copy, child)
+    else:
+        copy.text = el.text
 
 
 def _decimal(value: float | None) -> str | None:

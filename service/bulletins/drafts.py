@@ -118,6 +118,17 @@ class CapInfoExtra(_Strict):
     audience: str | None = Field(default=None, max_length=500)
     web: str | None = Field(default=None, max_length=2000)
     contact: str | None = Field(default=None, max_length=500)
+    language_tag: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$",  # xs:language, as CAP requires
+        description="The info block's own <language> when it is not the code NSPs show, "
+        "e.g. 'nl-Latn-NL' shown as 'nl'; exported as it came.",
+    )
+    # None: the same as the Dutch block's (CapMeta); a list: this language's own.
+    parameters: list[CapValue] | None = Field(default=None, max_length=100)
+    event_codes: list[CapValue] | None = Field(default=None, max_length=50)
+    areas: list[CapArea] | None = Field(default=None, max_length=100)
 
 
 class CapMeta(_Strict):
@@ -141,6 +152,24 @@ class CapMeta(_Strict):
     info: dict[str, CapInfoExtra] = Field(
         default_factory=dict, description="Language → per-language CAP fields."
     )
+    unshown_infos: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="info blocks NSPs do not show (a language without a two-letter code, or a "
+        "second block in one language), as CAP XML; exported again as they came.",
+    )
+
+    @field_validator("unshown_infos")
+    @classmethod
+    def _cap_info_blocks(cls, blocks: list[str]) -> list[str]:
+        # Exported as they are, so each must keep an export schema-valid.
+        from service.bulletins.cap import info_block_problems  # cap imports this module
+
+        for n, block in enumerate(blocks, start=1):
+            problems = info_block_problems(block)
+            if problems:
+                raise ValueError(f"block {n} is not a CAP 1.2 info block: {problems[0]}")
+        return blocks
 
     def extra(self, language: str) -> CapInfoExtra:
         return self.info.get(language) or self.info.get(language.split("-")[0]) or CapInfoExtra()

@@ -55,11 +55,14 @@ class BulletinInvalid(BulletinError):
 
 @dataclass
 class CapOrigin:
-    """Where a version came from when it was imported from a CAP alert."""
+    """Where a version came from when it was imported from a CAP alert. Its ``sent`` is the
+    version's own (``CapMeta.sent``), also when the rest of the CAP fields are carried over
+    from the previous version (a Cancel without usable info blocks)."""
 
     identifier: str
     sender: str
     xml: str
+    sent: datetime | None = None
 
 
 def new_bulletin_id() -> str:
@@ -131,6 +134,8 @@ def _store(
     origin: CapOrigin | None,
     note: str | None,
 ) -> BulletinVersion:
+    if origin is not None and origin.sent is not None:
+        cap = (cap or CapMeta()).model_copy(update={"sent": origin.sent})
     message = BulletinMessage(message_id=new_message_id(), sent_at=now, cp_id=cp_id, body=body)
     row = BulletinVersion(
         bulletin_id=body.bulletin_id,
@@ -242,10 +247,12 @@ def withdraw(
     note: str | None = None,
     expected_version: int | None = None,
     texts: list[BulletinText] | None = None,
+    cap: CapMeta | None = None,
     source: str = "api",
     origin: CapOrigin | None = None,
 ) -> BulletinVersion:
-    """Publish a withdrawn version: gateways stop showing the bulletin and confirm it."""
+    """Publish a withdrawn version: gateways stop showing the bulletin and confirm it. Its CAP
+    fields are ``cap`` (a CAP Cancel's own) or else the current version's."""
     now = utcnow()
     record = _editable(session, bulletin_id, expected_version)
     current = get_version(session, bulletin_id, record.current_version)
@@ -261,7 +268,8 @@ def withdraw(
     record.withdrawn = True
     record.updated_at = now
     session.add(record)
-    cap = CapMeta.model_validate(current.cap) if current.cap else None
+    if cap is None and current.cap:
+        cap = CapMeta.model_validate(current.cap)
     row = _store(session, cp_id, body, actor, now, source, cap, origin, note)
     session.flush()
     return row
