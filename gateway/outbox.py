@@ -28,8 +28,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, text, update
 from sqlmodel import Session, col, select
 
+from gateway import schema
 from gateway.db import make_engine
-from gateway.models import SCHEMA_VERSION, AckEventRow, GatewayTable, MetaRow, OutboxRow
+from gateway.models import SCHEMA_VERSION, AckEventRow, MetaRow, OutboxRow
 from schemas import UP_KINDS, UP_MESSAGE_TYPES, AckMessage, HandlingState, Status, make_up, utcnow
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class Outbox:
         # read-check-insert of heartbeat coalescing atomic across API, MQTT and timer threads.
         self._write_lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
-        GatewayTable.metadata.create_all(self.engine)
+        schema.upgrade(self.engine)  # versioned migrations (gateway/schema.py)
         with self.write() as tx:
             for key, value in ((_SEQ_KEY, 0), ("schema_version", SCHEMA_VERSION)):
                 if tx.session.get(MetaRow, key) is None:
