@@ -22,6 +22,8 @@ from service.ingest import IngestWorker
 from service.limits.flags import ThrottleRecorder
 from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import MqttBridge
+from service.ops import aar as aar_api
+from service.ops import metrics as ops_metrics
 from service.region import api as region_api
 from service.settings import ServiceSettings
 from service.tasks import api as tasks_api
@@ -131,6 +133,8 @@ def create_app(
         app.include_router(module.router)
     app.include_router(auth_api.events_router)
     web_login.install(app)  # /login, /logout; pages answer 401 with the sign-in form
+    ops_metrics.install(app)  # /metrics (Prometheus) and the SSE client count
+    app.include_router(aar_api.router)  # after-action report: /api/v1/aar..., /aar
     auth_setup.install(app, settings)
     return app
 
