@@ -30,6 +30,7 @@ class GatewayRuntime:
         inbox = Inbox(outbox)
         downlink = Downlink(settings.cp_id, settings.nsp_id, outbox, inbox)
         publisher = Publisher(settings, outbox, downlink)
+        downlink.on_requeue = publisher.rescan
         heartbeat = Heartbeat(outbox, settings.heartbeat_seconds)
         return cls(settings, outbox, inbox, downlink, publisher, heartbeat)
 

@@ -24,6 +24,7 @@ from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import MqttBridge
 from service.ops import aar as aar_api
 from service.ops import metrics as ops_metrics
+from service.ops.gapfill import GapFiller
 from service.region import api as region_api
 from service.settings import ServiceSettings
 from service.tasks import api as tasks_api
@@ -88,6 +89,14 @@ def create_app(
             d.start()
         if bridge is not None:
             bridge.start()
+        # ops: ask gateways to re-send gaps (after a restore from backup); service/ops/gapfill.py
+        gapfill = (
+            GapFiller(engine, settings.cp_id, bridge.publish, lambda: bridge.connected)
+            if bridge is not None
+            else None
+        )
+        if gapfill is not None:
+            gapfill.start()
         triage.start(bridge)
         app.state.triage = triage
         await run_in_threadpool(upstream.start)
@@ -99,6 +108,8 @@ def create_app(
             yield
         finally:
             # Drain first so acks for committed messages still go out, then disconnect.
+            if gapfill is not None:
+                await run_in_threadpool(gapfill.stop)
             await run_in_threadpool(worker.stop)
             await run_in_threadpool(triage.stop)
             for d in downward:

@@ -532,6 +532,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ev_forwarded": "doorgestuurd naar regio",
         "ev_region_acknowledged": "ontvangen door regio",
         "ev_forwarding_gave_up": "doorsturen opgegeven",
+        "ev_merged_into": "opgegaan in ander item",
     },
     "en": {
         "title": "After-action report",
@@ -575,6 +576,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ev_forwarded": "forwarded to region",
         "ev_region_acknowledged": "received by region",
         "ev_forwarding_gave_up": "forwarding gave up",
+        "ev_merged_into": "merged into another item",
     },
 }
 
@@ -613,7 +615,9 @@ def aar_page(
     texts = TEXTS[lang]
 
     def t(key: str, **kw: Any) -> str:
-        return texts.get(key, TEXTS["nl"].get(key, key)).format(**kw)
+        # An event the texts do not know yet (a new audit action) shows by its own name.
+        fallback = key.removeprefix("ev_").replace("_", " ")
+        return texts.get(key, TEXTS["nl"].get(key, fallback)).format(**kw)
 
     query = request.url.query
     html = _env.get_template("aar.html").render(
