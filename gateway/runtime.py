@@ -11,6 +11,7 @@ from gateway.inbox import Inbox
 from gateway.outbox import Outbox
 from gateway.publisher import Publisher
 from gateway.settings import GatewaySettings
+from noodnet.jsonlog import set_process_ids
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class GatewayRuntime:
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> GatewayRuntime:
+        set_process_ids(nsp_id=settings.nsp_id)  # every log line names the NSP
         outbox = Outbox(settings.db_path, settings.nsp_id)
         inbox = Inbox(outbox)
         downlink = Downlink(settings.cp_id, settings.nsp_id, outbox, inbox)
