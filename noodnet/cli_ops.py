@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from noodnet.backup import BackupError, backup_cp, restore_cp, sqlite_backup
+from noodnet.backup import BackupError, backup_cp, restore_cp, sqlite_backup, sqlite_restore
 
 backup_app = typer.Typer(help="Back up the CP's database or a gateway's outbox while it runs.")
 restore_app = typer.Typer(help="Put a backup in place (the service stopped).")
@@ -82,6 +82,23 @@ def restore_cp_cmd(
     except BackupError as exc:
         raise _fail(exc) from None
     typer.echo(f"restored: {info.describe()}; start the service, gateways fill the gaps")
+
+
+@restore_app.command("gateway")
+def restore_gateway_cmd(
+    from_: Annotated[Path, typer.Option("--from", help="A file made by 'noodnet backup gateway'")],
+    db_path: Annotated[
+        Path | None, typer.Option(help="Outbox SQLite file [NOODNET_DB_PATH]")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing file (moved aside)")] = False,
+) -> None:
+    """Put a gateway's outbox back (the gateway stopped): its sequence numbering continues."""
+    path = db_path or Path(os.environ.get("NOODNET_DB_PATH", "var/noodnet-gateway.db"))
+    try:
+        info = sqlite_restore(from_, path, force)
+    except BackupError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"restored: {info.describe()}")
 
 
 def db_check(database_url: DbUrl = None) -> None:
