@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlmodel import Session
@@ -31,17 +31,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from noodnet.httpguard import Role, require
 from schemas import UP_KINDS, utcnow
+from service.ops.timing import INGEST_BATCH_SECONDS
 
 log = logging.getLogger(__name__)
-
-# Observed by IngestWorker._process (one call per batch: validate, store, commit, ack);
-# process-wide because the worker has no app to find a registry on.
-INGEST_BATCH_SECONDS = Histogram(
-    "noodnet_cp_ingest_batch_seconds",
-    "Time to validate, store and commit one ingest batch (before the acks go out).",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-    registry=None,
-)
 
 SSE_PATH = "/api/v1/stream"
 router = APIRouter()

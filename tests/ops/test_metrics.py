@@ -262,6 +262,32 @@ def test_outbox_backlog_rises_while_the_link_is_down_and_drains_after(
         assert max(drained) >= 20 and drained[-1] == 0, drained
         assert value(gw_scrape(), "noodnet_gw_outbox_oldest_unacked_seconds") == 0
         cp_text = httpx.get(cp.url + "/metrics", headers=cp.headers, timeout=10).text
+        assert value(cp_text, "noodnet_cp_sse_clients") == 0
+        # A crisis-room screen on the live stream is counted while it is connected.
+        with httpx.stream(
+            "GET", cp.url + "/api/v1/stream", headers=cp.headers, timeout=10
+        ) as stream:
+            assert stream.status_code == 200
+            wait_until(
+                lambda: (
+                    value(
+                        httpx.get(cp.url + "/metrics", headers=cp.headers, timeout=10).text,
+                        "noodnet_cp_sse_clients",
+                    )
+                    == 1
+                ),
+                what="the SSE client counted",
+            )
+        wait_until(
+            lambda: (
+                value(
+                    httpx.get(cp.url + "/metrics", headers=cp.headers, timeout=10).text,
+                    "noodnet_cp_sse_clients",
+                )
+                == 0
+            ),
+            what="the SSE client gone",
+        )
         assert value(cp_text, "noodnet_cp_messages_stored_total", kind="situation_report") == 20
         assert value(cp_text, "noodnet_cp_nsp_sequence_gap_messages", nsp_id="nsp-a") == 0
         print(f"backlog, link down: {backlog}; link back: {sorted(set(drained))}")
