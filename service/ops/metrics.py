@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from noodnet.httpguard import Role, require
 from schemas import UP_KINDS, utcnow
-from service.ops.timing import INGEST_BATCH_SECONDS
+from service.ops.timing import INGEST_BATCH_SECONDS, MESSAGES_RECEIVED
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,7 @@ class CpCollector(Collector):
         err.add_metric([], 1.0 if getattr(worker, "last_error", None) else 0.0)
         yield err
         yield from INGEST_BATCH_SECONDS.collect()
+        yield from MESSAGES_RECEIVED.collect()
 
     def _messages(self, session: Session) -> Iterator[Metric]:
         stored = CounterMetricFamily(
