@@ -80,13 +80,23 @@ def default_name(prefix: str) -> str:
     return f"{prefix}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.db"
 
 
+def _free(path: Path) -> Path:
+    """``path``, or ``name-2.db``, ``name-3.db``... when taken (two backups in one second)."""
+    n = 2
+    candidate = path
+    while candidate.exists() or candidate.with_name(candidate.name + ".partial").exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
 def sqlite_backup(source: Path, dest: Path, prefix: str = "noodnet") -> BackupInfo:
     """Online backup of a live SQLite file to ``dest`` (a file, or a directory such as a USB
     stick's mount point, where a timestamped name is used)."""
     if not source.is_file():
         raise BackupError(f"no database file at {source}")
     if dest.is_dir():
-        dest = dest / default_name(prefix)
+        dest = _free(dest / default_name(prefix))
     if dest.exists():
         raise BackupError(f"{dest} exists; choose a new name (backups are never overwritten)")
     if not dest.parent.is_dir():
@@ -172,7 +182,7 @@ def _tool(name: str) -> str:
 
 def pg_dump(url: str, dest: Path) -> BackupInfo:
     if dest.is_dir():
-        dest = dest / default_name("noodnet-cp").replace(".db", ".dump")
+        dest = _free(dest / default_name("noodnet-cp").replace(".db", ".dump"))
     if dest.exists():
         raise BackupError(f"{dest} exists; choose a new name (backups are never overwritten)")
     tmp = dest.with_name(dest.name + ".partial")
