@@ -31,6 +31,7 @@ from gateway.api_models import (
     TaskOut,
 )
 from gateway.auth import BOARD_READERS, STAFF, StaffTokenVerifier
+from gateway.metrics import router as metrics_router
 from gateway.outbox import EntryState, OutboxEntry, body_model
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
@@ -265,6 +266,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(task_router)
+    app.include_router(metrics_router)  # /metrics (Prometheus)
     register_pages(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     document_access(app)

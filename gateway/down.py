@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from enum import StrEnum
 
 from pydantic import ValidationError
 
 from gateway.inbox import Inbox, StoreOutcome
 from gateway.outbox import AckOutcome, Outbox
+from gateway.resend import requeue
 from schemas import AckMessage, BulletinMessage, TaskMessage, parse_down, topics
+from schemas.envelope import ResendMessage
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class DownHandler:
         self.inbox = inbox
         self._lock = threading.Lock()
         self.rejected_count = 0
+        # Set by the runtime: the publisher's rescan, after a CP resend request re-queued rows.
+        self.on_requeue: Callable[[], None] | None = None
 
     def handle(self, topic: str, payload: bytes) -> DownOutcome:
         """Process one downward message. Database errors propagate (the caller must not ack)."""
@@ -69,6 +74,11 @@ class DownHandler:
                 return self._reject(topic, payload, "ack for a message this gateway never sent")
             changed = ack_outcome in (AckOutcome.STORED, AckOutcome.UPDATED)
             return DownOutcome.APPLIED if changed else DownOutcome.IGNORED
+        if isinstance(message, ResendMessage):
+            requeued = requeue(self.outbox, message)
+            if requeued and self.on_requeue is not None:
+                self.on_requeue()
+            return DownOutcome.APPLIED if requeued else DownOutcome.IGNORED
         assert isinstance(message, TaskMessage)
         task_outcome = self.inbox.store_task(message)
         return DownOutcome.APPLIED if task_outcome == StoreOutcome.NEW else DownOutcome.IGNORED

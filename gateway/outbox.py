@@ -37,7 +37,9 @@ from sqlalchemy import func, text, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+from gateway import schema
 from gateway.db import make_engine
+from noodcore.db import table_of
 from gateway.models import (
     SCHEMA_VERSION,
     AckEventRow,
@@ -168,7 +170,10 @@ class Outbox:
         # (when, what) of the last write the database refused; None after a good write.
         self.last_write_error: tuple[datetime, str] | None = None
         self._probed_at = -math.inf
-        GatewayTable.metadata.create_all(self.engine)
+        schema.upgrade(self.engine)  # versioned migrations (gateway/schema.py)
+        # TODO: health_probe (disk health) came in parallel with the migrations; it is still
+        # made here until it has its own gateway migration.
+        HealthProbeRow.metadata.create_all(self.engine, tables=[table_of(HealthProbeRow)])
         with self.write() as tx:
             for key, value in ((_SEQ_KEY, 0), ("schema_version", SCHEMA_VERSION)):
                 if tx.session.get(MetaRow, key) is None:

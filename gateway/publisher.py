@@ -116,6 +116,13 @@ class Publisher:
                 refused_count=self.refused_count,
             )
 
+    def rescan(self) -> None:
+        """Send every row not stored at the CP again from the lowest seq, as after a reconnect
+        (rows re-queued below the cursor, e.g. by a CP resend request, are otherwise skipped)."""
+        with self._state:
+            self._pass_connection = -1
+        self._wake.set()
+
     def wake(self) -> None:
         """Make the sender look at the outbox now (called after every enqueue)."""
         self.sender.wake()

@@ -13,6 +13,7 @@ from gateway.outbox import Outbox
 from gateway.publisher import Publisher
 from gateway.settings import GatewaySettings
 from noodcore.worker import Worker, WorkerReport
+from noodcore.jsonlog import set_process_ids
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class GatewayRuntime:
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> GatewayRuntime:
+        set_process_ids(nsp_id=settings.nsp_id)  # every log line names the NSP
         outbox = Outbox(
             settings.db_path,
             settings.nsp_id,
@@ -36,6 +38,7 @@ class GatewayRuntime:
         inbox = Inbox(outbox)
         down_handler = DownHandler(settings.cp_id, settings.nsp_id, outbox, inbox)
         publisher = Publisher(settings, outbox, down_handler)
+        down_handler.on_requeue = publisher.rescan
         heartbeat = Heartbeat(outbox, settings.heartbeat_seconds)
         return cls(settings, outbox, inbox, down_handler, publisher, heartbeat)
 

@@ -114,7 +114,7 @@ class AccessRule:
         return ", ".join(sorted(r.value for r in self.roles))
 
 
-# The cookie the sign-in pages of the CP and the gateway set (noodnet.signin; HttpOnly,
+# The cookie the sign-in pages of the CP and the gateway set (noodcore.signin; HttpOnly,
 # SameSite=Strict): same token, same rules as the Authorization header.
 TOKEN_COOKIE = "noodnet_token"
 
@@ -241,7 +241,7 @@ def require(*roles: Role) -> Any:
 class PageRequirement(Requirement):
     """A rule for HTML pages: instead of a JSON 401 the browser gets the sign-in page (still
     with status 401 and the same ``WWW-Authenticate``, so the access matrix sees the same
-    answer as for the API; the app installs the page with ``noodnet.signin.SignIn``). A 403
+    answer as for the API; the app installs the page with ``noodcore.signin.SignIn``). A 403
     stays JSON: the sign-in form cannot help a known caller whose role does not fit."""
 
     def __call__(
@@ -361,7 +361,7 @@ def document_access(app: FastAPI) -> None:
                     continue
                 unauthorized = "No, malformed, unknown, expired or revoked token"
                 if rule.page:
-                    # A browser gets the sign-in form (noodnet.signin), still with status 401.
+                    # A browser gets the sign-in form (noodcore.signin), still with status 401.
                     responses.setdefault(
                         "401",
                         {

@@ -222,6 +222,15 @@ def _add_auth_commands() -> None:
 _add_auth_commands()
 
 
+def _add_ops_commands() -> None:
+    from noodnet.cli_ops import register
+
+    register(app)  # backup cp|gateway, restore cp, db-check (noodnet/cli_ops.py)
+
+
+_add_ops_commands()
+
+
 def main() -> None:
     app()
 

@@ -25,6 +25,7 @@ from schemas.bodies import (
     TaskUpdate,
 )
 from schemas.common import SCHEMA_VERSION, CpId, MessageId, NspId, StrictModel, Timestamp
+from schemas.resend import ResendRequest
 
 UP_KINDS = (
     "help_request",
@@ -34,7 +35,7 @@ UP_KINDS = (
     "receipt",
     "task_update",
 )
-DOWN_KINDS = ("ack", "bulletin", "task")
+DOWN_KINDS = ("ack", "bulletin", "task", "resend")
 
 
 def new_message_id() -> str:
@@ -119,8 +120,16 @@ class TaskMessage(_DownEnvelope):
     body: Task
 
 
+class ResendMessage(_DownEnvelope):
+    """The CP asks a gateway to send part of its sequence again (see schemas/resend.py)."""
+
+    kind: Literal["resend"] = "resend"
+    nsp_id: NspId
+    body: ResendRequest
+
+
 DownMessage = Annotated[
-    AckMessage | BulletinMessage | TaskMessage,
+    AckMessage | BulletinMessage | TaskMessage | ResendMessage,
     Field(discriminator="kind"),
 ]
 

@@ -15,6 +15,8 @@ from service.api import dead_letters, health, messages, nsps
 from service.auth import api as auth_api
 from service.auth import setup as auth_setup
 from service.bulletins import api as bulletins_api
+from service.ops import aar as aar_api
+from service.ops import metrics as ops_metrics
 from service.region import api as region_api
 from service.runtime import CpRuntime
 from service.settings import ServiceSettings
@@ -76,6 +78,8 @@ def create_app(
     app.include_router(auth_api.events_router)
     messages.install(app)  # 422 answers that survive any input
     web_login.install(app)  # /login, /logout; pages answer 401 with the sign-in form
+    ops_metrics.install(app)  # /metrics (Prometheus) and the SSE client count
+    app.include_router(aar_api.router)  # after-action report: /api/v1/aar..., /aar
     auth_setup.install(app, settings)
     return app
 

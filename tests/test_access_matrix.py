@@ -188,6 +188,12 @@ def cp_examples() -> dict[tuple[str, str], Example]:
         ("GET", "/login"): get("/login?next=/console"),
         ("POST", "/login"): lambda h: Request("POST", "/login"),
         ("POST", "/logout"): lambda h: Request("POST", "/logout"),
+        # Operations (service/ops): Prometheus metrics, after-action report.
+        ("GET", "/metrics"): get("/metrics"),
+        ("GET", "/api/v1/aar"): get("/api/v1/aar"),
+        ("GET", "/api/v1/aar/timeline.csv"): get("/api/v1/aar/timeline.csv"),
+        ("GET", "/aar"): get("/aar"),
+        ("GET", "/aar/static/aar.css"): get("/aar/static/aar.css"),
     }
 
 
@@ -273,6 +279,7 @@ def gateway_examples() -> dict[tuple[str, str], Example]:
         ("GET", "/api/v1/tasks"): get("/api/v1/tasks"),
         ("GET", "/api/v1/dead-letters"): get("/api/v1/dead-letters"),
         ("GET", "/healthz"): get("/healthz"),
+        ("GET", "/metrics"): get("/metrics"),
     }
 
 

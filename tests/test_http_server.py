@@ -1,4 +1,4 @@
-"""The HTTP server limits (noodnet/httpserve.py) in a real gateway process under uvicorn, the
+"""The HTTP server limits (noodcore/httpserve.py) in a real gateway process under uvicorn, the
 same runner the CP service uses: a client that trickles its body gets 408 while others are
 served, one that trickles its headers is disconnected, and beyond the concurrency limit the
 server answers 503 at once and recovers when the slow connections are gone.

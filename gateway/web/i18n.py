@@ -184,6 +184,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "pending": "{count} melding(en) wachten nog op bevestiging van het CP.",
         # tasks
         "tasks_title": "Taken van het CP",
+        "backup_title": "Reservekopie op USB-stick",
         "tasks_intro": "Opdrachten van het coördinatiepunt. Klik op 'Gedaan' als het klaar is: "
         "het CP ziet dat dan ook.",
         "tasks_open": "Nog te doen",
@@ -345,6 +346,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "link_down_start": "No connection to the CP yet (since {time})",
         "pending": "{count} report(s) still waiting for confirmation from the CP.",
         "tasks_title": "Tasks from the CP",
+        "backup_title": "Backup to a USB stick",
         "tasks_intro": "Instructions from the coordination point. Click 'Done' when finished: "
         "the CP sees it too.",
         "tasks_open": "To do",

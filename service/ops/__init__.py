@@ -1,0 +1,1 @@
+"""Operations of the CP: metrics (/metrics), after-action reports, backups."""
