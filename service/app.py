@@ -18,6 +18,7 @@ from service.bulletins.publish import BulletinRepublisher
 from service.bulletins.reach import record_receipts
 from service.context import ServiceContext
 from service.db import make_engine, migrate
+from service.fallback import api as fallback_api
 from service.ingest import IngestWorker
 from service.limits.flags import ThrottleRecorder
 from service.limits.ratelimit import AdmissionQueue
@@ -127,6 +128,7 @@ def create_app(
         picture_api,
         pages,
         console,
+        fallback_api,
     ):
         app.include_router(module.router)
     app.include_router(auth_api.events_router)
