@@ -220,3 +220,36 @@ async def test_usb_round_trip_both_ways(database_url: str, tmp_path: Path) -> No
         assert down_bytes == down_a.read_bytes()
         gw_a.close()
         gw_b.close()
+
+
+async def test_short_form_decode_maps_the_code_to_its_nsp(database_url: str) -> None:
+    from schemas import shortform as sf
+
+    async with running_cp(database_url, CP) as (app, client):
+        admin = {"Authorization": f"Bearer {token(app, 'admin')}"}
+        viewer = {"Authorization": f"Bearer {token(app, 'viewer')}"}
+        r = await client.put(
+            f"/api/v1/fallback/nsps/{A}", json={"short_code": "osc"}, headers=admin
+        )
+        assert r.json()["short_code"] == "OSC"
+        r = await client.put(f"/api/v1/fallback/nsps/{B}", json={"short_code": "1X"}, headers=admin)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "short_code"]
+        text = sf.encode_report("help_request", _help("Oudere man gevallen"), "OSC", 17)
+        r = await client.post(
+            "/api/v1/fallback/shortform/decode", json={"text": text}, headers=viewer
+        )
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert (out["nsp_id"], out["seq"], out["kind"]) == (A, 17, "help_request")
+        assert out["body"]["description"] == "OUDERE MAN GEVALLEN"
+        swapped = text.replace("GEVALLEN", "GEVALLNE")
+        r = await client.post(
+            "/api/v1/fallback/shortform/decode", json={"text": swapped}, headers=viewer
+        )
+        d = _refusal(r)
+        assert d["ctx"]["code"] == "check_failed" and "verwisseld" in d["ctx"]["nl"]
+        other = sf.encode_report("help_request", _help("x"), "ZZZ", 1)
+        r = await client.post(
+            "/api/v1/fallback/shortform/decode", json={"text": other}, headers=viewer
+        )
+        assert r.json()["nsp_id"] is None  # an unknown code is never guessed
