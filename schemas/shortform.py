@@ -25,6 +25,7 @@ This module imports nothing from service/gateway/noodnet: both sides use it.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from dataclasses import dataclass, fields, replace
 from typing import Any, Final
@@ -51,6 +52,7 @@ FREE_TEXT_CHARS: Final = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ .,-")
 TRUNCATED: Final = ".."  # a cut text ends with this; canonical text never contains it
 
 SHORT_CODE_PATTERN: Final = r"^[A-Z][A-Z0-9]{1,5}$"
+_ASCII_UPPER: Final = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _CHECK_SUFFIX = re.compile(r" \*([0-9]{2})$")
 
 # --------------------------------------------------------------------------- vocabularies
@@ -593,7 +595,9 @@ def _parse_location(value: str, required: bool) -> tuple[str | None, float | Non
 
 def decode(text: str) -> ShortReport:
     """Parse a short form strictly; raises ShortFormError (Dutch and English message)."""
-    text = text.strip().upper()
+    # Only ASCII a-z is taken as upper case: str.upper() would also turn e.g. 'ſ' into 'S'
+    # or 'ﬀ' into 'FF' and so accept characters nobody should have typed.
+    text = text.strip().translate(_ASCII_UPPER)
     if not text:
         _err("text", "leeg bericht", "empty message", code="empty")
     if len(text) > MAX_CHARS:

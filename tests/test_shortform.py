@@ -329,6 +329,8 @@ def test_example_and_messages_in_dutch() -> None:
     )
     assert "swapped" in err.en
     assert _refused(text[:-4]).code == "check_missing"
+    # only ASCII letters are upper-cased: 'ſ'.upper() == 'S' must not sneak in
+    assert _refused(text.replace("S", "ſ", 1)).code == "bad_character"
     err = _refused("OSC-17 HULP P1 MEDISCH 2P 1K/X/Y_Z *00")
     assert err.code == "bad_character" and err.position == 32 and "teken 33" in err.nl
     # a well-checked text with a wrong field still names the field
