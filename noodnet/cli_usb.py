@@ -27,9 +27,13 @@ from schemas.transfer import TransferError, TransferKey, file_name
 
 usb_app = typer.Typer(help="USB-stick transfer between an NSP gateway and its CP.")
 
-DbPath = Annotated[Path, typer.Option(help="Gateway database file [NOODNET_DB_PATH]")]
-NspIdOpt = Annotated[str, typer.Option(help="This NSP's id [NOODNET_NSP_ID]")]
-CpIdOpt = Annotated[str, typer.Option(help="The CP's id [NOODNET_CP_ID]")]
+DbPath = Annotated[
+    Path, typer.Option(envvar="NOODNET_DB_PATH", help="Gateway database file [NOODNET_DB_PATH]")
+]
+NspIdOpt = Annotated[
+    str, typer.Option(envvar="NOODNET_NSP_ID", help="This NSP's id [NOODNET_NSP_ID]")
+]
+CpIdOpt = Annotated[str, typer.Option(envvar="NOODNET_CP_ID", help="The CP's id [NOODNET_CP_ID]")]
 KeyOpt = Annotated[
     str | None,
     typer.Option(help="Transfer key [NOODNET_TRANSFER_KEY]; prefer the env var"),
@@ -54,6 +58,15 @@ def _key(value: str | None) -> TransferKey:
     except ValueError as exc:
         typer.echo(f"invalid transfer key: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _gateway_db(db_path: Path, nsp_id: str) -> Path:
+    """The existing gateway database (never a new, empty one by a typo)."""
+    path = Path(str(db_path).replace("{nsp_id}", nsp_id)).expanduser()
+    if not path.is_file():
+        typer.echo(f"no gateway database at {path}", err=True)
+        raise typer.Exit(2)
+    return path
 
 
 def _target(out: Path, name: str) -> Path:
@@ -91,7 +104,7 @@ def gateway_export(
     from gateway.usb import export_outbox
 
     transfer_key = _key(key)
-    outbox = Outbox(db_path, nsp_id)
+    outbox = Outbox(_gateway_db(db_path, nsp_id), nsp_id)
     try:
         data, n = export_outbox(outbox, cp_id, transfer_key)
     finally:
@@ -116,7 +129,7 @@ def gateway_import(
 
     transfer_key = _key(key)
     data = _read(file)
-    outbox = Outbox(db_path, nsp_id)
+    outbox = Outbox(_gateway_db(db_path, nsp_id), nsp_id)
     try:
         result = import_file(outbox, Inbox(outbox), cp_id, transfer_key, data)
     except TransferError as exc:
