@@ -253,3 +253,26 @@ async def test_short_form_decode_maps_the_code_to_its_nsp(database_url: str) -> 
             "/api/v1/fallback/shortform/decode", json={"text": other}, headers=viewer
         )
         assert r.json()["nsp_id"] is None  # an unknown code is never guessed
+
+
+async def test_a_stick_larger_than_the_api_body_limit_is_imported(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A whole outbox (here 1.3 MB) passes the 1 MiB request limit of the API on this path."""
+    async with running_cp(database_url, CP) as (app, client):
+        admin = {"Authorization": f"Bearer {token(app, 'admin')}"}
+        operator = {"Authorization": f"Bearer {token(app, 'operator')}"}
+        r = await client.put(f"/api/v1/fallback/nsps/{A}", json={}, headers=admin)
+        key = TransferKey.parse(r.json()["transfer_key"])
+        gw = Outbox(tmp_path / "big.db", A)
+        with gw.write() as tx:  # one transaction: fast, and the same rows as 320 enqueues
+            for i in range(320):
+                gw.enqueue_in(tx, "help_request", _help(f"melding {i} " + "tekst " * 660))
+        data, n = export_outbox(gw, CP, key)
+        assert n == 320 and len(data) > 1024 * 1024
+        r = await client.post("/api/v1/fallback/usb/import", content=data, headers=operator)
+        assert r.status_code == 200, r.text[:300]
+        assert (r.json()["stored"], r.json()["duplicates"]) == (320, 0)
+        r = await client.post("/api/v1/messages", content=data, headers=operator)
+        assert r.status_code == 413  # elsewhere the limit stands
+        gw.close()
