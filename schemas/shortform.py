@@ -50,6 +50,7 @@ ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ .,-/:"
 _VALUE: Final = {c: f"{10 + i:02d}" for i, c in enumerate(ALPHABET)}
 FREE_TEXT_CHARS: Final = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ .,-")
 TRUNCATED: Final = ".."  # a cut text ends with this; canonical text never contains it
+NO_TEXT: Final = "-"  # a required text with nothing left after canonicalisation (e.g. emoji)
 
 SHORT_CODE_PATTERN: Final = r"^[A-Z][A-Z0-9]{1,5}$"
 _ASCII_UPPER: Final = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
@@ -376,7 +377,7 @@ def to_short(
             category=HelpCategory(b["category"]).value,
             people=int(b.get("people_involved", 1)),
             vulnerable=int(b.get("vulnerable_people", 0)),
-            text=canonical_text(b["description"]),
+            text=canonical_text(b["description"]) or NO_TEXT,
         )
         if r.address is None and r.lat is None:
             raise ShortFormTooLong("a help request needs a location")
@@ -387,7 +388,7 @@ def to_short(
             severity=Severity(b["severity"]),
             category=SituationCategory(b["category"]).value,
             people=int(affected) if affected is not None else None,
-            text=canonical_text(b["description"]),
+            text=canonical_text(b["description"]) or NO_TEXT,
         )
     elif kind == "resource_request":
         r = replace(

@@ -364,6 +364,20 @@ def test_long_report_is_cut_and_marked() -> None:
     assert sf.to_body(sf.decode(text))["description"] == r.text
 
 
+def test_text_with_nothing_left_still_gives_a_short_form() -> None:
+    r = sf.to_short(
+        "situation_report",
+        {"category": "rumour", "severity": "low", "description": "😀😀"},
+        "AB",
+        3,
+    )
+    assert (
+        sf.encode(r)
+        == f"AB-3 BEELD LAAG GERUCHT//- *{sf.check_digits('AB-3 BEELD LAAG GERUCHT//-')}"
+    )
+    assert sf.decode(sf.encode(r)) == r
+
+
 def test_readout_spells_codes_with_the_dutch_alphabet() -> None:
     r = sf.to_short(
         "resource_request",
