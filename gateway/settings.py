@@ -91,6 +91,16 @@ class GatewaySettings(BaseSettings):
     http_max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Larger HTTP request bodies get 413."
     )
+    transfer_key: SecretStr | None = Field(
+        default=None,
+        description="This NSP's key for USB-stick files ('<key id>:<secret>'), from "
+        "'noodnet provision nsp'; without it the USB export/import is off (docs/fallback.md).",
+    )
+    short_code: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z][A-Z0-9]{1,5}$",
+        description="This NSP's short code for radio and SMS, from 'noodnet provision nsp'.",
+    )
     public_board: bool = Field(
         default=False,
         description="Residents' devices may read the bulletins without a token (the info "

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -276,3 +277,56 @@ async def test_a_stick_larger_than_the_api_body_limit_is_imported(
         r = await client.post("/api/v1/messages", content=data, headers=operator)
         assert r.status_code == 413  # elsewhere the limit stands
         gw.close()
+
+
+async def test_staff_screen_api_of_the_gateway_round_trip(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The same round trip through the gateway's staff API (download, upload) and the CP."""
+    from gateway.api import create_app as create_gateway_app
+    from gateway.settings import GatewaySettings
+    from tests.support import free_port, staff_headers
+
+    async with running_cp(database_url, CP) as (app, client):
+        admin = {"Authorization": f"Bearer {token(app, 'admin')}"}
+        operator = {"Authorization": f"Bearer {token(app, 'operator')}"}
+        r = await client.put(f"/api/v1/fallback/nsps/{A}", json={}, headers=admin)
+        values: dict[str, Any] = {
+            "nsp_id": A, "cp_id": CP, "db_path": tmp_path / "gw.db",
+            "mqtt_port": free_port(), "heartbeat_seconds": 3600,
+        }  # fmt: skip
+        keyless = create_gateway_app(GatewaySettings(**values))
+        gw_app = create_gateway_app(
+            GatewaySettings(**values, transfer_key=r.json()["transfer_key"])
+        )
+        for a in (keyless, gw_app):
+            async with (
+                a.router.lifespan_context(a),
+                httpx.AsyncClient(transport=httpx.ASGITransport(a), base_url="http://gw") as gw,
+            ):
+                staff = staff_headers(tmp_path / "gw.db")
+                if a is keyless:
+                    r = await gw.get("/api/v1/usb/export", headers=staff)
+                    assert r.status_code == 409 and "NOODNET_TRANSFER_KEY" in r.text
+                    continue
+                r = await gw.post(
+                    "/api/v1/reports",
+                    json={"kind": "help_request", "body": _help("Val van trap")},
+                    headers=staff,
+                )
+                assert r.status_code == 201, r.text
+                r = await gw.get("/api/v1/usb/export", headers=staff)
+                assert r.status_code == 200 and r.headers["x-noodnet-messages"] == "1"
+                r = await client.post("/api/v1/fallback/usb/import", content=r.content,
+                                      headers=operator)  # fmt: skip
+                assert (r.json()["stored"], r.json()["duplicates"]) == (1, 0)
+                down = await client.get(f"/api/v1/fallback/usb/export/{A}", headers=operator)
+                r = await gw.post("/api/v1/usb/import", content=_tamper(
+                    down.content, '\\"ref_seq\\":1', '\\"ref_seq\\":2'), headers=staff)  # fmt: skip
+                d = _refusal(r)
+                assert d["ctx"]["code"] == "bad_signature"
+                r = await gw.post("/api/v1/usb/import", content=down.content, headers=staff)
+                assert r.status_code == 200, r.text
+                assert (r.json()["applied"], r.json()["unchanged"]) == (1, 0)
+                r = await gw.get("/api/v1/usb/export", headers=staff)
+                assert r.headers["x-noodnet-messages"] == "0"  # the CP has it: nothing to carry
