@@ -6,7 +6,9 @@ endpoint); a tampered file, a file of another NSP and a file signed with another
 are refused with the reason and store nothing; the same file twice, and a message that also
 came over HTTP, are each counted once. CP → gateway: the CP's export (acks, a task, a
 bulletin) is imported at the gateway (CLI); a tampered file and another NSP's file are
-refused and change nothing; importing it twice changes nothing.
+refused and change nothing; importing it twice changes nothing. The same through the
+gateway's staff API, with a stick over the API's body limit, and with ``noodnet usb``
+against the CP as its own process.
 """
 
 from __future__ import annotations
@@ -330,3 +332,70 @@ async def test_staff_screen_api_of_the_gateway_round_trip(
                 assert (r.json()["applied"], r.json()["unchanged"]) == (1, 0)
                 r = await gw.get("/api/v1/usb/export", headers=staff)
                 assert r.headers["x-noodnet-messages"] == "0"  # the CP has it: nothing to carry
+
+
+def test_cli_against_a_running_cp(database_url: str, tmp_path: Path) -> None:
+    """``noodnet usb cp-import`` / ``cp-export`` talk to the CP service as its own process.
+
+    Only on the SQLite pass: the CLI is an HTTP client; the storage path under it is the one
+    the tests above run on both databases."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    from tests.conftest import test_db_kind
+    from tests.support import ROOT, Proc, free_port, issue_cp_token
+
+    if test_db_kind() != "sqlite":
+        pytest.skip("HTTP client only; storage is covered on both databases above")
+    admin = issue_cp_token(database_url, "admin")
+    operator = issue_cp_token(database_url, "operator")
+    port = free_port()
+    cp = Proc(
+        ["cp"],
+        {
+            "NOODNET_CP_ID": CP,
+            "NOODNET_DATABASE_URL": database_url,
+            "NOODNET_HTTP_PORT": str(port),
+            "NOODNET_MQTT_ENABLED": "false",
+        },
+        tmp_path / "cp.log",
+        port,
+        token=admin,
+    ).start()
+    try:
+        r = httpx.put(f"{cp.url}/api/v1/fallback/nsps/{A}", json={}, headers=cp.headers)
+        key = TransferKey.parse(r.json()["transfer_key"])
+        gw = Outbox(tmp_path / "gw.db", A)
+        gw.enqueue("help_request", _help("Gevallen"))
+        gw.enqueue("help_request", _help("Koorts"))
+        data, _ = export_outbox(gw, CP, key)
+        up = tmp_path / "up.json"
+        up.write_bytes(data)
+        bad = tmp_path / "bad.json"
+        bad.write_bytes(_tamper(data, "Koorts", "Hoorts"))
+        env = {"NOODNET_TOKEN": operator, "PATH": "/usr/bin:/bin"}
+
+        def usb(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "noodnet", "usb", *args, "--cp-url", cp.url],
+                env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+
+        res = usb("cp-import", str(bad))
+        assert res.returncode == 1 and "bestand geweigerd" in res.stderr, res.stderr
+        res = usb("cp-import", str(up), "--nsp-id", A)
+        assert res.returncode == 0 and "2 new, 0 already stored" in res.stdout, res.stderr
+        res = usb("cp-import", str(up))
+        assert res.returncode == 0 and "0 new, 2 already stored" in res.stdout, res.stderr
+        stick = tmp_path / "stick"
+        stick.mkdir()
+        res = usb("cp-export", A, str(stick))
+        assert res.returncode == 0 and "acks=2" in res.stdout, res.stderr
+        (down,) = stick.glob("noodnet-naar-nsp-nsp-a-*.json")
+        result = gateway_import(gw, Inbox(gw), CP, key, down.read_bytes())
+        assert (result.applied, gw.pending_count()) == (2, 0)
+        gw.close()
+    finally:
+        cp.stop()
