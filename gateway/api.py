@@ -36,6 +36,8 @@ from gateway.outbox import EntryState, OutboxEntry, body_model
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
 from gateway.task_api import router as task_router
+from gateway.usb_api import IMPORT_PATH as USB_IMPORT_PATH
+from gateway.usb_api import router as usb_router
 from gateway.web import register as register_pages
 from noodcore.httpguard import (
     MAX_OFFSET,
@@ -48,6 +50,7 @@ from noodcore.httpguard import (
     require,
 )
 from schemas import UP_KINDS, Status
+from schemas.transfer import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +270,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(router)
     app.include_router(task_router)
     app.include_router(metrics_router)  # /metrics (Prometheus)
+    app.include_router(usb_router)
     register_pages(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.http_max_body_bytes,
+        by_path={USB_IMPORT_PATH: MAX_FILE_BYTES},  # the CP's file for a whole outbox
+    )
     document_access(app)
     allow_every_method(app)
     app.add_exception_handler(OperationalError, _storage_failed)

@@ -106,6 +106,16 @@ class GatewaySettings(HttpServerSettings):
         description="/healthz commits a tiny write at most this often to find out whether "
         "the database still accepts writes.",
     )
+    transfer_key: SecretStr | None = Field(
+        default=None,
+        description="This NSP's key for USB-stick files ('<key id>:<secret>'), from "
+        "'noodnet provision nsp'; without it the USB export/import is off (docs/fallback.md).",
+    )
+    short_code: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z][A-Z0-9]{1,5}$",
+        description="This NSP's short code for radio and SMS, from 'noodnet provision nsp'.",
+    )
     public_board: bool = Field(
         default=False,
         description="Residents' devices may read the bulletins without a token (the info "

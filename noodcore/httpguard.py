@@ -438,17 +438,20 @@ class BodySizeLimit:
     as it streams and cut off at the limit, so neither can fill the memory of a Pi.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, by_path: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Exact paths with their own limit (e.g. a USB-stick file upload).
+        self.by_path = by_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.by_path.get(scope.get("path", ""), self.max_bytes)
         declared = _content_length(scope["headers"])
-        if declared is not None and declared > self.max_bytes:
-            await self._reject(send, declared)
+        if declared is not None and declared > limit:
+            await self._reject(send, declared, limit)
             return
         seen = 0
         started = False
@@ -461,12 +464,12 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # Answer now and tell the app the client is gone: frameworks turn an
                     # exception while reading the body into their own 400.
                     rejected = True
                     if not started:
-                        await self._reject(send, seen)
+                        await self._reject(send, seen, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -484,12 +487,9 @@ class BodySizeLimit:
             if not rejected:
                 raise
 
-    async def _reject(self, send: Send, size: int) -> None:
+    async def _reject(self, send: Send, size: int, limit: int) -> None:
         body = json.dumps(
-            {
-                "detail": f"request body too large: {size} bytes or more, limit is "
-                f"{self.max_bytes} bytes"
-            }
+            {"detail": f"request body too large: {size} bytes or more, limit is {limit} bytes"}
         ).encode()
         await send(
             {

@@ -218,6 +218,10 @@ def _add_auth_commands() -> None:
     app.add_typer(staff_app, name="staff-token")
     app.add_typer(provision_app, name="provision")
 
+    from noodnet.cli_usb import usb_app
+
+    app.add_typer(usb_app, name="usb")
+
 
 _add_auth_commands()
 

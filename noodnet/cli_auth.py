@@ -188,6 +188,10 @@ def provision_nsp(
     address: Annotated[str | None, typer.Option(help="Street address")] = None,
     lat: Annotated[float | None, typer.Option(help="WGS84 latitude")] = None,
     lon: Annotated[float | None, typer.Option(help="WGS84 longitude")] = None,
+    short_code: Annotated[
+        str | None,
+        typer.Option(help="Short code for radio/SMS (2-6 letters/digits); default: proposed"),
+    ] = None,
     cp_url: CpUrl = "http://127.0.0.1:8080",
     admin_token: AdminToken = None,
     passwd_file: PasswdFileOpt = Path("/etc/mosquitto/noodnet.passwd"),
@@ -217,6 +221,7 @@ def provision_nsp(
     try:
         registration = {"name": name, "address": address, "lat": lat, "lon": lon}
         nsp = client.register(nsp_id, {k: v for k, v in registration.items() if v is not None})
+        fallback = client.setup_fallback(nsp_id, short_code)
     except provision.ProvisionError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -234,6 +239,8 @@ def provision_nsp(
         mqtt_ca_file=ca_file,
         mqtt_cert_file=cert_file,
         mqtt_key_file=key_file,
+        short_code=fallback["short_code"],
+        transfer_key=fallback["transfer_key"],
     ).render()
     if env_out is not None:
         env_out.parent.mkdir(parents=True, exist_ok=True)
@@ -242,6 +249,11 @@ def provision_nsp(
             fh.write(env)
     typer.echo(f"NSP {nsp_id} registered at {cp_url} (CP {nsp['cp_id']})", err=True)
     typer.echo(f"broker identity '{nsp_id}' written to {passwd_file}; {reloaded}", err=True)
+    typer.echo(
+        f"short code {fallback['short_code']}, new transfer key {fallback['key_id']} "
+        "(USB-stick files signed with an older key are refused from now on)",
+        err=True,
+    )
     typer.echo("ACL (pattern rules, username = NSP id) grants:", err=True)
     for line in provision.acl_entries(nsp["cp_id"], nsp_id):
         typer.echo(f"  {line}", err=True)

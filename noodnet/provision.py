@@ -136,6 +136,8 @@ class GatewayEnv:
     mqtt_ca_file: str | None = None
     mqtt_cert_file: str | None = None
     mqtt_key_file: str | None = None
+    short_code: str | None = None  # on radio cards and short forms (docs/fallback.md)
+    transfer_key: str | None = None  # signs USB-stick files (docs/fallback.md)
 
     def render(self) -> str:
         lines = [
@@ -152,6 +154,8 @@ class GatewayEnv:
             ("NOODNET_MQTT_CA_FILE", self.mqtt_ca_file),
             ("NOODNET_MQTT_CERT_FILE", self.mqtt_cert_file),
             ("NOODNET_MQTT_KEY_FILE", self.mqtt_key_file),
+            ("NOODNET_SHORT_CODE", self.short_code),
+            ("NOODNET_TRANSFER_KEY", self.transfer_key),
         ):
             if value:
                 lines.append(f"{key}={value}")
@@ -171,6 +175,15 @@ class ServiceClient:
     def register(self, nsp_id: str, registration: dict[str, Any]) -> dict[str, Any]:
         r = self.http.put(f"/api/v1/nsps/{nsp_id}", json=registration)
         _raise(r, f"registering NSP {nsp_id}")
+        return dict(r.json())
+
+    def setup_fallback(self, nsp_id: str, short_code: str | None) -> dict[str, Any]:
+        """Short code (kept, or set) and a new transfer key for the NSP's USB-stick files."""
+        body: dict[str, Any] = {"new_key": True}
+        if short_code:
+            body["short_code"] = short_code
+        r = self.http.put(f"/api/v1/fallback/nsps/{nsp_id}", json=body)
+        _raise(r, f"setting up the fallback channels of NSP {nsp_id}")
         return dict(r.json())
 
     def revoke(self, nsp_id: str) -> dict[str, Any]:

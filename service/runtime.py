@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from noodcore.worker import Worker, WorkerReport
 from service.bulletins.publish import BulletinRepublisher
+from service.ops.gapfill import GapFiller
 from service.bulletins.reach import record_receipts
 from service.context import ServiceContext
 from service.db import make_engine, migrate
@@ -39,6 +40,7 @@ class CpRuntime:
     """Owns every long-lived part of one CP service process."""
 
     def __init__(self, settings: ServiceSettings, upstream_settings: UpstreamSettings) -> None:
+        self.gapfill: GapFiller | None = None
         self.settings = settings
         self.upstream_settings = upstream_settings
         self.engine: Engine | None = None
@@ -112,6 +114,10 @@ class CpRuntime:
             worker.start()
         if bridge is not None:
             bridge.start()
+            # Ask gateways to re-send gaps (after a restore from backup): service/ops/gapfill.py.
+            # TODO: move GapFiller onto noodcore.worker.Worker like the others.
+            self.gapfill = GapFiller(engine, settings.cp_id, bridge.publish, lambda: bridge.connected)
+            self.gapfill.start()
         triage.start(bridge)
         upstream.start()
         triage.listeners.append(upstream.committed)
@@ -119,6 +125,8 @@ class CpRuntime:
 
     def stop(self) -> None:
         # Drain first so acks for committed messages still go out, then disconnect.
+        if self.gapfill is not None:
+            self.gapfill.stop()
         if self._ingest is not None:
             self._ingest.stop()
         if self._triage is not None:

@@ -7,15 +7,22 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from noodcore.httpguard import BodySizeLimit, Identity, Role, allow_every_method, document_access
+from schemas.transfer import MAX_FILE_BYTES
 from service.auth.tokens import DatabaseTokenVerifier
 from service.settings import ServiceSettings
 
+USB_IMPORT_PATH = "/api/v1/fallback/usb/import"  # service.fallback.api
 ANONYMOUS = Identity(name="anonymous", role=Role.VIEWER)
 
 
 def install(app: FastAPI, settings: ServiceSettings) -> None:
     """At app creation: middleware and documentation."""
-    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.http_max_body_bytes,
+        # A USB stick carries a whole outbox; it is checked as a whole before it is stored.
+        by_path={USB_IMPORT_PATH: MAX_FILE_BYTES},
+    )
     document_access(app)
     allow_every_method(app)
 

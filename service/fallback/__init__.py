@@ -1,0 +1,1 @@
+"""Channels when the link is gone: NSP short codes, transfer keys, USB-stick files."""
