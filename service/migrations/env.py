@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 # Importing the model modules registers their tables on SQLModel.metadata.
 import service.auth.models
 import service.bulletins.models
+import service.gazetteer.models
 import service.limits.models
 import service.models
 import service.region.models

@@ -18,6 +18,7 @@ Rules that protect people:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -27,6 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from schemas import HandlingState
+from service.gazetteer.importer import generation as gazetteer_generation
+from service.gazetteer.importer import load as load_gazetteer
+from service.gazetteer.index import Found, Gazetteer
 from service.models import Nsp
 from service.store import Accepted, PresenceSeen
 from service.triage.downlink import enqueue_ack
@@ -224,6 +228,30 @@ class Features:
         }
 
 
+def _read_location(
+    gazetteer: Gazetteer,
+    loc: dict[str, Any],
+    description: str,
+    default_town: str | None,
+    near: tuple[float, float] | None,
+) -> Found | None:
+    """Where a report is, by the gazetteer: its address field, else an address or named place
+    in its location note or free text ("stroomkast brandt bij Beukenln 7" with only a map
+    pin). A street with a house number wins over a place, a place over a town alone."""
+    found = gazetteer.read(loc.get("address"), default_town, near, address_field=True)
+    if found is not None and found.street is not None and found.number is not None:
+        return found
+    for text in (loc.get("description"), description):
+        other = gazetteer.read(text, default_town, near)
+        if other is None:
+            continue
+        if found is None or (other.street is not None and other.number is not None):
+            return other
+        if found.street is None and found.place is None and other.place is not None:
+            return other
+    return found
+
+
 def features_of(
     message_id: str,
     kind: str,
@@ -231,23 +259,50 @@ def features_of(
     received_at: datetime,
     body: dict[str, Any],
     default_town: str | None = None,
+    gazetteer: Gazetteer | None = None,
 ) -> Features:
     """Features of a help request or situation report (body as JSON-ready dict)."""
     category = str(body.get("category"))
     loc = body.get("location") or {}
     address_text = loc.get("address")
-    addr = parse_address(address_text)
-    town = addr.town or (f"~{default_town}" if default_town else None)
     lat, lon = loc.get("lat"), loc.get("lon")
+    description = str(body.get("description") or "")
+    found: Found | None = None
+    if gazetteer is not None:
+        near = (lat, lon) if lat is not None and lon is not None else None
+        found = _read_location(gazetteer, loc, description, default_town, near)
+    if found is not None and (found.street is not None or found.place is not None):
+        addr = Address(
+            found.street.key if found.street else None,
+            found.number,
+            found.street.town_key if found.street else found.town_key,
+            f"pl:{found.place.key}" if found.place is not None else None,
+        )
+        town = (
+            addr.town
+            if found.town_is_fact or addr.town is None
+            else f"~{addr.town}"  # the nearest or the NSP's town of a shared street name
+        )
+        address_text = found.display()
+    else:
+        addr = parse_address(address_text, gazetteer)
+        if found is not None and addr.town is None:
+            addr = Address(addr.street, addr.number, found.town_key, addr.place or found.town_key)
+        town = addr.town or (f"~{default_town}" if default_town else None)
     cell = cell_key(*cell_of(lat, lon)) if lat is not None and lon is not None else None
     place = addr.place
     if addr.street is None and place is None and lat is None:
         # Area-wide (rumours, questions): one rumour going round the villages is one item.
         place = "~area"
     bucket = Address(addr.street, None, None, place).bucket
-    description = str(body.get("description") or "")
     cls = report_class(kind, body)
-    return Features(
+    est = found.position if found is not None and lat is None else None
+    if gazetteer is not None and found is None and lat is not None and lon is not None:
+        # A map pick alone: the queue shows the nearest street stretch.
+        near_address = gazetteer.reverse(lat, lon)
+        if near_address is not None:
+            address_text = f"nabij {near_address[0].name} {near_address[1]}, {near_address[0].town}"
+    features = Features(
         message_id=message_id,
         kind=kind,
         family=family_of(kind, category),
@@ -266,11 +321,16 @@ def features_of(
         place=place,
         address=address_text,
         # Landmarks ("naast de bakker") say where, not what: they stay out of the text.
-        text_norm=normalise_text(description),
+        text_norm=normalise_text(description, gazetteer),
         description=description,
         people=int(body.get("people_involved") or body.get("people_affected") or 0),
         vulnerable=int(body.get("vulnerable_people") or 0),
     )
+    if est is not None:
+        # Geocoded by the gazetteer: the house itself (or the named place), not a guess.
+        features.est_lat, features.est_lon = est
+        features.cell = cell_key(*cell_of(*est))
+    return features
 
 
 # Street positions are learned per stretch of this many house numbers (about 30 m: Dutch
@@ -360,7 +420,23 @@ def _distance_score(d: float, cfg: TriageSettings) -> float:
     return 0.0
 
 
-def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | None:
+def _picked_number_factor(pick: Features, addressed: Features, gazetteer: Gazetteer) -> float:
+    """A map pick against a house in a street: the pick's nearest address (its street
+    stretch, by the gazetteer) says whether it is about that house or one further along the
+    street, which map nearness alone cannot tell (houses 20 numbers apart are 60 m apart)."""
+    assert pick.lat is not None and pick.lon is not None and addressed.number is not None
+    near = gazetteer.reverse(pick.lat, pick.lon)
+    if near is None or near[0].key != addressed.street:
+        return 1.0
+    if addressed.town and near[0].town_key != addressed.town.lstrip("~"):
+        return 1.0
+    gap = abs(near[1] - addressed.number)
+    return 1.0 if gap <= 8 else 0.8 if gap <= 16 else 0.5
+
+
+def location_score(
+    r: Features, c: Features, cfg: TriageSettings, gazetteer: Gazetteer | None = None
+) -> float | None:
     """1 = same spot, 0 = different places, None = the locations cannot be compared."""
     street: float | None = None
     if r.street and c.street:
@@ -383,7 +459,16 @@ def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | Non
         b = (c.lat, c.lon) if c.lat is not None else (c.est_lat, c.est_lon)
         if None not in a and None not in b:
             d = distance_m(a[0], a[1], b[0], b[1])  # type: ignore[arg-type]
-            scores.append(min(0.75, _distance_score(d, cfg)))
+            score = min(0.75, _distance_score(d, cfg))
+            if gazetteer is not None and score > 0:
+                if r.lat is not None and c.lat is None and c.street and c.number is not None:
+                    score *= _picked_number_factor(r, c, gazetteer)
+                elif c.lat is not None and r.lat is None and r.street and r.number is not None:
+                    score *= _picked_number_factor(c, r, gazetteer)
+            scores.append(score)
+    if r.place and r.place == c.place and r.place.startswith("pl:"):
+        # The same named place (the station, the bridge, the Jumbo): one spot.
+        scores.append(0.9)
     if scores:
         return max(scores)
     if r.place and c.place and r.place.startswith("~") and c.place.startswith("~"):
@@ -454,6 +539,22 @@ class GroupingHook:
         self._runner_up: int | None = None
         self._local_numbers: dict[int, dict[str, set[int]]] = {}
         self.recent = RecentReports(timedelta(minutes=settings.window_minutes), _from_row)
+        self.gazetteer: Gazetteer | None = None
+        self._gazetteer_generation = 0
+        self._gazetteer_checked = -math.inf
+
+    # A region re-imports its gazetteer rarely; a running CP sees it within this time.
+    GAZETTEER_CHECK_SECONDS = 30.0
+
+    def _gazetteer(self, conn: Connection) -> Gazetteer | None:
+        now = time.monotonic()
+        if now - self._gazetteer_checked >= self.GAZETTEER_CHECK_SECONDS:
+            self._gazetteer_checked = now
+            gen = gazetteer_generation(conn)
+            if gen != self._gazetteer_generation:
+                self.gazetteer = load_gazetteer(conn) if gen else None
+                self._gazetteer_generation = gen
+        return self.gazetteer
 
     def __call__(
         self, conn: Connection, accepted: list[Accepted], presences: list[PresenceSeen]
@@ -465,7 +566,8 @@ class GroupingHook:
         ]
         if not relevant:
             return
-        towns = self._nsp_towns(conn, {a.message.nsp_id for a in relevant})
+        gazetteer = self._gazetteer(conn)
+        towns = self._nsp_towns(conn, {a.message.nsp_id for a in relevant}, gazetteer)
         reports: list[Features] = []
         resources: list[Accepted] = []
         for a in relevant:
@@ -481,11 +583,14 @@ class GroupingHook:
                     a.received_at,
                     m.body.model_dump(),
                     towns.get(m.nsp_id),
+                    gazetteer,
                 )
             )
         self.place(conn, reports, resources)
 
-    def _nsp_towns(self, conn: Connection, nsp_ids: set[str]) -> dict[str, str]:
+    def _nsp_towns(
+        self, conn: Connection, nsp_ids: set[str], gazetteer: Gazetteer | None = None
+    ) -> dict[str, str]:
         rows = conn.execute(
             sa.select(NSPS.c.nsp_id, NSPS.c.address).where(
                 NSPS.c.nsp_id.in_(sorted(nsp_ids)), NSPS.c.address.is_not(None)
@@ -493,7 +598,7 @@ class GroupingHook:
         )
         out = {}
         for nsp_id, address in rows:
-            town = parse_address(address).town
+            town = parse_address(address, gazetteer).town
             if town:
                 out[nsp_id] = town
         return out
@@ -513,7 +618,7 @@ class GroupingHook:
             for r in reports
             if r.street_key and r.lat is not None and r.town and not r.town.startswith("~")
         ]
-        need = [r for r in reports if r.street_key and r.lat is None]
+        need = [r for r in reports if r.street_key and r.lat is None and r.est_lat is None]
         learn_keys = [(r, _street_keys(r, False)) for r in learn]
         keys = sorted(
             {k for _, ks in learn_keys for k in ks}
@@ -573,6 +678,7 @@ class GroupingHook:
         dlat = cfg.radius_m / 111_000
         dlon = dlat * 1.7  # 1/cos(52°) is 1.62; a margin for the whole country
         r_lat, r_lon, r_bucket, r_street, r_number = r.lat, r.lon, r.bucket, r.street, r.number
+        gazetteer = self.gazetteer
         # Cheap checks first: most candidates are another kind of thing, too old, or (both
         # with coordinates and not in one street) clearly too far. Then location; the texts
         # of the candidates still in the running are compared in one call (rapidfuzz loops
@@ -596,7 +702,7 @@ class GroupingHook:
                 and abs(r_number - c.number) > 6
             ):
                 continue  # two house numbers in one street, too far apart
-            loc = location_score(r, c, cfg)
+            loc = location_score(r, c, cfg, gazetteer)
             if place_may_match(r, c, loc, cfg):
                 staged.append((item_id, c, loc))
         texts = text_similarities(r.text_norm, [c.text_norm for _, c, _ in staged])
@@ -1069,3 +1175,5 @@ def _absorb(row: dict[str, Any], r: Features) -> None:
         row["address"] = r.address[:300]
     if row["lat"] is None and r.lat is not None:
         row["lat"], row["lon"] = r.lat, r.lon
+    elif row["lat"] is None and r.est_lat is not None:
+        row["lat"], row["lon"] = r.est_lat, r.est_lon  # geocoded: the incident is on the map
