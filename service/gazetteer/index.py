@@ -62,9 +62,9 @@ class Street:
     key: str
     town: str
     town_key: str
-    numbers: list[int] = field(default_factory=list)
-    lats: list[float] = field(default_factory=list)
-    lons: list[float] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list, repr=False)
+    lats: list[float] = field(default_factory=list, repr=False)
+    lons: list[float] = field(default_factory=list, repr=False)
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -413,10 +413,10 @@ def from_rows(
         built.append(s)
     pl = []
     for p in places:
-        tkey = key_of(p.town) if p.town else None
-        if p.town and tkey:
-            towns.setdefault(tkey, p.town)
-        pl.append((Place(p.name, p.kind, tkey, p.lat, p.lon), list(p.aliases or [])))
+        ptown: str | None = key_of(p.town) if p.town else None
+        if p.town and ptown:
+            towns.setdefault(ptown, p.town)
+        pl.append((Place(p.name, p.kind, ptown, p.lat, p.lon), list(p.aliases or [])))
     if not built and not pl:
         return None
     return Gazetteer(built, pl, towns, generation)

@@ -112,16 +112,18 @@ def families_near(family: str) -> frozenset[str]:
     return COMPATIBLE.get(family, frozenset()) | {family}
 
 
-def _town_factor(a: str | None, b: str | None) -> float:
+def _town_factor(a: str | None, b: str | None, gazetteer: bool = False) -> float:
     """Towns written in the report are facts; a town assumed from the NSP ('~oss') is a
-    guess, because residents also walk to an NSP in the next village."""
+    guess, because residents also walk to an NSP in the next village. With a gazetteer the
+    guess is only made when the NSP's own village has that street (or the map pin is
+    nearest to it), so it is a good guess: villages that share street names are common."""
     if a is None or b is None or a.lstrip("~") == b.lstrip("~"):
         return 1.0
     if not a.startswith("~") and not b.startswith("~"):
         return 0.0  # Kerkstraat in Oss is not Kerkstraat in Lith
     if a.startswith("~") and b.startswith("~"):
-        return 0.6
-    return 0.85
+        return 0.4 if gazetteer else 0.6
+    return 0.6 if gazetteer else 0.85
 
 
 def report_class(kind: str, body: dict[str, Any]) -> str:
@@ -384,6 +386,9 @@ class Match:
     # Both reports name a house number in the same street: the place is pinned down, not
     # "somewhere near" (a map pick is tens of metres off, a street's position estimated).
     by_address: bool = False
+    # The match rests on a guess (a town assumed from the NSP where another report wrote a
+    # different village): the report gets its own item, linked for the operator.
+    unsure: bool = False
 
 
 def links_items(m: Match, cfg: TriageSettings) -> bool:
@@ -442,7 +447,9 @@ def location_score(
     if r.street and c.street:
         sim = street_similarity(r.street, c.street)
         if sim >= 0.85:
-            factor = _town_factor(r.town, c.town) * (1.0 if sim == 1 else 0.9)
+            factor = _town_factor(r.town, c.town, gazetteer is not None) * (
+                1.0 if sim == 1 else 0.9
+            )
             street = _number_score(r.number, c.number) * factor
             if r.number is not None and c.number is not None:
                 return street  # two house numbers say more than two map picks
@@ -512,7 +519,10 @@ def decide(
         and c.street is not None
         and street_similarity(r.street, c.street) >= 0.85
     )
-    return Match(score, loc, text, by_address)
+    unsure = bool(
+        r.street and c.street and r.town and c.town and r.town.lstrip("~") != c.town.lstrip("~")
+    )
+    return Match(score, loc, text, by_address, unsure)
 
 
 # --------------------------------------------------------------------------- the hook
@@ -784,7 +794,7 @@ class GroupingHook:
             best = self._best(r, pool)
             runner_up = self._runner_up
             score: float | None
-            if best is not None and not r.life_threatening:
+            if best is not None and not r.life_threatening and not best[1].unsure:
                 item_key, m, via = best
                 joined, score = "match", m.score
                 if via not in batch_ids:

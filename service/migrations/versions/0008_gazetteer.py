@@ -1,7 +1,8 @@
 """gazetteer: addresses, named places and imports of the CP area
 
 Revision ID: 0008_gazetteer
-Revises: 0005_upstream (the current head; the lead sets the head at merge; this migration depends on no other table)
+Revises: 0005_upstream (the current head; the lead sets the chain at merge: this
+migration depends on no other table)
 """
 
 from collections.abc import Sequence
