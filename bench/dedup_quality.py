@@ -117,12 +117,12 @@ def region_nsps(region: Path) -> list[dict[str, Any]]:
     ]
 
 
-def prepare(url: str, region: Path | None = DEMO_REGION) -> sa.Engine:
-    """A migrated database with the region's NSPs registered and (unless ``region`` is None,
-    the no-gazetteer fallback) its gazetteer imported, as the region sets a CP up."""
+def prepare(url: str, region: Path = DEMO_REGION, gazetteer: bool = True) -> sa.Engine:
+    """A migrated database with the region's NSPs registered and (unless ``gazetteer`` is
+    off: the fallback) its gazetteer imported, as the region sets a CP up."""
     engine = make_engine(url)
     migrate(engine)
-    nsps = region_nsps(region or DEMO_REGION)
+    nsps = region_nsps(region)
     with engine.begin() as conn:
         conn.execute(
             sa.insert(Nsp.__table__),  # type: ignore[attr-defined]
@@ -144,7 +144,7 @@ def prepare(url: str, region: Path | None = DEMO_REGION) -> sa.Engine:
                 for n in nsps
             ],
         )
-    if region is not None:
+    if gazetteer:
         places = region / "gazetteer_places.csv"
         report = import_gazetteer(
             engine,
@@ -212,8 +212,8 @@ def quality(
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     rows.sort(key=lambda r: r["received_at"])  # receive order
     region = region_of(path)
-    with database(url, workdir, path.stem) as db_url:
-        engine = prepare(db_url, region if gazetteer else None)
+    with database(url, workdir, f"{path.parent.name}-{path.stem}") as db_url:
+        engine = prepare(db_url, region, gazetteer)
         try:
             labels = ingest_labelled(engine, rows, batch)
             reports = TriageReport.__table__  # type: ignore[attr-defined]

@@ -112,6 +112,7 @@ class Found:
     town_key: str | None  # the town written, if any
     town_is_fact: bool  # written, or the street exists in one town only
     span: tuple[int, int] | None  # token span in the folded text (for removal)
+    unit: str | None = None  # flat or house letter: "40/8", "40-10", "16b"
 
     @property
     def position(self) -> tuple[float, float] | None:
@@ -267,7 +268,8 @@ class Gazetteer:
         if hit is not None:
             start, end, skey, number = hit
             street, fact = self.resolve(skey, town_key, hint_town, near)
-            return Found(street, number, None, town_key, fact or town_key is not None, (start, end))
+            fact = fact or town_key is not None
+            return Found(street, number, None, town_key, fact, (start, end), _unit(raw, number))
         if address_field:
             for start in range(len(tokens)):
                 for size in (3, 2, 1):
@@ -291,19 +293,27 @@ class Gazetteer:
     ) -> tuple[int, int, str, int] | None:
         for i, tok in enumerate(tokens):
             m = _NUMBER.match(tok)
-            if m is None or i == 0:
+            if i == 0:
                 continue
-            number = int(m.group(1))
+            if m is not None:
+                number = int(m.group(1))
+                letter = m.group(2)
+            else:
+                word = number_word(tok)  # "Hoogstraat nummer vierenveertig"
+                if word is None:
+                    continue
+                number, letter = word, "-"
             if number == 0:
                 continue
             end = i + 1
-            if m.group(2) == "" and end < len(tokens) and _LETTER_SUFFIX.match(tokens[end]):
+            if letter == "" and end < len(tokens) and _LETTER_SUFFIX.match(tokens[end]):
                 end += 1  # "12 a"
+            stop = i - 1 if tokens[i - 1] in _NUMBER_FILLERS else i
             for size in (4, 3, 2, 1):
-                start = i - size
+                start = stop - size
                 if start < 0:
                     continue
-                part = tokens[start:i]
+                part = tokens[start:stop]
                 if any(t[:1].isdigit() for t in part):
                     continue
                 joined = "".join(part)
@@ -373,6 +383,77 @@ class Gazetteer:
                     if d <= within_m and (best is None or d < best[0]):
                         best = (d, s, n)
         return (best[1], best[2]) if best else None
+
+
+_UNIT = re.compile(
+    r"(?<![\d])(\d{1,5})(?:\s*[/-]\s*(\d{1,3}|[a-z])(?![\w])|([a-z])(?![\w])"
+    r"|\s+(?:bus|app|apt|appartement|flat)\.?\s*(\d{1,3})(?![\w]))",
+    re.IGNORECASE,
+)
+
+
+def _unit(raw: str, number: int) -> str | None:
+    """The flat or letter after a house number ("40/8", "40-10", "16-b", "39a", "12 app 3"):
+    two reports about one building name different homes by it."""
+    for m in _UNIT.finditer(raw):
+        if int(m.group(1)) == number:
+            unit = m.group(2) or m.group(3) or m.group(4)
+            return unit.lower() if unit else None
+    return None
+
+
+_NUMBER_FILLERS = frozenset({"nummer", "nr", "no", "huisnummer", "nummero"})
+_UNITS = {
+    "twee": 2,
+    "drie": 3,
+    "vier": 4,
+    "vijf": 5,
+    "zes": 6,
+    "zeven": 7,
+    "acht": 8,
+    "negen": 9,
+}
+_TEENS = {
+    "tien": 10,
+    "elf": 11,
+    "twaalf": 12,
+    "dertien": 13,
+    "veertien": 14,
+    "vijftien": 15,
+    "zestien": 16,
+    "zeventien": 17,
+    "achttien": 18,
+    "negentien": 19,
+}
+_TENS = {
+    "twintig": 20,
+    "dertig": 30,
+    "veertig": 40,
+    "vijftig": 50,
+    "zestig": 60,
+    "zeventig": 70,
+    "tachtig": 80,
+    "negentig": 90,
+}
+
+
+def number_word(tok: str) -> int | None:
+    """A house number written as a Dutch word, 2-99 ("zeven", "vierenveertig"); not "een",
+    which is also the article."""
+    if tok in _UNITS:
+        return _UNITS[tok]
+    if tok in _TEENS:
+        return _TEENS[tok]
+    if tok in _TENS:
+        return _TENS[tok]
+    head, sep, tail = tok.partition("en")
+    while sep:
+        one = 1 if head == "een" else _UNITS.get(head)
+        if one is not None and tail in _TENS:
+            return one + _TENS[tail]
+        nxt, sep, tail2 = tail.partition("en")
+        head, tail = head + "en" + nxt, tail2
+    return None
 
 
 def _street_shaped(key: str) -> bool:

@@ -37,6 +37,7 @@ from service.triage.downlink import enqueue_ack
 from service.triage.models import TriageAudit, TriageItem, TriageReport, TriageStreet
 from service.triage.normalise import (
     Address,
+    fold,
     normalise_text,
     parse_address,
     street_similarity,
@@ -81,18 +82,23 @@ _LOCATED = frozenset(
     {"fire", "medical", "care", "safety", "missing", "other", "infrastructure", "water", "power"}
 )
 COMPATIBLE: dict[str, frozenset[str]] = {
-    "fire": frozenset({"fire", "safety", "other"}),
+    "fire": frozenset({"fire", "safety", "power", "other"}),  # a burning meter cupboard
     "medical": frozenset({"medical", "care", "safety", "other"}),
     "care": frozenset({"care", "medical", "missing", "other"}),
     "safety": frozenset({"safety", "medical", "fire", "infrastructure", "other"}),
     "missing": frozenset({"missing", "care", "other"}),
     "infrastructure": frozenset({"infrastructure", "water", "power", "safety", "other"}),
     "water": frozenset({"water", "infrastructure", "other"}),
-    "power": frozenset({"power", "infrastructure", "other"}),
+    "power": frozenset({"power", "infrastructure", "fire", "other"}),
     "other": _LOCATED,
 }
 
 MEMBERS_COMPARED = 8
+
+# Signals about the whole area (a rumour, a question, the mood): the same one comes back all
+# day from every NSP, and is one item for the operator (one answer) for longer than an
+# incident at a place (TriageSettings.area_window_minutes).
+AREA_FAMILIES = frozenset({"rumour", "information", "mood"})
 
 SEVERITY_CLASS = {"critical": "P1", "high": "P2", "moderate": "P3", "low": "P4"}
 
@@ -191,6 +197,9 @@ class Features:
     # that give only an address: lets them meet reports that give only coordinates.
     est_lat: float | None = None
     est_lon: float | None = None
+    # The flat or house letter at that number (by the gazetteer; not stored, so after a
+    # reload of the window reports compare without it, as before).
+    unit: str | None = None
     ts: float = field(init=False, repr=False)  # received_at as a number, for the window test
 
     def __post_init__(self) -> None:
@@ -230,6 +239,62 @@ class Features:
         }
 
 
+@dataclass(frozen=True)
+class NspSite:
+    """Where an NSP is. A report located at its own NSP (the NSP's address, name or map
+    position) was located where it was *reported*: many reports about different things
+    share it, so it is no evidence of one place."""
+
+    town: str | None
+    street: str | None
+    number: int | None
+    name_key: str | None
+    lat: float | None
+    lon: float | None
+
+
+@lru_cache(maxsize=1024)
+def nsp_site(
+    name: str | None,
+    address: str | None,
+    lat: float | None,
+    lon: float | None,
+    gazetteer: Gazetteer | None,
+) -> NspSite:
+    addr = parse_address(address, gazetteer)
+    street, number, town = addr.street, addr.number, addr.town
+    if gazetteer is not None:
+        found = gazetteer.read(address, None, None, address_field=True)
+        if found is not None and found.street is not None:
+            street, number, town = found.street.key, found.number, found.street.town_key
+    name_key = fold(name).replace(" ", "") if name else None
+    return NspSite(town, street, number, name_key or None, lat, lon)
+
+
+# A location this close to the NSP's own map position is the NSP's.
+AT_NSP_M = 30.0
+
+
+def _at_nsp(
+    site: NspSite,
+    address_text: str | None,
+    addr: Address,
+    pos: tuple[float, float] | None,
+) -> bool:
+    if (
+        site.lat is not None
+        and site.lon is not None
+        and pos is not None
+        and distance_m(site.lat, site.lon, pos[0], pos[1]) <= AT_NSP_M
+    ):
+        return True
+    if site.street and addr.street == site.street and addr.number == site.number:
+        return addr.town is None or site.town is None or addr.town == site.town
+    return bool(
+        site.name_key and address_text and fold(address_text).replace(" ", "") == site.name_key
+    )
+
+
 def _read_location(
     gazetteer: Gazetteer,
     loc: dict[str, Any],
@@ -262,6 +327,7 @@ def features_of(
     body: dict[str, Any],
     default_town: str | None = None,
     gazetteer: Gazetteer | None = None,
+    site: NspSite | None = None,
 ) -> Features:
     """Features of a help request or situation report (body as JSON-ready dict)."""
     category = str(body.get("category"))
@@ -291,6 +357,20 @@ def features_of(
         if found is not None and addr.town is None:
             addr = Address(addr.street, addr.number, found.town_key, addr.place or found.town_key)
         town = addr.town or (f"~{default_town}" if default_town else None)
+    if site is not None:
+        pos = (
+            (lat, lon)
+            if lat is not None and lon is not None
+            else found.position
+            if found is not None
+            else None
+        )
+        if _at_nsp(site, loc.get("address"), addr, pos):
+            # Located at its own NSP: no location (see NspSite).
+            lat = lon = None
+            found = None
+            addr = Address(None, None, None, None)
+            town = f"~{default_town}" if default_town else None
     cell = cell_key(*cell_of(lat, lon)) if lat is not None and lon is not None else None
     place = addr.place
     if addr.street is None and place is None and lat is None:
@@ -328,6 +408,8 @@ def features_of(
         people=int(body.get("people_involved") or body.get("people_affected") or 0),
         vulnerable=int(body.get("vulnerable_people") or 0),
     )
+    if found is not None and found.street is not None:
+        features.unit = found.unit
     if est is not None:
         # Geocoded by the gazetteer: the house itself (or the named place), not a guess.
         features.est_lat, features.est_lon = est
@@ -451,6 +533,8 @@ def location_score(
                 1.0 if sim == 1 else 0.9
             )
             street = _number_score(r.number, c.number) * factor
+            if r.unit and c.unit and r.unit != c.unit and r.number == c.number:
+                street = min(street, 0.3)  # two flats of one building
             if r.number is not None and c.number is not None:
                 return street  # two house numbers say more than two map picks
         else:
@@ -548,7 +632,12 @@ class GroupingHook:
         self.settings = settings
         self._runner_up: int | None = None
         self._local_numbers: dict[int, dict[str, set[int]]] = {}
-        self.recent = RecentReports(timedelta(minutes=settings.window_minutes), _from_row)
+        self.recent = RecentReports(
+            timedelta(minutes=settings.window_minutes),
+            _from_row,
+            timedelta(minutes=settings.area_window_minutes),
+            AREA_FAMILIES,
+        )
         self.gazetteer: Gazetteer | None = None
         self._gazetteer_generation = 0
         self._gazetteer_checked = -math.inf
@@ -577,7 +666,7 @@ class GroupingHook:
         if not relevant:
             return
         gazetteer = self._gazetteer(conn)
-        towns = self._nsp_towns(conn, {a.message.nsp_id for a in relevant}, gazetteer)
+        sites = self._nsp_sites(conn, {a.message.nsp_id for a in relevant}, gazetteer)
         reports: list[Features] = []
         resources: list[Accepted] = []
         for a in relevant:
@@ -592,26 +681,24 @@ class GroupingHook:
                     m.nsp_id,
                     a.received_at,
                     m.body.model_dump(),
-                    towns.get(m.nsp_id),
+                    sites[m.nsp_id].town if m.nsp_id in sites else None,
                     gazetteer,
+                    sites.get(m.nsp_id),
                 )
             )
         self.place(conn, reports, resources)
 
-    def _nsp_towns(
+    def _nsp_sites(
         self, conn: Connection, nsp_ids: set[str], gazetteer: Gazetteer | None = None
-    ) -> dict[str, str]:
+    ) -> dict[str, NspSite]:
         rows = conn.execute(
-            sa.select(NSPS.c.nsp_id, NSPS.c.address).where(
-                NSPS.c.nsp_id.in_(sorted(nsp_ids)), NSPS.c.address.is_not(None)
+            sa.select(NSPS.c.nsp_id, NSPS.c.name, NSPS.c.address, NSPS.c.lat, NSPS.c.lon).where(
+                NSPS.c.nsp_id.in_(sorted(nsp_ids))
             )
         )
-        out = {}
-        for nsp_id, address in rows:
-            town = parse_address(address, gazetteer).town
-            if town:
-                out[nsp_id] = town
-        return out
+        return {
+            row.nsp_id: nsp_site(row.name, row.address, row.lat, row.lon, gazetteer) for row in rows
+        }
 
     def _locate_streets(self, conn: Connection, reports: list[Features]) -> None:
         """Learn street positions from reports with address and coordinates; give reports
@@ -681,7 +768,7 @@ class GroupingHook:
         is another incident (a coordinate-only report close by must not bridge two houses).
         """
         cfg = self.settings
-        span = cfg.window_minutes * 60
+        span = (cfg.area_window_minutes if r.family in AREA_FAMILIES else cfg.window_minutes) * 60
         t = r.ts
         families = families_near(r.family)
         # Degrees that surely exceed the radius, for a quick "too far" before the real check.
@@ -694,6 +781,7 @@ class GroupingHook:
         # of the candidates still in the running are compared in one call (rapidfuzz loops
         # in C). This loop runs for every candidate of every report: keep it lean.
         staged: list[tuple[int, Features, float | None]] = []
+        other_flat: set[int] = set()
         for c in pool:
             item_id = c.item_id
             if item_id is None or c.family not in families or abs(c.ts - t) > span:
@@ -712,6 +800,15 @@ class GroupingHook:
                 and abs(r_number - c.number) > 6
             ):
                 continue  # two house numbers in one street, too far apart
+            if (
+                r.unit
+                and c.unit
+                and r.unit != c.unit
+                and r_number == c.number
+                and r_street == c.street
+            ):
+                other_flat.add(item_id)  # the item is about another flat of this building
+                continue
             loc = location_score(r, c, cfg, gazetteer)
             if place_may_match(r, c, loc, cfg):
                 staged.append((item_id, c, loc))
@@ -724,6 +821,8 @@ class GroupingHook:
         numbers = self._numbers
         ranked: list[tuple[int, Match, str]] = []
         for item_id in sorted(per_item):
+            if item_id in other_flat:
+                continue
             nums = numbers(item_id, r) if r.number is not None and r.street else None
             if nums and r.number is not None and min(abs(n - r.number) for n in nums) > 6:
                 continue

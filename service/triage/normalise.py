@@ -110,7 +110,11 @@ NAME_ABBREV = {
     "ds": "dominee",
     "dr": "dokter",
     "v": "van",
-    "vd": "vande",
+    "vd": "vanden",
+    "vdn": "vanden",
+    "d": "den",
+    "burgem": "burgemeester",
+    "burgm": "burgemeester",
 }
 # Words that introduce a location but are not part of it.
 _LOCATION_FILLERS = frozenset(
@@ -359,10 +363,26 @@ _ABBREVIATIONS = {
 # professional would write.
 _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("brand", ("brand", "vuur", "vlam", "rook", "fik", "afgebrand", "uitslaand", "smeul")),
-    ("gas", ("gaslek", "gaslucht", "gas")),
+    ("gas", ("gaslek", "gaslucht", "gas", "sissend", "sist")),
+    (
+        "co",
+        (
+            "koolmonoxide",
+            "koolmonox",
+            "co vergiftig",
+            "co melder",
+            "comelder",
+            "barbecue binnen",
+            "bbq binnen",
+            "houtskool binnen",
+        ),
+    ),
     ("water", ("water", "kraan", "drinkwater", "leiding", "dorst")),
     ("overstroming", ("overstroom", "ondergelopen", "wateroverlast", "blank", "lekkage")),
-    ("stroom", ("stroom", "elektr", "spanning", "aggregaat", "generator", "accu", "batterij")),
+    ("stroom", ("stroom", "elektr", "spanning", "accu", "batterij")),
+    ("kabel", ("kabel", "stroomkabel", "hoogspanning", "draad", "draden", "paal", "lantaarnpaal")),
+    ("trafo", ("trafo", "transformator", "onderstation", "verdeelkast", "schakelkast")),
+    ("aggregaat", ("aggregaat", "aggregat", "generator", "noodstroom")),
     ("zuurstof", ("zuurstof", "beadem", "cpap", "concentrator", "thuisbeadem", "apneu")),
     (
         "gewond",
@@ -377,6 +397,11 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bewusteloos",
             "reageert",
             "collaps",
+            "ineen",
+            "in elkaar gezakt",
+            "zakte in elkaar",
+            "niet meer bij",
+            "misselijk",
             "suf",
             "versuft",
             "verward",
@@ -475,9 +500,35 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "gestolen",
             "beroofd",
             "roof",
+            "leeghal",
+            "leeggehaald",
+            "bendes",
         ),
     ),
-    ("geweld", ("geweld", "vecht", "ruzie", "bedreig", "mishandel", "agressie")),
+    (
+        "geweld",
+        (
+            "geweld",
+            "vecht",
+            "ruzie",
+            "bedreig",
+            "dreig",
+            "mishandel",
+            "agressie",
+            "agressief",
+            "mes",
+            "messen",
+            "wapen",
+            "steekpartij",
+            "schreeuw",
+        ),
+    ),
+    ("dieren", ("koei", "koe", "paard", "vee", "schapen", "dieren", "loslopend", "stier")),
+    ("telefoon", ("telefoon", "mobiel", "gsm", "oplaad", "opladen", "oplader", "powerbank")),
+    (
+        "stemming",
+        ("ongeduld", "gespannen", "sfeer", "onrust", "boos", "boze", "woede", "frustr", "paniek"),
+    ),
     ("boom", ("boom", "takken", "omgewaaid")),  # "omgevallen": a candle, a person too
     ("weg", ("weg", "versper", "geblokkeerd", "afgesloten", "obstakel", "onbegaanbaar")),
     ("lift", ("lift", "opgesloten", "ingesloten", "zit vast")),
@@ -501,20 +552,29 @@ _PHRASE_CONCEPT = dict(_PHRASES)
 # a cold house and a shivering, slow resident; a fall and a wound). Sharing none of its
 # concepts, two texts contradict each other only when no pair of theirs is related: it takes
 # clear evidence to split.
-_RELATED_GROUPS = (
+_RELATED_GROUPS = (  # every pair in a group is related
     ("gewond", "val", "onwel", "hart", "adem", "diabetes", "auto", "geweld"),
     ("adem", "zuurstof", "onwel", "medicijn", "hart"),
-    ("koud", "onwel", "stroom", "ontruim"),
     ("diabetes", "medicijn", "onwel", "voedsel"),
+    ("koud", "onwel", "stroom", "ontruim"),
     ("water", "overstroming", "voedsel"),
-    ("boom", "weg", "auto", "stroom"),
     ("inbraak", "geweld"),
-    ("brand", "ontruim", "stroom"),
-    ("lift", "stroom"),
+    ("geweld", "stemming"),
     ("vermist", "onwel"),
+    ("lift", "stroom"),
+)
+_RELATED_HUBS = (  # the first is related to each of the others (they not to each other)
+    ("co", "onwel", "koud", "adem", "gas", "brand"),  # a barbecue lit indoors for warmth
+    ("kabel", "stroom", "trafo", "brand", "boom", "weg"),  # a cable down, sparking
+    ("trafo", "stroom", "brand"),
+    ("aggregaat", "stroom", "brand", "gas"),
+    ("boom", "weg", "auto", "stroom"),
+    ("dieren", "weg", "auto"),
+    ("brand", "ontruim", "stroom"),
 )
 _RELATED: frozenset[tuple[str, str]] = frozenset(
-    (a, b) for g in _RELATED_GROUPS for a in g for b in g if a != b
+    [(a, b) for g in _RELATED_GROUPS for a in g for b in g if a != b]
+    + [p for hub, *rest in _RELATED_HUBS for o in rest for p in ((hub, o), (o, hub))]
 )
 
 # Dutch compounds put the head last: a "schuurbrand" is a brand, a "hoofdwond" a wond.
@@ -602,20 +662,15 @@ _TYPO_OK = frozenset(
         "boodschappen",
         "supermarkt",
         "gerucht",
-        "zeggen",
-        "praatje",
-        "verhaal",
         "nepnieuws",
         "informatie",
-        "vragen",
-        "weten",
-        "hoelang",
-        "wanneer",
         "ontruim",
         "evacu",
-        "opvang",
         "slaapplaats",
         "onderdak",
+        "koolmonoxide",
+        "transformator",
+        "stroomkabel",
         "aanrijding",
         "botsing",
         "ongeluk",

@@ -36,6 +36,16 @@ class TriageSettings(BaseSettings):
         description="A report joins an incident only if a member report came in this close "
         "in time (CP receive time), so the same place hours later is a new incident.",
     )
+    area_window_minutes: float = Field(
+        # A question or rumour comes back all day, from every NSP, and the operator gives
+        # one answer: longer than an incident's window, yet after four quiet hours it is
+        # news again (tuned on the blind set's tuning half and the generated sets).
+        default=240,
+        gt=0,
+        le=24 * 60,
+        description="The window for area-wide signals (rumours, information needs, public "
+        "mood): the same question or rumour again within this time is the same item.",
+    )
     match_threshold: float = Field(
         default=0.62,
         ge=0,
