@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from sqlalchemy.engine import Connection, Engine
 from schemas import utcnow
 from service.gazetteer.index import Gazetteer, from_rows, key_of
 from service.gazetteer.models import GazetteerAddress, GazetteerImport, GazetteerPlace
+
+log = logging.getLogger(__name__)
 
 ADDRESSES = GazetteerAddress.__table__  # type: ignore[attr-defined]
 PLACES = GazetteerPlace.__table__  # type: ignore[attr-defined]
@@ -262,3 +265,31 @@ def load(conn: Connection) -> Gazetteer | None:
         )
     ).all()
     return from_rows(addresses, places, gen)
+
+
+def seed_gazetteer(engine: Engine, directory: Path) -> ImportReport | None:
+    """Import ``directory``'s gazetteer (named after the directory) when the database has
+    none yet; a gazetteer the region imported is never replaced by it."""
+    with engine.connect() as conn:
+        if generation(conn):
+            return None
+    places = directory / "gazetteer_places.csv"
+    try:
+        report = import_gazetteer(
+            engine,
+            directory.name,
+            directory / "gazetteer_addresses.csv",
+            places if places.exists() else None,
+        )
+    except GazetteerFileError as exc:
+        log.error("gazetteer not imported: %s", exc)
+        return None
+    for line in report.errors:
+        log.warning("gazetteer row skipped: %s", line)
+    log.info(
+        "gazetteer %s imported: %d addresses, %d places",
+        report.region,
+        report.addresses,
+        report.places,
+    )
+    return report

@@ -161,6 +161,7 @@ class Gazetteer:
         self.max_place_words = max((len(k.split()) for k in self.places), default=0)
         self._town_max_words = max((len(fold(n).split()) for n in towns.values()), default=1)
         self._street_cache: dict[str, str | None] = {}
+        self._reverse_cache: dict[tuple[float, float, float], tuple[Street, int] | None] = {}
         self._grid: dict[tuple[int, int], list[tuple[float, float, Street, int]]] = {}
         for ss in self.by_key.values():
             for s in ss:
@@ -373,7 +374,16 @@ class Gazetteer:
 
     def reverse(self, lat: float, lon: float, within_m: float = 80) -> tuple[Street, int] | None:
         """The nearest address to a map-picked point (its street stretch), within
-        ``within_m``."""
+        ``within_m``. Cached: matching asks it for the same pick against each candidate."""
+        key = (lat, lon, within_m)
+        if key in self._reverse_cache:
+            return self._reverse_cache[key]
+        if len(self._reverse_cache) > 100_000:
+            self._reverse_cache.clear()
+        found = self._reverse_cache[key] = self._reverse(lat, lon, within_m)
+        return found
+
+    def _reverse(self, lat: float, lon: float, within_m: float) -> tuple[Street, int] | None:
         cx, cy = _cell(lat, lon)
         best: tuple[float, Street, int] | None = None
         for dx in (-1, 0, 1):

@@ -762,6 +762,7 @@ def normalise_text(text: str | None, gazetteer: Gazetteer | None = None) -> str:
     return " ".join(out)
 
 
+_MOOD_CONCEPTS = frozenset({"stemming"})
 # These restate a report's category rather than what happened: sharing them means little.
 _CATEGORY_CONCEPTS = frozenset({"gerucht", "informatie"})
 # In a power cut nearly every report says that something "werkt niet zonder stroom": two
@@ -839,6 +840,10 @@ def _similarity(a: str, b: str, fuzzy: float) -> float:
     if contradict(a, b):
         return 0.0
     ca, cb = _concepts(a), _concepts(b)
+    if ca - _MOOD_CONCEPTS and cb - _MOOD_CONCEPTS:
+        # How the reporter or the visitors feel ("paniek", "onrustig") colours a report
+        # but is not what it is about, when it is about something.
+        ca, cb = ca - _MOOD_CONCEPTS, cb - _MOOD_CONCEPTS
     if ca and cb:
         return max(fuzzy, 0.75 * _concept_overlap(ca, cb))
     return fuzzy

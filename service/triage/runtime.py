@@ -4,10 +4,12 @@ worker that sends state acks down. Built and stopped by the app's lifespan."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from service.gazetteer.importer import seed_gazetteer
 from service.triage.downlink import DownlinkWorker
 from service.triage.grouping import GroupingHook
 from service.triage.settings import TriageSettings
@@ -18,6 +20,8 @@ class Triage:
         self.engine = engine
         self.cp_id = cp_id
         self.settings = settings or TriageSettings()
+        if self.settings.gazetteer_dir:
+            seed_gazetteer(engine, Path(self.settings.gazetteer_dir))
         self.hook = GroupingHook(cp_id, self.settings)
         self.downlink: DownlinkWorker | None = None
         # Called after every operator change (the app adds the upstream summary scheduler).

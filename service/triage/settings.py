@@ -78,6 +78,13 @@ class TriageSettings(BaseSettings):
         "similarity groups reports.",
     )
 
+    gazetteer_dir: str | None = Field(
+        default=None,
+        description="A directory with gazetteer_addresses.csv (and gazetteer_places.csv) "
+        "imported at start when the CP database holds no gazetteer yet (a region normally "
+        "loads its own with `noodnet gazetteer import`; this is for demos and benchmarks).",
+    )
+
     # -- priority ------------------------------------------------------------------------
     aging_points_per_hour: float = Field(
         default=250,

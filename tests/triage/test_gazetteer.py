@@ -28,6 +28,7 @@ from service.gazetteer.importer import (
     GazetteerFileError,
     import_gazetteer,
     load,
+    seed_gazetteer,
 )
 from service.models import Nsp
 from service.settings import ServiceSettings
@@ -392,6 +393,68 @@ def test_places_towns_and_villages_come_from_the_loaded_data(cp: Cp) -> None:
     station = cp.item(a)
     assert (station.lat, station.lon) == (52.1020, 5.1120)  # on the map
     assert cp.item(d).address == "Kerkstraat 4, Haverveld"
+
+
+def test_flats_of_one_building_and_reports_placed_at_the_nsp_stay_apart(cp: Cp) -> None:
+    # Two homes behind one house number (BAG huisnummertoevoeging): one building, two calls.
+    a = cp.send(
+        "nsp-linde",
+        "help_request",
+        need("vulnerable_person", "mevrouw zit vast in de lift, 3e verdieping", "Molenweg 12/4"),
+    )
+    b = cp.send(
+        "nsp-linde",
+        "help_request",
+        need("vulnerable_person", "man vast in lift van de flat", "Molenweg 12-9"),
+    )
+    c = cp.send(
+        "nsp-linde",
+        "help_request",
+        need("vulnerable_person", "bewoonster opgesloten in lift", "molenwg 12 app 4"),
+    )
+    assert cp.item(a).id != cp.item(b).id
+    assert cp.item(c).id == cp.item(a).id
+    # Questions written down at the NSP carry the NSP's own address: that is where they were
+    # asked, not what they are about, so two different questions do not meet there.
+    q1 = cp.send(
+        "nsp-linde",
+        "situation_report",
+        {
+            "category": "information_need",
+            "severity": "moderate",
+            "location": {"address": "Beukenlaan 2, Lindedorp"},
+            "description": "Waar kunnen we drinkwater halen?",
+        },
+    )
+    q2 = cp.send(
+        "nsp-linde",
+        "situation_report",
+        {
+            "category": "information_need",
+            "severity": "moderate",
+            "location": {"address": "Beukenlaan 2"},
+            "description": "Wanneer komt de stroom terug?",
+        },
+    )
+    assert cp.item(q1).id != cp.item(q2).id
+    assert cp.item(q1).lat is None  # the NSP is not the question's place on the map
+
+
+def test_a_configured_gazetteer_is_seeded_only_into_an_empty_database(tmp_path: Path) -> None:
+    first, second = tmp_path / "eerste", tmp_path / "tweede"
+    write_region(first)
+    write_region(second)
+    engine = make_engine(f"sqlite:///{tmp_path / 'seed.db'}")
+    try:
+        migrate(engine)
+        report = seed_gazetteer(engine, first)
+        assert report is not None and report.region == "eerste" and not report.errors
+        assert seed_gazetteer(engine, second) is None  # the region's own set stays
+        with engine.connect() as conn:
+            regions = set(conn.execute(sa.select(ADDRESSES.c.region).distinct()).scalars())
+        assert regions == {"eerste"}
+    finally:
+        engine.dispose()
 
 
 def test_without_a_gazetteer_grouping_still_works(database_url: str) -> None:
