@@ -79,23 +79,6 @@ class _Stop(Exception):
     pass
 
 
-def _load_gazetteer(database_url: str) -> None:
-    """The demo region's gazetteer (service/gazetteer/demo), as a region loads its own with
-    ``noodnet gazetteer import``."""
-    from service.db import make_engine, migrate
-    from service.gazetteer.importer import import_gazetteer
-
-    demo = Path(__file__).resolve().parents[1] / "service" / "gazetteer" / "demo"
-    engine = make_engine(database_url)
-    try:
-        migrate(engine)
-        import_gazetteer(
-            engine, "demo", demo / "gazetteer_addresses.csv", demo / "gazetteer_places.csv"
-        )
-    finally:
-        engine.dispose()
-
-
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as fh:
         return subprocess.Popen(
@@ -167,7 +150,6 @@ def run_demo(
             "NOODNET_MQTT_PROTOCOL": protocol,
         }
         cp_log = workdir / "cp.log"
-        _load_gazetteer(f"sqlite:///{workdir / 'cp.db'}")
         cp = _spawn(
             ["cp"],
             {
@@ -178,6 +160,11 @@ def run_demo(
                 "NOODNET_MQTT_PASSWORD": creds.cp_broker_password,
                 # Demo only: the links in the banner open in a browser without a token.
                 "NOODNET_AUTH_ANONYMOUS_READ": "true",
+                # The demo region's gazetteer, as a region loads its own with
+                # `noodnet gazetteer import`.
+                "NOODNET_TRIAGE_GAZETTEER_DIR": str(
+                    Path(__file__).resolve().parents[1] / "service" / "gazetteer" / "demo"
+                ),
             },
             cp_log,
         )
