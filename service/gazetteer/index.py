@@ -51,6 +51,18 @@ _NUMBER = re.compile(r"(\d{1,5})([a-z]?)$")
 _LETTER_SUFFIX = re.compile(r"^[a-z]$")
 
 
+# A parsed text: town (key, span), street with number (start, end, key, number), its unit,
+# a street alone (start, end, key), named places (span, candidates) longest first.
+_Parsed = tuple[
+    str | None,
+    tuple[int, int] | None,
+    tuple[int, int, str, int] | None,
+    str | None,
+    tuple[int, int, str] | None,
+    list[tuple[tuple[int, int], list["Place"]]],
+]
+
+
 def key_of(name: str) -> str:
     """The lookup key of a street or town name: folded, without spaces."""
     return fold(name).replace(" ", "")
@@ -161,6 +173,7 @@ class Gazetteer:
         self.max_place_words = max((len(k.split()) for k in self.places), default=0)
         self._town_max_words = max((len(fold(n).split()) for n in towns.values()), default=1)
         self._street_cache: dict[str, str | None] = {}
+        self._parse_cache: dict[tuple[str, bool], _Parsed] = {}
         self._reverse_cache: dict[tuple[float, float, float], tuple[Street, int] | None] = {}
         self._grid: dict[tuple[int, int], list[tuple[float, float, Street, int]]] = {}
         for ss in self.by_key.values():
@@ -263,30 +276,55 @@ class Gazetteer:
         place; None when there is none."""
         if not raw:
             return None
-        tokens = [NAME_ABBREV.get(t, t) for t in fold(raw).split()]
-        town_key, town_span = self._town_in(tokens)
-        hit = self._street_with_number(tokens, address_field)
+        parsed = self._parse(raw, address_field)
+        town_key, town_span, hit, unit, alone, place_spans = parsed
         if hit is not None:
             start, end, skey, number = hit
             street, fact = self.resolve(skey, town_key, hint_town, near)
             fact = fact or town_key is not None
-            return Found(street, number, None, town_key, fact, (start, end), _unit(raw, number))
-        if address_field:
-            for start in range(len(tokens)):
-                for size in (3, 2, 1):
-                    part = tokens[start : start + size]
-                    if len(part) < size or any(t[:1].isdigit() for t in part):
-                        continue
-                    alone = self.match_street("".join(part))
-                    if alone is not None:
-                        street, fact = self.resolve(alone, town_key, hint_town, near)
-                        return Found(street, None, None, town_key, fact, (start, start + size))
-        place = self._place_in(tokens, town_key or hint_town, near)
+            return Found(street, number, None, town_key, fact, (start, end), unit)
+        if alone is not None:
+            start, end, skey = alone
+            street, fact = self.resolve(skey, town_key, hint_town, near)
+            return Found(street, None, None, town_key, fact, (start, end))
+        place = self._pick_place(place_spans, town_key or hint_town, near)
         if place is not None:
             p, span = place
             return Found(None, None, p, town_key or p.town_key, True, span)
         if town_key is not None and town_span is not None:
             return Found(None, None, None, town_key, True, town_span)
+        return None
+
+    def _parse(self, raw: str, address_field: bool) -> _Parsed:
+        """What a text names, before it is resolved against a hint or a position (cached:
+        copy-pasted and forwarded reports repeat their texts)."""
+        key = (raw, address_field)
+        got = self._parse_cache.get(key)
+        if got is not None:
+            return got
+        tokens = [NAME_ABBREV.get(t, t) for t in fold(raw).split()]
+        town_key, town_span = self._town_in(tokens)
+        hit = self._street_with_number(tokens, address_field)
+        unit = _unit(raw, hit[3]) if hit is not None else None
+        alone: tuple[int, int, str] | None = None
+        if hit is None and address_field:
+            alone = self._street_alone(tokens)
+        spans = self._place_spans(tokens) if hit is None and alone is None else []
+        got = (town_key, town_span, hit, unit, alone, spans)
+        if len(self._parse_cache) > 50_000:
+            self._parse_cache.clear()
+        self._parse_cache[key] = got
+        return got
+
+    def _street_alone(self, tokens: list[str]) -> tuple[int, int, str] | None:
+        for start in range(len(tokens)):
+            for size in (3, 2, 1):
+                part = tokens[start : start + size]
+                if len(part) < size or any(t[:1].isdigit() for t in part):
+                    continue
+                alone = self.match_street("".join(part))
+                if alone is not None:
+                    return start, start + size, alone
         return None
 
     def _street_with_number(
@@ -334,22 +372,31 @@ class Gazetteer:
                     return k, (start, start + size)
         return None, None
 
-    def _place_in(
-        self, tokens: list[str], town_key: str | None, near: tuple[float, float] | None
-    ) -> tuple[Place, tuple[int, int]] | None:
+    def _place_spans(self, tokens: list[str]) -> list[tuple[tuple[int, int], list[Place]]]:
+        """Named places in the text, longest names first."""
+        out = []
         for size in range(min(self.max_place_words, len(tokens)), 0, -1):
             for start in range(len(tokens) - size + 1):
                 found = self.places.get(" ".join(tokens[start : start + size]))
-                if not found:
-                    continue
-                if near is not None:
-                    p = min(found, key=lambda p: _dist_m((p.lat, p.lon), near))
-                    if _dist_m((p.lat, p.lon), near) > 1500:
-                        continue  # the church of another village than where the pin is
-                else:
-                    local = [p for p in found if town_key and p.town_key == town_key]
-                    p = (local or found)[0]
-                return p, (start, start + size)
+                if found:
+                    out.append(((start, start + size), found))
+        return out
+
+    @staticmethod
+    def _pick_place(
+        spans: list[tuple[tuple[int, int], list[Place]]],
+        town_key: str | None,
+        near: tuple[float, float] | None,
+    ) -> tuple[Place, tuple[int, int]] | None:
+        for span, found in spans:
+            if near is not None:
+                p = min(found, key=lambda p: _dist_m((p.lat, p.lon), near))
+                if _dist_m((p.lat, p.lon), near) > 1500:
+                    continue  # the church of another village than where the pin is
+            else:
+                local = [p for p in found if town_key and p.town_key == town_key]
+                p = (local or found)[0]
+            return p, span
         return None
 
     def location_tokens(self, text: str | None) -> frozenset[int]:
@@ -365,9 +412,9 @@ class Gazetteer:
         for i, t in enumerate(tokens):
             if t in self.towns:
                 out.add(i)
-        place = self._place_in(tokens, None, None)
-        if place is not None:
-            out.update(range(*place[1]))
+        spans = self._place_spans(tokens)
+        if spans:
+            out.update(range(*spans[0][0]))
         return frozenset(out)
 
     # ------------------------------------------------------------------ positions
