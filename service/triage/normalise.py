@@ -379,7 +379,7 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("water", ("water", "kraan", "drinkwater", "leiding", "dorst")),
     ("overstroming", ("overstroom", "ondergelopen", "wateroverlast", "blank", "lekkage")),
-    ("stroom", ("stroom", "elektr", "spanning", "accu", "batterij")),
+    ("stroom", ("stroom", "elektr", "spanning", "accu", "batterij", "storing")),
     ("kabel", ("kabel", "stroomkabel", "hoogspanning", "draad", "draden", "paal", "lantaarnpaal")),
     ("trafo", ("trafo", "transformator", "onderstation", "verdeelkast", "schakelkast")),
     ("aggregaat", ("aggregaat", "aggregat", "generator", "noodstroom")),
