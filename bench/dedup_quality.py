@@ -220,6 +220,36 @@ def pairwise(labels: dict[str, str], predicted: dict[str, int]) -> dict[str, flo
     }
 
 
+def combined_halves(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The blind set's tuning and held-out halves over both regions: pairs across regions are
+    never one incident and never grouped, so the pair counts add up."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for half in ("tune", "holdout"):
+        files = [
+            q for q in results if "/blind/" in q["file"] and q["file"].endswith(f"{half}.jsonl")
+        ]
+        if not files:
+            continue
+        out[half] = {}
+        for mode in ("incidents", "incidents+links"):
+            true_pairs = sum(q[mode]["true_pairs"] for q in files)
+            fp = sum(q[mode]["false_merges"] for q in files)
+            fn = sum(q[mode]["missed"] for q in files)
+            tp = true_pairs - fn
+            precision = tp / (tp + fp) if tp + fp else 1.0
+            recall = tp / true_pairs if true_pairs else 1.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            out[half][mode] = {
+                "precision": round(precision, 4),
+                "recall": round(recall, 4),
+                "f1": round(f1, 4),
+                "true_pairs": true_pairs,
+                "false_merges": fp,
+                "missed": fn,
+            }
+    return out
+
+
 def quality(
     path: Path, url: str | None, workdir: Path, batch: int, gazetteer: bool = True
 ) -> dict[str, Any]:
@@ -539,6 +569,8 @@ def main() -> int:
                     args.backbone_messages, args.database_url, args.backbone_rounds
                 )
 
+    result["blind_halves"] = combined_halves(result["quality"])
+
     def met(q: dict[str, Any]) -> bool:
         held_out = q["file"].endswith("holdout.jsonl") and "/blind/" in q["file"]
         f1, precision = (0.93, 0.97) if held_out else (0.90, 0.95)
@@ -562,6 +594,15 @@ def main() -> int:
         )
         for mode in ("incidents", "incidents+links"):
             m = q[mode]
+            print(
+                f"  {mode:16s} precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+                f"F1 {m['f1']:.3f}   ({m['true_pairs']} true pairs, "
+                f"{m['false_merges']} wrongly grouped, {m['missed']} missed)"
+            )
+    for half, modes in result["blind_halves"].items():
+        print(f"blind set, {half} half, both regions together:")
+        for mode in ("incidents", "incidents+links"):
+            m = modes[mode]
             print(
                 f"  {mode:16s} precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
                 f"F1 {m['f1']:.3f}   ({m['true_pairs']} true pairs, "
