@@ -7,12 +7,19 @@ next report about it, and after a split a report like the split one follows it, 
 incident it was taken out of. Candidates come from two indexed keys, never a scan: a coarse
 coordinate cell (with its 8 neighbours) and a street/place bucket, each with a time window.
 
+Where a report is comes from the CP area's gazetteer when the region loaded one
+(service/gazetteer: the address field, else an address or named place in the location note or
+the free text, matched against the real streets and geocoded), else from the shape of the
+address (normalise.py). A report located at its own NSP carries no location.
+
 Rules that protect people:
 
 * A life-threatening (P1) help request is never absorbed. When it matches an open incident it
   gets its own item, linked as a *possible duplicate*; an operator merges or keeps it apart.
 * Reports never join a closed or resolved incident: a new problem at the same place is a new
   item in the queue.
+* When unsure — a match that rests on a guessed village against another written one — the
+  report gets its own item linked as a possible duplicate, not merged.
 """
 
 from __future__ import annotations

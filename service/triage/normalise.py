@@ -2,10 +2,12 @@
 
 Residents dictate, volunteers type fast: "Kerkstraat 12, Oss", "kerkstr. 12 oss" and
 "Kerkstraat 12" must become the same key; "oudere mevr. gevallen, bloedt" and "mevrouw is
-gevallen en bloedt" must read as near the same text. No gazetteer is available offline, so
-addresses are parsed by the shape of Dutch street names (a suffix such as -straat, -laan,
--weg), and text is compared after folding spelling, abbreviations and common synonyms of the
-emergency vocabulary onto one form.
+gevallen en bloedt" must read as near the same text. Addresses are parsed by the shape of
+Dutch street names (a suffix such as -straat, -laan, -weg); with the CP area's gazetteer
+(service/gazetteer, passed in) towns are known by name and grouping matches streets against
+the real list. No place name lives here. Text is compared after folding spelling,
+abbreviations, a Snowball stem and the usual ways people say a symptom, hazard or need onto
+one concept; two texts contradict each other only on clear evidence (no related concept).
 """
 
 from __future__ import annotations

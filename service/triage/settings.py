@@ -1,8 +1,9 @@
 """Triage thresholds and weights: configuration (``NOODNET_TRIAGE_*``), with tested defaults.
 
 The grouping defaults were tuned on data sets generated with seeds 10-19 by
-bench/gen_dedup_data.py and checked on the committed ``bench/data/dedup_oss*.jsonl`` (seeds 1
-and 2) and on seeds 3-8 (bench/dedup_quality.py, docs/triage.md).
+bench/gen_dedup_data.py and on the tuning half of the blind evaluation set
+(bench/data/blind/*/tune.jsonl), and checked on the committed ``bench/data/dedup_oss*.jsonl``
+(seeds 1 and 2) and the blind set's held-out half (bench/dedup_quality.py, docs/triage.md).
 """
 
 from __future__ import annotations
