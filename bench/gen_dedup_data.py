@@ -42,19 +42,11 @@ class Nsp:
     lon: float
 
 
+# The demo region's NSPs, from its data (the file bench/dedup_quality.py registers).
 NSPS = [
-    Nsp("oss-centrum", "Bibliotheek Oss", "Raadhuislaan 10, Oss", 51.7651, 5.5183),
-    Nsp("oss-schadewijk", "Wijkcentrum Schadewijk", "Klaphekkenstraat 1, Oss", 51.7561, 5.5052),
-    Nsp("oss-ruwaard", "Wijkcentrum De Ruwaard", "Ruwaardsingel 1, Oss", 51.7590, 5.5420),
-    Nsp("oss-krinkelhoek", "Sporthal Krinkelhoek", "Krinkelhoek 2, Oss", 51.7720, 5.5050),
-    Nsp("oss-oost", "Moskee Oss-Oost", "Oostwal 3, Oss", 51.7670, 5.5330),
-    Nsp("berghem", "Sporthal De Leeuwenkuil", "Kerkstraat 30, Berghem", 51.7702, 5.5703),
-    Nsp("ravenstein", "Dorpshuis Ravenstein", "Marktstraat 5, Ravenstein", 51.7963, 5.6508),
-    Nsp("lith", "Dorpshuis Lith", "Kerkstraat 2, Lith", 51.8052, 5.4401),
-    Nsp("megen", "Gemeenschapshuis Megen", "Torenstraat 4, Megen", 51.8206, 5.5620),
-    Nsp("geffen", "Dorpshuis Geffen", "Kerkstraat 20, Geffen", 51.7390, 5.4650),
-    Nsp("herpen", "Gemeenschapshuis Herpen", "Kerkstraat 4, Herpen", 51.7720, 5.6370),
-    Nsp("haren", "Dorpshuis Haren", "Kerkstraat 6, Haren", 51.8003, 5.5950),
+    Nsp(**json.loads(line))
+    for line in (ROOT / "service" / "gazetteer" / "demo" / "nsps.jsonl").read_text().splitlines()
+    if line.strip()
 ]
 
 # The demo region's streets come from its gazetteer (the file the demo loads):
