@@ -74,6 +74,7 @@ class Street:
     key: str
     town: str
     town_key: str
+    municipality_key: str | None = None
     numbers: list[int] = field(default_factory=list, repr=False)
     lats: list[float] = field(default_factory=list, repr=False)
     lons: list[float] = field(default_factory=list, repr=False)
@@ -245,13 +246,18 @@ class Gazetteer:
         town_key: str | None,
         hint_town: str | None,
         near: tuple[float, float] | None,
-    ) -> tuple[Street, bool]:
-        """The street in the right town, and whether that town is certain."""
+    ) -> tuple[Street, bool] | None:
+        """The street in the right town, and whether that town is certain; None when the
+        town written is neither one of the street's towns nor their municipality (the writer
+        means a street the gazetteer does not know, not the same name in another town)."""
         streets = self.by_key[street_key]
         if town_key is not None:
             for s in streets:
                 if s.town_key == town_key:
                     return s, True
+            streets = [s for s in streets if s.municipality_key == town_key]
+            if not streets:
+                return None
         if len(streets) == 1:
             return streets[0], True
         if near is not None:
@@ -280,12 +286,18 @@ class Gazetteer:
         town_key, town_span, hit, unit, alone, place_spans = parsed
         if hit is not None:
             start, end, skey, number = hit
-            street, fact = self.resolve(skey, town_key, hint_town, near)
+            resolved = self.resolve(skey, town_key, hint_town, near)
+            if resolved is None:
+                return None
+            street, fact = resolved
             fact = fact or town_key is not None
             return Found(street, number, None, town_key, fact, (start, end), unit)
         if alone is not None:
             start, end, skey = alone
-            street, fact = self.resolve(skey, town_key, hint_town, near)
+            resolved = self.resolve(skey, town_key, hint_town, near)
+            if resolved is None:
+                return None
+            street, fact = resolved
             return Found(street, None, None, town_key, fact, (start, end))
         place = self._pick_place(place_spans, town_key or hint_town, near)
         if place is not None:
@@ -533,6 +545,7 @@ def from_rows(
     number, lat, lon) and place rows (name, kind, town, lat, lon, aliases); None if empty."""
     streets: dict[tuple[str, str], dict[int, tuple[float, float]]] = {}
     names: dict[tuple[str, str], tuple[str, str]] = {}
+    municipalities: dict[tuple[str, str], str] = {}
     towns: dict[str, str] = {}
     for a in addresses:
         k = (a.street_key, a.town_key)
@@ -541,9 +554,11 @@ def from_rows(
         towns.setdefault(a.town_key, a.town)
         if a.municipality:
             towns.setdefault(key_of(a.municipality), a.municipality)
+            municipalities.setdefault(k, key_of(a.municipality))
     built = []
     for (skey, tkey), nums in streets.items():
-        s = Street(names[(skey, tkey)][0], skey, names[(skey, tkey)][1], tkey)
+        name, town = names[(skey, tkey)]
+        s = Street(name, skey, town, tkey, municipalities.get((skey, tkey)))
         for n in sorted(nums):
             s.numbers.append(n)
             s.lats.append(nums[n][0])

@@ -168,6 +168,12 @@ def test_addresses_towns_and_places_are_read_from_text() -> None:
     assert by_nsp.street.town == "Oudemolen" and not by_nsp.town_is_fact
     near = g.read("Kerkstraat 9", near=house("Kerkstraat", "Haverveld", 12), address_field=True)
     assert near is not None and near.street is not None and near.street.town == "Haverveld"
+    # A street the written town does not have is not moved to a town that has it; the
+    # municipality's name still allows its villages.
+    assert g.read("Kerkstraat 5, Lindedorp", address_field=True) is None
+    in_municipality = g.read("Kerkstraat 5, Lindeland", hint_town="oudemolen", address_field=True)
+    assert in_municipality is not None and in_municipality.street is not None
+    assert in_municipality.street.town == "Oudemolen"
     # Named places the region loaded: a station, a shop, a bridge.
     for text, name in (
         ("veel mensen bij het station, geen treinen", "Station Lindedorp"),
