@@ -510,6 +510,14 @@ async def test_queue_and_geojson_show_the_normalised_geocoded_address(
         [feature] = geo["features"]
         assert feature["geometry"]["coordinates"] == [item["lon"], item["lat"]]
         assert feature["properties"]["address"] == item["address"]
+        # A map pick alone is shown at its nearest street stretch.
+        lat, lon = house("Lindesingel", "Lindedorp", 61)
+        pick = sit("infrastructure", "Boom ligt over het fietspad", at=(lat, lon))
+        msg = json.loads(make_up("situation_report", "nsp-linde", 2, pick).model_dump_json())
+        assert (await client.post("/api/v1/messages", json=msg)).status_code == 201
+        queue = (await client.get("/api/v1/queue")).json()
+        addresses = {e["item"]["address"] for e in queue}
+        assert "nabij Lindesingel 61, Lindedorp" in addresses
 
 
 def test_header_constant_is_the_bag_layout() -> None:
