@@ -19,6 +19,7 @@ ground-truth label. ``dedup_oss.jsonl`` (seed 1) was used while tuning the thres
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import random
@@ -27,7 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 
@@ -40,48 +42,32 @@ class Nsp:
     lon: float
 
 
+# The demo region's NSPs, from its data (the file bench/dedup_quality.py registers).
 NSPS = [
-    Nsp("oss-centrum", "Bibliotheek Oss", "Raadhuislaan 10, Oss", 51.7651, 5.5183),
-    Nsp("oss-schadewijk", "Wijkcentrum Schadewijk", "Klaphekkenstraat 1, Oss", 51.7561, 5.5052),
-    Nsp("oss-ruwaard", "Wijkcentrum De Ruwaard", "Ruwaardsingel 1, Oss", 51.7590, 5.5420),
-    Nsp("oss-krinkelhoek", "Sporthal Krinkelhoek", "Krinkelhoek 2, Oss", 51.7720, 5.5050),
-    Nsp("oss-oost", "Moskee Oss-Oost", "Oostwal 3, Oss", 51.7670, 5.5330),
-    Nsp("berghem", "Sporthal De Leeuwenkuil", "Kerkstraat 30, Berghem", 51.7702, 5.5703),
-    Nsp("ravenstein", "Dorpshuis Ravenstein", "Marktstraat 5, Ravenstein", 51.7963, 5.6508),
-    Nsp("lith", "Dorpshuis Lith", "Kerkstraat 2, Lith", 51.8052, 5.4401),
-    Nsp("megen", "Gemeenschapshuis Megen", "Torenstraat 4, Megen", 51.8206, 5.5620),
-    Nsp("geffen", "Dorpshuis Geffen", "Kerkstraat 20, Geffen", 51.7390, 5.4650),
-    Nsp("herpen", "Gemeenschapshuis Herpen", "Kerkstraat 4, Herpen", 51.7720, 5.6370),
-    Nsp("haren", "Dorpshuis Haren", "Kerkstraat 6, Haren", 51.8003, 5.5950),
+    Nsp(**json.loads(line))
+    for line in (ROOT / "service" / "gazetteer" / "demo" / "nsps.jsonl").read_text().splitlines()
+    if line.strip()
 ]
 
-# (street, town, lat, lon of number 1, direction in degrees, highest number)
-STREETS = [
-    ("Kerkstraat", "Oss", 51.7642, 5.5201, 30, 120),
-    ("Molenstraat", "Oss", 51.7660, 5.5150, 100, 90),
-    ("Heuvel", "Oss", 51.7655, 5.5185, 0, 40),
-    ("Raadhuislaan", "Oss", 51.7648, 5.5170, 80, 60),
-    ("Kruisstraat", "Oss", 51.7635, 5.5225, 150, 110),
-    ("Burgemeester van den Elsenstraat", "Oss", 51.7600, 5.5130, 60, 140),
-    ("Oostwal", "Oss", 51.7668, 5.5300, 170, 80),
-    ("Klaphekkenstraat", "Oss", 51.7558, 5.5040, 20, 70),
-    ("Hescheweg", "Oss", 51.7580, 5.5250, 200, 220),
-    ("Begijnenstraat", "Oss", 51.7630, 5.5160, 120, 50),
-    ("Ruwaardsingel", "Oss", 51.7595, 5.5400, 90, 160),
-    ("Megensebaan", "Oss", 51.7710, 5.5300, 40, 130),
-    ("Kantsingel", "Oss", 51.7628, 5.5120, 10, 100),
-    ("Kerkstraat", "Berghem", 51.7700, 5.5690, 70, 90),
-    ("Hoogstraat", "Berghem", 51.7690, 5.5740, 0, 60),
-    ("Marktstraat", "Ravenstein", 51.7960, 5.6500, 90, 40),
-    ("Kerkstraat", "Lith", 51.8050, 5.4390, 100, 60),
-    ("Torenstraat", "Megen", 51.8200, 5.5610, 20, 40),
-    ("Kerkstraat", "Geffen", 51.7385, 5.4640, 60, 80),
-    ("Kerkstraat", "Herpen", 51.7715, 5.6360, 120, 50),
-    ("Schoolstraat", "Haren", 51.8000, 5.5940, 30, 40),
-    ("Julianastraat", "Oss", 51.7545, 5.5150, 130, 70),
-    ("Wilhelminalaan", "Geffen", 51.7400, 5.4610, 10, 60),
-    ("Dorpsstraat", "Lith", 51.8060, 5.4420, 60, 90),
-]
+# The demo region's streets come from its gazetteer (the file the demo loads):
+# (street, town, lat, lon of number 1, 0, highest number), in the file's order.
+GAZETTEER = ROOT / "service" / "gazetteer" / "demo" / "gazetteer_addresses.csv"
+_POINTS: dict[tuple[str, str], dict[int, tuple[float, float]]] = {}
+
+
+def _load_streets() -> list[tuple[str, str, float, float, int, int]]:
+    with GAZETTEER.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter=";"):
+            numbers = _POINTS.setdefault((row["openbareruimte"], row["woonplaats"]), {})
+            numbers[int(row["huisnummer"])] = (float(row["lat"]), float(row["lon"]))
+    return [
+        (name, town, *nums[min(nums)], 0, max(nums))
+        for (name, town), nums in _POINTS.items()
+        if len(nums) > 10  # NSP buildings, not streets incidents are made up in
+    ]
+
+
+STREETS = _load_streets()
 
 STREET_ABBREV = {"straat": "str.", "laan": "ln.", "singel": "sngl", "weg": "wg."}
 
@@ -434,13 +420,8 @@ def noisy(text: str, rng: random.Random) -> str:
 
 
 def point(street: tuple[str, str, float, float, int, int], number: int) -> tuple[float, float]:
-    _, _, lat, lon, direction, _ = street
-    # about 6 m per house number along the street
-    metres = 6.0 * (number - 1) / 2
-    rad = math.radians(direction)
-    dlat = metres * math.cos(rad) / 111_320
-    dlon = metres * math.sin(rad) / (111_320 * math.cos(math.radians(lat)))
-    return lat + dlat, lon + dlon
+    """The house's position in the gazetteer."""
+    return _POINTS[(street[0], street[1])][number]
 
 
 def jitter(lat: float, lon: float, metres: float, rng: random.Random) -> tuple[float, float]:

@@ -198,6 +198,11 @@ def run_demo(
                 "NOODNET_MQTT_PASSWORD": creds.cp_broker_password,
                 # Demo only: the links in the banner open in a browser without a token.
                 "NOODNET_AUTH_ANONYMOUS_READ": "true",
+                # The demo region's gazetteer, as a region loads its own with
+                # `noodnet gazetteer import`.
+                "NOODNET_TRIAGE_GAZETTEER_DIR": str(
+                    Path(__file__).resolve().parents[1] / "service" / "gazetteer" / "demo"
+                ),
             },
             cp_log,
             http_port,

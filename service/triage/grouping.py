@@ -7,17 +7,25 @@ next report about it, and after a split a report like the split one follows it, 
 incident it was taken out of. Candidates come from two indexed keys, never a scan: a coarse
 coordinate cell (with its 8 neighbours) and a street/place bucket, each with a time window.
 
+Where a report is comes from the CP area's gazetteer when the region loaded one
+(service/gazetteer: the address field, else an address or named place in the location note or
+the free text, matched against the real streets and geocoded), else from the shape of the
+address (normalise.py). A report located at its own NSP carries no location.
+
 Rules that protect people:
 
 * A life-threatening (P1) help request is never absorbed. When it matches an open incident it
   gets its own item, linked as a *possible duplicate*; an operator merges or keeps it apart.
 * Reports never join a closed or resolved incident: a new problem at the same place is a new
   item in the queue.
+* When unsure — a match that rests on a guessed village against another written one — the
+  report gets its own item linked as a possible duplicate, not merged.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -28,12 +36,16 @@ from sqlalchemy.engine import Connection
 
 from noodcore.db import table_of
 from schemas import HandlingState
+from service.gazetteer.importer import generation as gazetteer_generation
+from service.gazetteer.importer import load as load_gazetteer
+from service.gazetteer.index import Found, Gazetteer
 from service.models import Nsp
 from service.store import Accepted, PresenceSeen
 from service.triage.acks import enqueue_ack
 from service.triage.models import TriageAudit, TriageItem, TriageReport, TriageStreet
 from service.triage.normalise import (
     Address,
+    fold,
     normalise_text,
     parse_address,
     street_similarity,
@@ -78,18 +90,23 @@ _LOCATED = frozenset(
     {"fire", "medical", "care", "safety", "missing", "other", "infrastructure", "water", "power"}
 )
 COMPATIBLE: dict[str, frozenset[str]] = {
-    "fire": frozenset({"fire", "safety", "other"}),
+    "fire": frozenset({"fire", "safety", "power", "other"}),  # a burning meter cupboard
     "medical": frozenset({"medical", "care", "safety", "other"}),
     "care": frozenset({"care", "medical", "missing", "other"}),
     "safety": frozenset({"safety", "medical", "fire", "infrastructure", "other"}),
     "missing": frozenset({"missing", "care", "other"}),
     "infrastructure": frozenset({"infrastructure", "water", "power", "safety", "other"}),
     "water": frozenset({"water", "infrastructure", "other"}),
-    "power": frozenset({"power", "infrastructure", "other"}),
+    "power": frozenset({"power", "infrastructure", "fire", "other"}),
     "other": _LOCATED,
 }
 
 MEMBERS_COMPARED = 8
+
+# Signals about the whole area (a rumour, a question, the mood): the same one comes back all
+# day from every NSP, and is one item for the operator (one answer) for longer than an
+# incident at a place (TriageSettings.area_window_minutes).
+AREA_FAMILIES = frozenset({"rumour", "information", "mood"})
 
 SEVERITY_CLASS = {"critical": "P1", "high": "P2", "moderate": "P3", "low": "P4"}
 
@@ -109,16 +126,18 @@ def families_near(family: str) -> frozenset[str]:
     return COMPATIBLE.get(family, frozenset()) | {family}
 
 
-def _town_factor(a: str | None, b: str | None) -> float:
+def _town_factor(a: str | None, b: str | None, gazetteer: bool = False) -> float:
     """Towns written in the report are facts; a town assumed from the NSP ('~oss') is a
-    guess, because residents also walk to an NSP in the next village."""
+    guess, because residents also walk to an NSP in the next village. With a gazetteer the
+    guess is only made when the NSP's own village has that street (or the map pin is
+    nearest to it), so it is a good guess: villages that share street names are common."""
     if a is None or b is None or a.lstrip("~") == b.lstrip("~"):
         return 1.0
     if not a.startswith("~") and not b.startswith("~"):
         return 0.0  # Kerkstraat in Oss is not Kerkstraat in Lith
     if a.startswith("~") and b.startswith("~"):
-        return 0.6
-    return 0.85
+        return 0.4 if gazetteer else 0.6
+    return 0.6 if gazetteer else 0.85
 
 
 def report_class(kind: str, body: dict[str, Any]) -> str:
@@ -186,6 +205,9 @@ class Features:
     # that give only an address: lets them meet reports that give only coordinates.
     est_lat: float | None = None
     est_lon: float | None = None
+    # The flat or house letter at that number (by the gazetteer; not stored, so after a
+    # reload of the window reports compare without it, as before).
+    unit: str | None = None
     ts: float = field(init=False, repr=False)  # received_at as a number, for the window test
 
     def __post_init__(self) -> None:
@@ -225,6 +247,86 @@ class Features:
         }
 
 
+@dataclass(frozen=True)
+class NspSite:
+    """Where an NSP is. A report located at its own NSP (the NSP's address, name or map
+    position) was located where it was *reported*: many reports about different things
+    share it, so it is no evidence of one place."""
+
+    town: str | None
+    street: str | None
+    number: int | None
+    name_key: str | None
+    lat: float | None
+    lon: float | None
+
+
+@lru_cache(maxsize=1024)
+def nsp_site(
+    name: str | None,
+    address: str | None,
+    lat: float | None,
+    lon: float | None,
+    gazetteer: Gazetteer | None,
+) -> NspSite:
+    addr = parse_address(address, gazetteer)
+    street, number, town = addr.street, addr.number, addr.town
+    if gazetteer is not None:
+        found = gazetteer.read(address, None, None, address_field=True)
+        if found is not None and found.street is not None:
+            street, number, town = found.street.key, found.number, found.street.town_key
+    name_key = fold(name).replace(" ", "") if name else None
+    return NspSite(town, street, number, name_key or None, lat, lon)
+
+
+# A location this close to the NSP's own map position is the NSP's.
+AT_NSP_M = 30.0
+
+
+def _at_nsp(
+    site: NspSite,
+    address_text: str | None,
+    addr: Address,
+    pos: tuple[float, float] | None,
+) -> bool:
+    if (
+        site.lat is not None
+        and site.lon is not None
+        and pos is not None
+        and distance_m(site.lat, site.lon, pos[0], pos[1]) <= AT_NSP_M
+    ):
+        return True
+    if site.street and addr.street == site.street and addr.number == site.number:
+        return addr.town is None or site.town is None or addr.town == site.town
+    return bool(
+        site.name_key and address_text and fold(address_text).replace(" ", "") == site.name_key
+    )
+
+
+def _read_location(
+    gazetteer: Gazetteer,
+    loc: dict[str, Any],
+    description: str,
+    default_town: str | None,
+    near: tuple[float, float] | None,
+) -> Found | None:
+    """Where a report is, by the gazetteer: its address field, else an address or named place
+    in its location note or free text ("stroomkast brandt bij Beukenln 7" with only a map
+    pin). A street with a house number wins over a place, a place over a town alone."""
+    found = gazetteer.read(loc.get("address"), default_town, near, address_field=True)
+    if found is not None and found.street is not None and found.number is not None:
+        return found
+    for text in (loc.get("description"), description):
+        other = gazetteer.read(text, default_town, near)
+        if other is None:
+            continue
+        if found is None or (other.street is not None and other.number is not None):
+            return other
+        if found.street is None and found.place is None and other.place is not None:
+            return other
+    return found
+
+
 def features_of(
     message_id: str,
     kind: str,
@@ -232,23 +334,65 @@ def features_of(
     received_at: datetime,
     body: dict[str, Any],
     default_town: str | None = None,
+    gazetteer: Gazetteer | None = None,
+    site: NspSite | None = None,
 ) -> Features:
     """Features of a help request or situation report (body as JSON-ready dict)."""
     category = str(body.get("category"))
     loc = body.get("location") or {}
     address_text = loc.get("address")
-    addr = parse_address(address_text)
-    town = addr.town or (f"~{default_town}" if default_town else None)
     lat, lon = loc.get("lat"), loc.get("lon")
+    description = str(body.get("description") or "")
+    found: Found | None = None
+    if gazetteer is not None:
+        near = (lat, lon) if lat is not None and lon is not None else None
+        found = _read_location(gazetteer, loc, description, default_town, near)
+    if found is not None and (found.street is not None or found.place is not None):
+        addr = Address(
+            found.street.key if found.street else None,
+            found.number,
+            found.street.town_key if found.street else found.town_key,
+            f"pl:{found.place.key}" if found.place is not None else None,
+        )
+        town = (
+            addr.town
+            if found.town_is_fact or addr.town is None
+            else f"~{addr.town}"  # the nearest or the NSP's town of a shared street name
+        )
+        address_text = found.display()
+    else:
+        addr = parse_address(address_text, gazetteer)
+        if found is not None and addr.town is None:
+            addr = Address(addr.street, addr.number, found.town_key, addr.place or found.town_key)
+        town = addr.town or (f"~{default_town}" if default_town else None)
+    if site is not None:
+        pos = (
+            (lat, lon)
+            if lat is not None and lon is not None
+            else found.position
+            if found is not None
+            else None
+        )
+        if _at_nsp(site, loc.get("address"), addr, pos):
+            # Located at its own NSP: no location (see NspSite).
+            lat = lon = None
+            found = None
+            addr = Address(None, None, None, None)
+            town = f"~{default_town}" if default_town else None
     cell = cell_key(*cell_of(lat, lon)) if lat is not None and lon is not None else None
     place = addr.place
     if addr.street is None and place is None and lat is None:
         # Area-wide (rumours, questions): one rumour going round the villages is one item.
         place = "~area"
     bucket = Address(addr.street, None, None, place).bucket
-    description = str(body.get("description") or "")
     cls = report_class(kind, body)
-    return Features(
+    est = found.position if found is not None and lat is None else None
+    if gazetteer is not None and found is None and lat is not None and lon is not None:
+        # A map pick alone: the queue shows the nearest street stretch.
+        near_address = gazetteer.reverse(lat, lon)
+        if near_address is not None:
+            address_text = f"nabij {near_address[0].name} {near_address[1]}, {near_address[0].town}"
+    features = Features(
         message_id=message_id,
         kind=kind,
         family=family_of(kind, category),
@@ -267,11 +411,18 @@ def features_of(
         place=place,
         address=address_text,
         # Landmarks ("naast de bakker") say where, not what: they stay out of the text.
-        text_norm=normalise_text(description),
+        text_norm=normalise_text(description, gazetteer),
         description=description,
         people=int(body.get("people_involved") or body.get("people_affected") or 0),
         vulnerable=int(body.get("vulnerable_people") or 0),
     )
+    if found is not None and found.street is not None:
+        features.unit = found.unit
+    if est is not None:
+        # Geocoded by the gazetteer: the house itself (or the named place), not a guess.
+        features.est_lat, features.est_lon = est
+        features.cell = cell_key(*cell_of(*est))
+    return features
 
 
 # Street positions are learned per stretch of this many house numbers (about 30 m: Dutch
@@ -325,6 +476,9 @@ class Match:
     # Both reports name a house number in the same street: the place is pinned down, not
     # "somewhere near" (a map pick is tens of metres off, a street's position estimated).
     by_address: bool = False
+    # The match rests on a guess (a town assumed from the NSP where another report wrote a
+    # different village): the report gets its own item, linked for the operator.
+    unsure: bool = False
 
 
 def links_items(m: Match, cfg: TriageSettings) -> bool:
@@ -361,14 +515,34 @@ def _distance_score(d: float, cfg: TriageSettings) -> float:
     return 0.0
 
 
-def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | None:
+def _picked_number_factor(pick: Features, addressed: Features, gazetteer: Gazetteer) -> float:
+    """A map pick against a house in a street: the pick's nearest address (its street
+    stretch, by the gazetteer) says whether it is about that house or one further along the
+    street, which map nearness alone cannot tell (houses 20 numbers apart are 60 m apart)."""
+    assert pick.lat is not None and pick.lon is not None and addressed.number is not None
+    near = gazetteer.reverse(pick.lat, pick.lon)
+    if near is None or near[0].key != addressed.street:
+        return 1.0
+    if addressed.town and near[0].town_key != addressed.town.lstrip("~"):
+        return 1.0
+    gap = abs(near[1] - addressed.number)
+    return 1.0 if gap <= 8 else 0.8 if gap <= 16 else 0.5
+
+
+def location_score(
+    r: Features, c: Features, cfg: TriageSettings, gazetteer: Gazetteer | None = None
+) -> float | None:
     """1 = same spot, 0 = different places, None = the locations cannot be compared."""
     street: float | None = None
     if r.street and c.street:
         sim = street_similarity(r.street, c.street)
         if sim >= 0.85:
-            factor = _town_factor(r.town, c.town) * (1.0 if sim == 1 else 0.9)
+            factor = _town_factor(r.town, c.town, gazetteer is not None) * (
+                1.0 if sim == 1 else 0.9
+            )
             street = _number_score(r.number, c.number) * factor
+            if r.unit and c.unit and r.unit != c.unit and r.number == c.number:
+                street = min(street, 0.3)  # two flats of one building
             if r.number is not None and c.number is not None:
                 return street  # two house numbers say more than two map picks
         else:
@@ -384,7 +558,16 @@ def location_score(r: Features, c: Features, cfg: TriageSettings) -> float | Non
         b = (c.lat, c.lon) if c.lat is not None else (c.est_lat, c.est_lon)
         if None not in a and None not in b:
             d = distance_m(a[0], a[1], b[0], b[1])  # type: ignore[arg-type]
-            scores.append(min(0.75, _distance_score(d, cfg)))
+            score = min(0.75, _distance_score(d, cfg))
+            if gazetteer is not None and score > 0:
+                if r.lat is not None and c.lat is None and c.street and c.number is not None:
+                    score *= _picked_number_factor(r, c, gazetteer)
+                elif c.lat is not None and r.lat is None and r.street and r.number is not None:
+                    score *= _picked_number_factor(c, r, gazetteer)
+            scores.append(score)
+    if r.place and r.place == c.place and r.place.startswith("pl:"):
+        # The same named place (the station, the bridge, the Jumbo): one spot.
+        scores.append(0.9)
     if scores:
         return max(scores)
     if r.place and c.place and r.place.startswith("~") and c.place.startswith("~"):
@@ -428,7 +611,10 @@ def decide(
         and c.street is not None
         and street_similarity(r.street, c.street) >= 0.85
     )
-    return Match(score, loc, text, by_address)
+    unsure = bool(
+        r.street and c.street and r.town and c.town and r.town.lstrip("~") != c.town.lstrip("~")
+    )
+    return Match(score, loc, text, by_address, unsure)
 
 
 # --------------------------------------------------------------------------- the hook
@@ -454,7 +640,28 @@ class GroupingHook:
         self.settings = settings
         self._runner_up: int | None = None
         self._local_numbers: dict[int, dict[str, set[int]]] = {}
-        self.recent = RecentReports(timedelta(minutes=settings.window_minutes), _from_row)
+        self.recent = RecentReports(
+            timedelta(minutes=settings.window_minutes),
+            _from_row,
+            timedelta(minutes=settings.area_window_minutes),
+            AREA_FAMILIES,
+        )
+        self.gazetteer: Gazetteer | None = None
+        self._gazetteer_generation = 0
+        self._gazetteer_checked = -math.inf
+
+    # A region re-imports its gazetteer rarely; a running CP sees it within this time.
+    GAZETTEER_CHECK_SECONDS = 30.0
+
+    def _gazetteer(self, conn: Connection) -> Gazetteer | None:
+        now = time.monotonic()
+        if now - self._gazetteer_checked >= self.GAZETTEER_CHECK_SECONDS:
+            self._gazetteer_checked = now
+            gen = gazetteer_generation(conn)
+            if gen != self._gazetteer_generation:
+                self.gazetteer = load_gazetteer(conn) if gen else None
+                self._gazetteer_generation = gen
+        return self.gazetteer
 
     def __call__(
         self, conn: Connection, accepted: list[Accepted], presences: list[PresenceSeen]
@@ -466,7 +673,8 @@ class GroupingHook:
         ]
         if not relevant:
             return
-        towns = self._nsp_towns(conn, {a.message.nsp_id for a in relevant})
+        gazetteer = self._gazetteer(conn)
+        sites = self._nsp_sites(conn, {a.message.nsp_id for a in relevant}, gazetteer)
         reports: list[Features] = []
         resources: list[Accepted] = []
         for a in relevant:
@@ -481,23 +689,24 @@ class GroupingHook:
                     m.nsp_id,
                     a.received_at,
                     m.body.model_dump(),
-                    towns.get(m.nsp_id),
+                    sites[m.nsp_id].town if m.nsp_id in sites else None,
+                    gazetteer,
+                    sites.get(m.nsp_id),
                 )
             )
         self.place(conn, reports, resources)
 
-    def _nsp_towns(self, conn: Connection, nsp_ids: set[str]) -> dict[str, str]:
+    def _nsp_sites(
+        self, conn: Connection, nsp_ids: set[str], gazetteer: Gazetteer | None = None
+    ) -> dict[str, NspSite]:
         rows = conn.execute(
-            sa.select(NSPS.c.nsp_id, NSPS.c.address).where(
-                NSPS.c.nsp_id.in_(sorted(nsp_ids)), NSPS.c.address.is_not(None)
+            sa.select(NSPS.c.nsp_id, NSPS.c.name, NSPS.c.address, NSPS.c.lat, NSPS.c.lon).where(
+                NSPS.c.nsp_id.in_(sorted(nsp_ids))
             )
         )
-        out = {}
-        for nsp_id, address in rows:
-            town = parse_address(address).town
-            if town:
-                out[nsp_id] = town
-        return out
+        return {
+            row.nsp_id: nsp_site(row.name, row.address, row.lat, row.lon, gazetteer) for row in rows
+        }
 
     def _locate_streets(self, conn: Connection, reports: list[Features]) -> None:
         """Learn street positions from reports with address and coordinates; give reports
@@ -514,7 +723,7 @@ class GroupingHook:
             for r in reports
             if r.street_key and r.lat is not None and r.town and not r.town.startswith("~")
         ]
-        need = [r for r in reports if r.street_key and r.lat is None]
+        need = [r for r in reports if r.street_key and r.lat is None and r.est_lat is None]
         learn_keys = [(r, _street_keys(r, False)) for r in learn]
         keys = sorted(
             {k for _, ks in learn_keys for k in ks}
@@ -567,18 +776,20 @@ class GroupingHook:
         is another incident (a coordinate-only report close by must not bridge two houses).
         """
         cfg = self.settings
-        span = cfg.window_minutes * 60
+        span = (cfg.area_window_minutes if r.family in AREA_FAMILIES else cfg.window_minutes) * 60
         t = r.ts
         families = families_near(r.family)
         # Degrees that surely exceed the radius, for a quick "too far" before the real check.
         dlat = cfg.radius_m / 111_000
         dlon = dlat * 1.7  # 1/cos(52°) is 1.62; a margin for the whole country
         r_lat, r_lon, r_bucket, r_street, r_number = r.lat, r.lon, r.bucket, r.street, r.number
+        gazetteer = self.gazetteer
         # Cheap checks first: most candidates are another kind of thing, too old, or (both
         # with coordinates and not in one street) clearly too far. Then location; the texts
         # of the candidates still in the running are compared in one call (rapidfuzz loops
         # in C). This loop runs for every candidate of every report: keep it lean.
         staged: list[tuple[int, Features, float | None]] = []
+        other_flat: set[int] = set()
         for c in pool:
             item_id = c.item_id
             if item_id is None or c.family not in families or abs(c.ts - t) > span:
@@ -597,7 +808,16 @@ class GroupingHook:
                 and abs(r_number - c.number) > 6
             ):
                 continue  # two house numbers in one street, too far apart
-            loc = location_score(r, c, cfg)
+            if (
+                r.unit
+                and c.unit
+                and r.unit != c.unit
+                and r_number == c.number
+                and r_street == c.street
+            ):
+                other_flat.add(item_id)  # the item is about another flat of this building
+                continue
+            loc = location_score(r, c, cfg, gazetteer)
             if place_may_match(r, c, loc, cfg):
                 staged.append((item_id, c, loc))
         texts = text_similarities(r.text_norm, [c.text_norm for _, c, _ in staged])
@@ -609,6 +829,8 @@ class GroupingHook:
         numbers = self._numbers
         ranked: list[tuple[int, Match, str]] = []
         for item_id in sorted(per_item):
+            if item_id in other_flat:
+                continue
             nums = numbers(item_id, r) if r.number is not None and r.street else None
             if nums and r.number is not None and min(abs(n - r.number) for n in nums) > 6:
                 continue
@@ -679,7 +901,7 @@ class GroupingHook:
             best = self._best(r, pool)
             runner_up = self._runner_up
             score: float | None
-            if best is not None and not r.life_threatening:
+            if best is not None and not r.life_threatening and not best[1].unsure:
                 item_key, m, via = best
                 joined, score = "match", m.score
                 if via not in batch_ids:
@@ -1070,6 +1292,8 @@ def _absorb(row: dict[str, Any], r: Features) -> None:
         row["address"] = r.address[:300]
     if row["lat"] is None and r.lat is not None:
         row["lat"], row["lon"] = r.lat, r.lon
+    elif row["lat"] is None and r.est_lat is not None:
+        row["lat"], row["lon"] = r.est_lat, r.est_lon  # geocoded: the incident is on the map
 
 
 def own_item_fallback(conn: Connection, a: Accepted, error: str) -> int:

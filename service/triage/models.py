@@ -118,7 +118,7 @@ class StateAckOutbox(SQLModel, table=True):
 
 class TriageStreet(SQLModel, table=True):
     """Where a street lies, learned from reports that gave both an address and coordinates
-    (there is no gazetteer offline): running sums of their positions."""
+    (for CPs without a gazetteer, and streets it lacks): running sums of their positions."""
 
     __tablename__ = "triage_street"
 

@@ -2,10 +2,12 @@
 
 Residents dictate, volunteers type fast: "Kerkstraat 12, Oss", "kerkstr. 12 oss" and
 "Kerkstraat 12" must become the same key; "oudere mevr. gevallen, bloedt" and "mevrouw is
-gevallen en bloedt" must read as near the same text. No gazetteer is available offline, so
-addresses are parsed by the shape of Dutch street names (a suffix such as -straat, -laan,
--weg), and text is compared after folding spelling, abbreviations and common synonyms of the
-emergency vocabulary onto one form.
+gevallen en bloedt" must read as near the same text. Addresses are parsed by the shape of
+Dutch street names (a suffix such as -straat, -laan, -weg); with the CP area's gazetteer
+(service/gazetteer, passed in) towns are known by name and grouping matches streets against
+the real list. No place name lives here. Text is compared after folding spelling,
+abbreviations, a Snowball stem and the usual ways people say a symptom, hazard or need onto
+one concept; two texts contradict each other only on clear evidence (no related concept).
 """
 
 from __future__ import annotations
@@ -14,51 +16,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-# Towns and villages of the municipality of Oss and its neighbours, so "kerkstr. 12 oss"
-# (no comma) still yields the town. A town after a comma is recognised without this list.
-KNOWN_TOWNS = frozenset(
-    {
-        "oss",
-        "berghem",
-        "ravenstein",
-        "lith",
-        "heesch",
-        "geffen",
-        "megen",
-        "haren",
-        "macharen",
-        "herpen",
-        "overlangel",
-        "neerlangel",
-        "demen",
-        "dieden",
-        "deursen",
-        "huisseling",
-        "keent",
-        "oijen",
-        "teeffelen",
-        "lithoijen",
-        "maren",
-        "kessel",
-        "alem",
-        "nistelrode",
-        "vorstenbosch",
-        "heeswijk",
-        "dinther",
-        "uden",
-        "nuland",
-        "rosmalen",
-        "schaijk",
-        "reek",
-        "zeeland",
-        "herpt",
-        "dennenburg",
-    }
-)
+if TYPE_CHECKING:
+    from service.gazetteer.index import Gazetteer
 
 STREET_SUFFIXES = (
     "straatweg",
@@ -138,7 +103,7 @@ _STREET_ABBREV = (
     ("sngl", "singel"),
     ("gr", "gracht"),
 )
-_NAME_ABBREV = {
+NAME_ABBREV = {
     "burg": "burgemeester",
     "st": "sint",
     "pr": "prins",
@@ -147,7 +112,11 @@ _NAME_ABBREV = {
     "ds": "dominee",
     "dr": "dokter",
     "v": "van",
-    "vd": "vande",
+    "vd": "vanden",
+    "vdn": "vanden",
+    "d": "den",
+    "burgem": "burgemeester",
+    "burgm": "burgemeester",
 }
 # Words that introduce a location but are not part of it.
 _LOCATION_FILLERS = frozenset(
@@ -247,7 +216,10 @@ def _is_street_name(tok: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def parse_address(raw: str | None) -> Address:
+def parse_address(raw: str | None, gazetteer: Gazetteer | None = None) -> Address:
+    """The street, number and town of an address as written. Towns are recognised after a
+    comma, and (with a gazetteer) by name anywhere; without one, "kerkstr 12 oss" keeps
+    "oss" out of the street only by its position after the number."""
     if not raw:
         return Address(None, None, None, None)
     town: str | None = None
@@ -256,15 +228,18 @@ def parse_address(raw: str | None) -> Address:
         # "Kerkstraat 12, Oss" / "Kerkstraat 12, 5341 AB Oss": the last part names the town.
         head, _, tail = raw.partition(",")
         tail_words = [w for w in fold(tail).split() if not w.isdigit() and len(w) > 2]
-        if tail_words:
+        whole = "".join(tail_words)
+        if gazetteer is not None and gazetteer.is_town(whole):
+            town = whole  # "Den Bosch", "Sint-Michielsgestel": the town's key
+        elif tail_words:
             town = tail_words[-1]
     tokens = fold(head).split()
-    if tokens and town is None and tokens[-1] in KNOWN_TOWNS:
+    if gazetteer is not None and tokens and town is None and gazetteer.is_town(tokens[-1]):
         town = tokens.pop()
-    if tokens and tokens[0] in KNOWN_TOWNS and town is None and len(tokens) > 1:
+    if gazetteer is not None and len(tokens) > 1 and town is None and gazetteer.is_town(tokens[0]):
         town = tokens.pop(0)
     # postcode pieces ("5341 ab") are not street names
-    tokens = [_NAME_ABBREV.get(t, t) for t in tokens]
+    tokens = [NAME_ABBREV.get(t, t) for t in tokens]
     # "kerk str" -> "kerkstraat"
     merged: list[str] = []
     for tok in tokens:
@@ -298,7 +273,7 @@ def parse_address(raw: str | None) -> Address:
             start -= 1
         parts = [t for t in tokens[start : street_idx + 1] if not t.isdigit()]
         street = "".join(parts)
-        if street and street not in KNOWN_TOWNS:
+        if street and not (gazetteer is not None and gazetteer.is_town(street)):
             return Address(street, number, town, None)
     rest = [t for t in tokens if t not in _LOCATION_FILLERS and not t[:1].isdigit()]
     place = " ".join(rest) or None
@@ -384,22 +359,123 @@ _ABBREVIATIONS = {
 }
 
 # Concept classes of the emergency vocabulary: different words for one thing fold onto one.
-# Matched by prefix after folding, so inflections ("brandt", "branden") land here too.
+# Matched by prefix after folding, so inflections ("brandt", "branden") land here too. The
+# lists cover the usual ways residents and volunteers say a thing (symptoms as they are seen:
+# "hapt naar adem", "kan zijn zinnen niet afmaken", "ligt te rillen"), not only the word a
+# professional would write.
 _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("brand", ("brand", "vuur", "vlam", "rook", "fik", "afgebrand", "uitslaand", "smeul")),
-    ("gas", ("gaslek", "gaslucht", "gas", "ruikt naar gas")),
-    ("water", ("water", "kraan", "drinkwater", "leiding")),
+    ("gas", ("gaslek", "gaslucht", "gas", "sissend", "sist")),
+    (
+        "co",
+        (
+            "koolmonoxide",
+            "koolmonox",
+            "co vergiftig",
+            "co melder",
+            "comelder",
+            "barbecue binnen",
+            "bbq binnen",
+            "houtskool binnen",
+        ),
+    ),
+    ("water", ("water", "kraan", "drinkwater", "leiding", "dorst")),
     ("overstroming", ("overstroom", "ondergelopen", "wateroverlast", "blank", "lekkage")),
-    ("stroom", ("stroom", "elektr", "spanning", "aggregaat", "generator", "accu", "batterij")),
-    ("zuurstof", ("zuurstof", "beadem", "cpap", "concentrator")),
-    ("gewond", ("gewond", "verwond", "bloed", "wond", "letsel", "snee", "gebroken", "breuk")),
-    ("val", ("gevallen", "val", "valt", "viel", "onderuit")),
-    ("onwel", ("onwel", "flauw", "bewusteloos", "reageert", "niet aanspreekbaar", "collaps")),
-    ("hart", ("hart", "borst", "pijn op de borst", "reanim", "aed")),
-    ("adem", ("benauwd", "adem", "lucht", "hijg")),
+    ("stroom", ("stroom", "elektr", "spanning", "accu", "batterij", "storing")),
+    ("kabel", ("kabel", "stroomkabel", "hoogspanning", "draad", "draden", "paal", "lantaarnpaal")),
+    ("trafo", ("trafo", "transformator", "onderstation", "verdeelkast", "schakelkast")),
+    ("aggregaat", ("aggregaat", "aggregat", "generator", "noodstroom")),
+    ("zuurstof", ("zuurstof", "beadem", "cpap", "concentrator", "thuisbeadem", "apneu")),
+    (
+        "gewond",
+        ("gewond", "verwond", "bloed", "wond", "letsel", "snee", "gebroken", "breuk", "kneus"),
+    ),
+    ("val", ("gevallen", "val", "valt", "viel", "onderuit", "gestruikeld", "uitgegleden")),
+    (
+        "onwel",
+        (
+            "onwel",
+            "flauw",
+            "bewusteloos",
+            "reageert",
+            "collaps",
+            "ineen",
+            "in elkaar gezakt",
+            "zakte in elkaar",
+            "niet meer bij",
+            "misselijk",
+            "suf",
+            "versuft",
+            "verward",
+            "wegzakk",
+            "duizelig",
+            "slappe",
+            "aanspreekbaar",
+            "traag",
+            "sloom",
+            "lijkbleek",
+            "zweet",
+            "klam",
+        ),
+    ),
+    ("hart", ("hart", "borst", "reanim", "aed", "pijn op de borst", "druk op de borst")),
+    (
+        "adem",
+        (
+            "benauwd",
+            "adem",
+            "hijg",
+            "hapt",
+            "happen",
+            "naar lucht",
+            "geen lucht",
+            "lucht krijgen",
+            "piept",
+            "piepend",
+            "zinnen niet",
+            "korte stukjes",
+            "korte zinnen",
+            "zin niet af",
+            "stikt",
+            "stikken",
+            "voorovergebogen",
+            "voorover gebogen",
+            "copd",
+            "astma",
+            "longziekte",
+            "longen",
+        ),
+    ),
     ("diabetes", ("diabe", "suiker", "insuline", "hypo")),
-    ("medicijn", ("medicijn", "medicatie", "pillen", "insuline", "apotheek")),
-    ("koud", ("koud", "kou", "onderkoel", "verwarming", "kachel", "bevriez")),
+    ("medicijn", ("medicijn", "medicatie", "pillen", "apotheek", "recept")),
+    (
+        "koud",
+        (
+            "koud",
+            "kou",
+            "onderkoel",
+            "verwarming",
+            "kachel",
+            "bevriez",
+            "vriest",
+            "ril",
+            "bibber",
+            "klappertand",
+            "tandenklapper",
+            "tanden klapper",
+            "dekens",
+            "deken",
+            "graden",
+            "stook",
+            "verkleum",
+            "ijskoud",
+            "thermometer",
+            "verwarm",
+            "warmte",
+            "cv ketel",
+            "cvketel",
+        ),
+    ),
     (
         "vermist",
         (
@@ -410,6 +486,7 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "dwaalt",
             "verdwaald",
             "thuisgekom",  # "niet thuisgekomen"
+            "niet terug",
         ),
     ),
     (
@@ -425,13 +502,39 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "gestolen",
             "beroofd",
             "roof",
+            "leeghal",
+            "leeggehaald",
+            "bendes",
         ),
     ),
-    ("geweld", ("geweld", "vecht", "ruzie", "bedreig", "mishandel", "agressie")),
-    ("boom", ("boom", "takken", "tak ", "omgewaaid")),  # "omgevallen": a candle, a person too
-    ("weg", ("weg", "versper", "geblokkeerd", "afgesloten", "obstakel")),
-    ("lift", ("lift", "vast", "opgesloten", "ingesloten")),
-    ("voedsel", ("eten", "voedsel", "honger", "boodschappen", "supermarkt")),
+    (
+        "geweld",
+        (
+            "geweld",
+            "vecht",
+            "ruzie",
+            "bedreig",
+            "dreig",
+            "mishandel",
+            "agressie",
+            "agressief",
+            "mes",
+            "messen",
+            "wapen",
+            "steekpartij",
+            "schreeuw",
+        ),
+    ),
+    ("dieren", ("koei", "koe", "paard", "vee", "schapen", "dieren", "loslopend", "stier")),
+    ("telefoon", ("telefoon", "mobiel", "gsm", "oplaad", "opladen", "oplader", "powerbank")),
+    (
+        "stemming",
+        ("ongeduld", "gespannen", "sfeer", "onrust", "boos", "boze", "woede", "frustr", "paniek"),
+    ),
+    ("boom", ("boom", "takken", "omgewaaid")),  # "omgevallen": a candle, a person too
+    ("weg", ("weg", "versper", "geblokkeerd", "afgesloten", "obstakel", "onbegaanbaar")),
+    ("lift", ("lift", "opgesloten", "ingesloten", "zit vast")),
+    ("voedsel", ("eten", "voedsel", "honger", "boodschappen", "supermarkt", "babyvoeding")),
     ("gerucht", ("gerucht", "zeggen", "praatje", "verhaal", "nepnieuws")),
     ("informatie", ("informatie", "vragen", "vraag", "weten", "info", "hoelang", "wanneer")),
     ("ontruim", ("ontruim", "evacu", "opvang", "slaapplaats", "onderdak")),
@@ -440,20 +543,149 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 _CONCEPT_NAMES = frozenset(name for name, _ in _CONCEPTS)
+# Phrases (several words) fold onto their concept before the words are read one by one.
+_PHRASES = sorted(
+    ((p, name) for name, ps in _CONCEPTS for p in ps if " " in p), key=lambda x: -len(x[0])
+)
+_PHRASE_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p, _ in _PHRASES) + r")")
+_PHRASE_CONCEPT = dict(_PHRASES)
+
+# Concepts that one emergency often shows together (one person short of breath and drowsy;
+# a cold house and a shivering, slow resident; a fall and a wound). Sharing none of its
+# concepts, two texts contradict each other only when no pair of theirs is related: it takes
+# clear evidence to split.
+_RELATED_GROUPS = (  # every pair in a group is related
+    ("gewond", "val", "onwel", "hart", "adem", "diabetes", "auto", "geweld"),
+    ("adem", "zuurstof", "onwel", "medicijn", "hart"),
+    ("diabetes", "medicijn", "onwel", "voedsel"),
+    ("koud", "onwel", "stroom", "ontruim"),
+    ("water", "overstroming", "voedsel"),
+    ("inbraak", "geweld"),
+    ("geweld", "stemming"),
+    ("vermist", "onwel"),
+    ("lift", "stroom"),
+)
+_RELATED_HUBS = (  # the first is related to each of the others (they not to each other)
+    ("co", "onwel", "koud", "adem", "gas", "brand"),  # a barbecue lit indoors for warmth
+    ("kabel", "stroom", "trafo", "brand", "boom", "weg"),  # a cable down, sparking
+    ("trafo", "stroom", "brand"),
+    ("aggregaat", "stroom", "brand", "gas"),
+    ("boom", "weg", "auto", "stroom"),
+    ("dieren", "weg", "auto"),
+    ("brand", "ontruim", "stroom"),
+)
+_RELATED: frozenset[tuple[str, str]] = frozenset(
+    [(a, b) for g in _RELATED_GROUPS for a in g for b in g if a != b]
+    + [p for hub, *rest in _RELATED_HUBS for o in rest for p in ((hub, o), (o, hub))]
+)
 
 # Dutch compounds put the head last: a "schuurbrand" is a brand, a "hoofdwond" a wond.
 _CONCEPT_HEADS = (("brand", "brand"), ("wond", "gewond"), ("breuk", "gewond"))
 
+# The words a slip is forgiven in from five letters on; others from eight ("demen" is one
+# slip from "deken", "trage" from "trap").
+_TYPO_OK = frozenset(
+    [
+        "brand",
+        "uitslaand",
+        "afgebrand",
+        "gaslek",
+        "gaslucht",
+        "water",
+        "drinkwater",
+        "leiding",
+        "overstroom",
+        "ondergelopen",
+        "wateroverlast",
+        "lekkage",
+        "stroom",
+        "elektr",
+        "spanning",
+        "aggregaat",
+        "generator",
+        "batterij",
+        "zuurstof",
+        "beadem",
+        "concentrator",
+        "gewond",
+        "verwond",
+        "bloed",
+        "letsel",
+        "gebroken",
+        "breuk",
+        "gevallen",
+        "onderuit",
+        "onwel",
+        "flauw",
+        "bewusteloos",
+        "reageert",
+        "collaps",
+        "benauwd",
+        "diabe",
+        "suiker",
+        "insuline",
+        "medicijn",
+        "medicatie",
+        "pillen",
+        "apotheek",
+        "onderkoel",
+        "verwarming",
+        "kachel",
+        "bevriez",
+        "vermist",
+        "weggelopen",
+        "verdwaald",
+        "thuisgekom",
+        "inbra",
+        "inbrek",
+        "ingebroken",
+        "breekt",
+        "plunder",
+        "geplunder",
+        "diefstal",
+        "gestolen",
+        "beroofd",
+        "geweld",
+        "vecht",
+        "ruzie",
+        "bedreig",
+        "mishandel",
+        "agressie",
+        "takken",
+        "omgewaaid",
+        "versper",
+        "geblokkeerd",
+        "afgesloten",
+        "obstakel",
+        "opgesloten",
+        "ingesloten",
+        "voedsel",
+        "honger",
+        "boodschappen",
+        "supermarkt",
+        "gerucht",
+        "nepnieuws",
+        "informatie",
+        "ontruim",
+        "evacu",
+        "slaapplaats",
+        "onderdak",
+        "koolmonoxide",
+        "transformator",
+        "stroomkabel",
+        "aanrijding",
+        "botsing",
+        "ongeluk",
+    ]
+)
 
+_STEMMER = snowballstemmer.stemmer("dutch")
+
+
+@lru_cache(maxsize=65536)
 def _stem(tok: str) -> str:
-    if len(tok) > 5:
-        for suffix in ("en", "e", "s"):
-            if tok.endswith(suffix) and not tok.endswith("ss"):
-                tok = tok[: -len(suffix)]
-                break
-        if len(tok) > 3 and tok[-1] == tok[-2]:
-            tok = tok[:-1]
-    return tok
+    """The Snowball (Porter) Dutch stem: "gevallen"/"gevalen" and "branden"/"brand" meet."""
+    return str(_STEMMER.stemWord(tok))
 
 
 @lru_cache(maxsize=65536)
@@ -479,7 +711,7 @@ def _concept(tok: str) -> str:
     if len(tok) >= 5:
         for name, prefixes in _CONCEPTS:
             for p in prefixes:
-                if len(p) < 5 or " " in p or tok[0] != p[0]:
+                if " " in p or tok[0] != p[0] or len(p) < (5 if p in _TYPO_OK else 8):
                     continue
                 n = len(p)
                 if any(OSA.distance(tok[:k], p) <= 1 for k in (n - 1, n, n + 1) if k <= len(tok)):
@@ -488,18 +720,32 @@ def _concept(tok: str) -> str:
 
 
 @lru_cache(maxsize=4096)  # forwarded rumours and copy-pasted reports repeat word for word
-def normalise_text(text: str | None) -> str:
+def normalise_text(text: str | None, gazetteer: Gazetteer | None = None) -> str:
     """The tokens that carry meaning, folded, in their original order, one space apart.
 
     Street names, numbers and towns are dropped: location is compared separately, and
     "brand Kerkstraat 12" vs "boom om Kerkstraat 80" must not look alike because of the street.
+    With a gazetteer, every street (abbreviated or misspelled) with its house number, town
+    and named place it finds in the text is dropped too.
     """
     if not text:
         return ""
     out: list[str] = []
     tokens = _TRIPLED.sub(r"\1\1", fold(text)).split()
+    if gazetteer is not None:
+        where = gazetteer.location_tokens(text)
+        if where:
+            tokens = [t for i, t in enumerate(tokens) if i not in where]
+    joined = " ".join(tokens)
+    if _PHRASES and _PHRASE_RE.search(joined):
+        # "kan zijn zinnen niet afmaken": the phrase becomes its concept word
+        joined = _PHRASE_RE.sub(lambda m: "_" + _PHRASE_CONCEPT[m.group(1)], joined)
+        tokens = joined.split()
     for i, tok in enumerate(tokens):
-        if tok.isdigit() or tok in KNOWN_TOWNS:
+        if tok[0] == "_" and tok[1:] in _CONCEPT_NAMES:
+            out.append(tok[1:])
+            continue
+        if tok.isdigit() or (gazetteer is not None and gazetteer.is_town(tok)):
             continue
         if len(tok) > 6 and (
             _is_street_name(tok)
@@ -518,6 +764,7 @@ def normalise_text(text: str | None) -> str:
     return " ".join(out)
 
 
+_MOOD_CONCEPTS = frozenset({"stemming"})
 # These restate a report's category rather than what happened: sharing them means little.
 _CATEGORY_CONCEPTS = frozenset({"gerucht", "informatie"})
 # In a power cut nearly every report says that something "werkt niet zonder stroom": two
@@ -549,14 +796,28 @@ def _profile(text: str) -> tuple[frozenset[str], int]:
 
 
 def contradict(a: str, b: str) -> bool:
-    """True when two normalised texts say they are about different things: each names what
-    happened and they share none of it ("gaslucht" / "huis in brand"), or one is about a
-    child and the other about an adult."""
+    """True when two normalised texts clearly say they are about different things: each
+    names what happened, they share none of it and nothing of one usually comes with the
+    other ("gaslucht" / "huis in brand"; but not "benauwd" / "reageert traag"), or one is
+    about a child and the other about an adult."""
     ca, who_a = _profile(a)
     cb, who_b = _profile(b)
-    if ca and cb and ca.isdisjoint(cb):
+    if ca and cb and ca.isdisjoint(cb) and not any((x, y) in _RELATED for x in ca for y in cb):
         return True
     return bool(who_a and who_b and who_a != who_b)
+
+
+def _concept_overlap(ca: frozenset[str], cb: frozenset[str]) -> float:
+    """Shared concepts count 1, a concept related to one of the other text's 0.6, over the
+    union: 1.0 for the same set, 0.6 for "benauwd" / "reageert traag"."""
+    union = ca | cb
+    got = 0.0
+    for c in union:
+        if c in ca and c in cb:
+            got += 1
+        elif any((c, o) in _RELATED for o in (cb if c in ca else ca)):
+            got += 0.6
+    return got / len(union)
 
 
 def text_similarity(a: str, b: str) -> float:
@@ -581,8 +842,12 @@ def _similarity(a: str, b: str, fuzzy: float) -> float:
     if contradict(a, b):
         return 0.0
     ca, cb = _concepts(a), _concepts(b)
+    if ca - _MOOD_CONCEPTS and cb - _MOOD_CONCEPTS:
+        # How the reporter or the visitors feel ("paniek", "onrustig") colours a report
+        # but is not what it is about, when it is about something.
+        ca, cb = ca - _MOOD_CONCEPTS, cb - _MOOD_CONCEPTS
     if ca and cb:
-        return max(fuzzy, 0.75 * len(ca & cb) / len(ca | cb))
+        return max(fuzzy, 0.75 * _concept_overlap(ca, cb))
     return fuzzy
 
 

@@ -4,11 +4,13 @@ worker that sends state acks down. Built and stopped by the app's lifespan."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from noodcore.worker import Worker
+from service.gazetteer.importer import seed_gazetteer
 from service.triage.acks import StateAckSender
 from service.triage.grouping import GroupingHook
 from service.triage.settings import TriageSettings
@@ -19,6 +21,8 @@ class Triage:
         self.engine = engine
         self.cp_id = cp_id
         self.settings = settings or TriageSettings()
+        if self.settings.gazetteer_dir:
+            seed_gazetteer(engine, Path(self.settings.gazetteer_dir))
         self.hook = GroupingHook(cp_id, self.settings)
         self.ack_sender: StateAckSender | None = None
         # Called after every operator change (the app adds the upstream summary scheduler).

@@ -1,8 +1,9 @@
 """Triage thresholds and weights: configuration (``NOODNET_TRIAGE_*``), with tested defaults.
 
 The grouping defaults were tuned on data sets generated with seeds 10-19 by
-bench/gen_dedup_data.py and checked on the committed ``bench/data/dedup_oss*.jsonl`` (seeds 1
-and 2) and on seeds 3-8 (bench/dedup_quality.py, docs/triage.md).
+bench/gen_dedup_data.py and on the tuning half of the blind evaluation set
+(bench/data/blind/*/tune.jsonl), and checked on the committed ``bench/data/dedup_oss*.jsonl``
+(seeds 1 and 2) and the blind set's held-out half (bench/dedup_quality.py, docs/triage.md).
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ class TriageSettings(BaseSettings):
         description="A report joins an incident only if a member report came in this close "
         "in time (CP receive time), so the same place hours later is a new incident.",
     )
+    area_window_minutes: float = Field(
+        # A question or rumour comes back all day, from every NSP, and the operator gives
+        # one answer: longer than an incident's window, yet after four quiet hours it is
+        # news again (tuned on the blind set's tuning half and the generated sets).
+        default=240,
+        gt=0,
+        le=24 * 60,
+        description="The window for area-wide signals (rumours, information needs, public "
+        "mood): the same question or rumour again within this time is the same item.",
+    )
     match_threshold: float = Field(
         default=0.62,
         ge=0,
@@ -66,6 +77,13 @@ class TriageSettings(BaseSettings):
         le=1,
         description="Without comparable locations (area-wide reports) only this text "
         "similarity groups reports.",
+    )
+
+    gazetteer_dir: str | None = Field(
+        default=None,
+        description="A directory with gazetteer_addresses.csv (and gazetteer_places.csv) "
+        "imported at start when the CP database holds no gazetteer yet (a region normally "
+        "loads its own with `noodnet gazetteer import`; this is for demos and benchmarks).",
     )
 
     # -- priority ------------------------------------------------------------------------

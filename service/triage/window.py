@@ -66,12 +66,23 @@ _COLUMNS = (
 
 
 class RecentReports:
-    def __init__(self, window: timedelta, make: Callable[[Any], Features]) -> None:
+    def __init__(
+        self,
+        window: timedelta,
+        make: Callable[[Any], Features],
+        long_window: timedelta | None = None,
+        long_families: frozenset[str] = frozenset(),
+    ) -> None:
         self.window = window
+        # Area-wide signals (a rumour, a question) stay one item for a longer time: they are
+        # kept in the index this long (only they: the index stays small).
+        self.long_window = max(long_window or window, window)
+        self.long_families = long_families
         self._make = make  # builds a Features from the selected columns
         self._lock = threading.Lock()
         self._stale = True
         self.since: datetime | None = None
+        self.long_since: datetime | None = None
         self.by_id: dict[str, Features] = {}
         # key -> family -> item id -> the item's first and latest reports under that key.
         # The family level keeps a fire from being compared with every power report in its
@@ -102,6 +113,8 @@ class RecentReports:
         self._confirm(conn)
         if since - self.since > self.window:
             self._prune(since)
+        elif self.long_since is not None and since - self.long_since > 2 * self.long_window:
+            self._prune(self.since)
 
     def add_after_commit(self, features: Iterable[Features]) -> None:
         """Reports of the batch being written: indexed once their commit is seen. Each call
@@ -151,10 +164,20 @@ class RecentReports:
         self.by_cell_loose = {}
         self.street_keys, self.item_numbers = {}, {}
         self.since = since
+        self.long_since = since - (self.long_window - self.window)
+        recent = REPORTS.c.received_at >= since
+        if self.long_families and self.long_window > self.window:
+            recent = sa.or_(
+                recent,
+                sa.and_(
+                    REPORTS.c.received_at >= self.long_since,
+                    REPORTS.c.family.in_(sorted(self.long_families)),
+                ),
+            )
         rows = conn.execute(
             sa.select(*(REPORTS.c[c] for c in _COLUMNS), ITEMS.c.state)
             .join(ITEMS, ITEMS.c.id == REPORTS.c.item_id)
-            .where(REPORTS.c.received_at >= since, ITEMS.c.state.in_(OPEN_STATES))
+            .where(recent, ITEMS.c.state.in_(OPEN_STATES))
             .order_by(REPORTS.c.received_at, REPORTS.c.message_id)
         )
         for row in rows:
@@ -177,14 +200,21 @@ class RecentReports:
                 self._index(f)
 
     def _prune(self, since: datetime) -> None:
+        long_since = since - (self.long_window - self.window)
+        longs = self.long_families
+
+        def cut(f: Features) -> datetime:
+            return long_since if f.family in longs else since
+
         def keep(index: Index) -> Index:
             out: Index = {}
             for key, by_family in index.items():
                 for family, items in by_family.items():
+                    limit = long_since if family in longs else since
                     kept = {
                         i: fresh
                         for i, members in items.items()
-                        if (fresh := [f for f in members if f.received_at >= since])
+                        if (fresh := [f for f in members if f.received_at >= limit])
                     }
                     if kept:
                         out.setdefault(key, {})[family] = kept
@@ -193,8 +223,9 @@ class RecentReports:
         self.by_cell = keep(self.by_cell)
         self.by_cell_loose = keep(self.by_cell_loose)
         self.by_bucket = keep(self.by_bucket)
-        self.by_id = {m: f for m, f in self.by_id.items() if f.received_at >= since}
+        self.by_id = {m: f for m, f in self.by_id.items() if f.received_at >= cut(f)}
         self.since = since
+        self.long_since = long_since
 
 
 def numbered(f: Features) -> bool:
