@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 
 from gateway.auth import BOARD_READERS
 from gateway.models import OutboxRow
+from noodcore.db import table_of
 from noodcore.httpguard import require
 from schemas import utcnow
 
@@ -75,7 +76,7 @@ class GatewayCollector(Collector):
         yield up
 
     def _outbox(self, names: list[str], values: list[str]) -> Iterator[Metric]:
-        t = OutboxRow.__table__  # type: ignore[attr-defined]
+        t = table_of(OutboxRow)
         with self.rt.outbox.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(t.c.state, t.c.kind, sa.func.count()).group_by(t.c.state, t.c.kind)

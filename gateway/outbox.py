@@ -39,15 +39,14 @@ from sqlmodel import Session, col, select
 
 from gateway import schema
 from gateway.db import make_engine
-from noodcore.db import table_of
 from gateway.models import (
     SCHEMA_VERSION,
     AckEventRow,
-    GatewayTable,
     HealthProbeRow,
     MetaRow,
     OutboxRow,
 )
+from noodcore.db import table_of
 from schemas import UP_KINDS, UP_MESSAGE_TYPES, AckMessage, HandlingState, Status, make_up, utcnow
 
 log = logging.getLogger(__name__)

@@ -121,7 +121,7 @@ class Publisher:
         (rows re-queued below the cursor, e.g. by a CP resend request, are otherwise skipped)."""
         with self._state:
             self._pass_connection = -1
-        self._wake.set()
+        self.sender.wake()
 
     def wake(self) -> None:
         """Make the sender look at the outbox now (called after every enqueue)."""

@@ -15,11 +15,12 @@ from sqlmodel import col, select
 
 from gateway.models import OutboxRow
 from gateway.outbox import Outbox, OutboxEntry
+from noodcore.db import table_of
 from schemas.envelope import ResendMessage
 
 log = logging.getLogger(__name__)
 
-OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+OUTBOX = table_of(OutboxRow)
 
 
 def requeue(outbox: Outbox, message: ResendMessage) -> int:

@@ -12,8 +12,8 @@ from gateway.inbox import Inbox
 from gateway.outbox import Outbox
 from gateway.publisher import Publisher
 from gateway.settings import GatewaySettings
-from noodcore.worker import Worker, WorkerReport
 from noodcore.jsonlog import set_process_ids
+from noodcore.worker import Worker, WorkerReport
 
 log = logging.getLogger(__name__)
 

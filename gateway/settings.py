@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from noodcore.mqttconf import MqttProtocol, private_client_id
 from noodcore.httpserve import HttpServerSettings
+from noodcore.mqttconf import MqttProtocol, private_client_id
 from schemas.common import ID_PATTERN
 
 DEFAULT_DB_PATH = Path("var/gateway-{nsp_id}.db")

@@ -14,10 +14,10 @@ MQTT 5 is the default and what production uses (an ACL refusal is visible in the
 MQTT 3.1.1 exists only so the demo can fall back to a pure-Python broker (amqtt speaks
 nothing newer) on a machine without Mosquitto.
 """
-import hashlib
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,12 @@ def connect_kwargs(
     if protocol is MqttProtocol.V311:
         return {}
 
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = session_expiry
+    if receive_maximum is not None:
+        props.ReceiveMaximum = receive_maximum
+    return {"clean_start": False, "properties": props}
+
 
 def private_client_id(base: str, password: str | None) -> str:
     """``base`` plus 16 hex digits derived from the broker password (``base`` alone when there
@@ -55,11 +61,6 @@ def private_client_id(base: str, password: str | None) -> str:
         return base
     digest = hashlib.sha256(f"noodnet-client-id\0{base}\0{password}".encode()).hexdigest()
     return f"{base}-{digest[:16]}"
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = session_expiry
-    if receive_maximum is not None:
-        props.ReceiveMaximum = receive_maximum
-    return {"clean_start": False, "properties": props}
 
 
 def make_client(

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 
 from noodcore.worker import Worker, WorkerReport
 from service.bulletins.publish import BulletinRepublisher
-from service.ops.gapfill import GapFiller
 from service.bulletins.reach import record_receipts
 from service.context import ServiceContext
 from service.db import make_engine, migrate
@@ -26,6 +25,7 @@ from service.ingest import IngestWorker
 from service.limits.flags import ThrottleRecorder
 from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import MqttBridge
+from service.ops.gapfill import GapFiller
 from service.settings import ServiceSettings
 from service.tasks.sending import TaskResender
 from service.tasks.updates import record_task_updates
@@ -116,7 +116,9 @@ class CpRuntime:
             bridge.start()
             # Ask gateways to re-send gaps (after a restore from backup): service/ops/gapfill.py.
             # TODO: move GapFiller onto noodcore.worker.Worker like the others.
-            self.gapfill = GapFiller(engine, settings.cp_id, bridge.publish, lambda: bridge.connected)
+            self.gapfill = GapFiller(
+                engine, settings.cp_id, bridge.publish, lambda: bridge.connected
+            )
             self.gapfill.start()
         triage.start(bridge)
         upstream.start()

@@ -8,8 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from noodcore.mqttconf import MqttProtocol, private_client_id
 from noodcore.httpserve import HttpServerSettings
+from noodcore.mqttconf import MqttProtocol, private_client_id
 from schemas.common import ID_PATTERN
 
 

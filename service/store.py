@@ -194,7 +194,7 @@ def store_batch(
         # The caller sees the original exception, labelled with the step (``failed_step``).
         if not hasattr(exc, "ingest_step"):
             with contextlib.suppress(AttributeError):
-                exc.ingest_step = step
+                setattr(exc, "ingest_step", step)  # noqa: B010
         raise
 
 

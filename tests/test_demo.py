@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from noodcore.httpguard import TOKEN_COOKIE
-from tests.support import ROOT, free_port, wait_until
+from tests.support import ROOT, wait_until
 
 
 @pytest.mark.parametrize("broker", ["mosquitto", "amqtt"])

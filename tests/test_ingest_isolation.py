@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gateway.outbox import AckOutcome, Outbox
+from noodcore.db import table_of
 from schemas import UP_KINDS, UP_MESSAGE_TYPES, AckMessage, HandlingState, make_up, new_message_id
 from service import kinds
 from service.app import create_app
@@ -322,7 +323,7 @@ def test_a_failing_hook_is_isolated_to_its_message_and_reprocessing_works(
     assert results[p1["message_id"]].dead_letter is None and results[p1["message_id"]].new
     assert results[p2["message_id"]].dead_letter is not None
     assert all(results[m["message_id"]].new for m in others)
-    items = TriageItem.__table__  # type: ignore[attr-defined]
+    items = table_of(TriageItem)
     with engine.connect() as conn:
         stored = set(conn.execute(sa.text("SELECT message_id FROM message")).scalars())
         assert stored == {m["message_id"] for m in [*others, p1]}

@@ -25,6 +25,7 @@ from gateway.inbox import Inbox
 from gateway.outbox import Outbox
 from gateway.usb import export_outbox
 from gateway.usb import import_file as gateway_import
+from noodcore.db import table_of
 from noodnet.cli import app as cli_app
 from schemas.transfer import TransferError, TransferKey, build
 from service.models import Message
@@ -45,7 +46,7 @@ def _help(description: str) -> dict[str, Any]:
 
 def _stored(app: Any) -> list[tuple[str, str, str]]:
     with app.state.ctx.engine.connect() as conn:
-        t = Message.__table__  # type: ignore[attr-defined]
+        t = table_of(Message)
         rows = conn.execute(sa.select(t.c.message_id, t.c.nsp_id, t.c.transport)).all()
     return sorted((r[0], r[1], r[2]) for r in rows)
 

@@ -11,9 +11,10 @@ from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request, Res
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
+
 from noodcore.httpguard import Identity, Timestamp, require, unprocessable
 from schemas import UP_KINDS, Ack, UpMessage
 from service.auth.nsp_binding import record_foreign_message

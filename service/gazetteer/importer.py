@@ -27,15 +27,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from noodcore.db import table_of
 from schemas import utcnow
 from service.gazetteer.index import Gazetteer, from_rows, key_of
 from service.gazetteer.models import GazetteerAddress, GazetteerImport, GazetteerPlace
 
 log = logging.getLogger(__name__)
 
-ADDRESSES = GazetteerAddress.__table__  # type: ignore[attr-defined]
-PLACES = GazetteerPlace.__table__  # type: ignore[attr-defined]
-IMPORTS = GazetteerImport.__table__  # type: ignore[attr-defined]
+ADDRESSES = table_of(GazetteerAddress)
+PLACES = table_of(GazetteerPlace)
+IMPORTS = table_of(GazetteerImport)
 
 ADDRESS_COLUMNS = ("openbareruimte", "huisnummer", "woonplaats")
 PLACE_COLUMNS = ("naam", "soort", "lat", "lon")

@@ -36,11 +36,12 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 
+from noodcore.db import table_of
 from noodcore.httpguard import Identity, public, require, require_page
 from noodcore.pagelang import remember_lang, with_lang
 from service.auth.roles import READERS
 from service.models import Message
-from service.triage.models import TriageAudit, TriageDownlink, TriageItem, TriageReport
+from service.triage.models import StateAckOutbox, TriageAudit, TriageItem, TriageReport
 from service.upstream.models import UpstreamOutbox
 from service.web.render import CSP, page_language
 
@@ -54,12 +55,12 @@ _env = Environment(
     lstrip_blocks=True,
 )
 
-ITEMS = TriageItem.__table__  # type: ignore[attr-defined]
-REPORTS = TriageReport.__table__  # type: ignore[attr-defined]
-AUDIT = TriageAudit.__table__  # type: ignore[attr-defined]
-DOWN = TriageDownlink.__table__  # type: ignore[attr-defined]
-UP = UpstreamOutbox.__table__  # type: ignore[attr-defined]
-MESSAGES = Message.__table__  # type: ignore[attr-defined]
+ITEMS = table_of(TriageItem)
+REPORTS = table_of(TriageReport)
+AUDIT = table_of(TriageAudit)
+DOWN = table_of(StateAckOutbox)
+UP = table_of(UpstreamOutbox)
+MESSAGES = table_of(Message)
 
 P_LEVELS = ("P1", "P2", "P3", "P4")
 CSV_COLUMNS = (

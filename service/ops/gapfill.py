@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from noodcore.db import table_of
 from schemas import topics
 from schemas.envelope import ResendMessage, new_message_id, utcnow
 from schemas.resend import ResendRequest
@@ -27,7 +28,7 @@ from service.models import Nsp
 
 log = logging.getLogger(__name__)
 
-NSPS = Nsp.__table__  # type: ignore[attr-defined]
+NSPS = table_of(Nsp)
 MAX_BACKOFF = 16  # at most interval * 16 between requests for the same gap
 
 

@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from noodcore.db import table_of
 from noodcore.httpguard import Role, require
 from schemas import UP_KINDS, utcnow
 from service.ops.timing import INGEST_BATCH_SECONDS, MESSAGES_RECEIVED
@@ -152,7 +153,7 @@ class CpCollector(Collector):
         )
         from service.models import DeadLetter, Message
 
-        m = Message.__table__  # type: ignore[attr-defined]
+        m = table_of(Message)
         # Every kind from the start (0 included), so rate() and increase() see the first one.
         counts: Counter[str] = Counter(dict.fromkeys(UP_KINDS, 0))
         for kind, n in session.execute(
@@ -168,7 +169,7 @@ class CpCollector(Collector):
             labels=["kind"],
         )
         per_kind: Counter[str] = Counter(dict.fromkeys(UP_KINDS, 0))
-        d = DeadLetter.__table__  # type: ignore[attr-defined]
+        d = table_of(DeadLetter)
         for topic, n in session.execute(
             sa.select(d.c.topic, sa.func.count()).group_by(d.c.topic)
         ).all():

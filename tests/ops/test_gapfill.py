@@ -10,9 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gateway.downlink import Downlink, DownOutcome
+from gateway.down import DownHandler, DownOutcome
 from gateway.inbox import Inbox
 from gateway.outbox import Outbox
+from noodcore.db import table_of
 from schemas import topics, utcnow
 from schemas.envelope import ResendMessage, new_message_id
 from schemas.resend import ResendRequest
@@ -42,7 +43,7 @@ def _resend(nsp: str, lo: int, hi: int) -> bytes:
 def test_gateway_requeues_exactly_the_acknowledged_rows_in_range(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "gw.db", "nsp-a")
     inbox = Inbox(outbox)
-    downlink = Downlink(CP, "nsp-a", outbox, inbox)
+    downlink = DownHandler(CP, "nsp-a", outbox, inbox)
     rescans: list[int] = []
     downlink.on_requeue = lambda: rescans.append(1)
     try:
@@ -88,7 +89,7 @@ def test_gateway_requeues_exactly_the_acknowledged_rows_in_range(tmp_path: Path)
 def test_cp_asks_per_persisting_gap_with_back_off(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'cp.db'}")
     migrate(engine)
-    table = Nsp.__table__  # type: ignore[attr-defined]
+    table = table_of(Nsp)
     with engine.begin() as conn:
         conn.execute(
             sa.insert(table).values(

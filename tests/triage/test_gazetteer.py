@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from noodcore.db import table_of
 from noodnet.cli import app as cli_app
 from schemas import make_up
 from service.app import create_app
@@ -213,7 +214,7 @@ class Cp:
                 ("nsp-oude", "Dorpsstraat 3, Oudemolen"),
             ):
                 conn.execute(
-                    sa.insert(Nsp.__table__),  # type: ignore[attr-defined]
+                    sa.insert(table_of(Nsp)),
                     {
                         "nsp_id": nsp_id,
                         "cp_id": CP,
@@ -246,8 +247,8 @@ class Cp:
         return msg.message_id
 
     def item(self, message_id: str) -> Any:
-        reports = TriageReport.__table__  # type: ignore[attr-defined]
-        items = TriageItem.__table__  # type: ignore[attr-defined]
+        reports = table_of(TriageReport)
+        items = table_of(TriageItem)
         with self.engine.connect() as conn:
             return conn.execute(
                 sa.select(items)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from noodcore.httpguard import TOKEN_COOKIE
-from tests.support import Proc, free_port, issue_cp_token, wait_until
+from tests.support import Proc, issue_cp_token, wait_until
 from tests.upstream.support import (
     SCREENSHOTS,
     help_request,
