@@ -14,7 +14,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from schemas.common import StrictModel
+from schemas.common import ShortText, StrictModel
 
 MAX_RANGE = 100_000
 
@@ -22,7 +22,7 @@ MAX_RANGE = 100_000
 class ResendRequest(StrictModel):
     from_seq: int = Field(ge=1, le=2**62, description="First missing sequence number.")
     to_seq: int = Field(ge=1, le=2**62, description="Last missing sequence number (inclusive).")
-    reason: str = Field(default="gap", max_length=200, examples=["gap after restore"])
+    reason: ShortText = Field(default="gap", examples=["gap after restore"])
 
     @model_validator(mode="after")
     def _range(self) -> Self:

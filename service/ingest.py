@@ -44,6 +44,7 @@ from schemas.envelope import UP_ADAPTER
 from service import kinds
 from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import Delivery
+from service.ops.timing import INGEST_BATCH_SECONDS, MESSAGES_RECEIVED
 from service.settings import ServiceSettings
 from service.store import (
     Accepted,
@@ -370,7 +371,8 @@ class IngestWorker:
                 self.last_error = None
                 return
             try:
-                self._commit(todo)
+                with INGEST_BATCH_SECONDS.time():
+                    self._commit(todo)
             except _Transient as exc:  # database down: keep the rest, nothing more is acked
                 self.last_error = str(exc)
                 log.warning(
@@ -398,6 +400,7 @@ class IngestWorker:
                 presence = validate_presence(item.payload, limit, topic)
                 return _Unit(item, presence=PresenceSeen(presence, item.received_at))
             message = validate_up(item.payload, limit, topic)
+            MESSAGES_RECEIVED.labels(kind=message.kind).inc()
             if (
                 item.reprocess_of is not None
                 and topic is None
@@ -418,6 +421,7 @@ class IngestWorker:
             )
             return _Unit(item, accepted=accepted)
         except Exception as exc:
+            MESSAGES_RECEIVED.labels(kind="invalid").inc()
             reason = (
                 exc.reason if isinstance(exc, InvalidMessage) else f"{type(exc).__name__}: {exc}"
             )
