@@ -201,7 +201,7 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-class Downlink(Protocol):
+class BrokerLink(Protocol):
     """What the worker needs from the MQTT side (see service.mqtt.MqttBridge)."""
 
     def ack_delivery(self, delivery: Delivery) -> None: ...
@@ -255,14 +255,14 @@ class IngestWorker:
         self,
         engine: Engine,
         settings: ServiceSettings,
-        downlink: Downlink | None = None,
+        broker: BrokerLink | None = None,
         on_stored: Callable[[list[StoreResult]], None] | None = None,
         hooks: Sequence[BatchHook] = (),
         admission: AdmissionQueue | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.downlink = downlink
+        self.broker = broker
         self.on_stored = on_stored
         self.hooks = list(hooks)
         # Without an admission policy the queue is one FIFO lane (rate 0 = unlimited).
@@ -346,8 +346,8 @@ class IngestWorker:
     def _release_deferred(self) -> None:
         """PUBACK what the admission queue refused for now (see service.limits.ratelimit)."""
         for item in self._queue.pop_deferred():
-            if self.downlink is not None and item.delivery is not None:
-                self.downlink.ack_delivery(item.delivery)
+            if self.broker is not None and item.delivery is not None:
+                self.broker.ack_delivery(item.delivery)
 
     def _run(self) -> None:
         while True:
@@ -585,15 +585,15 @@ class IngestWorker:
         for u, result in zip(stored, results, strict=True):
             if u.item.future is not None:
                 u.item.future.set_result(result)
-            if self.downlink is not None and (u.item.future is None or u.item.transport == "mqtt"):
-                self.downlink.publish(
+            if self.broker is not None and (u.item.future is None or u.item.transport == "mqtt"):
+                self.broker.publish(
                     topics.down(self.settings.cp_id, result.nsp_id, "ack"),
                     make_ack(self.settings.cp_id, result).model_dump_json().encode(),
                 )
-        if self.downlink is not None:
+        if self.broker is not None:
             for u in units:
                 if u.item.delivery is not None:
-                    self.downlink.ack_delivery(u.item.delivery)
+                    self.broker.ack_delivery(u.item.delivery)
         if self.on_stored is not None and results:
             self.on_stored(results)
 
@@ -602,7 +602,7 @@ class IngestWorker:
         and its staff see that the CP looks into it. Only for MQTT messages that name a
         well-formed message id on their own NSP's topic."""
         r = unit.rejected
-        if self.downlink is None or r is None or unit.item.transport != "mqtt":
+        if self.broker is None or r is None or unit.item.transport != "mqtt":
             return
         topic = topics.parse(unit.item.topic) if unit.item.topic else None
         if r.message_id is None or topic is None or topic.nsp_id is None or r.step == "edge":
@@ -616,7 +616,7 @@ class IngestWorker:
             new=False,
             dead_letter=r.reason,
         )
-        self.downlink.publish(
+        self.broker.publish(
             topics.down(self.settings.cp_id, topic.nsp_id, "ack"),
             make_ack(self.settings.cp_id, result).model_dump_json().encode(),
         )

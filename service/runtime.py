@@ -100,9 +100,7 @@ class CpRuntime:
         bridge = self.bridge = (
             MqttBridge(settings, ingest.submit_mqtt) if settings.mqtt_enabled else None
         )
-        # TODO(lead, at merge): service.ingest names the broker link ``downlink``; rename it
-        # there (e.g. ``broker``) when the ingest worker moves onto noodcore.worker.Worker.
-        ingest.downlink = bridge
+        ingest.broker = bridge
         ingest.start()
         # Downward state the broker may have lost is sent again after every (re)connect.
         if bridge is not None:

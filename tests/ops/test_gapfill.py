@@ -43,9 +43,9 @@ def _resend(nsp: str, lo: int, hi: int) -> bytes:
 def test_gateway_requeues_exactly_the_acknowledged_rows_in_range(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "gw.db", "nsp-a")
     inbox = Inbox(outbox)
-    downlink = DownHandler(CP, "nsp-a", outbox, inbox)
+    down_handler = DownHandler(CP, "nsp-a", outbox, inbox)
     rescans: list[int] = []
-    downlink.on_requeue = lambda: rescans.append(1)
+    down_handler.on_requeue = lambda: rescans.append(1)
     try:
         entries = [
             outbox.enqueue("status", {"state": "open", "power_source": "grid", "staff_present": i})
@@ -53,9 +53,11 @@ def test_gateway_requeues_exactly_the_acknowledged_rows_in_range(tmp_path: Path)
         ]
         for e in entries[:5]:  # the CP stored 1-5; 6 is still waiting
             ack = make_ack(CP, StoreResult(e.message_id, "nsp-a", e.seq, "status", utcnow(), True))
-            assert downlink.handle(topics.down(CP, "nsp-a", "ack"), ack.model_dump_json().encode())
+            assert down_handler.handle(
+                topics.down(CP, "nsp-a", "ack"), ack.model_dump_json().encode()
+            )
         topic = topics.down(CP, "nsp-a", "resend")
-        assert downlink.handle(topic, _resend("nsp-a", 2, 4)) == DownOutcome.APPLIED
+        assert down_handler.handle(topic, _resend("nsp-a", 2, 4)) == DownOutcome.APPLIED
         states = {e.seq: outbox.get(e.message_id).state for e in entries}  # type: ignore[union-attr]
         assert states == {
             1: "stored",
@@ -67,17 +69,17 @@ def test_gateway_requeues_exactly_the_acknowledged_rows_in_range(tmp_path: Path)
         }
         assert rescans == [1]
         # Asked again before they arrived: nothing more to do; rows beyond the outbox: none.
-        assert downlink.handle(topic, _resend("nsp-a", 2, 4)) == DownOutcome.IGNORED
-        assert downlink.handle(topic, _resend("nsp-a", 50, 60)) == DownOutcome.IGNORED
+        assert down_handler.handle(topic, _resend("nsp-a", 2, 4)) == DownOutcome.IGNORED
+        assert down_handler.handle(topic, _resend("nsp-a", 50, 60)) == DownOutcome.IGNORED
         assert rescans == [1]
         # Same envelope, same id: the CP recognises it.
         assert outbox.get(entries[2].message_id).envelope == entries[2].envelope  # type: ignore[union-attr]
 
         bad = json.loads(_resend("nsp-a", 2, 4))
         bad["body"] = {"from_seq": 9, "to_seq": 3}
-        assert downlink.handle(topic, json.dumps(bad).encode()) == DownOutcome.REJECTED
+        assert down_handler.handle(topic, json.dumps(bad).encode()) == DownOutcome.REJECTED
         other = _resend("nsp-b", 1, 5)
-        assert downlink.handle(topic, other) == DownOutcome.REJECTED
+        assert down_handler.handle(topic, other) == DownOutcome.REJECTED
         reasons = [d.reason for d in inbox.dead_letters(10)]
         assert any("to_seq must not be below from_seq" in r for r in reasons), reasons
         assert any("nsp-b" in r for r in reasons), reasons
