@@ -46,7 +46,6 @@ from gateway.models import (
     MetaRow,
     OutboxRow,
 )
-from noodcore.db import table_of
 from schemas import UP_KINDS, UP_MESSAGE_TYPES, AckMessage, HandlingState, Status, make_up, utcnow
 
 log = logging.getLogger(__name__)
@@ -170,9 +169,6 @@ class Outbox:
         self.last_write_error: tuple[datetime, str] | None = None
         self._probed_at = -math.inf
         schema.upgrade(self.engine)  # versioned migrations (gateway/schema.py)
-        # TODO: health_probe (disk health) came in parallel with the migrations; it is still
-        # made here until it has its own gateway migration.
-        HealthProbeRow.metadata.create_all(self.engine, tables=[table_of(HealthProbeRow)])
         with self.write() as tx:
             for key, value in ((_SEQ_KEY, 0), ("schema_version", SCHEMA_VERSION)):
                 if tx.session.get(MetaRow, key) is None:
