@@ -37,7 +37,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 
 from noodcore.db import table_of
-from noodcore.httpguard import Identity, public, require, require_page
+from noodcore.httpguard import MAX_ID, Identity, Timestamp, public, require, require_page
 from noodcore.pagelang import remember_lang, with_lang
 from service.auth.roles import READERS
 from service.models import Message
@@ -399,9 +399,9 @@ def to_csv(events: Iterable[Event]) -> str:
 
 # ------------------------------------------------------------------------------ HTTP
 
-Since = Annotated[datetime | None, Query(description="Items first seen at or after (ISO 8601).")]
-Until = Annotated[datetime | None, Query(description="Items first seen before (ISO 8601).")]
-ItemId = Annotated[int | None, Query(ge=1, description="One incident (triage item).")]
+Since = Annotated[Timestamp | None, Query(description="Items first seen at or after (ISO 8601).")]
+Until = Annotated[Timestamp | None, Query(description="Items first seen before (ISO 8601).")]
+ItemId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="One incident (triage item).")]
 NspId = Annotated[
     str | None,
     Query(max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$", description="One NSP's timeline."),

@@ -119,7 +119,7 @@ async def test_after_action_report_of_the_demo_scenario(
 
 
 BAD_FILTERS = [
-    ({"since": "2026-12-02T06:00:00"}, 422, "time zone"),
+    ({"since": "2026-12-02T06:00:00"}, 422, "timezone"),
     ({"item_id": 999999}, 404, "no item 999999"),
     ({"item_id": 0}, 422, "item_id"),
     ({"nsp_id": "Not an id!"}, 422, "nsp_id"),
