@@ -27,9 +27,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -45,6 +46,7 @@ from service.triage.acks import enqueue_ack
 from service.triage.models import TriageAudit, TriageItem, TriageReport, TriageStreet
 from service.triage.normalise import (
     Address,
+    area_topic,
     fold,
     normalise_text,
     parse_address,
@@ -344,6 +346,7 @@ def features_of(
     lat, lon = loc.get("lat"), loc.get("lon")
     description = str(body.get("description") or "")
     found: Found | None = None
+    at_nsp = False
     if gazetteer is not None:
         near = (lat, lon) if lat is not None and lon is not None else None
         found = _read_location(gazetteer, loc, description, default_town, near)
@@ -374,13 +377,19 @@ def features_of(
             else None
         )
         if _at_nsp(site, loc.get("address"), addr, pos):
-            # Located at its own NSP: no location (see NspSite).
+            # Located at its own NSP: no location (see NspSite), only "at this NSP's door".
             lat = lon = None
             found = None
+            at_nsp = True
             addr = Address(None, None, None, None)
             town = f"~{default_town}" if default_town else None
     cell = cell_key(*cell_of(lat, lon)) if lat is not None and lon is not None else None
     place = addr.place
+    if at_nsp and family_of(kind, category) not in AREA_FAMILIES:
+        # A help request or an event given the NSP's own address: a volunteer's default or
+        # a real emergency at the NSP's door ("meneer naast mij is gevallen"). Two such
+        # reports of one NSP are near each other, but never "the same address".
+        place = f"~at:{nsp_id}"
     if addr.street is None and place is None and lat is None:
         # Area-wide (rumours, questions): one rumour going round the villages is one item.
         place = "~area"
@@ -570,6 +579,8 @@ def location_score(
         scores.append(0.9)
     if scores:
         return max(scores)
+    if r.place and r.place == c.place and r.place.startswith("~at:"):
+        return cfg.at_nsp_location_score  # both at one NSP's door
     if r.place and c.place and r.place.startswith("~") and c.place.startswith("~"):
         return None  # both area-wide: only the text can tell
     if r.place and c.place and r.place == c.place:
@@ -589,6 +600,16 @@ def decide(
 ) -> Match | None:
     """The match decision from location and text scores."""
     if loc is None:
+        if r.family == c.family and r.family in AREA_FAMILIES:
+            # Two area-wide signals of one kind: one answer serves both. The mood of the
+            # area is one thing; a question or rumour is the same one when it is about the
+            # same topic, and never when the topics differ however alike the wording.
+            if r.family == "mood":
+                return Match(cfg.area_topic_score, None, cfg.area_topic_score)
+            ta = area_topic(r.text_norm, r.description)
+            tb = area_topic(c.text_norm, c.description)
+            if ta is not None and tb is not None:
+                return Match(cfg.area_topic_score, None, cfg.area_topic_score) if ta == tb else None
         return Match(text, None, text) if text >= cfg.unknown_location_text_score else None
     # The same house number in the same street is strong evidence: a paraphrase that shares
     # few words ("supermarkt geplunderd" / "mensen nemen spullen mee") still groups.
@@ -615,6 +636,15 @@ def decide(
         r.street and c.street and r.town and c.town and r.town.lstrip("~") != c.town.lstrip("~")
     )
     return Match(score, loc, text, by_address, unsure)
+
+
+@lru_cache(maxsize=4096)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _local_day(ts: float, zone: str) -> date:
+    return datetime.fromtimestamp(ts, _zone(zone)).date()
 
 
 # --------------------------------------------------------------------------- the hook
@@ -776,7 +806,9 @@ class GroupingHook:
         is another incident (a coordinate-only report close by must not bridge two houses).
         """
         cfg = self.settings
-        span = (cfg.area_window_minutes if r.family in AREA_FAMILIES else cfg.window_minutes) * 60
+        area = r.family in AREA_FAMILIES
+        span = (cfg.area_window_minutes if area else cfg.window_minutes) * 60
+        r_day = _local_day(r.ts, cfg.area_zone) if area else None
         t = r.ts
         families = families_near(r.family)
         # Degrees that surely exceed the radius, for a quick "too far" before the real check.
@@ -794,6 +826,8 @@ class GroupingHook:
             item_id = c.item_id
             if item_id is None or c.family not in families or abs(c.ts - t) > span:
                 continue
+            if area and _local_day(c.ts, cfg.area_zone) != r_day:
+                continue  # an area-wide signal is one item per day
             if (
                 r_lat is not None
                 and c.lat is not None

@@ -505,6 +505,13 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "leeghal",
             "leeggehaald",
             "bendes",
+            "afgetapt",
+            "afgetap",
+            "ontvreemd",
+            "weggenomen",
+            "meegenomen",
+            "opengebrok",
+            "opengebrek",
         ),
     ),
     (
@@ -793,6 +800,69 @@ def _profile(text: str) -> tuple[frozenset[str], int]:
     adult = any(t in _ADULT or t.startswith("dement") for t in tokens)
     who = 1 if child and not adult else 2 if adult and not child else 0
     return _concepts(text) - _BACKGROUND_CONCEPTS, who
+
+
+# What an area-wide signal (a question, a rumour) is about, as the answer the operator would
+# give: "where is drinking water" and "is the tap water safe" get different answers, "waar kan
+# ik mijn telefoon laden" and "is er een oplaadpunt" the same one. First match wins, the most
+# specific first ("brandstof voor aggregaten" is about fuel, "stroom voor de melkmachines" about
+# the farms, not about when power returns). Prefixes of folded words; a concept from
+# _CONCEPTS counts too. ``None``: the text names no known topic, and only its wording can
+# tell.
+_AREA_TOPICS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    # (topic, concepts, word prefixes)
+    ("telefoon", ("telefoon",), ("laden", "oplaa", "oplad", "oplaadpunt", "opladen")),
+    (
+        "agrarisch",
+        ("dieren",),
+        ("boer", "agrari", "veehoud", "melk", "stallen", "tuinder", "kassen"),
+    ),
+    ("brandstof", (), ("brandstof", "benzine", "diesel", "tanken", "tankstation", "petroleum")),
+    ("medicijn", ("medicijn",), ("medic", "apothe", "recept", "insuline", "huisarts")),
+    (
+        "waterkwaliteit",
+        (),
+        (
+            "vergiftig",
+            "giftig",
+            "besmet",
+            "verontrein",
+            "vervuil",
+            "bacterie",
+            "ziek",
+            "kook",  # kookadvies, kookt
+            "gekookt",
+            "afkok",
+            "koken",
+            "drinkbaar",
+            "onveilig",
+            "veilig",
+        ),
+    ),
+    ("water", ("water",), ("tappunt", "waterpunt", "flessen", "jerrycan")),
+    ("plundering", (), ("plunder", "bende", "leeghal", "inbre", "inbra", "dieven", "roof")),
+    ("evacuatie", (), ("evacu", "ontruim", "wegmoeten")),
+    ("opvang", ("koud",), ("opvang", "warm", "slaapplaats", "onderdak", "slapen", "overnacht")),
+    ("voedsel", ("voedsel",), ("voedselpakket", "maaltijd")),
+    ("vervoer", (), ("pont", "veerpont", "ferry", "bus", "vervoer", "trein")),
+    ("stroom", ("stroom",), ("herstel", "storing", "elektri", "netbeheer")),
+)
+
+
+@lru_cache(maxsize=65536)
+def area_topic(text_norm: str, description: str) -> str | None:
+    """The topic of an area-wide signal (see ``_AREA_TOPICS``), from its normalised text
+    (concepts, stems) and its folded words; the quality topic needs water named as well."""
+    concepts = set(text_norm.split())
+    words = fold(description).split()
+    for topic, names, prefixes in _AREA_TOPICS:
+        if topic == "waterkwaliteit":
+            if "water" in concepts and any(w.startswith(prefixes) for w in words):
+                return topic
+            continue
+        if concepts.intersection(names) or any(w.startswith(prefixes) for w in words):
+            return topic
+    return None
 
 
 def contradict(a: str, b: str) -> bool:

@@ -38,14 +38,19 @@ class TriageSettings(BaseSettings):
         "in time (CP receive time), so the same place hours later is a new incident.",
     )
     area_window_minutes: float = Field(
-        # A question or rumour comes back all day, from every NSP, and the operator gives
-        # one answer: longer than an incident's window, yet after four quiet hours it is
-        # news again (tuned on the blind set's tuning half and the generated sets).
-        default=240,
+        # A question or rumour comes back all day, from every NSP, and the information desk
+        # gives one answer a day (a bulletin): the same topic on the same local day is one
+        # item (see area_zone); the next day it is news again.
+        default=24 * 60,
         gt=0,
         le=24 * 60,
         description="The window for area-wide signals (rumours, information needs, public "
-        "mood): the same question or rumour again within this time is the same item.",
+        "mood): the same question or rumour again within this time and on the same local "
+        "day (area_zone) is the same item.",
+    )
+    area_zone: str = Field(
+        default="Europe/Amsterdam",
+        description="The time zone whose calendar day bounds an area-wide item.",
     )
     match_threshold: float = Field(
         default=0.62,
@@ -70,6 +75,21 @@ class TriageSettings(BaseSettings):
     )
     min_text_score_same_address: float = Field(
         default=0.2, ge=0, le=1, description="min_text_score for the same street and number."
+    )
+    at_nsp_location_score: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="The location score of two reports of one NSP that both give the NSP's "
+        "own address (or no other place): near, never the same address, so the text "
+        "must agree as for any other nearby pair.",
+    )
+    area_topic_score: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="The match score of two area-wide signals (questions, rumours, public "
+        "mood) about the same topic; it ranks them among other candidates.",
     )
     unknown_location_text_score: float = Field(
         default=0.7,

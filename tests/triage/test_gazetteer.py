@@ -523,3 +523,64 @@ async def test_queue_and_geojson_show_the_normalised_geocoded_address(
 
 def test_header_constant_is_the_bag_layout() -> None:
     assert HEADER.split(";")[:2] == ["openbareruimte", "huisnummer"]
+
+
+def test_an_area_question_is_one_item_per_topic_and_day(cp: Cp) -> None:
+    # Area-wide signals: the information desk answers a question once a day, whoever asks,
+    # in whatever words, hours apart; another topic is another answer; the next day is news.
+    def area(category: str, text: str) -> dict[str, Any]:
+        return {"category": category, "severity": "moderate", "description": text}
+
+    charging = []
+    for nsp, text in (
+        ("nsp-linde", "bezoekers willen hun mobiel ergens laden"),
+        ("nsp-haver", "Waar is een oplaadpunt voor de telefoon?"),
+        ("nsp-oude", "vraag: kan je hier je gsm opladen"),
+    ):
+        charging.append(cp.send(nsp, "situation_report", area("information_need", text)))
+        cp.at += timedelta(hours=2)  # five hours between the first and the last
+    safe = cp.send(
+        "nsp-linde",
+        "situation_report",
+        area("information_need", "mogen we het kraanwater nog drinken of moet het gekookt?"),
+    )
+    where = cp.send(
+        "nsp-oude",
+        "situation_report",
+        area("information_need", "waar kunnen mensen jerrycans met water vullen"),
+    )
+    moods = [
+        cp.send("nsp-linde", "situation_report", area("public_mood", "onrust bij de balie")),
+        cp.send("nsp-oude", "situation_report", area("public_mood", "mensen zijn het zat, boos")),
+    ]
+    cp.at += timedelta(days=1)
+    next_day = cp.send(
+        "nsp-linde", "situation_report", area("information_need", "waar telefoon opladen?")
+    )
+    assert len({cp.item(m).id for m in charging}) == 1
+    assert cp.item(safe).id != cp.item(where).id
+    assert cp.item(safe).id != cp.item(charging[0]).id
+    assert cp.item(moods[0]).id == cp.item(moods[1]).id
+    assert cp.item(next_day).id != cp.item(charging[0]).id
+
+
+def test_an_emergency_at_the_nsps_own_door_is_grouped_by_its_text(cp: Cp) -> None:
+    # A report given the NSP's own address is not placed on the map (it may be the
+    # volunteer's default), but two reports of one NSP at its door are near each other: the
+    # same fall told twice is one incident, a gas smell there is another.
+    fall = [
+        cp.send("nsp-haver", "help_request", need("medical", text, "Kerkstraat 1, Haverveld"))
+        for text in (
+            "Vrouw naast de balie gevallen, kan niet meer opstaan, pijn in de heup",
+            "bezoekster is bij ons binnen onderuitgegaan, mogelijk heup gebroken",
+        )
+    ]
+    gas = cp.send(
+        "nsp-haver", "help_request", need("other", "gaslucht in de keuken", "Kerkstraat 1")
+    )
+    elsewhere = cp.send(
+        "nsp-linde", "help_request", need("medical", "vrouw gevallen, heup pijn", "Beukenlaan 2")
+    )
+    assert cp.item(fall[0]).id == cp.item(fall[1]).id
+    assert cp.item(gas).id != cp.item(fall[0]).id
+    assert cp.item(elsewhere).id != cp.item(fall[0]).id
