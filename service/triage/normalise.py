@@ -363,9 +363,32 @@ _ABBREVIATIONS = {
 # lists cover the usual ways residents and volunteers say a thing (symptoms as they are seen:
 # "hapt naar adem", "kan zijn zinnen niet afmaken", "ligt te rillen"), not only the word a
 # professional would write.
+# Word prefixes (and phrases) per concept: the usual ways Dutch speakers say it, written from
+# the language, not from a data set. "thuisgekom" is "niet thuisgekomen"; "omgevallen" alone
+# is no tree (a candle, a person falls over too).
 _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("brand", ("brand", "vuur", "vlam", "rook", "fik", "afgebrand", "uitslaand", "smeul")),
-    ("gas", ("gaslek", "gaslucht", "gas", "sissend", "sist")),
+    (
+        "brand",
+        (
+            "brand",
+            "vuur",
+            "vlam",
+            "rook",
+            "fik",
+            "afgebrand",
+            "uitslaand",
+            "smeul",
+            "schroeilucht",
+            "geblakerd",
+            "ontploft",
+            "explosie",
+            "steekvlam",
+        ),
+    ),
+    (
+        "gas",
+        ("gaslek", "gaslucht", "gas", "sissend", "sist", "propaan", "butaan", "ruikt naar gas"),
+    ),
     (
         "co",
         (
@@ -377,20 +400,96 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "barbecue binnen",
             "bbq binnen",
             "houtskool binnen",
+            "kolendamp",
+            "gaskachel binnen",
+            "terrasverwarmer",
+            "kacheltje binnen",
+            "houtskool",
         ),
     ),
     ("water", ("water", "kraan", "drinkwater", "leiding", "dorst")),
-    ("overstroming", ("overstroom", "ondergelopen", "wateroverlast", "blank", "lekkage")),
+    (
+        "overstroming",
+        (
+            "overstroom",
+            "ondergelopen",
+            "wateroverlast",
+            "blank",
+            "lekkage",
+            "kelder onder water",
+            "water in de kelder",
+            "sijpel",
+            "kwel",
+            "doorweekt",
+        ),
+    ),
     ("stroom", ("stroom", "elektr", "spanning", "accu", "batterij", "storing")),
-    ("kabel", ("kabel", "stroomkabel", "hoogspanning", "draad", "draden", "paal", "lantaarnpaal")),
-    ("trafo", ("trafo", "transformator", "onderstation", "verdeelkast", "schakelkast")),
+    (
+        "kabel",
+        (
+            "kabel",
+            "stroomkabel",
+            "hoogspanning",
+            "draad",
+            "draden",
+            "paal",
+            "lantaarnpaal",
+            "vonk",
+            "kortsluiting",
+        ),
+    ),
+    (
+        "trafo",
+        (
+            "trafo",
+            "transformator",
+            "onderstation",
+            "verdeelkast",
+            "schakelkast",
+            "elektriciteitshuis",
+        ),
+    ),
     ("aggregaat", ("aggregaat", "aggregat", "generator", "noodstroom")),
     ("zuurstof", ("zuurstof", "beadem", "cpap", "concentrator", "thuisbeadem", "apneu")),
     (
         "gewond",
-        ("gewond", "verwond", "bloed", "wond", "letsel", "snee", "gebroken", "breuk", "kneus"),
+        (
+            "gewond",
+            "verwond",
+            "bloed",
+            "wond",
+            "letsel",
+            "snee",
+            "gebroken",
+            "breuk",
+            "kneus",
+            "gesneden",
+            "verstuikt",
+            "schaafwond",
+            "brandwond",
+            "hoofdwond",
+            "open wond",
+        ),
     ),
-    ("val", ("gevallen", "val", "valt", "viel", "onderuit", "gestruikeld", "uitgegleden")),
+    (
+        "val",
+        (
+            "gevallen",
+            "val",
+            "valt",
+            "viel",
+            "onderuit",
+            "gestruikeld",
+            "uitgegleden",
+            "van de trap",
+            "trap af",
+            "ligt op de grond",
+            "kan niet opstaan",
+            "niet meer overeind",
+            "niet overeind",
+            "omgevallen en",
+        ),
+    ),
     (
         "onwel",
         (
@@ -416,9 +515,36 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lijkbleek",
             "zweet",
             "klam",
+            "buiten bewustzijn",
+            "wit weggetrokken",
+            "grauw",
+            "overgeven",
+            "braakt",
+            "epilep",
+            "toeval",
+            "stuip",
+            "beroerte",
+            "scheve mond",
+            "hangende mondhoek",
+            "verlamd",
+            "praat onduidelijk",
+            "onduidelijk praten",
+            "hangt scheef",
         ),
     ),
-    ("hart", ("hart", "borst", "reanim", "aed", "pijn op de borst", "druk op de borst")),
+    (
+        "hart",
+        (
+            "hart",
+            "borst",
+            "reanim",
+            "aed",
+            "pijn op de borst",
+            "druk op de borst",
+            "drukkend gevoel",
+            "uitstralende pijn",
+        ),
+    ),
     (
         "adem",
         (
@@ -444,10 +570,29 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "astma",
             "longziekte",
             "longen",
+            "kortademig",
+            "snakt",
+            "lucht tekort",
+            "rochel",
+            "reutel",
+            "puffer",
+            "inhalator",
         ),
     ),
-    ("diabetes", ("diabe", "suiker", "insuline", "hypo")),
-    ("medicijn", ("medicijn", "medicatie", "pillen", "apotheek", "recept")),
+    ("diabetes", ("diabe", "suiker", "insuline", "hypo", "glucose")),
+    (
+        "medicijn",
+        (
+            "medicijn",
+            "medicatie",
+            "pillen",
+            "apotheek",
+            "recept",
+            "tablet",
+            "herhaalrecept",
+            "medicament",
+        ),
+    ),
     (
         "koud",
         (
@@ -474,6 +619,9 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "warmte",
             "cv ketel",
             "cvketel",
+            "blauw van de kou",
+            "geen verwarming",
+            "bevroren",
         ),
     ),
     (
@@ -485,8 +633,12 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "zoek",
             "dwaalt",
             "verdwaald",
-            "thuisgekom",  # "niet thuisgekomen"
+            "thuisgekom",
             "niet terug",
+            "verdwenen",
+            "opsporing",
+            "niet meer gezien",
+            "weg van huis",
         ),
     ),
     (
@@ -530,22 +682,62 @@ _CONCEPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "wapen",
             "steekpartij",
             "schreeuw",
+            "geslagen",
+            "schopt",
+            "pistool",
+            "vuurwapen",
+            "gestoken",
+            "steekt",
+            "intimid",
         ),
     ),
-    ("dieren", ("koei", "koe", "paard", "vee", "schapen", "dieren", "loslopend", "stier")),
+    (
+        "dieren",
+        (
+            "koei",
+            "koe",
+            "paard",
+            "vee",
+            "schapen",
+            "dieren",
+            "loslopend",
+            "stier",
+            "kalver",
+            "varkens",
+            "kippen",
+        ),
+    ),
     ("telefoon", ("telefoon", "mobiel", "gsm", "oplaad", "opladen", "oplader", "powerbank")),
     (
         "stemming",
         ("ongeduld", "gespannen", "sfeer", "onrust", "boos", "boze", "woede", "frustr", "paniek"),
     ),
-    ("boom", ("boom", "takken", "omgewaaid")),  # "omgevallen": a candle, a person too
-    ("weg", ("weg", "versper", "geblokkeerd", "afgesloten", "obstakel", "onbegaanbaar")),
-    ("lift", ("lift", "opgesloten", "ingesloten", "zit vast")),
-    ("voedsel", ("eten", "voedsel", "honger", "boodschappen", "supermarkt", "babyvoeding")),
+    ("boom", ("boom", "takken", "omgewaaid", "omgevallen boom", "afgebroken tak", "grote tak")),
+    (
+        "weg",
+        ("weg", "versper", "geblokkeerd", "afgesloten", "obstakel", "onbegaanbaar", "omleiding"),
+    ),
+    ("lift", ("lift", "opgesloten", "ingesloten", "zit vast", "vast in de lift")),
+    (
+        "voedsel",
+        (
+            "eten",
+            "voedsel",
+            "honger",
+            "boodschappen",
+            "supermarkt",
+            "babyvoeding",
+            "flesvoeding",
+            "maaltijd",
+        ),
+    ),
     ("gerucht", ("gerucht", "zeggen", "praatje", "verhaal", "nepnieuws")),
     ("informatie", ("informatie", "vragen", "vraag", "weten", "info", "hoelang", "wanneer")),
-    ("ontruim", ("ontruim", "evacu", "opvang", "slaapplaats", "onderdak")),
-    ("auto", ("auto", "aanrijding", "botsing", "ongeluk")),
+    ("ontruim", ("ontruim", "evacu", "opvang", "slaapplaats", "onderdak", "slaapplek")),
+    (
+        "auto",
+        ("auto", "aanrijding", "botsing", "ongeluk", "verkeersongeval", "aangereden", "aanrijd"),
+    ),
 )
 
 
@@ -877,6 +1069,9 @@ def contradict(a: str, b: str) -> bool:
     return bool(who_a and who_b and who_a != who_b)
 
 
+CONTAINED_FACTOR = 0.85
+
+
 def _concept_overlap(ca: frozenset[str], cb: frozenset[str]) -> float:
     """Shared concepts count 1, a concept related to one of the other text's 0.6, over the
     union: 1.0 for the same set, 0.6 for "benauwd" / "reageert traag"."""
@@ -887,7 +1082,12 @@ def _concept_overlap(ca: frozenset[str], cb: frozenset[str]) -> float:
             got += 1
         elif any((c, o) in _RELATED for o in (cb if c in ca else ca)):
             got += 0.6
-    return got / len(union)
+    # One reporter names more of it than the other ("pijn op de borst" / "pijn op de borst
+    # en kortademig"): all of the shorter account in the longer one is nearly as good as the
+    # same set, not a half match.
+    small, large = (ca, cb) if len(ca) <= len(cb) else (cb, ca)
+    contained = CONTAINED_FACTOR if small and small <= large else 0.0
+    return max(got / len(union), contained)
 
 
 def text_similarity(a: str, b: str) -> float:
