@@ -113,7 +113,6 @@ class CpRuntime:
         if bridge is not None:
             bridge.start()
             # Ask gateways to re-send gaps (after a restore from backup): service/ops/gapfill.py.
-            # TODO: move GapFiller onto noodcore.worker.Worker like the others.
             self.gapfill = GapFiller(
                 engine, settings.cp_id, bridge.publish, lambda: bridge.connected
             )
@@ -150,6 +149,8 @@ class CpRuntime:
             workers += self._triage.workers
         if self._upstream is not None:
             workers += self._upstream.workers
+        if self.gapfill is not None and self.gapfill.started:
+            workers.append(self.gapfill)
         return workers
 
     def health(self) -> WorkerReport:

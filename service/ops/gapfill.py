@@ -12,7 +12,6 @@ id, so nothing is stored twice). A fresh gap is first given one interval to fill
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -21,6 +20,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from noodcore.db import table_of
+from noodcore.worker import Worker
 from schemas import topics
 from schemas.envelope import ResendMessage, new_message_id, utcnow
 from schemas.resend import ResendRequest
@@ -45,7 +45,10 @@ class GapFillSettings(BaseSettings):
 Publish = Callable[[str, bytes], None]
 
 
-class GapFiller:
+class GapFiller(Worker):
+    """A ``noodcore.worker.Worker``: a failing round (database down) is retried with backoff
+    and shows in the worker health, like every other CP worker."""
+
     def __init__(
         self,
         engine: sa.Engine,
@@ -54,33 +57,24 @@ class GapFiller:
         connected: Callable[[], bool],
         settings: GapFillSettings | None = None,
     ) -> None:
+        interval = (settings or GapFillSettings()).gap_request_seconds
+        # A fresh gap is given one interval to fill by itself: no round before that.
+        super().__init__("gap-filler", interval=interval or None, first_wait=interval)
         self.engine = engine
         self.cp_id = cp_id
         self.publish = publish
         self.connected = connected
-        self.interval = (settings or GapFillSettings()).gap_request_seconds
+        self.interval = interval
         self._seen: dict[tuple[str, int, int], tuple[float, int]] = {}  # next due, requests
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.requests_sent = 0
 
     def start(self) -> None:
-        if self.interval <= 0:
-            return
-        self._thread = threading.Thread(target=self._run, name="gap-filler", daemon=True)
-        self._thread.start()
+        if self.interval > 0:  # 0: never ask
+            super().start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick(time.monotonic())
-            except Exception:
-                log.exception("gap filler failed; trying again in %.0fs", self.interval)
+    def step(self) -> float | None:
+        self.tick(time.monotonic())
+        return None
 
     def tick(self, now: float) -> int:
         """Send the requests due now; returns how many."""
