@@ -234,11 +234,13 @@ class CpCollector(Collector):
             "Age of the oldest unacknowledged item, per P-level (0 when none).",
             labels=["p_level"],
         )
+        from service.triage.models import TriageItem
+
+        items = table_of(TriageItem)
         rows = session.execute(
-            sa.text(
-                "SELECT top_class, COUNT(*), MIN(first_seen) FROM triage_item "
-                "WHERE state = 'new' AND merged_into IS NULL GROUP BY top_class"
-            )
+            sa.select(items.c.top_class, sa.func.count(), sa.func.min(items.c.first_seen))
+            .where(items.c.state == "new", items.c.merged_into.is_(None))
+            .group_by(items.c.top_class)
         ).all()
         seen = {cls: (n, first) for cls, n, first in rows}
         for cls in ("P1", "P2", "P3", "P4"):
@@ -265,11 +267,15 @@ class CpCollector(Collector):
             "Items the forwarder gave up on (until an operator retries), per target.",
             labels=["target"],
         )
+        from service.upstream.models import UpstreamOutbox
+
+        outbox = table_of(UpstreamOutbox)
         rows = session.execute(
-            sa.text(
-                "SELECT target, state, COUNT(*), MIN(created_at) FROM upstream_outbox "
-                "WHERE state IN ('pending', 'dead') GROUP BY target, state"
+            sa.select(
+                outbox.c.target, outbox.c.state, sa.func.count(), sa.func.min(outbox.c.created_at)
             )
+            .where(outbox.c.state.in_(("pending", "dead")))
+            .group_by(outbox.c.target, outbox.c.state)
         ).all()
         targets = sorted({r[0] for r in rows})
         by = {(t, s): (n, first) for t, s, n, first in rows}
