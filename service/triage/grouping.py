@@ -208,6 +208,9 @@ class Features:
     # The flat or house letter at that number (by the gazetteer; not stored, so after a
     # reload of the window reports compare without it, as before).
     unit: str | None = None
+    # The exercise the report was made in (None: real). Reports only ever match reports of
+    # the same exercise: exercise data never joins a real incident, nor the other way.
+    exercise: str | None = None
     ts: float = field(init=False, repr=False)  # received_at as a number, for the window test
 
     def __post_init__(self) -> None:
@@ -244,6 +247,7 @@ class Features:
             "vulnerable": self.vulnerable,
             "joined_by": joined_by,
             "match_score": score,
+            "exercise_id": self.exercise,
         }
 
 
@@ -682,18 +686,18 @@ class GroupingHook:
             if m.kind == "resource_request":
                 resources.append(a)
                 continue
-            reports.append(
-                features_of(
-                    m.message_id,
-                    m.kind,
-                    m.nsp_id,
-                    a.received_at,
-                    m.body.model_dump(),
-                    sites[m.nsp_id].town if m.nsp_id in sites else None,
-                    gazetteer,
-                    sites.get(m.nsp_id),
-                )
+            features = features_of(
+                m.message_id,
+                m.kind,
+                m.nsp_id,
+                a.received_at,
+                m.body.model_dump(),
+                sites[m.nsp_id].town if m.nsp_id in sites else None,
+                gazetteer,
+                sites.get(m.nsp_id),
             )
+            features.exercise = m.exercise
+            reports.append(features)
         self.place(conn, reports, resources)
 
     def _nsp_sites(
@@ -794,6 +798,8 @@ class GroupingHook:
             item_id = c.item_id
             if item_id is None or c.family not in families or abs(c.ts - t) > span:
                 continue
+            if c.exercise != r.exercise:
+                continue  # exercise and real data never group together
             if (
                 r_lat is not None
                 and c.lat is not None
@@ -1139,6 +1145,7 @@ def _from_row(row: Any) -> Features:
         item_id=row.item_id,
         est_lat=row.est_lat,
         est_lon=row.est_lon,
+        exercise=row.exercise_id,
     )
 
 
@@ -1166,6 +1173,7 @@ def _new_item_row(item_type: str, r: Features) -> dict[str, Any]:
         "split_from": None,
         "possible_duplicate_of": None,
         "duplicate_status": None,
+        "exercise_id": r.exercise,
     }
 
 
@@ -1198,6 +1206,7 @@ def _resource_item_row(a: Accepted) -> dict[str, Any]:
         "split_from": None,
         "possible_duplicate_of": None,
         "duplicate_status": None,
+        "exercise_id": m.exercise,
     }
 
 
@@ -1228,6 +1237,7 @@ def _resource_report_row(a: Accepted, item_id: int) -> dict[str, Any]:
         "vulnerable": 0,
         "joined_by": "new",
         "match_score": None,
+        "exercise_id": m.exercise,
     }
 
 
@@ -1258,6 +1268,7 @@ _ITEM_COLUMNS = (
     "split_from",
     "possible_duplicate_of",
     "duplicate_status",
+    "exercise_id",
 )
 
 
@@ -1333,6 +1344,7 @@ def own_item_fallback(conn: Connection, a: Accepted, error: str) -> int:
         "split_from": None,
         "possible_duplicate_of": None,
         "duplicate_status": None,
+        "exercise_id": m.exercise,
     }
     item_id = conn.execute(sa.insert(ITEMS).returning(ITEMS.c.id), [row]).scalar_one()
     conn.execute(
@@ -1364,6 +1376,7 @@ def own_item_fallback(conn: Connection, a: Accepted, error: str) -> int:
                 "vulnerable": row["vulnerable_people"],
                 "joined_by": "new",
                 "match_score": None,
+                "exercise_id": m.exercise,
             }
         ],
     )
