@@ -111,7 +111,7 @@ def counts(conn: Connection, exercise_id: str) -> dict[str, int]:
 
 def _state(conn: Connection, row: Any) -> ExerciseState:
     return ExerciseState(
-        **{c: getattr(row, c) for c in EXERCISES.c.keys()}  # noqa: SIM118 (column names),
+        **dict(row._mapping),
         counts=counts(conn, row.exercise_id),
     )
 
