@@ -8,12 +8,12 @@ from pydantic import Field, model_validator
 
 from schemas.common import (
     ID_PATTERN,
-    ExerciseId,
-    OmitWhenNoneModel,
     MAX_INT32,
+    ExerciseId,
     Location,
     LongText,
     NspId,
+    OmitWhenNoneModel,
     ShortText,
     StrictModel,
     Text,

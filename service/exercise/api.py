@@ -53,7 +53,7 @@ class ExerciseOut(BaseModel):
         return cls(
             exercise_id=s.exercise_id,
             name=s.name,
-            state=s.state,  # type: ignore[arg-type]
+            state=s.state,
             opened_at=s.opened_at,
             opened_by=s.opened_by,
             closed_at=s.closed_at,

@@ -21,7 +21,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -77,7 +77,7 @@ class ExerciseState:
     counts: dict[str, int]
 
     @property
-    def state(self) -> str:
+    def state(self) -> Literal["open", "closed", "purged"]:
         if self.purged_at is not None:
             return "purged"
         return "closed" if self.closed_at is not None else "open"

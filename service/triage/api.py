@@ -102,10 +102,10 @@ class ItemOut(Marked):
     possible_duplicate_of: int | None
     duplicate_status: str | None = Field(description="pending | separate | merged")
 
-    @computed_field(
+    @computed_field(  # type: ignore[prop-decorator]
         description="The description as surfaces show it: exercise items start "
         "with OEFENING OEFENING OEFENING."
-    )  # type: ignore[prop-decorator]
+    )
     @property
     def display_text(self) -> str:
         return mark_text(self.description, self.exercise_id)

@@ -196,7 +196,8 @@ class UpstreamChanges:
                 "urgency": "P1",
                 "category": getattr(body, "category", None) or getattr(body, "resource", None),
                 "text": mark_text(
-                    getattr(body, "description", None) or getattr(body, "item", ""), m.exercise
+                    str(getattr(body, "description", None) or getattr(body, "item", "")),
+                    m.exercise,
                 ),
                 "exercise": m.exercise,
                 "mark": EXERCISE_MARK if m.exercise else None,

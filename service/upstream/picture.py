@@ -132,7 +132,7 @@ def cp_picture(engine: Engine, config: SummaryConfig) -> Picture:
             nsp_id: name for nsp_id, name in conn.execute(sa.select(_nsp.c.nsp_id, _nsp.c.name))
         }
         # Real P1s first, then those of open exercises (marked): a real one always on top.
-        rows = []
+        rows: list[Any] = []
         for exercise in [None, *(e for e, _ in open_ids(conn))]:
             where = sa.and_(
                 _msg.c.urgency == "P1",
