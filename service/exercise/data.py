@@ -302,6 +302,10 @@ def purge(engine: Engine, exercise_id: str, actor: str) -> dict[str, int]:
         row = _row(conn, exercise_id)
         if row is not None and row.closed_at is None:
             raise ExerciseError(409, f"exercise {exercise_id!r} is still open; close it first")
+        if row is None and not any(counts(conn, exercise_id).values()):
+            # A region (or a CP that never opened it) holds an exercise's data without its
+            # row: that data can be purged; an id nothing carries is a typing error.
+            raise ExerciseError(404, f"no exercise {exercise_id!r} and no data carrying it")
         item_ids = _ids(conn, ITEMS.c.id, ITEMS, exercise_id)
         bulletin_ids = _ids(conn, BULLETINS.c.bulletin_id, BULLETINS, exercise_id)
         task_ids = _ids(conn, TASKS.c.task_id, TASKS, exercise_id)
