@@ -36,6 +36,7 @@ from schemas.common import (
     MessageId,
     NspId,
     OmitWhenNoneModel,
+    ShortText,
     StrictModel,
     Urgency,
 )
@@ -205,7 +206,7 @@ class ExerciseSection(StrictModel):
     and item outside this section is real data only."""
 
     exercise_id: ExerciseId
-    name: str = Field(max_length=200)
+    name: ShortText
     mark: Literal["OEFENING OEFENING OEFENING"] = EXERCISE_MARK
     help_requests: HelpRequestStats
     open_items: list[OpenItem] = Field(default_factory=list)
