@@ -290,6 +290,8 @@ def bulletin_reach_section(inp: SummaryInputs) -> dict[str, Any]:
     confirmed its current version, and which have not: "has everybody got the water advice?"."""
     with Session(bind=inp.conn) as session:
         in_force = current_versions(session, include_ended=False, now=inp.now)
+        # Reach of real public information only: an exercise bulletin is exercise data.
+        in_force = [(r, v) for r, v in in_force if r.exercise_id is None]
         items = []
         for _, version in in_force[:MAX_BULLETINS]:
             r = reach(
