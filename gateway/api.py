@@ -23,6 +23,8 @@ from gateway.api_models import (
     AckEventOut,
     BulletinOut,
     DeadLetterOut,
+    ExerciseModeIn,
+    ExerciseModeOut,
     LinkOut,
     ReportCreated,
     ReportDetail,
@@ -50,6 +52,7 @@ from noodcore.httpguard import (
     require,
 )
 from schemas import UP_KINDS, Status
+from schemas.common import EXERCISE_MARK
 from schemas.transfer import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
@@ -105,7 +108,7 @@ def create_report(report: ReportIn, rt: Runtime, response: Response) -> ReportCr
         body = body_model(report.kind).model_validate(report.body)
     except ValidationError as exc:
         raise _prefixed(exc, ("body", "body")) from None
-    return _created(rt.outbox.enqueue(report.kind, body), response)
+    return _created(rt.outbox.enqueue(report.kind, body, report.exercise), response)
 
 
 @router.post(
@@ -173,7 +176,55 @@ def link(rt: Runtime) -> LinkOut:
         last_disconnected_at=info.last_disconnected_at,
         refused_count=info.refused_count,
         dead_letter_count=rt.inbox.dead_letter_count(),
+        cut=rt.publisher.link_cut,
     )
+
+
+@router.post("/api/v1/link/cut", dependencies=[require(*STAFF)])
+def cut_link(rt: Runtime) -> LinkOut:
+    """Exercise: drop the MQTT link as a real outage would (the broker announces the gateway
+    offline) and keep it down until ``/api/v1/link/restore``. Reports keep queueing."""
+    rt.publisher.cut_link()
+    return link(rt)
+
+
+@router.post("/api/v1/link/restore", dependencies=[require(*STAFF)])
+def restore_link(rt: Runtime) -> LinkOut:
+    """End a link cut: connect again; everything queued meanwhile is sent."""
+    rt.publisher.restore_link()
+    return link(rt)
+
+
+def _mode_out(row: Any) -> ExerciseModeOut:
+    if row is None:
+        return ExerciseModeOut(active=False)
+    return ExerciseModeOut(
+        active=True,
+        exercise_id=row.exercise_id,
+        name=row.name,
+        since=row.since,
+        set_by=row.set_by,
+        mark=EXERCISE_MARK,
+    )
+
+
+@router.get("/api/v1/exercise", dependencies=[require(*STAFF)])
+def get_exercise_mode(rt: Runtime) -> ExerciseModeOut:
+    """Whether the staff screen is in exercise (oefening) mode."""
+    return _mode_out(rt.outbox.exercise_mode())
+
+
+@router.put("/api/v1/exercise", dependencies=[require(*STAFF)])
+def set_exercise_mode(mode: ExerciseModeIn, rt: Runtime) -> ExerciseModeOut:
+    """Put the staff screen in exercise mode: it shows OEFENING and asks for every report
+    whether it is exercise or a real emergency (never assumed)."""
+    return _mode_out(rt.outbox.set_exercise_mode(mode.exercise_id, mode.name, mode.by))
+
+
+@router.delete("/api/v1/exercise", dependencies=[require(*STAFF)])
+def end_exercise_mode(rt: Runtime) -> ExerciseModeOut:
+    """Back to normal operation."""
+    return _mode_out(rt.outbox.set_exercise_mode(None))
 
 
 @router.get("/api/v1/bulletins", dependencies=[require(*BOARD_READERS)])

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.inbox import DeadLetter, StoredBulletin, StoredTask
 from gateway.outbox import AckEvent, EntryState, OutboxEntry
 from schemas import UP_KINDS, BulletinText, HandlingState, Urgency
+from schemas.common import EXERCISE_MARK, ID_PATTERN
 
 # Receipts and task updates are made by the gateway itself (on storing a bulletin or task, and
 # through the task endpoints), never posted as raw reports.
@@ -25,6 +26,17 @@ class ReportIn(BaseModel):
     body: dict[str, Any] = Field(
         description="The report itself; its fields depend on the kind (see the message schemas)."
     )
+    exercise: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN,
+        description="Made in this exercise (oefening): the CP marks it OEFENING everywhere. "
+        "Leave out for a real report. The gateway never adds it by itself, not even in "
+        "exercise mode: a report is exercise only when its sender says so.",
+    )
+
+
+def exercise_mark(exercise: str | None) -> str | None:
+    return EXERCISE_MARK if exercise else None
 
 
 class ReportCreated(BaseModel):
@@ -33,6 +45,8 @@ class ReportCreated(BaseModel):
     kind: str
     state: EntryState
     created_at: datetime
+    exercise: str | None = None
+    exercise_mark: str | None = None
 
     @classmethod
     def of(cls, entry: OutboxEntry) -> ReportCreated:
@@ -42,6 +56,8 @@ class ReportCreated(BaseModel):
             kind=entry.kind,
             state=entry.state,
             created_at=entry.created_at,
+            exercise=entry.exercise,
+            exercise_mark=exercise_mark(entry.exercise),
         )
 
 
@@ -83,6 +99,8 @@ class ReportOut(BaseModel):
     cp_note: str | None
     cp_updated_at: datetime | None
     body: dict[str, Any]
+    exercise: str | None = Field(default=None, description="Exercise id; null = real.")
+    exercise_mark: str | None = None
 
     @classmethod
     def of(cls, entry: OutboxEntry) -> ReportOut:
@@ -101,6 +119,8 @@ class ReportOut(BaseModel):
             cp_note=entry.cp_note,
             cp_updated_at=entry.cp_updated_at,
             body=entry.body,
+            exercise=entry.exercise,
+            exercise_mark=exercise_mark(entry.exercise),
         )
 
 
@@ -122,6 +142,26 @@ class LinkOut(BaseModel):
     last_disconnected_at: datetime | None
     refused_count: int = Field(description="Sends the broker refused since the gateway started.")
     dead_letter_count: int = Field(description="Downward messages rejected as invalid.")
+    cut: bool = Field(
+        default=False, description="The link was cut on purpose (an exercise's link cut)."
+    )
+
+
+class ExerciseModeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    exercise_id: str = Field(pattern=ID_PATTERN, max_length=63)
+    name: str | None = Field(default=None, max_length=200)
+    by: str | None = Field(default=None, max_length=100)
+
+
+class ExerciseModeOut(BaseModel):
+    active: bool
+    exercise_id: str | None = None
+    name: str | None = None
+    since: datetime | None = None
+    set_by: str | None = None
+    mark: str | None = Field(default=None, description="OEFENING OEFENING OEFENING when active.")
 
 
 class BulletinOut(BaseModel):
@@ -136,6 +176,8 @@ class BulletinOut(BaseModel):
     instruction: str | None
     texts: list[BulletinText]
     received_at: datetime
+    exercise: str | None = None
+    exercise_mark: str | None = None
 
     @classmethod
     def of(cls, stored: StoredBulletin, language: str) -> BulletinOut:
@@ -156,6 +198,8 @@ class BulletinOut(BaseModel):
             instruction=chosen.instruction,
             texts=b.texts,
             received_at=stored.received_at,
+            exercise=b.exercise,
+            exercise_mark=exercise_mark(b.exercise),
         )
 
 
@@ -171,6 +215,8 @@ class TaskOut(BaseModel):
     done_at: datetime | None
     done_by: str | None
     note: str | None
+    exercise: str | None = None
+    exercise_mark: str | None = None
 
     @classmethod
     def of(cls, stored: StoredTask) -> TaskOut:
@@ -187,6 +233,8 @@ class TaskOut(BaseModel):
             done_at=stored.done_at,
             done_by=stored.done_by,
             note=stored.note,
+            exercise=t.exercise,
+            exercise_mark=exercise_mark(t.exercise),
         )
 
 

@@ -133,3 +133,16 @@ class DeadLetterRow(GatewayTable, table=True):
     topic: str
     payload: str = Field(sa_column=Column(Text, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ExerciseModeRow(GatewayTable, table=True):
+    """The gateway's exercise mode (at most one row, id 1): while set, the staff screen shows
+    OEFENING and asks for every report whether it is exercise or a real emergency."""
+
+    __tablename__ = "exercise_mode"
+
+    id: int = Field(default=1, primary_key=True)
+    exercise_id: str = Field(max_length=63)
+    name: str | None = Field(default=None, max_length=200)
+    since: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    set_by: str | None = Field(default=None, max_length=100)

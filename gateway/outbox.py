@@ -42,6 +42,7 @@ from gateway.db import make_engine
 from gateway.models import (
     SCHEMA_VERSION,
     AckEventRow,
+    ExerciseModeRow,
     HealthProbeRow,
     MetaRow,
     OutboxRow,
@@ -96,6 +97,11 @@ class OutboxEntry:
     @property
     def body(self) -> dict[str, Any]:
         return cast(dict[str, Any], json.loads(self.envelope)["body"])
+
+    @property
+    def exercise(self) -> str | None:
+        """The exercise the report was made in (None: a real report)."""
+        return cast(str | None, json.loads(self.envelope).get("exercise"))
 
     @property
     def sent_at(self) -> str:
@@ -206,19 +212,26 @@ class Outbox:
 
     # ------------------------------------------------------------------ enqueue
 
-    def enqueue(self, kind: str, body: BaseModel | Mapping[str, Any]) -> OutboxEntry:
-        """Validate, number and durably store an upward message; raises ValidationError."""
+    def enqueue(
+        self, kind: str, body: BaseModel | Mapping[str, Any], exercise: str | None = None
+    ) -> OutboxEntry:
+        """Validate, number and durably store an upward message; raises ValidationError.
+        ``exercise``: made in that exercise (the envelope carries it); None: real."""
         with self.write() as tx:
-            return self.enqueue_in(tx, kind, body)
+            return self.enqueue_in(tx, kind, body, exercise)
 
     def enqueue_in(
-        self, tx: Transaction, kind: str, body: BaseModel | Mapping[str, Any]
+        self,
+        tx: Transaction,
+        kind: str,
+        body: BaseModel | Mapping[str, Any],
+        exercise: str | None = None,
     ) -> OutboxEntry:
         """``enqueue`` inside a caller's transaction (e.g. a bulletin and its receipt)."""
         validated = body_model(kind).model_validate(body)
         is_heartbeat = isinstance(validated, Status) and validated.heartbeat
         session = tx.session
-        if is_heartbeat:
+        if is_heartbeat and exercise is None:
             # A days-long outage must not pile up hundreds of heartbeats: one waiting
             # heartbeat already tells the CP the NSP is alive when the link returns.
             waiting = session.exec(
@@ -235,13 +248,20 @@ class Outbox:
             .values(value=MetaRow.value + 1)
             .returning(col(MetaRow.value))
         ).scalar_one()
-        message = make_up(kind, self.nsp_id, seq, validated, sent_at=utcnow() + self.clock_offset)
+        message = make_up(
+            kind,
+            self.nsp_id,
+            seq,
+            validated,
+            sent_at=utcnow() + self.clock_offset,
+            exercise=exercise,
+        )
         row = OutboxRow(
             message_id=message.message_id,
             seq=seq,
             kind=kind,
             envelope=message.model_dump_json(),
-            heartbeat=is_heartbeat,
+            heartbeat=is_heartbeat and exercise is None,
             created_at=message.sent_at,
             state="queued",
         )
@@ -250,6 +270,34 @@ class Outbox:
         entry = OutboxEntry.from_row(row)
         tx.created.append(entry)
         return entry
+
+    # ------------------------------------------------------------------ exercise mode
+
+    def exercise_mode(self) -> ExerciseModeRow | None:
+        """The staff screen's exercise mode, or None (normal operation)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(ExerciseModeRow, 1)
+
+    def set_exercise_mode(
+        self, exercise_id: str | None, name: str | None = None, by: str | None = None
+    ) -> ExerciseModeRow | None:
+        """Enter (an id) or leave (None) exercise mode; returns the new mode."""
+        with self.write() as tx:
+            row = tx.session.get(ExerciseModeRow, 1)
+            if exercise_id is None:
+                if row is not None:
+                    tx.session.delete(row)
+                return None
+            if row is None or row.exercise_id != exercise_id:
+                if row is not None:
+                    tx.session.delete(row)
+                    tx.session.flush()
+                row = ExerciseModeRow(id=1, exercise_id=exercise_id, since=utcnow())
+            row.name, row.set_by = name, by
+            tx.session.add(row)
+            tx.session.flush()
+            tx.session.expunge(row)
+            return row
 
     # ------------------------------------------------------------------ publishing
 

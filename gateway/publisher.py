@@ -22,6 +22,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.down import DownHandler
@@ -88,6 +89,7 @@ class Publisher:
         self._early: dict[int, tuple[ReasonCode, float]] = {}
         self._published: dict[str, _Published] = {}
         self._presence_mid: int | None = None
+        self._link_cut = False  # cut on purpose (exercise), see cut_link
         # Sender-thread only: how far this connection's first pass has got.
         self._pass_connection = 0
         self._cursor = 0
@@ -115,6 +117,48 @@ class Publisher:
                 in_flight=len(self._in_flight),
                 refused_count=self.refused_count,
             )
+
+    @property
+    def link_cut(self) -> bool:
+        with self._state:
+            return self._link_cut
+
+    def cut_link(self) -> None:
+        """Exercise: drop the link as an outage would and stay off until ``restore_link``.
+        On MQTT 5 the disconnect asks the broker to publish the last will (offline), as when
+        the link really fails; reports keep queueing in the outbox meanwhile."""
+        with self._state:
+            if self._link_cut:
+                return
+            self._link_cut = True
+        log.warning("link cut on purpose (exercise); reports queue until it is restored")
+        if self.settings.mqtt_protocol == "5":
+            self._client.disconnect(
+                reasoncode=ReasonCode(PacketTypes.DISCONNECT, "Disconnect with will message")
+            )
+        else:
+            self._client.disconnect()
+        self._client.loop_stop()
+        with self._state:
+            self._connected = False
+            self.last_disconnected_at = utcnow()
+        self._set_error("link cut on purpose (exercise)")
+
+    def restore_link(self) -> None:
+        """End a link cut: connect again (everything queued is then sent, as after any
+        reconnect)."""
+        with self._state:
+            if not self._link_cut:
+                return
+            self._link_cut = False
+        log.warning("link restored after a cut (exercise)")
+        self._client.connect_async(
+            self.settings.mqtt_host,
+            self.settings.mqtt_port,
+            keepalive=self.settings.mqtt_keepalive,
+            **connect_kwargs(self.settings.mqtt_protocol, SESSION_EXPIRY_SECONDS),
+        )
+        self._client.loop_start()
 
     def rescan(self) -> None:
         """Send every row not stored at the CP again from the lowest seq, as after a reconnect

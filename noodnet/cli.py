@@ -292,6 +292,15 @@ def _add_ops_commands() -> None:
 _add_ops_commands()
 
 
+def _add_exercise_commands() -> None:
+    from noodnet.cli_exercise import register
+
+    register(app)  # exercise open|list|close|export|purge|play (noodnet/cli_exercise.py)
+
+
+_add_exercise_commands()
+
+
 def main() -> None:
     app()
 

@@ -9,9 +9,11 @@ from pydantic import Field, model_validator
 from schemas.common import (
     ID_PATTERN,
     MAX_INT32,
+    ExerciseId,
     Location,
     LongText,
     NspId,
+    OmitWhenNoneModel,
     ShortText,
     StrictModel,
     Text,
@@ -238,8 +240,11 @@ class BulletinText(StrictModel):
     )
 
 
-class Bulletin(StrictModel):
-    """Official public information to show and read out at NSPs. A new version supersedes."""
+class Bulletin(OmitWhenNoneModel):
+    """Official public information to show and read out at NSPs. A new version supersedes.
+    One made in an exercise carries its id (``exercise``) and is shown marked OEFENING."""
+
+    OMIT_WHEN_NONE = ("exercise",)
 
     bulletin_id: str = Field(pattern=ID_PATTERN)
     version: int = Field(ge=1, le=MAX_INT32)
@@ -249,6 +254,9 @@ class Bulletin(StrictModel):
     valid_until: Timestamp | None = None
     target_nsps: list[NspId] | None = Field(default=None, description="None = every NSP of the CP.")
     texts: list[BulletinText] = Field(min_length=1, max_length=20)
+    exercise: ExerciseId | None = Field(
+        default=None, description="Made in this exercise (oefening); absent = real."
+    )
 
     @model_validator(mode="after")
     def _dutch_required(self) -> Bulletin:
@@ -263,8 +271,11 @@ class Bulletin(StrictModel):
         return self
 
 
-class Task(StrictModel):
-    """An instruction for NSP staff. A changed task (e.g. cancelled) gets a higher revision."""
+class Task(OmitWhenNoneModel):
+    """An instruction for NSP staff. A changed task (e.g. cancelled) gets a higher revision.
+    One made in an exercise carries its id (``exercise``) and is shown marked OEFENING."""
+
+    OMIT_WHEN_NONE = ("exercise",)
 
     task_id: str = Field(pattern=ID_PATTERN)
     revision: int = Field(
@@ -274,3 +285,6 @@ class Task(StrictModel):
     details: Text | None = Field(default=None, max_length=4000)
     due_at: Timestamp | None = None
     cancelled: bool = Field(default=False, description="The CP called the task off.")
+    exercise: ExerciseId | None = Field(
+        default=None, description="Made in this exercise (oefening); absent = real."
+    )

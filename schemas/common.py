@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Any, ClassVar, Final
 
 from pydantic import (
     AfterValidator,
@@ -12,6 +12,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
     model_validator,
 )
 
@@ -46,6 +48,21 @@ MessageId = Annotated[
         examples=["01JD3Q7Z8X9K2M4N6P8R0S2T4V"],
     ),
 ]
+# An exercise (oefening): everything made in it carries its id; a message without one is real.
+ExerciseId = Annotated[
+    str,
+    Field(
+        pattern=ID_PATTERN,
+        description="Id of the exercise (oefening) this message belongs to. Absent = real: "
+        "a real message never carries it (see docs/exercise.md).",
+        examples=["oef-2026-12-stroom"],
+    ),
+]
+# The Dutch convention at the start of every written or radio message made in an exercise.
+EXERCISE_MARK: Final = "OEFENING OEFENING OEFENING"
+# What a surface prints next to a real item shown beside exercise data.
+REAL_MARK: Final = "ECHT — GEEN OEFENING"
+
 # What the databases store: INTEGER columns are 32-bit signed on PostgreSQL.
 MAX_INT32: Final = 2**31 - 1
 
@@ -88,6 +105,23 @@ class StrictModel(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+
+class OmitWhenNoneModel(StrictModel):
+    """A wire model whose ``OMIT_WHEN_NONE`` fields are left out of its JSON while they are
+    None, so a message without them is byte-for-byte what an older release sent and an older
+    receiver (which forbids unknown fields) still accepts it."""
+
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_none(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self.OMIT_WHEN_NONE:
+                if data.get(name, 0) is None or data.get(name, 0) == []:
+                    data.pop(name, None)
+        return data
 
 
 class Urgency(StrEnum):

@@ -24,7 +24,16 @@ from schemas.bodies import (
     Task,
     TaskUpdate,
 )
-from schemas.common import SCHEMA_VERSION, CpId, MessageId, NspId, StrictModel, Timestamp
+from schemas.common import (
+    SCHEMA_VERSION,
+    CpId,
+    ExerciseId,
+    MessageId,
+    NspId,
+    OmitWhenNoneModel,
+    StrictModel,
+    Timestamp,
+)
 from schemas.resend import ResendRequest
 
 UP_KINDS = (
@@ -53,9 +62,16 @@ class _Envelope(StrictModel):
     sent_at: Timestamp = Field(description="Sender's clock when the message was created.")
 
 
-class _UpEnvelope(_Envelope):
+class _UpEnvelope(_Envelope, OmitWhenNoneModel):
+    OMIT_WHEN_NONE = ("exercise",)
+
     nsp_id: NspId
     seq: int = Field(ge=1, le=2**62, description="Per-NSP sequence number, gap-free at source.")
+    exercise: ExerciseId | None = Field(
+        default=None,
+        description="Set only on a message made in an exercise (oefening); absent on real "
+        "messages, and left out of the JSON then, so older CPs still accept them.",
+    )
 
 
 class HelpRequestMessage(_UpEnvelope):
@@ -167,8 +183,16 @@ def parse_down(data: bytes | str) -> DownMessage:
     return DOWN_ADAPTER.validate_json(data)
 
 
-def make_up(kind: str, nsp_id: str, seq: int, body: Any, sent_at: datetime | None = None) -> Any:
-    """Build an upward envelope for ``kind``; ``body`` may be a model or a dict."""
+def make_up(
+    kind: str,
+    nsp_id: str,
+    seq: int,
+    body: Any,
+    sent_at: datetime | None = None,
+    exercise: str | None = None,
+) -> Any:
+    """Build an upward envelope for ``kind``; ``body`` may be a model or a dict; ``exercise``
+    marks it as made in that exercise (None: real)."""
     model = UP_MESSAGE_TYPES[kind]
     return model.model_validate(
         {
@@ -178,5 +202,6 @@ def make_up(kind: str, nsp_id: str, seq: int, body: Any, sent_at: datetime | Non
             "sent_at": sent_at or utcnow(),
             "kind": kind,
             "body": body,
+            "exercise": exercise,
         }
     )

@@ -28,11 +28,15 @@ from schemas.bodies import (
     Severity,
 )
 from schemas.common import (
+    EXERCISE_MARK,
     SCHEMA_VERSION,
     CpId,
+    ExerciseId,
     Location,
     MessageId,
     NspId,
+    OmitWhenNoneModel,
+    ShortText,
     StrictModel,
     Urgency,
 )
@@ -134,8 +138,11 @@ class HelpRequestStats(StrictModel):
     by_urgency_and_category: list[UrgencyCategoryCount] = Field(default_factory=list)
 
 
-class OpenItem(StrictModel):
-    """One open help or resource request, with why it stands where it stands."""
+class OpenItem(OmitWhenNoneModel):
+    """One open help or resource request, with why it stands where it stands. One made in an
+    exercise carries ``exercise`` and its text starts with OEFENING OEFENING OEFENING."""
+
+    OMIT_WHEN_NONE = ("exercise",)
 
     message_id: MessageId
     nsp_id: NspId
@@ -151,6 +158,7 @@ class OpenItem(StrictModel):
     reason: str = Field(
         max_length=300, description="Why it is where it is, e.g. 'P1 medical; 2 vulnerable'."
     )
+    exercise: ExerciseId | None = Field(default=None, description="Absent = real.")
 
 
 class ResourceNeed(StrictModel):
@@ -193,8 +201,24 @@ class MessageTotals(StrictModel):
     dead_letters: int = 0
 
 
-class SummaryContent(StrictModel):
-    """The sections of a CP summary (see service/upstream/summary.py, one function each)."""
+class ExerciseSection(StrictModel):
+    """What an open exercise (oefening) has made, apart from the real picture: every count
+    and item outside this section is real data only."""
+
+    exercise_id: ExerciseId
+    name: ShortText
+    mark: Literal["OEFENING OEFENING OEFENING"] = EXERCISE_MARK
+    help_requests: HelpRequestStats
+    open_items: list[OpenItem] = Field(default_factory=list)
+    open_items_total: int = 0
+    resource_needs: list[ResourceNeed] = Field(default_factory=list)
+
+
+class SummaryContent(OmitWhenNoneModel):
+    """The sections of a CP summary (see service/upstream/summary.py, one function each).
+    Exercise data is only in ``exercises`` (left out of the JSON when there is none)."""
+
+    OMIT_WHEN_NONE = ("exercises",)
 
     nsp_counts: NspCounts
     nsps: list[NspSnapshot]
@@ -211,6 +235,9 @@ class SummaryContent(StrictModel):
         default=None, description="None where the CP does not (yet) track bulletin receipts."
     )
     messages: MessageTotals
+    exercises: list[ExerciseSection] = Field(
+        default_factory=list, description="Open exercises, each marked OEFENING; never mixed."
+    )
 
 
 class Summary(SummaryContent):
@@ -234,13 +261,19 @@ class NspRef(StrictModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
 
 
-class UrgentItem(StrictModel):
-    """A P1 report, forwarded at once: the NSP's message verbatim plus what the CP knows."""
+class UrgentItem(OmitWhenNoneModel):
+    """A P1 report, forwarded at once: the NSP's message verbatim plus what the CP knows.
+    A P1 made in an exercise carries ``exercise`` and ``mark`` (OEFENING OEFENING OEFENING);
+    a real one carries neither."""
+
+    OMIT_WHEN_NONE = ("exercise", "mark")
 
     cp_id: CpId
     received_at: AwareDatetime = Field(description="When the CP stored the message.")
     nsp: NspRef
     message: Annotated[HelpRequestMessage | ResourceRequestMessage, Field(discriminator="kind")]
+    exercise: ExerciseId | None = None
+    mark: Literal["OEFENING OEFENING OEFENING"] | None = None
 
 
 class _UpstreamEnvelope(StrictModel):

@@ -15,6 +15,7 @@ from service.api import dead_letters, health, messages, nsps
 from service.auth import api as auth_api
 from service.auth import setup as auth_setup
 from service.bulletins import api as bulletins_api
+from service.exercise import api as exercise_api
 from service.fallback import api as fallback_api
 from service.ops import aar as aar_api
 from service.ops import metrics as ops_metrics
@@ -75,6 +76,7 @@ def create_app(
         pages,
         console,
         fallback_api,
+        exercise_api,
     ):
         app.include_router(module.router)
     app.include_router(auth_api.events_router)

@@ -35,6 +35,9 @@ class Message(SQLModel, table=True):
     transport: str = Field(max_length=8)
     urgency: str | None = Field(default=None, max_length=2, index=True)
     body: dict[str, Any] = Field(sa_type=sa.JSON)
+    exercise_id: str | None = Field(
+        default=None, max_length=63, index=True, description="Made in this exercise; None = real."
+    )
 
     __table_args__ = (sa.Index("ix_message_nsp_seq", "nsp_id", "seq"),)
 
@@ -90,3 +93,6 @@ class DeadLetter(SQLModel, table=True):
     step: str | None = Field(default=None, max_length=60)
     resolved_at: datetime | None = utc_column(nullable=True)
     resolution: str | None = Field(default=None, sa_type=sa.Text)
+    exercise_id: str | None = Field(
+        default=None, max_length=63, index=True, description="Made in this exercise; None = real."
+    )

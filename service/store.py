@@ -17,6 +17,7 @@ fail on its content.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -199,7 +200,7 @@ def store_batch(
 
 
 def _fingerprint(m: UpMessage) -> tuple[Any, ...]:
-    return (m.nsp_id, m.kind, m.seq, m.sent_at, m.body.model_dump(mode="json"))
+    return (m.nsp_id, m.kind, m.seq, m.sent_at, m.exercise, m.body.model_dump(mode="json"))
 
 
 def _store_batch(
@@ -247,6 +248,7 @@ def _store_batch(
                     "transport": a.transport,
                     "urgency": getattr(a.message.body, "urgency", None),
                     "body": a.message.body.model_dump(mode="json"),
+                    "exercise_id": a.message.exercise,
                 }
                 for a in fresh
             ]
@@ -329,6 +331,8 @@ def _same_content(row: Any, m: UpMessage) -> bool:
     body stored before a new optional field was added still counts as the same."""
     if (row.nsp_id, row.kind, row.seq, row.sent_at) != (m.nsp_id, m.kind, m.seq, m.sent_at):
         return False
+    if row.exercise_id != m.exercise:
+        return False  # the same report cannot be both real and an exercise
     new = m.body.model_dump(mode="json")
     if row.body == new:
         return True
@@ -354,7 +358,7 @@ def _stored_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:
         chunk = ids[start : start + 500]
         cols = (table.c.message_id, table.c.nsp_id, table.c.kind, table.c.seq, table.c.sent_at)
         for row in conn.execute(
-            sa.select(*cols, table.c.body).where(table.c.message_id.in_(chunk))
+            sa.select(*cols, table.c.exercise_id, table.c.body).where(table.c.message_id.in_(chunk))
         ):
             out[row.message_id] = row
     return out
@@ -422,7 +426,11 @@ def _update_nsps(
             )
             if row is None or row.first_seen is None:
                 values["first_seen"] = items[0].received_at
-            statuses = [a for a in items if a.message.kind == "status"]
+            # An exercise's status (the scenario's "on generator, 12 h left") is stored and
+            # marked, but never becomes the NSP's real state.
+            statuses = [
+                a for a in items if a.message.kind == "status" and a.message.exercise is None
+            ]
             if statuses:
                 newest = max(statuses, key=lambda a: a.message.seq)
                 # A status that arrives late (reconnect backlog) must not replace a newer one.
@@ -466,7 +474,19 @@ def dead_letter_row(r: Rejected) -> dict[str, Any]:
         "truncated": truncated,
         "message_id": clean_text(r.message_id, 26) if r.message_id else None,
         "step": clean_text(r.step, 60),
+        "exercise_id": exercise_in_payload(payload),
     }
+
+
+_EXERCISE_FIELD = re.compile(rb'"exercise"\s*:\s*"([a-z0-9][a-z0-9_-]{0,62})"')
+
+
+def exercise_in_payload(payload: bytes) -> str | None:
+    """The exercise id a rejected payload names (so a broken exercise message is marked and
+    purged with its exercise); None when it names none. A regex, not a parser: it cannot
+    fail on whatever the payload is."""
+    found = _EXERCISE_FIELD.search(payload[: 64 * 1024])
+    return found.group(1).decode() if found else None
 
 
 def write_dead_letters(conn: Connection, rejected: list[Rejected]) -> None:

@@ -53,6 +53,7 @@ class BoardItem:
     valid_from: datetime
     valid_until: datetime | None
     not_yet_valid: bool
+    exercise: str | None = None  # shown under OEFENING OEFENING OEFENING
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def _choose(stored: StoredBulletin, lang: str, now: datetime) -> BoardItem:
         valid_from=b.valid_from,
         valid_until=b.valid_until,
         not_yet_valid=b.valid_from > now,
+        exercise=b.exercise,
     )
 
 

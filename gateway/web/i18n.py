@@ -80,6 +80,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "index_staff": "Schermen voor medewerkers: meldingen doen en taken bekijken",
         # staff
         "staff_title": "Medewerkers",
+        "exercise_mode_title": "Oefening",
+        "exercise_mode_on": "Oefenmodus aan: oefening {name} ({id}). Bij elke melding kiest u: "
+        "OEFENING of ECHT noodgeval.",
+        "exercise_mode_off": "Geen oefening. Alle meldingen zijn echt.",
+        "exercise_mode_id": "Oefening-id (van de CP)",
+        "exercise_mode_name": "Naam",
+        "exercise_mode_start": "Oefenmodus starten",
+        "exercise_mode_stop": "Oefenmodus stoppen",
+        "exercise_choice_label": "Is dit een oefening?",
+        "exercise_choice_exercise": "oefenmelding (oefening {id})",
+        "exercise_choice_real": "ECHT noodgeval (geen oefening)",
+        "exercise_choice_missing": "Kies OEFENING of ECHT noodgeval: tijdens een oefening "
+        "wordt dat nooit aangenomen.",
+        "real_mark": "ECHT — GEEN OEFENING",
+        "exercise_bulletin": "Dit bericht hoort bij een oefening. Het is geen echte informatie.",
         "staff_intro": "Meldingen gaan naar het coördinatiepunt (CP). Ook zonder verbinding "
         "worden ze bewaard en later verzonden.",
         "nav_home": "Overzicht",
@@ -246,6 +261,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "index_board": "Information board for residents (screen or printout by the door)",
         "index_staff": "Staff screens: send reports and see tasks",
         "staff_title": "Staff",
+        "exercise_mode_title": "Exercise",
+        "exercise_mode_on": "Exercise mode on: exercise {name} ({id}). For every report you "
+        "choose: OEFENING (exercise) or a REAL emergency.",
+        "exercise_mode_off": "No exercise. Every report is real.",
+        "exercise_mode_id": "Exercise id (from the CP)",
+        "exercise_mode_name": "Name",
+        "exercise_mode_start": "Start exercise mode",
+        "exercise_mode_stop": "Stop exercise mode",
+        "exercise_choice_label": "Is this an exercise?",
+        "exercise_choice_exercise": "exercise report (exercise {id})",
+        "exercise_choice_real": "REAL emergency (not an exercise)",
+        "exercise_choice_missing": "Choose OEFENING or REAL emergency: during an exercise this "
+        "is never assumed.",
+        "real_mark": "REAL — NOT AN EXERCISE",
+        "exercise_bulletin": "This message belongs to an exercise. It is not real information.",
         "staff_intro": "Reports go to the coordination point (CP). Without a connection they "
         "are kept and sent later.",
         "nav_home": "Overview",

@@ -66,6 +66,8 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     t = Translator(lang)
+    # On every page: the staff screen's exercise mode (the banner in the header).
+    context.setdefault("exercise_mode", rt.outbox.exercise_mode())
     html = _env.get_template(template).render(
         t=t,
         lang=lang,

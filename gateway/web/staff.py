@@ -8,6 +8,7 @@ states the CP sends.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from gateway.web.render import Clock, page_language, render
 from gateway.web.status import link_view
 from noodcore.httpguard import require_page
 from schemas import HandlingState, utcnow
+from schemas.common import ID_PATTERN
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,6 +93,26 @@ async def staff_home(request: Request, rt: Runtime) -> HTMLResponse:
     )
 
 
+@router.post("/staff/exercise", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
+async def exercise_mode(request: Request, rt: Runtime) -> Response:
+    """Start or stop the staff screen's exercise (oefening) mode."""
+    data = await _form(request)
+    action = (data.get("action") or [""])[0]
+    if action == "stop":
+        await run_in_threadpool(rt.outbox.set_exercise_mode, None)
+    elif action == "start":
+        exercise_id = (data.get("exercise_id") or [""])[0].strip()
+        name = (data.get("name") or [""])[0].strip()[:200] or None
+        if not re.match(ID_PATTERN, exercise_id):
+            raise HTTPException(
+                422, "exercise_id: lowercase letters, digits, '-' and '_' (e.g. oef-2026-12)"
+            )
+        await run_in_threadpool(rt.outbox.set_exercise_mode, exercise_id, name)
+    else:
+        raise HTTPException(422, "action must be start or stop")
+    return RedirectResponse("/staff", status_code=303)
+
+
 # ------------------------------------------------------------------------------ forms
 
 
@@ -124,6 +146,18 @@ async def form_submit(slug: str, request: Request, rt: Runtime) -> Response:
     lang = page_language(request, rt)
     data = await _form(request)
     result = forms.parse(spec, data, ZoneInfo(rt.settings.timezone), Translator(lang))
+    # In exercise mode every report says what it is: OEFENING, or a real emergency. Never
+    # assumed: a real P1 must not be marked as exercise because nobody looked.
+    mode = await run_in_threadpool(rt.outbox.exercise_mode)
+    exercise: str | None = None
+    if mode is not None:
+        choice = (data.get("exercise_choice") or [""])[0]
+        result.values["exercise_choice"] = choice
+        if choice == "exercise":
+            exercise = mode.exercise_id
+        elif choice != "real":
+            result.errors["exercise_choice"] = Translator(lang)("exercise_choice_missing")
+            result.body = None
     if result.body is None:
         return render(
             request,
@@ -137,7 +171,7 @@ async def form_submit(slug: str, request: Request, rt: Runtime) -> Response:
             errors=result.errors,
         )
     try:
-        entry = await run_in_threadpool(rt.outbox.enqueue, spec.kind, result.body)
+        entry = await run_in_threadpool(rt.outbox.enqueue, spec.kind, result.body, exercise)
     except OperationalError:  # logged and recorded by the outbox; /healthz reports it
         return render(
             request,

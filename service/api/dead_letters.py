@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from noodcore.httpguard import require
 from service.auth.roles import OPERATORS
 from service.context import ContextDep, SessionDep
+from service.exercise.marks import ExerciseQuery, Marked, exercise_where
 from service.ingest import InvalidMessage
 from service.models import DeadLetter
 
@@ -28,7 +29,7 @@ router = APIRouter(
 )
 
 
-class DeadLetterOut(BaseModel):
+class DeadLetterOut(Marked):
     id: int
     received_at: datetime
     transport: str
@@ -69,6 +70,7 @@ def _out(d: DeadLetter) -> DeadLetterOut:
         step=d.step,
         resolved_at=d.resolved_at,
         resolution=d.resolution,
+        exercise_id=d.exercise_id,
     )
 
 
@@ -78,8 +80,12 @@ def list_dead_letters(
     nsp_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    exercise: ExerciseQuery = "all",
 ) -> list[DeadLetterOut]:
     stmt = select(DeadLetter)
+    scope = exercise_where(col(DeadLetter.exercise_id), exercise)
+    if scope is not None:
+        stmt = stmt.where(scope)
     if nsp_id:
         stmt = stmt.where(DeadLetter.nsp_id == nsp_id)
     stmt = stmt.order_by(col(DeadLetter.id).desc()).offset(offset).limit(limit)

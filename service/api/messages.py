@@ -20,6 +20,7 @@ from schemas import UP_KINDS, Ack, UpMessage
 from service.auth.nsp_binding import record_foreign_message
 from service.auth.roles import GATEWAYS, READERS
 from service.context import ContextDep, SessionDep
+from service.exercise.marks import ExerciseQuery, Marked, exercise_where
 from service.ingest import InvalidMessage, RateLimited, make_ack
 from service.models import Message
 
@@ -56,7 +57,7 @@ class IngestResponse(BaseModel):
     ack: Ack
 
 
-class MessageOut(BaseModel):
+class MessageOut(Marked):
     message_id: str
     kind: str
     nsp_id: str
@@ -137,10 +138,14 @@ def list_messages(
     until: Annotated[Timestamp | None, Query(description="Received before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    exercise: ExerciseQuery = "all",
 ) -> list[Message]:
     if kind is not None and kind not in UP_KINDS:
         raise unprocessable(("query", "kind"), f"kind must be one of {', '.join(UP_KINDS)}", kind)
     stmt = select(Message)
+    scope = exercise_where(col(Message.exercise_id), exercise)
+    if scope is not None:
+        stmt = stmt.where(scope)
     if kind:
         stmt = stmt.where(Message.kind == kind)
     if nsp_id:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from noodcore.httpguard import require
+from noodcore.httpguard import require, unprocessable
 from schemas import BulletinText, topics, utcnow
 from service.auth.roles import OPERATORS, READERS
 from service.bulletins import cap as cap_xml
@@ -20,6 +20,8 @@ from service.bulletins.models import BulletinRecord, BulletinVersion
 from service.bulletins.publish import PUBLISH_LOCK, publish_version
 from service.bulletins.reach import Reach, ReachSummary, reach
 from service.context import ActorDep, ContextDep, ServiceContext, SessionDep
+from service.exercise import data as exercise_data
+from service.exercise.marks import Marked
 
 router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins"])
 
@@ -61,7 +63,7 @@ class BulletinVersionOut(BaseModel):
         )
 
 
-class BulletinOut(BaseModel):
+class BulletinOut(Marked):
     bulletin_id: str
     state: v.BulletinState
     current_version: int
@@ -121,6 +123,7 @@ def _out(
         topic=topics.bulletin(ctx.settings.cp_id, record.bulletin_id),
         current=BulletinVersionOut.of(current),
         reach=r.summary,
+        exercise_id=record.exercise_id,
     )
 
 
@@ -162,6 +165,11 @@ def list_bulletins(
 def create_bulletin(
     draft: NewBulletin, session: SessionDep, ctx: ContextDep, actor: ActorDep
 ) -> BulletinOut:
+    if draft.exercise is not None:
+        try:
+            exercise_data.require_open(session.connection(), draft.exercise)
+        except exercise_data.ExerciseError as exc:
+            raise unprocessable(("body", "exercise"), exc.detail, draft.exercise) from None
     try:
         with PUBLISH_LOCK:
             row = v.create(

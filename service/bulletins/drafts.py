@@ -219,6 +219,12 @@ class NewBulletin(BulletinDraft):
         pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
         description="Optional readable id, e.g. 'water-oss-noord'; generated when left out.",
     )
+    exercise: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description="Publish it in this open exercise (oefening): NSPs show it marked "
+        "OEFENING OEFENING OEFENING. Leave out for real public information.",
+    )
 
 
 class Withdrawal(_Strict):

@@ -23,6 +23,9 @@ class BulletinRecord(SQLModel, table=True):
     created_at: datetime = utc_column()
     created_by: str = Field(max_length=200)
     updated_at: datetime = utc_column(index=True)
+    exercise_id: str | None = Field(
+        default=None, max_length=63, index=True, description="Made in this exercise; None = real."
+    )
 
 
 class BulletinVersion(SQLModel, table=True):

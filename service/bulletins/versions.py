@@ -102,9 +102,11 @@ def _body(
     valid_from: datetime,
     withdrawn: bool,
     loc: tuple[str, ...],
+    exercise: str | None = None,
 ) -> Bulletin:
     try:
         return Bulletin(
+            exercise=exercise,
             bulletin_id=bulletin_id,
             version=version,
             withdrawn=withdrawn,
@@ -180,9 +182,11 @@ def create(
         raise BulletinConflict(
             f"bulletin '{bulletin_id}' exists already; publish a new version of it instead"
         )
-    body = _body(bulletin_id, 1, draft, valid_from, False, loc)
+    exercise = getattr(draft, "exercise", None)
+    body = _body(bulletin_id, 1, draft, valid_from, False, loc, exercise)
     session.add(
         BulletinRecord(
+            exercise_id=exercise,
             bulletin_id=bulletin_id,
             cp_id=cp_id,
             current_version=1,
@@ -229,7 +233,8 @@ def add_version(
     record = _editable(session, bulletin_id, expected_version)
     valid_from = _check(draft, now, loc)
     version = record.current_version + 1
-    body = _body(bulletin_id, version, draft, valid_from, False, loc)
+    # Every version of an exercise bulletin stays in that exercise (and a real one real).
+    body = _body(bulletin_id, version, draft, valid_from, False, loc, record.exercise_id)
     record.current_version = version
     record.updated_at = now
     session.add(record)

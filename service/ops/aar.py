@@ -34,11 +34,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from noodcore.db import table_of
 from noodcore.httpguard import MAX_ID, Identity, Timestamp, public, require, require_page
 from noodcore.pagelang import remember_lang, with_lang
+from schemas.common import EXERCISE_MARK
 from service.auth.roles import READERS
 from service.models import Message
 from service.triage.models import StateAckOutbox, TriageAudit, TriageItem, TriageReport
@@ -133,6 +134,7 @@ class ItemTimes:
     closed: datetime | None = None
     forwarded: datetime | None = None
     region_acknowledged: datetime | None = None
+    exercise_id: str | None = None  # an exercise's item: marked OEFENING, not in the stats
     events: list[Event] = field(default_factory=list)
 
     def seconds(self, t: datetime | None) -> float | None:
@@ -174,6 +176,8 @@ class ItemOut(BaseModel):
     closed: datetime | None
     forwarded: datetime | None
     region_acknowledged: datetime | None
+    exercise_id: str | None = Field(default=None, description="Exercise item; null = real.")
+    exercise_mark: str | None = Field(default=None, description="OEFENING OEFENING OEFENING")
 
 
 class AfterAction(BaseModel):
@@ -198,7 +202,9 @@ class Report:
     def levels(self) -> list[LevelStats]:
         out = []
         for level in P_LEVELS:
-            mine = [i for i in self.items if i.p_level == level]
+            # The times that matter are the real ones: exercise items are listed, marked,
+            # but never counted in the statistics of the crisis.
+            mine = [i for i in self.items if i.p_level == level and i.exercise_id is None]
             acks = [s for i in mine if (s := i.to_ack) is not None]
             disp = [s for i in mine if (s := i.to_dispatch) is not None]
             out.append(
@@ -280,6 +286,7 @@ def build(
             nsp_ids=list(r.nsp_ids or []),
             report_count=r.report_count,
             first_seen=_utc(r.first_seen) or datetime.now(UTC),
+            exercise_id=r.exercise_id,
         )
 
     def add(item: int, e: Event) -> None:
@@ -455,6 +462,7 @@ def after_action(
                 **{k: v for k, v in asdict(i).items() if k in ItemOut.model_fields},
                 to_ack_seconds=i.to_ack,
                 to_dispatch_seconds=i.to_dispatch,
+                exercise_mark=EXERCISE_MARK if i.exercise_id else None,
             )
             for i in report.items
         ],

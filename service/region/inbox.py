@@ -20,7 +20,9 @@ from sqlalchemy.engine import Engine
 
 from noodcore.db import table_of
 from schemas import utcnow
+from schemas.common import EXERCISE_MARK
 from schemas.upstream import SummaryUpstream, UpstreamItem, UrgentItemUpstream
+from service.exercise.marks import mark_text
 from service.region.models import RegionCp, RegionSummary, RegionUrgent
 from service.upstream import events, outbox
 from service.upstream.node import take_lock
@@ -164,6 +166,7 @@ def _store_urgent(
             received_from=sender,
             receive_count=1,
             payload=payload,
+            exercise_id=u.exercise or m.exercise,
         )
     )
 
@@ -185,7 +188,9 @@ def urgent_event(item: UrgentItemUpstream) -> dict[str, Any]:
         "kind": m.kind,
         "urgency": "P1",
         "category": category,
-        "text": text,
+        "text": mark_text(text, u.exercise or m.exercise),
         "location": location,
         "received_at": u.received_at.isoformat(),
+        "exercise": u.exercise or m.exercise,
+        "mark": EXERCISE_MARK if (u.exercise or m.exercise) else None,
     }

@@ -58,3 +58,6 @@ class RegionUrgent(SQLModel, table=True):
     received_from: str | None = Field(default=None, max_length=200)
     receive_count: int = 1
     payload: dict[str, Any] = Field(sa_type=sa.JSON)
+    exercise_id: str | None = Field(
+        default=None, max_length=63, index=True, description="Made in this exercise; None = real."
+    )

@@ -55,4 +55,5 @@ def region_picture(engine: Engine, node_id: str) -> Picture:
                 now,
             )
         )
+    p1.sort(key=lambda p: p.exercise is not None)  # real P1s on top, exercise ones after
     return assemble("region", node_id, cps, p1, now)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from noodcore.httpguard import require
 from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep, ContextDep, SessionDep
+from service.exercise.marks import Marked
 from service.tasks import sending
 from service.tasks.models import NspTask, NspTaskTarget
 
@@ -44,7 +45,7 @@ class TaskSummary(BaseModel):
     done: int
 
 
-class TaskOut(BaseModel):
+class TaskOut(Marked):
     task_id: str
     revision: int
     title: str

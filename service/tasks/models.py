@@ -26,6 +26,9 @@ class NspTask(SQLModel, table=True):
     created_at: datetime = utc_column(index=True)
     created_by: str = Field(max_length=200)
     updated_at: datetime = utc_column()
+    exercise_id: str | None = Field(
+        default=None, max_length=63, index=True, description="Made in this exercise; None = real."
+    )
 
 
 class NspTaskTarget(SQLModel, table=True):

@@ -28,6 +28,7 @@ from noodcore.db import table_of
 from noodcore.worker import ItemGuard, Worker
 from schemas import Task, TaskMessage, new_message_id, topics, utcnow
 from schemas.common import NspId
+from service.exercise import data as exercise_data
 from service.models import Nsp
 from service.tasks.models import NspTask, NspTaskTarget
 
@@ -68,6 +69,11 @@ class NewTask(BaseModel):
         default=None, min_length=1, max_length=1000, description="The NSPs that get the task."
     )
     all_nsps: bool = Field(default=False, description="Every NSP the CP knows instead.")
+    exercise: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description="Send it in this open exercise (oefening): staff see it marked OEFENING.",
+    )
 
     @model_validator(mode="after")
     def _one_target_choice(self) -> NewTask:
@@ -93,6 +99,7 @@ def _message(cp_id: str, task: NspTask, nsp_id: str, now: datetime) -> TaskMessa
             details=task.details,
             due_at=task.due_at,
             cancelled=task.cancelled,
+            exercise=task.exercise_id,
         ),
     )
 
@@ -107,7 +114,13 @@ def create_task(session: Session, cp_id: str, new: NewTask, actor: str) -> NspTa
     else:
         assert new.nsp_ids is not None
         nsp_ids = sorted(set(new.nsp_ids))
+    if new.exercise is not None:
+        try:
+            exercise_data.require_open(session.connection(), new.exercise)
+        except exercise_data.ExerciseError as exc:
+            raise TaskInvalid(f"exercise: {exc.detail}") from None
     task = NspTask(
+        exercise_id=new.exercise,
         task_id=f"t-{str(ULID()).lower()}",
         cp_id=cp_id,
         revision=1,

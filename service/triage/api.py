@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from starlette.concurrency import run_in_threadpool
 
 from noodcore.db import table_of
@@ -17,6 +17,7 @@ from noodcore.httpguard import Timestamp, require
 from schemas import utcnow
 from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep
+from service.exercise.marks import ExerciseQuery, Marked, exercise_where, mark_text
 from service.models import Nsp
 from service.triage import workflow
 from service.triage.models import TriageAudit, TriageItem, TriageReport
@@ -76,7 +77,7 @@ class PriorityOut(BaseModel):
         )
 
 
-class ItemOut(BaseModel):
+class ItemOut(Marked):
     id: int
     item_type: str = Field(description="incident | resource_request")
     family: str
@@ -101,6 +102,14 @@ class ItemOut(BaseModel):
     possible_duplicate_of: int | None
     duplicate_status: str | None = Field(description="pending | separate | merged")
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The description as surfaces show it: exercise items start "
+        "with OEFENING OEFENING OEFENING."
+    )
+    @property
+    def display_text(self) -> str:
+        return mark_text(self.description, self.exercise_id)
+
 
 class QueueEntry(BaseModel):
     rank: int
@@ -108,7 +117,7 @@ class QueueEntry(BaseModel):
     priority: PriorityOut
 
 
-class ReportOut(BaseModel):
+class ReportOut(Marked):
     message_id: str
     kind: str
     nsp_id: str
@@ -185,6 +194,12 @@ def _item_out(row: Any) -> ItemOut:
     return ItemOut(**{k: getattr(row, k) for k in ItemOut.model_fields})
 
 
+def _real_first(ranked: list[Any]) -> list[Any]:
+    """Real work above exercise work, each in priority order: a real P1 during an exercise
+    stands out at the top and the two are never interleaved."""
+    return sorted(ranked, key=lambda rp: rp[0].exercise_id is not None)
+
+
 def _detail(triage: Triage, item_id: int) -> ItemDetail:
     with triage.engine.connect() as conn:
         row = conn.execute(sa.select(ITEMS).where(ITEMS.c.id == item_id)).first()
@@ -218,6 +233,7 @@ def _detail(triage: Triage, item_id: int) -> ItemDetail:
                 lon=r.lon,
                 joined_by=r.joined_by,
                 match_score=r.match_score,
+                exercise_id=r.exercise_id,
             )
             for r in reports
         ],
@@ -271,16 +287,21 @@ async def _act(triage: Triage, fn: Any, *args: Any) -> Any:
 def queue(
     triage: TriageDep,
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+    exercise: ExerciseQuery = "all",
     at: Annotated[
         Timestamp | None,
         Query(description="Score as of this time (default: now); for reviews and replays."),
     ] = None,
 ) -> list[QueueEntry]:
     now = at or utcnow()
+    stmt = sa.select(ITEMS).where(ITEMS.c.state.in_(OPEN_STATES))
+    scope = exercise_where(ITEMS.c.exercise_id, exercise)
+    if scope is not None:
+        stmt = stmt.where(scope)
     with triage.engine.connect() as conn:
-        rows = conn.execute(sa.select(ITEMS).where(ITEMS.c.state.in_(OPEN_STATES))).all()
+        rows = conn.execute(stmt).all()
         power = _power(conn)
-    ranked = order(rows, now, triage.settings, power)[:limit]
+    ranked = _real_first(order(rows, now, triage.settings, power))[:limit]
     return [
         QueueEntry(rank=i + 1, item=_item_out(row), priority=PriorityOut.of(p))
         for i, (row, p) in enumerate(ranked)
@@ -300,8 +321,12 @@ def list_incidents(
     ] = "open",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    exercise: ExerciseQuery = "all",
 ) -> list[ItemOut]:
     stmt = sa.select(ITEMS).where(ITEMS.c.item_type == "incident")
+    scope = exercise_where(ITEMS.c.exercise_id, exercise)
+    if scope is not None:
+        stmt = stmt.where(scope)
     if state == "open":
         stmt = stmt.where(ITEMS.c.state.in_(OPEN_STATES))
     elif state:

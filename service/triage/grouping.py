@@ -210,6 +210,9 @@ class Features:
     # The flat or house letter at that number (by the gazetteer; not stored, so after a
     # reload of the window reports compare without it, as before).
     unit: str | None = None
+    # The exercise the report was made in (None: real). Reports only ever match reports of
+    # the same exercise: exercise data never joins a real incident, nor the other way.
+    exercise: str | None = None
     ts: float = field(init=False, repr=False)  # received_at as a number, for the window test
 
     def __post_init__(self) -> None:
@@ -246,6 +249,7 @@ class Features:
             "vulnerable": self.vulnerable,
             "joined_by": joined_by,
             "match_score": score,
+            "exercise_id": self.exercise,
         }
 
 
@@ -712,18 +716,18 @@ class GroupingHook:
             if m.kind == "resource_request":
                 resources.append(a)
                 continue
-            reports.append(
-                features_of(
-                    m.message_id,
-                    m.kind,
-                    m.nsp_id,
-                    a.received_at,
-                    m.body.model_dump(),
-                    sites[m.nsp_id].town if m.nsp_id in sites else None,
-                    gazetteer,
-                    sites.get(m.nsp_id),
-                )
+            features = features_of(
+                m.message_id,
+                m.kind,
+                m.nsp_id,
+                a.received_at,
+                m.body.model_dump(),
+                sites[m.nsp_id].town if m.nsp_id in sites else None,
+                gazetteer,
+                sites.get(m.nsp_id),
             )
+            features.exercise = m.exercise
+            reports.append(features)
         self.place(conn, reports, resources)
 
     def _nsp_sites(
@@ -828,6 +832,8 @@ class GroupingHook:
                 continue
             if area and _local_day(c.ts, cfg.area_zone) != r_day:
                 continue  # an area-wide signal is one item per day
+            if c.exercise != r.exercise:
+                continue  # exercise and real data never group together
             if (
                 r_lat is not None
                 and c.lat is not None
@@ -1173,6 +1179,7 @@ def _from_row(row: Any) -> Features:
         item_id=row.item_id,
         est_lat=row.est_lat,
         est_lon=row.est_lon,
+        exercise=row.exercise_id,
     )
 
 
@@ -1200,6 +1207,7 @@ def _new_item_row(item_type: str, r: Features) -> dict[str, Any]:
         "split_from": None,
         "possible_duplicate_of": None,
         "duplicate_status": None,
+        "exercise_id": r.exercise,
     }
 
 
@@ -1232,6 +1240,7 @@ def _resource_item_row(a: Accepted) -> dict[str, Any]:
         "split_from": None,
         "possible_duplicate_of": None,
         "duplicate_status": None,
+        "exercise_id": m.exercise,
     }
 
 
@@ -1262,6 +1271,7 @@ def _resource_report_row(a: Accepted, item_id: int) -> dict[str, Any]:
         "vulnerable": 0,
         "joined_by": "new",
         "match_score": None,
+        "exercise_id": m.exercise,
     }
 
 
@@ -1292,6 +1302,7 @@ _ITEM_COLUMNS = (
     "split_from",
     "possible_duplicate_of",
     "duplicate_status",
+    "exercise_id",
 )
 
 
@@ -1367,6 +1378,7 @@ def own_item_fallback(conn: Connection, a: Accepted, error: str) -> int:
         "split_from": None,
         "possible_duplicate_of": None,
         "duplicate_status": None,
+        "exercise_id": m.exercise,
     }
     item_id = conn.execute(sa.insert(ITEMS).returning(ITEMS.c.id), [row]).scalar_one()
     conn.execute(
@@ -1398,6 +1410,7 @@ def own_item_fallback(conn: Connection, a: Accepted, error: str) -> int:
                 "vulnerable": row["vulnerable_people"],
                 "joined_by": "new",
                 "match_score": None,
+                "exercise_id": m.exercise,
             }
         ],
     )

@@ -43,6 +43,9 @@ class TriageItem(SQLModel, table=True):
     duplicate_status: str | None = Field(
         default=None, max_length=10, description="pending | separate | merged"
     )
+    exercise_id: str | None = Field(
+        default=None, max_length=63, index=True, description="Made in this exercise; None = real."
+    )
 
 
 class TriageReport(SQLModel, table=True):
@@ -75,6 +78,9 @@ class TriageReport(SQLModel, table=True):
     vulnerable: int = 0
     joined_by: str = Field(max_length=10)  # new | match | own (P1) | merge | split
     match_score: float | None = None
+    exercise_id: str | None = Field(
+        default=None, max_length=63, index=True, description="Made in this exercise; None = real."
+    )
 
     __table_args__ = (
         sa.Index("ix_triage_report_cell_time", "cell", "received_at"),

@@ -62,6 +62,7 @@ _COLUMNS = (
     "number",
     "town",
     "text_norm",
+    "exercise_id",
 )
 
 

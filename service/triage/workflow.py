@@ -265,6 +265,12 @@ def merge(
                     if row.merged_into is None
                     else f"item {row.id} was already merged into item {row.merged_into}"
                 )
+        if source.exercise_id != target.exercise_id:
+            raise Conflict(
+                "exercise (oefening) and real items never merge: item "
+                f"{source_id} is {_realm(source.exercise_id)}, item {target_id} is "
+                f"{_realm(target.exercise_id)}"
+            )
         moved = [
             r.message_id
             for r in conn.execute(
@@ -319,6 +325,10 @@ def merge(
         target_state = ItemState(target.state)
         if target_state != ItemState.NEW:
             _ack_reports(conn, cp_id, target_id, target_state, note, at, moved)
+
+
+def _realm(exercise_id: str | None) -> str:
+    return f"from exercise {exercise_id!r}" if exercise_id else "real"
 
 
 def split(
@@ -380,6 +390,7 @@ def split(
                 representative_message_id=first.message_id,
                 description=first.description,
                 split_from=item_id,
+                exercise_id=item.exercise_id,
             )
             .returning(ITEMS.c.id)
         ).scalar_one()

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from noodcore.db import table_of
 from schemas import new_message_id, utcnow
+from schemas.common import EXERCISE_MARK
 from schemas.upstream import (
     NspRef,
     Summary,
@@ -36,6 +37,7 @@ from schemas.upstream import (
     UrgentItem,
     UrgentItemUpstream,
 )
+from service.exercise.marks import mark_text
 from service.models import Nsp
 from service.store import Accepted, PresenceSeen
 from service.upstream import events, outbox
@@ -162,7 +164,12 @@ class UpstreamChanges:
                 origin_cp_id=self.config.cp_id,
                 created_at=utcnow(),
                 body=UrgentItem(
-                    cp_id=self.config.cp_id, received_at=a.received_at, nsp=ref, message=m
+                    cp_id=self.config.cp_id,
+                    received_at=a.received_at,
+                    nsp=ref,
+                    message=m,
+                    exercise=m.exercise,
+                    mark=EXERCISE_MARK if m.exercise else None,
                 ),
             )
             outbox.enqueue(
@@ -173,6 +180,7 @@ class UpstreamChanges:
                 m.message_id,
                 item.model_dump_json(),
                 self.give_up_after,
+                exercise=m.exercise,
             )
         body = m.body
         location = getattr(body, "location", None)
@@ -187,7 +195,12 @@ class UpstreamChanges:
                 "kind": m.kind,
                 "urgency": "P1",
                 "category": getattr(body, "category", None) or getattr(body, "resource", None),
-                "text": getattr(body, "description", None) or getattr(body, "item", ""),
+                "text": mark_text(
+                    str(getattr(body, "description", None) or getattr(body, "item", "")),
+                    m.exercise,
+                ),
+                "exercise": m.exercise,
+                "mark": EXERCISE_MARK if m.exercise else None,
                 "location": (
                     location.model_dump(mode="json", exclude_none=True) if location else None
                 ),

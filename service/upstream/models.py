@@ -74,6 +74,9 @@ class UpstreamOutbox(SQLModel, table=True):
     superseded_by: str | None = Field(default=None, max_length=200)
     retried_by: str | None = Field(default=None, max_length=200)
     retried_at: datetime | None = utc_column(nullable=True)
+    exercise_id: str | None = Field(
+        default=None, max_length=63, index=True, description="Made in this exercise; None = real."
+    )
 
     __table_args__ = (
         sa.UniqueConstraint("idempotency_key", "target", name="uq_upstream_outbox_key_target"),

@@ -52,8 +52,10 @@ def enqueue(
     ref: str,
     payload: dict[str, Any] | str,
     give_up_after: timedelta,
+    exercise: str | None = None,
 ) -> int:
     """Queue one item for every target in the caller's transaction; returns rows added.
+    ``exercise``: the item belongs to that exercise (purged with it).
 
     An item already queued for a target (same key) is left as it is, so a relayed item that
     arrives twice is still sent once.
@@ -83,6 +85,7 @@ def enqueue(
             "attempts": 0,
             "next_attempt_at": now,
             "give_up_at": now + give_up_after,
+            "exercise_id": exercise,
         }
         for target in targets
         if target not in existing

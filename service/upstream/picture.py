@@ -11,12 +11,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from noodcore.db import table_of
 from schemas import utcnow
+from schemas.common import EXERCISE_MARK
 from schemas.upstream import NspCounts, SummaryContent
+from service.exercise.data import open_ids
+from service.exercise.marks import mark_text
 from service.models import Message, Nsp
 from service.upstream.models import UpstreamSummary
 from service.upstream.summary import SummaryConfig, build_content, open_requests
@@ -51,6 +54,8 @@ class P1Item(BaseModel):
     vulnerable_people: int | None = None
     received_at: datetime
     waiting_seconds: float
+    exercise: str | None = Field(default=None, description="Made in this exercise; null: real.")
+    mark: str | None = Field(default=None, description="OEFENING OEFENING OEFENING, or null.")
 
 
 class Picture(BaseModel):
@@ -61,7 +66,7 @@ class Picture(BaseModel):
     nsp_counts: NspCounts
     help_by_urgency: dict[str, int]
     open_items_total: int
-    p1_items: list[P1Item]
+    p1_items: list[P1Item] = Field(description="Real P1s first, then exercise ones (marked).")
 
 
 def p1_from_message(
@@ -70,6 +75,12 @@ def p1_from_message(
     """A P1 item from an upward message (a stored row, or the copy inside a P1 item)."""
     body = message["body"]
     help_request = message["kind"] == "help_request"
+    exercise = message.get("exercise") or message.get("exercise_id")
+    text = (
+        body["description"]
+        if help_request
+        else f"{body['quantity']:g} {body['unit']} {body['item']}"
+    )
     return P1Item(
         cp_id=cp_id,
         message_id=message["message_id"],
@@ -77,14 +88,14 @@ def p1_from_message(
         nsp_name=nsp_name,
         kind=message["kind"],
         category=body["category"] if help_request else body["resource"],
-        text=body["description"]
-        if help_request
-        else f"{body['quantity']:g} {body['unit']} {body['item']}",
+        text=mark_text(text, exercise),
         location=body.get("location"),
         people_involved=body.get("people_involved"),
         vulnerable_people=body.get("vulnerable_people"),
         received_at=received_at,
         waiting_seconds=max(0.0, (now - received_at).total_seconds()),
+        exercise=exercise,
+        mark=EXERCISE_MARK if exercise else None,
     )
 
 
@@ -120,13 +131,19 @@ def cp_picture(engine: Engine, config: SummaryConfig) -> Picture:
         names: dict[str, str | None] = {
             nsp_id: name for nsp_id, name in conn.execute(sa.select(_nsp.c.nsp_id, _nsp.c.name))
         }
-        where = sa.and_(
-            _msg.c.urgency == "P1",
-            sa.or_(open_requests("help_request"), open_requests("resource_request")),
-        )
-        rows = conn.execute(
-            sa.select(_msg).where(where).order_by(_msg.c.id.desc()).limit(MAX_P1_ITEMS)
-        ).all()
+        # Real P1s first, then those of open exercises (marked): a real one always on top.
+        rows: list[Any] = []
+        for exercise in [None, *(e for e, _ in open_ids(conn))]:
+            where = sa.and_(
+                _msg.c.urgency == "P1",
+                sa.or_(
+                    open_requests("help_request", exercise),
+                    open_requests("resource_request", exercise),
+                ),
+            )
+            rows += conn.execute(
+                sa.select(_msg).where(where).order_by(_msg.c.id.desc()).limit(MAX_P1_ITEMS)
+            ).all()
     p1 = [
         p1_from_message(config.cp_id, dict(r._mapping), names.get(r.nsp_id), r.received_at, now)
         for r in rows

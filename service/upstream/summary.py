@@ -19,9 +19,11 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from noodcore.db import table_of
+from schemas.common import EXERCISE_MARK
 from schemas.upstream import (
     BulletinReach,
     BulletinReachItem,
+    ExerciseSection,
     HelpRequestStats,
     Liveness,
     MessageTotals,
@@ -36,6 +38,7 @@ from schemas.upstream import (
 from service.api.nsps import nsp_out
 from service.bulletins.reach import reach
 from service.bulletins.versions import current_versions
+from service.exercise.data import open_ids
 from service.models import DeadLetter, Message, Nsp
 from service.triage.models import TriageItem, TriageReport
 from service.triage.workflow import OPEN_STATES
@@ -66,6 +69,13 @@ class SummaryInputs:
     conn: Connection
     now: datetime
     config: SummaryConfig
+    # None: the real picture (no exercise row counts); an id: that exercise's data only.
+    exercise: str | None = None
+
+    @property
+    def scope(self) -> Any:
+        c = _msg.c.exercise_id
+        return c.is_(None) if self.exercise is None else c == self.exercise
 
 
 Section = Callable[[SummaryInputs], dict[str, Any]]
@@ -92,7 +102,7 @@ def liveness(
     return "silent" if now - last_seen > silent else "online"
 
 
-def open_requests(kind: str) -> Any:
+def open_requests(kind: str, exercise: str | None = None) -> Any:
     """Which stored requests count as open: all of the kind, except those whose triage item
     an operator resolved or closed (a merged duplicate's reports live on in the item it was
     merged into). A request triage has not placed (grouping switched off) stays open: the
@@ -102,7 +112,8 @@ def open_requests(kind: str) -> Any:
         .join(_item, _item.c.id == _report.c.item_id)
         .where(_report.c.message_id == _msg.c.message_id, _item.c.state.not_in(OPEN_STATES))
     )
-    return sa.and_(_msg.c.kind == kind, ~closed.exists())
+    scope = _msg.c.exercise_id.is_(None) if exercise is None else _msg.c.exercise_id == exercise
+    return sa.and_(_msg.c.kind == kind, scope, ~closed.exists())
 
 
 def _category(kind: str) -> Any:
@@ -156,7 +167,7 @@ def help_request_section(inp: SummaryInputs) -> dict[str, Any]:
     category = _category("help_request")
     rows = inp.conn.execute(
         sa.select(_msg.c.urgency, category.label("category"), sa.func.count())
-        .where(open_requests("help_request"))
+        .where(open_requests("help_request", inp.exercise))
         .group_by(_msg.c.urgency, category)
     ).all()
     by_urgency: dict[str, int] = {}
@@ -180,7 +191,10 @@ def help_request_section(inp: SummaryInputs) -> dict[str, Any]:
 
 def open_items_section(inp: SummaryInputs) -> dict[str, Any]:
     """The most urgent, then longest waiting help and resource requests; and the oldest."""
-    where = sa.or_(open_requests("help_request"), open_requests("resource_request"))
+    where = sa.or_(
+        open_requests("help_request", inp.exercise),
+        open_requests("resource_request", inp.exercise),
+    )
     total = inp.conn.execute(sa.select(sa.func.count()).where(where)).scalar_one()
     top = inp.conn.execute(
         sa.select(_msg)
@@ -201,7 +215,7 @@ def open_items_section(inp: SummaryInputs) -> dict[str, Any]:
 def resource_section(inp: SummaryInputs) -> dict[str, Any]:
     rows = inp.conn.execute(
         sa.select(_msg)
-        .where(open_requests("resource_request"))
+        .where(open_requests("resource_request", inp.exercise))
         .order_by(_msg.c.urgency, _msg.c.received_at, _msg.c.id)
         .limit(inp.config.max_items)
     ).all()
@@ -235,6 +249,7 @@ def information_section(inp: SummaryInputs) -> dict[str, Any]:
             _msg.c.kind == "situation_report",
             category.in_(["information_need", "rumour"]),
             _msg.c.received_at >= since,
+            inp.scope,
         )
         .order_by(_msg.c.id.desc())
         .limit(5000)
@@ -275,6 +290,8 @@ def bulletin_reach_section(inp: SummaryInputs) -> dict[str, Any]:
     confirmed its current version, and which have not: "has everybody got the water advice?"."""
     with Session(bind=inp.conn) as session:
         in_force = current_versions(session, include_ended=False, now=inp.now)
+        # Reach of real public information only: an exercise bulletin is exercise data.
+        in_force = [(r, v) for r, v in in_force if r.exercise_id is None]
         items = []
         for _, version in in_force[:MAX_BULLETINS]:
             r = reach(
@@ -301,11 +318,35 @@ def message_totals_section(inp: SummaryInputs) -> dict[str, Any]:
     by_kind: dict[str, int] = {
         kind: n
         for kind, n in inp.conn.execute(
-            sa.select(_msg.c.kind, sa.func.count()).group_by(_msg.c.kind).order_by(_msg.c.kind)
+            sa.select(_msg.c.kind, sa.func.count())
+            .where(inp.scope)
+            .group_by(_msg.c.kind)
+            .order_by(_msg.c.kind)
         )
     }
-    dead = inp.conn.execute(sa.select(sa.func.count()).select_from(_dead)).scalar_one()
+    dead = inp.conn.execute(
+        sa.select(sa.func.count()).select_from(_dead).where(_dead.c.exercise_id.is_(None))
+    ).scalar_one()
     return {"messages": MessageTotals(by_kind=by_kind, dead_letters=dead)}
+
+
+def exercise_section(inp: SummaryInputs) -> dict[str, Any]:
+    """Each open exercise apart, marked OEFENING: the rest of the summary is real data only."""
+    sections = []
+    for exercise_id, name in open_ids(inp.conn):
+        sub = SummaryInputs(inp.conn, inp.now, inp.config, exercise_id)
+        items = open_items_section(sub)
+        sections.append(
+            ExerciseSection(
+                exercise_id=exercise_id,
+                name=name[:200],
+                help_requests=help_request_section(sub)["help_requests"],
+                open_items=items["open_items"],
+                open_items_total=items["open_items_total"],
+                resource_needs=resource_section(sub)["resource_needs"],
+            )
+        )
+    return {"exercises": sections}
 
 
 SECTIONS: list[Section] = [
@@ -316,6 +357,7 @@ SECTIONS: list[Section] = [
     information_section,
     bulletin_reach_section,
     message_totals_section,
+    exercise_section,
 ]
 
 
@@ -352,6 +394,10 @@ def open_item(row: Any, now: datetime) -> OpenItem:
         if body.get("needed_by"):
             parts.append(f"needed by {body['needed_by']}")
     parts.append(f"waiting {int(waiting // 60)} min")
+    exercise = getattr(row, "exercise_id", None)
+    if exercise:
+        text = f"{EXERCISE_MARK} — {text}"
+        parts.insert(0, EXERCISE_MARK)
     return OpenItem(
         message_id=row.message_id,
         nsp_id=row.nsp_id,
@@ -365,4 +411,5 @@ def open_item(row: Any, now: datetime) -> OpenItem:
         received_at=row.received_at,
         waiting_seconds=waiting,
         reason="; ".join(parts)[:300],
+        exercise=exercise,
     )

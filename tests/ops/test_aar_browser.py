@@ -24,7 +24,7 @@ import pytest
 
 from noodcore.httpguard import TOKEN_COOKIE
 from tests.ops.scenario_run import envelopes, work_the_queue
-from tests.support import ROOT, free_port, issue_cp_token, wait_until
+from tests.support import ROOT, issue_cp_token, wait_until
 from tests.upstream.support import SCREENSHOTS, service_process
 
 pytestmark = pytest.mark.skipif(
@@ -34,21 +34,22 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 def test_after_action_report_of_the_demo_in_chromium(tmp_path: Path, browser: Any) -> None:
-    region_port = free_port()
     region_db = f"sqlite:///{tmp_path / 'region.db'}"
     cp_db = f"sqlite:///{tmp_path / 'cp.db'}"
+    # The region binds port 0 and reports it; the CP is then pointed at it (no port picked
+    # here, closed, and raced for).
+    region = service_process(tmp_path, "region", "vr-test", region_db)
+    region.start()
     cp = service_process(
         tmp_path,
         "cp",
         "cp-oss",
         cp_db,
         upstream_database_url=region_db,
-        NOODNET_UPSTREAM_URLS=f"http://127.0.0.1:{region_port}",
+        NOODNET_UPSTREAM_URLS=region.url,
         NOODNET_SUMMARY_INTERVAL_SECONDS="0",
     )
-    region = service_process(tmp_path, "region", "vr-test", region_db, region_port)
     try:
-        region.start()
         cp.start()
         for env in envelopes():
             assert cp.post("/api/v1/messages", json=env).status_code == 201

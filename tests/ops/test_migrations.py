@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 
 import service.auth.models
 import service.bulletins.models
+import service.exercise.models
 import service.limits.models
 import service.models
 import service.region.models

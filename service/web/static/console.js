@@ -130,16 +130,65 @@
     }
   }
 
+  // Exercise (oefening): the queue API puts real work first; every exercise item is marked
+  // with the mark the API gives it, real ones get "ECHT" while an exercise runs.
+  let exercises = []; // open exercises
+  let exerciseFilter = "all";
+
+  function markOf(it) {
+    if (it.exercise_mark) return el("span", { class: "ex-mark", "data-exercise": it.exercise_id }, it.exercise_mark);
+    return exercises.length ? el("span", { class: "real-mark" }, t("real_mark")) : null;
+  }
+
+  function queueEntries(data) {
+    const out = [];
+    let section = null;
+    for (const entry of data) {
+      const ex = entry.item.exercise_id || null;
+      if (ex && ex !== section) {
+        out.push(el("li", { class: "ex-section", role: "presentation" }, t("exercise_section", { id: ex })));
+      }
+      section = ex;
+      out.push(queueEntry(entry));
+    }
+    return out;
+  }
+
+  async function loadExercises() {
+    const res = await api("GET", "/api/v1/exercises");
+    if (!res.ok || !Array.isArray(res.data)) return;
+    exercises = res.data.filter((x) => x.state === "open");
+    const box = $("exercise-state");
+    box.replaceChildren(...(exercises.length
+      ? exercises.map((x) => el("span", { class: "ex-banner" }, t("exercise_mark") + " — " + t("exercise_open", { name: x.name, id: x.exercise_id })))
+      : [t("exercise_none")]));
+    document.body.classList.toggle("in-exercise", exercises.length > 0);
+    const closers = $("exercise-close-buttons");
+    if (closers) {
+      closers.replaceChildren(...exercises.map((x) => el("button", {
+        type: "button", class: "ex-close", "data-exercise": x.exercise_id,
+        onclick: async () => {
+          const r = await api("POST", `/api/v1/exercises/${encodeURIComponent(x.exercise_id)}/close`);
+          if (!r.ok) flash("error", explain(r));
+          await loadExercises(); queueKey = ""; await loadQueue();
+        },
+      }, t("exercise_close_button", { id: x.exercise_id }))));
+    }
+    queueKey = "";
+  }
+
   function queueEntry(entry) {
     const it = entry.item;
     const pending = it.duplicate_status === "pending" && it.possible_duplicate_of;
     const cls = ["q-item", "c-" + it.top_class];
+    if (it.exercise_id) cls.push("exercise");
     if (it.id === current) cls.push("selected");
     if (pending) cls.push("dup");
     const what = [category(it.category), it.item_type === "resource_request" ? t("item_resource_request") : null]
       .filter(Boolean).join(" · ");
     return el("li", { class: cls.join(" "), "data-item-id": it.id },
       el("a", { href: "#item-" + it.id, "aria-current": it.id === current ? "true" : null },
+        markOf(it),
         el("span", { class: "q-head" },
           el("span", { class: "badge c-" + it.top_class }, it.top_class),
           el("span", { class: "q-id" }, "#" + it.id),
@@ -147,7 +196,7 @@
           el("span", { class: "state s-" + it.state }, stateName(it.state))),
         el("span", { class: "q-line" }, line(entry.priority)),
         pending ? el("span", { class: "q-dup" }, "⚠ " + t("possible_duplicate", { id: it.possible_duplicate_of })) : null,
-        el("span", { class: "q-desc" }, it.description),
+        el("span", { class: "q-desc" }, it.display_text || it.description),
         el("span", { class: "q-where" }, [it.address, it.nsp_ids.map(nspName).join(", ")].filter(Boolean).join(" — "))));
   }
 
@@ -173,7 +222,15 @@
   }
 
   function p1Alert(entries) {
-    const waiting = entries.filter((e) => e.item.top_class === "P1" && e.item.state === "new");
+    const isNewP1 = (e) => e.item.top_class === "P1" && e.item.state === "new";
+    // Exercise P1s never raise the real alarm (no tone, not in the title): their own line.
+    const practice = entries.filter((e) => isNewP1(e) && e.item.exercise_id);
+    const exBox = $("exercise-p1");
+    if (exBox) {
+      exBox.hidden = !practice.length;
+      exBox.textContent = practice.length ? t("exercise_p1", { n: practice.length }) : "";
+    }
+    const waiting = entries.filter((e) => isNewP1(e) && !e.item.exercise_id);
     const box = $("p1-alert");
     const ids = waiting.map((e) => e.item.id);
     if (p1Seen !== null && ids.some((id) => !p1Seen.has(id))) tone();
@@ -186,7 +243,7 @@
   }
 
   async function loadQueue() {
-    const res = await api("GET", "/api/v1/queue?limit=500");
+    const res = await api("GET", "/api/v1/queue?limit=500&exercise=" + encodeURIComponent(exerciseFilter));
     if (!res.ok) return res;
     p1Alert(res.data);
     // Only what is shown: scores creep up every second, the words once a minute.
@@ -198,7 +255,7 @@
       const focused = document.activeElement && document.activeElement.closest
         ? document.activeElement.closest("#queue li[data-item-id]") : null;
       const focusId = focused ? focused.getAttribute("data-item-id") : null;
-      list.replaceChildren(...(res.data.length ? res.data.map(queueEntry)
+      list.replaceChildren(...(res.data.length ? queueEntries(res.data)
         : [el("li", { class: "muted" }, t("queue_empty"))]));
       $("queue-count").textContent = `(${res.data.length})`;
       if (focusId) {
@@ -255,6 +312,7 @@
     const people = it.people_involved || it.vulnerable_people
       ? t("people", { n: it.people_involved, v: it.vulnerable_people }) : null;
     head.replaceChildren(...[
+      it.exercise_mark ? el("p", { class: "ex-mark ex-head", id: "item-exercise" }, it.exercise_mark + " — " + it.exercise_id) : null,
       el("h2", { id: "item-title", class: "c-" + it.top_class },
         el("span", { class: "badge c-" + it.top_class }, it.top_class),
         ` #${it.id} · ${category(it.category)} · ${kind}`),
@@ -270,7 +328,7 @@
         ? el("p", { class: "muted" }, t("duplicate_separate", { id: it.possible_duplicate_of })) : null,
       it.merged_into ? el("p", { class: "notice" }, el("a", { href: "#item-" + it.merged_into }, t("merged_into", { id: it.merged_into }))) : null,
       it.split_from ? el("p", { class: "muted" }, el("a", { href: "#item-" + it.split_from }, t("split_from", { id: it.split_from }))) : null,
-      el("p", { class: "item-desc" }, it.description),
+      el("p", { class: "item-desc" }, it.display_text || it.description),
       el("dl", { class: "facts" },
         it.address ? [el("dt", {}, t("address")), el("dd", {}, it.address)] : null,
         el("dt", {}, t("nsps")), el("dd", {}, it.nsp_ids.map(nspName).join(", ")),
@@ -321,7 +379,7 @@
       el("td", {}, nspName(r.nsp_id)),
       el("td", {}, kindName(r.kind)),
       el("td", {}, el("span", { class: "badge c-" + r.urgency_class }, r.urgency_class), " ", category(r.category)),
-      el("td", { class: "desc" }, r.description),
+      el("td", { class: "desc" }, r.exercise_mark ? r.exercise_mark + " — " + r.description : r.description),
       el("td", {}, r.address || ""),
       el("td", { class: "muted" }, cfg.joined_by[r.joined_by] || r.joined_by)));
     $("item-reports").replaceChildren(
@@ -538,7 +596,20 @@
   }
 
   window.addEventListener("hashchange", fromHash);
-  loadNsps().then(() => {
+  $("exercise-filter").addEventListener("change", (ev) => {
+    exerciseFilter = ev.target.value; queueKey = ""; loadQueue();
+  });
+  const openBtn = $("exercise-open");
+  if (openBtn) {
+    openBtn.addEventListener("click", async () => {
+      const r = await api("POST", "/api/v1/exercises",
+        { exercise_id: $("exercise-new-id").value.trim(), name: $("exercise-new-name").value.trim() });
+      if (!r.ok) flash("error", explain(r));
+      await loadExercises(); await loadQueue();
+    });
+  }
+  window.setInterval(loadExercises, 15000);
+  Promise.all([loadNsps(), loadExercises()]).then(() => {
     fromHash();
     tick();
     window.setInterval(loadNsps, 60000);

@@ -206,6 +206,7 @@
     lastAlert = d;
     alertText(d);
     const alert = $("alert");
+    alert.classList.toggle("exercise", !!d.exercise);
     alert.hidden = false;
     alert.style.animation = "none";
     void alert.offsetWidth; // restart the blink
@@ -244,11 +245,39 @@
     renderNeeds(pic);
     renderTopics(pic);
     renderReach(pic);
+    renderExercises(pic);
+  }
+
+  // Each open exercise apart, marked: the rest of the page counts real data only.
+  function renderExercises(pic) {
+    const box = $("exercises");
+    const panel = $("exercise-panel");
+    if (!box || !panel) return;
+    clear(box);
+    const names = nspNames(pic);
+    let any = false;
+    for (const cp of pic.cps) {
+      for (const ex of cp.content.exercises || []) {
+        any = true;
+        const sec = el("section", "exercise-block");
+        sec.dataset.exercise = ex.exercise_id;
+        sec.append(el("h3", "ex-mark", `${ex.mark} — ${ex.name} (${ex.exercise_id})`));
+        const list = el("ol", "items");
+        if (!ex.open_items.length) list.append(el("li", "empty", t("none")));
+        for (const i of ex.open_items.slice(0, 14)) {
+          list.append(itemLi({ ...i, cp_id: cp.cp_id, mark: ex.mark }, names, pic.cps.length > 1 ? cp.cp_id : null));
+        }
+        sec.append(list);
+        box.append(sec);
+      }
+    }
+    panel.hidden = !any;
+    document.body.classList.toggle("in-exercise", any);
   }
 
   function renderKpis(pic) {
     const c = pic.nsp_counts;
-    const p1 = pic.p1_items.length;
+    const p1 = pic.p1_items.filter((p) => !p.exercise).length; // real P1s only
     const kpis = [
       ["k-open", c.open, t("k_open")],
       ["k-limited", c.limited, t("k_limited")],
@@ -270,6 +299,11 @@
   function itemLi(item, names, extraMeta) {
     const li = el("li", `u-${item.urgency}`);
     li.dataset.messageId = item.message_id;
+    if (item.exercise) {
+      li.classList.add("exercise");
+      li.dataset.exercise = item.exercise;
+      li.append(el("div", "ex-mark", item.mark || "OEFENING OEFENING OEFENING"));
+    }
     if (fresh.has(item.message_id) && Date.now() - fresh.get(item.message_id) < 60000) li.classList.add("fresh");
     const head = el("div", "head");
     const where = names.get(`${item.cp_id}/${item.nsp_id}`) || item.nsp_name || item.nsp_id;
@@ -289,7 +323,9 @@
     const names = nspNames(pic);
     const list = $("p1");
     clear(list);
-    const items = [...pic.p1_items].sort((a, b) => Date.parse(b.received_at) - Date.parse(a.received_at));
+    // Real P1s above exercise ones (marked), each newest first.
+    const items = [...pic.p1_items].sort((a, b) => (!!a.exercise - !!b.exercise) ||
+      (Date.parse(b.received_at) - Date.parse(a.received_at)));
     if (!items.length) list.append(el("li", "empty", t("none_p1")));
     for (const p of items.slice(0, 12)) {
       list.append(itemLi({ ...p, urgency: "P1" }, names, pic.cps.length > 1 ? p.cp_id : null));

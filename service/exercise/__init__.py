@@ -1,0 +1,1 @@
+"""Exercise mode (oefening): see docs/exercise.md."""
