@@ -202,10 +202,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "task_unknown": "Deze taak bestaat niet (meer).",
         "task_cancelled_error": "Deze taak is ingetrokken door het CP.",
         "relay_title": "Doorgeven via portofoon",
-        "relay_intro": "Het CP heeft deze urgente meldingen na {minutes} minuten nog niet "
+        "relay_intro": "Het CP heeft deze urgente meldingen na {wait} nog niet "
         "bevestigd, of de verbinding is al zo lang weg. Lees ze voor via de portofoon (of geef "
         "het loperbriefje mee). De melding blijft in de wachtrij tot het CP haar echt heeft.",
         "relay_card_title": "Doorgeven via portofoon",
+        "relay_minutes": "{n} minuten",
+        "relay_seconds": "{n} seconden",
         "relay_short_form": "Kort bericht:",
         "relay_check": "Controlecode",
         "relay_print": "Print loperbriefje (A6)",
@@ -404,10 +406,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "task_unknown": "This task does not exist (any more).",
         "task_cancelled_error": "This task was called off by the CP.",
         "relay_title": "Pass on by radio",
-        "relay_intro": "The CP has not confirmed these urgent reports after {minutes} minutes, "
+        "relay_intro": "The CP has not confirmed these urgent reports after {wait}, "
         "or the link has been down that long. Read them out over the radio (or give a runner "
         "the slip). The report stays queued until the CP really has it.",
         "relay_card_title": "Pass on by radio",
+        "relay_minutes": "{n} minutes",
+        "relay_seconds": "{n} seconds",
         "relay_short_form": "Short form:",
         "relay_check": "Check code",
         "relay_print": "Print runner slip (A6)",
