@@ -20,8 +20,10 @@ from gateway.outbox import Outbox
 from noodcore.db import table_of
 from schemas import AckMessage
 from schemas import shortform as sf
+from schemas.transfer import TransferKey, verify
 from service.auth.models import SecurityEvent
 from service.fallback.models import RelayReport
+from service.fallback.usb import export_file
 from service.models import DeadLetter, Message, Nsp
 from service.triage.models import StateAckOutbox, TriageItem
 from tests.web.support import running_cp, token
@@ -54,6 +56,7 @@ async def test_relay_then_original_is_one_report(database_url: str, tmp_path: Pa
             f"/api/v1/fallback/nsps/{NSP}", json={"short_code": "OSC"}, headers=admin
         )
         assert r.status_code == 200, r.text
+        key = TransferKey.parse(r.json()["transfer_key"])
 
         outbox = Outbox(tmp_path / "gw.db", NSP)
         outbox.enqueue("status", {"state": "open", "power_source": "grid"})  # seq 1, sent
@@ -163,6 +166,15 @@ async def test_relay_then_original_is_one_report(database_url: str, tmp_path: Pa
             "digitaal (HTTP)",
             "loper",
         ]
+        # the USB stick back to the NSP acks the gateway's own id, not the CP's
+        data, _ = export_file(app.state.ctx.engine, CP, NSP)
+        down = verify(data, key, direction="down", nsp_id=NSP, cp_id=CP)
+        refs = {
+            AckMessage.model_validate_json(m).body.ref_message_id
+            for m in down.messages
+            if '"kind":"ack"' in m
+        }
+        assert entry.message_id in refs and relay_id not in refs
         r = await client.get("/api/v1/fallback/readouts", headers=operator)
         assert r.status_code == 200
         (state,) = [x for x in r.json() if x["what"] == "state"][:1]
