@@ -953,11 +953,15 @@ def state_readout(
     return lines
 
 
-def bulletin_readout(urgency: str, title: str, text: str, hhmm: str) -> list[str]:
-    """An urgent bulletin in words for the radio (title first, text cut to what one says)."""
+def bulletin_readout(
+    bulletin_id: str, version: int, urgency: str, title: str, text: str, hhmm: str
+) -> list[str]:
+    """An urgent bulletin in words for the radio (title first, text cut to what one says).
+    The code and version let NSP staff record "via portofoon ontvangen" for it."""
     return [
         "Aan alle NSP's, hier CP",
         f"bericht urgentie {spell(urgency)}, van {hhmm}",
+        f"berichtcode {bulletin_id.upper()}, versie {version}",
         f"onderwerp: {canonical_text(title)}",
         f"tekst: {_cut(canonical_text(text), 240)}",
         "over",

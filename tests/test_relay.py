@@ -18,8 +18,9 @@ import sqlalchemy as sa
 
 from gateway.outbox import Outbox
 from noodcore.db import table_of
-from schemas import AckMessage
+from schemas import AckMessage, utcnow
 from schemas import shortform as sf
+from schemas.bodies import Receipt
 from schemas.transfer import TransferKey, verify
 from service.auth.models import SecurityEvent
 from service.fallback.models import RelayReport
@@ -212,3 +213,50 @@ async def test_original_first_then_relay(database_url: str, tmp_path: Path) -> N
         assert _count(app, Message) == 1 and _count(app, TriageItem) == 1
         listed = (await client.get("/api/v1/fallback/relay", headers=operator)).json()
         assert [e["channel"] for e in listed[0]["history"]] == ["http", "sms"]
+
+
+async def test_bulletin_read_out_and_received_by_radio(database_url: str, tmp_path: Path) -> None:
+    """An urgent bulletin has a read-out with its code; NSP staff record "via portofoon
+    ontvangen" (a receipt with channel radio) and the reach shows how the NSP got it."""
+    async with running_cp(database_url, CP) as (app, client):
+        admin = {"Authorization": f"Bearer {token(app, 'admin')}"}
+        operator = {"Authorization": f"Bearer {token(app, 'operator')}"}
+        gateway = {
+            "Authorization": f"Bearer {token(app, 'gateway', NSP)}",
+            "Content-Type": "application/json",
+        }
+        await client.put(f"/api/v1/fallback/nsps/{NSP}", json={"short_code": "OSC"}, headers=admin)
+        outbox = Outbox(tmp_path / "gw.db", NSP)
+        status = outbox.enqueue("status", {"state": "open", "power_source": "generator"})
+        r = await client.post("/api/v1/messages", content=status.envelope, headers=gateway)
+        assert r.status_code == 201
+        r = await client.post(
+            "/api/v1/bulletins",
+            json={
+                "bulletin_id": "kookadvies-1",
+                "urgency": "P1",
+                "texts": [
+                    {
+                        "language": "nl",
+                        "headline": "Kookadvies Oss-Noord",
+                        "text": "Kook leidingwater 3 minuten voor gebruik.",
+                    }
+                ],
+            },
+            headers=operator,
+        )
+        assert r.status_code == 201, r.text
+        readouts = (await client.get("/api/v1/fallback/readouts", headers=operator)).json()
+        (bulletin,) = [x for x in readouts if x["what"] == "bulletin"]
+        assert "berichtcode KOOKADVIES-1, versie 1" in bulletin["lines"]
+        assert "onderwerp: KOOKADVIES OSS-NOORD" in bulletin["lines"]
+
+        receipt = outbox.enqueue(
+            "receipt",
+            Receipt(bulletin_id="kookadvies-1", version=1, shown_at=utcnow(), channel="radio"),
+        )
+        r = await client.post("/api/v1/messages", content=receipt.envelope, headers=gateway)
+        assert r.status_code == 201, r.text
+        reach = (await client.get("/api/v1/bulletins/kookadvies-1/reach", headers=operator)).json()
+        (nsp,) = [n for n in reach["nsps"] if n["nsp_id"] == NSP]
+        assert (nsp["state"], nsp["channel"]) == ("current", "radio")

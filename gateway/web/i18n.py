@@ -243,6 +243,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "relay_slip_made": "Melding gemaakt om {time}",
         "relay_slip_print": "Afdrukken",
         "board_channels": "Meldingen doorgegeven buiten de verbinding om: {counts}",
+        "bulletin_radio_title": "Bericht via portofoon ontvangen",
+        "bulletin_radio_intro": "Heeft het CP een bericht via de portofoon voorgelezen? Leg "
+        "de berichtcode en versie vast; het CP ziet dan (zodra de verbinding terug is) dat dit "
+        "NSP het bericht heeft, en hoe.",
+        "bulletin_radio_code": "Berichtcode (zoals voorgelezen)",
+        "bulletin_radio_version": "Versie",
+        "bulletin_radio_channel": "Ontvangen via",
+        "bulletin_radio_save": "Vastleggen",
+        "bulletin_radio_saved": "Vastgelegd: bericht {code} versie {version}, ontvangen via "
+        "portofoon. Het CP hoort dit zodra de verbinding terug is.",
+        "bulletin_radio_invalid": "Berichtcode: kleine letters, cijfers, '-' of '_'; versie: "
+        "een getal vanaf 1.",
     },
     "en": {
         "app_name": "Emergency support point",
@@ -446,6 +458,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "relay_slip_made": "Report made at {time}",
         "relay_slip_print": "Print",
         "board_channels": "Reports passed on outside the link: {counts}",
+        "bulletin_radio_title": "Bulletin received by radio",
+        "bulletin_radio_intro": "Did the CP read out a bulletin over the radio? Record its code "
+        "and version; the CP then sees (once the link is back) that this NSP has it, and how.",
+        "bulletin_radio_code": "Bulletin code (as read out)",
+        "bulletin_radio_version": "Version",
+        "bulletin_radio_channel": "Received by",
+        "bulletin_radio_save": "Record",
+        "bulletin_radio_saved": "Recorded: bulletin {code} version {version}, received by "
+        "radio. The CP hears of it once the link is back.",
+        "bulletin_radio_invalid": "Bulletin code: lower-case letters, digits, '-' or '_'; "
+        "version: a number from 1.",
     },
 }
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +33,7 @@ from gateway.web.render import Clock, page_language, render
 from gateway.web.status import STARTED_AT, link_view
 from noodcore.httpguard import require_page
 from schemas import HandlingState, utcnow
+from schemas.bodies import Receipt
 
 router = APIRouter(include_in_schema=False)
 
@@ -457,4 +459,59 @@ async def relay_slip(message_id: str, request: Request, rt: Runtime) -> HTMLResp
         utcnow(),
         card=card,
         qr=relay.qr_svg(card.short_form) if card.short_form else None,
+    )
+
+
+# ------------------------------------------------------------------------------ bulletin by radio
+
+
+@router.get(
+    "/staff/bulletin-radio", response_class=HTMLResponse, dependencies=[require_page(*STAFF)]
+)
+async def bulletin_radio_page(request: Request, rt: Runtime) -> HTMLResponse:
+    lang = page_language(request, rt)
+    return render(
+        request, rt, "staff_bulletin_radio.html", lang, utcnow(), values={}, error=None, saved=None
+    )
+
+
+@router.post(
+    "/staff/bulletin-radio", response_class=HTMLResponse, dependencies=[require_page(*STAFF)]
+)
+async def bulletin_radio_submit(request: Request, rt: Runtime) -> HTMLResponse:
+    """Staff heard a bulletin over the radio: a receipt with its channel goes to the CP (when
+    the link is back), so the CP's reach shows this NSP has it, and how."""
+    lang = page_language(request, rt)
+    t = Translator(lang)
+    data = await _form(request)
+    values = {k: (v or [""])[0].strip() for k, v in data.items()}
+    try:
+        receipt = Receipt(
+            bulletin_id=values.get("bulletin_id", "").lower(),
+            version=int(values.get("version") or "1"),
+            shown_at=utcnow(),
+            channel=values.get("channel") or "radio",
+        )
+    except (ValueError, ValidationError):
+        return render(
+            request,
+            rt,
+            "staff_bulletin_radio.html",
+            lang,
+            utcnow(),
+            status_code=422,
+            values=values,
+            error=t("bulletin_radio_invalid"),
+            saved=None,
+        )
+    await run_in_threadpool(rt.outbox.enqueue, "receipt", receipt)
+    return render(
+        request,
+        rt,
+        "staff_bulletin_radio.html",
+        lang,
+        utcnow(),
+        values={},
+        error=None,
+        saved=t("bulletin_radio_saved", code=receipt.bulletin_id, version=receipt.version),
     )

@@ -421,6 +421,8 @@ def readouts(
                 at=version.created_at,
                 ref=f"{record.bulletin_id}/{version.version}",
                 lines=sf.bulletin_readout(
+                    record.bulletin_id,
+                    version.version,
                     version.urgency,
                     nl.get("headline", ""),
                     nl.get("text", ""),

@@ -122,3 +122,21 @@ def test_p2_only_when_configured(tmp_path: Path) -> None:
             _submit(c, _help("P1"))  # the P1 shows, so the P2 had its chance too
             html = wait_until(lambda c=c: _with_card(c), timeout=10, what="the radio card")
             assert len(_short_forms(html)) == 1 + expected
+
+
+def test_bulletin_received_by_radio(client: TestClient) -> None:
+    rt: GatewayRuntime = client.app.state.runtime  # type: ignore[attr-defined]
+    assert "Bericht via portofoon ontvangen" in client.get("/staff").text
+    r = client.post("/staff/bulletin-radio", data={"bulletin_id": "Kook advies!", "version": "1"})
+    assert r.status_code == 422 and "Berichtcode" in r.text
+    r = client.post(
+        "/staff/bulletin-radio",
+        data={"bulletin_id": "KOOKADVIES-1", "version": "2", "channel": "radio"},
+    )
+    assert r.status_code == 200 and "Vastgelegd: bericht kookadvies-1 versie 2" in r.text
+    (receipt,) = [e.body for e in rt.outbox.pending() if e.kind == "receipt"]
+    assert (receipt["bulletin_id"], receipt["version"], receipt["channel"]) == (
+        "kookadvies-1",
+        2,
+        "radio",
+    )

@@ -1,4 +1,4 @@
-"""relay: reports that came by radio, runner, SMS or short form on a stick (relay_report)
+"""relay: reports that came by radio, runner, SMS or stick (relay_report); receipt channel
 
 Revision ID: 0010_relay
 Revises: 0008_gazetteer (the lead re-chains at merge: this migration depends on no other
@@ -41,8 +41,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("original_message_id"),
     )
     op.create_index("ix_relay_report_nsp_seq", "relay_report", ["nsp_id", "seq"])
+    # A bulletin the NSP got by radio: its receipt says so, and so does the reach.
+    with op.batch_alter_table("bulletin_receipt") as batch:
+        batch.add_column(sa.Column("channel", sa.String(length=8), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bulletin_receipt") as batch:
+        batch.drop_column("channel")
     op.drop_index("ix_relay_report_nsp_seq", table_name="relay_report")
     op.drop_table("relay_report")
