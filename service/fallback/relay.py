@@ -188,15 +188,28 @@ def reconcile(conn: Connection, fresh: list[Accepted], cp_id: str) -> dict[int, 
     """Inside the store's transaction, before insert: which of ``fresh`` (by ``id()``) are
     not new messages but copies of a relayed report, or relays of a known one.
 
-    Costs one indexed query per batch when no relay is involved (and the table is small:
-    only relayed reports have rows).
+    Costs one indexed query per batch when no relay is involved (original id, or NSP and
+    seq of a relay still waiting for its original; only relayed reports have rows).
     """
     if not fresh:
         return {}
     out: dict[int, Reconciled] = {}
     nsps = sorted({a.message.nsp_id for a in fresh})
     relays = [a for a in fresh if getattr(a, "relay", None) is not None]
-    rows = conn.execute(sa.select(RELAYS).where(RELAYS.c.nsp_id.in_(nsps))).all()
+    ids = [a.message.message_id for a in fresh]
+    seqs = sorted({a.message.seq for a in fresh})
+    rows = conn.execute(
+        sa.select(RELAYS).where(
+            sa.or_(
+                RELAYS.c.original_message_id.in_(ids),
+                sa.and_(
+                    RELAYS.c.original_message_id.is_(None),
+                    RELAYS.c.nsp_id.in_(nsps),
+                    RELAYS.c.seq.in_(seqs),
+                ),
+            )
+        )
+    ).all()
     if not rows and not relays:
         return out
     by_original = {r.original_message_id: r for r in rows if r.original_message_id}
