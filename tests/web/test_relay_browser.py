@@ -200,7 +200,12 @@ def test_p1_by_radio_while_the_link_is_down(
     label = staff.locator(f"#report-{message_id} .channel-label")
     expect(label).to_contain_text("Ontvangen via portofoon om 14:05, later ook digitaal")
     _shot(staff, "relay-staff-after-link")
-    console.reload()
+    # the operator console shows how the report came in
+    console.goto(cp.url + f"/console#item-{entry['item']['id']}")
+    expect(console.locator("#item-reports")).to_contain_text("via portofoon → digitaal (MQTT)")
+    expect(console.locator("#item-reports")).to_contain_text("bloedverdunners")  # full text
+    _shot(console, "relay-console-item")
+    console.goto(cp.url + "/console/relay")
     expect(console.locator("#relays")).to_contain_text("portofoon")
     expect(console.locator("#relays")).to_contain_text("digitaal")
     _shot(console, "relay-console-history")
