@@ -158,7 +158,7 @@ async def test_relay_then_original_is_one_report(database_url: str, tmp_path: Pa
             "acknowledged",
         )
         item_now = (await client.get(f"/api/v1/incidents/{item['id']}", headers=operator)).json()
-        assert item_now["description"] == LONG
+        assert item_now["description"] == LONG and item_now["address"] == "Kerkstraat 12, Oss"
         assert item_now["reports"][0]["channels"] == ["portofoon", "digitaal (HTTP)", "loper"]
         # the ack the gateway got names the first-known time, the relay's
         assert ack["stored_at"][:19] == relayed["stored_at"][:19]

@@ -339,24 +339,28 @@ def _take_original(conn: Connection, row: Any, a: Accepted, cp_id: str) -> Recon
             history=history,
         )
     )
-    # The queue shows the full text now, not the one cut to fit the radio.
-    description = body.get("description")
+    # The queue shows the full text now (and the address as written), not the ones cut and
+    # capitalised to fit the radio.
+    full: dict[str, Any] = {}
+    if isinstance(body.get("description"), str):
+        full["description"] = body["description"]
+    address = (body.get("location") or {}).get("address")
+    if isinstance(address, str) and address:
+        full["address"] = address[:300]
     reports = table_of(TriageReport)
     items = table_of(TriageItem)
     placed = conn.execute(
         sa.select(reports.c.item_id).where(reports.c.message_id == row.message_id)
     ).first()
-    if isinstance(description, str) and placed is not None:
+    if full and placed is not None:
         conn.execute(
-            sa.update(reports)
-            .where(reports.c.message_id == row.message_id)
-            .values(description=description)
+            sa.update(reports).where(reports.c.message_id == row.message_id).values(**full)
         )
         conn.execute(
             sa.update(items)
             .where(items.c.id == placed.item_id)
             .where(items.c.representative_message_id == row.message_id)
-            .values(description=description)
+            .values(**full)
         )
     if placed is not None:
         _tell_state(conn, cp_id, placed.item_id, m.nsp_id, m.message_id, stored.received_at)
