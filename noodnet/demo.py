@@ -381,6 +381,7 @@ class LinkCut:
         self.step = "waiting"
         self.message_id: str | None = None
         self.short_form: str | None = None
+        self.made_at = 0.0  # elapsed seconds when the P1 was accepted
 
     def _say(self, text: str) -> None:
         print(f"[link cut] {text}", flush=True)
@@ -411,6 +412,7 @@ class LinkCut:
             from schemas import shortform
 
             made = r.json()
+            self.made_at = elapsed
             self.message_id = made["message_id"]
             self.short_form = shortform.encode(
                 shortform.to_short("help_request", body, self.short_code, made["seq"])
@@ -420,7 +422,8 @@ class LinkCut:
                 f"{RELAY_AFTER_SECONDS:.0f} s"
             )
             self.step = "cut"
-        elif self.step == "cut" and elapsed >= self.at + RELAY_AFTER_SECONDS:
+        elif self.step == "cut" and elapsed >= self.made_at + RELAY_AFTER_SECONDS + 1:
+            # (+1 s: the card's clock is the gateway's, and the POST took a moment)
             self._say(
                 f"""radio card (staff screen, sign in with the staff token):
     {self.gw_url}/staff/sent#relay-{self.message_id}

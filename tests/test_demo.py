@@ -71,7 +71,7 @@ def test_demo_cuts_the_link_and_shows_the_radio_card(tmp_path: Path) -> None:
         proc = subprocess.Popen(
             [
                 sys.executable, "-m", "noodnet", "demo",
-                "--http-port", "0", "--duration", "120", "--gateways", "2",
+                "--http-port", "0", "--duration", "240", "--gateways", "2",
                 "--workdir", str(tmp_path / "demo"), "--broker", "mosquitto",
                 "--link-cut-at", "3",
             ],
@@ -88,16 +88,21 @@ def test_demo_cuts_the_link_and_shows_the_radio_card(tmp_path: Path) -> None:
                 log.read_text(),
             )
 
-        m = wait_until(card, 60, interval=0.2, what="the demo's radio card step")
+        m = wait_until(card, 150, interval=0.2, what="the demo's radio card step")
         gw_url, message_id, short, _relay_url = m.groups()
         assert "the NSP-CP link is gone" in log.read_text()
         staff = re.search(r"staff token\s+(nn_\S+)", log.read_text())
         assert staff, log.read_text()
-        page = httpx.get(
-            f"{gw_url}/staff/sent/list", cookies={TOKEN_COOKIE: staff.group(1)}, timeout=5
-        )
-        assert page.status_code == 200
-        assert f'id="relay-{message_id}"' in page.text and short.strip() in page.text
+
+        def sent_list() -> str | None:
+            page = httpx.get(
+                f"{gw_url}/staff/sent/list", cookies={TOKEN_COOKIE: staff.group(1)}, timeout=5
+            )
+            assert page.status_code == 200
+            return page.text if f'id="relay-{message_id}"' in page.text else None
+
+        html = wait_until(sent_list, 20, interval=0.5, what="the card on the staff screen")
+        assert short.strip() in html
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0, log.read_text()[-3000:]
