@@ -146,3 +146,20 @@ class ExerciseModeRow(GatewayTable, table=True):
     name: str | None = Field(default=None, max_length=200)
     since: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     set_by: str | None = Field(default=None, max_length=100)
+
+
+class RelayMarkRow(GatewayTable, table=True):
+    """Staff passed an unacknowledged report on by another channel (radio, runner, SMS).
+
+    The outbox row is not touched: it stays unacknowledged, and is resent, until the CP's
+    real ack arrives (``gateway.relay``). One row per hand-over: the channel history."""
+
+    __tablename__ = "relay_mark"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(index=True, max_length=26)
+    channel: str = Field(max_length=8)
+    confirmed_by: str | None = Field(default=None, max_length=100)
+    confirmed_at: str | None = Field(default=None, max_length=5, description="HH:MM, local")
+    marked_by: str | None = Field(default=None, max_length=100)
+    marked_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

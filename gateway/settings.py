@@ -116,6 +116,19 @@ class GatewaySettings(HttpServerSettings):
         pattern=r"^[A-Z][A-Z0-9]{1,5}$",
         description="This NSP's short code for radio and SMS, from 'noodnet provision nsp'.",
     )
+    relay_after_seconds: float = Field(
+        default=120,
+        gt=0,
+        le=86400,
+        description="Show the 'Doorgeven via portofoon' card for an urgent report the CP has "
+        "not acknowledged this many seconds after it was made, or as soon as the link has been "
+        "down this long (docs/fallback.md).",
+    )
+    relay_urgencies: str = Field(
+        default="P1",
+        pattern=r"^(P1|P1,P2|P2,P1)$",
+        description="Which urgencies get the radio card: 'P1' or 'P1,P2'.",
+    )
     public_board: bool = Field(
         default=False,
         description="Residents' devices may read the bulletins without a token (the info "

@@ -193,6 +193,14 @@ def demo(
             "or force 'mosquitto' / 'amqtt'"
         ),
     ] = "auto",
+    link_cut_at: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds after the start at which the demo cuts the link and shows the radio "
+            "card (docs/fallback.md); 0 = never",
+        ),
+    ] = 40.0,
 ) -> None:
     """Everything on one machine: broker, CP service, simulated gateways, outage scenario."""
     from noodnet.demo import run_demo
@@ -207,6 +215,7 @@ def demo(
             speed=speed,
             workdir=workdir,
             broker_kind=broker,
+            link_cut_at=link_cut_at or None,
         )
     )
 

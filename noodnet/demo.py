@@ -22,6 +22,13 @@ from noodnet.broker import EmbeddedBroker, LocalBroker, find_mosquitto, free_por
 from noodnet.scenario import NSPS, events
 
 CP_ID = "cp-oss"
+# The "link is gone" step (docs/fallback.md): after LINK_CUT_AT seconds the broker stops, a P1
+# is made at the first NSP, and once the gateway's radio threshold has passed the demo prints
+# where its "Doorgeven via portofoon" card is and where the CP operator types it in. The
+# broker comes back LINK_CUT_FOR seconds after the cut, and the original reconciles.
+LINK_CUT_AT = 40.0
+LINK_CUT_FOR = 75.0
+RELAY_AFTER_SECONDS = 15.0
 CP_BROKER_USER = "noodnet-cp"
 # A read-only broker account for watching the traffic: connecting as noodnet-cp would replace
 # the CP service's own connection (the broker uses the username as client id).
@@ -148,6 +155,7 @@ def run_demo(
     speed: float,
     workdir: Path,
     broker_kind: str = "auto",
+    link_cut_at: float | None = LINK_CUT_AT,
 ) -> int:
     gateways = min(gateways, len(NSPS))
     if workdir.exists():
@@ -209,6 +217,7 @@ def run_demo(
         )
         procs.append(cp)
         admin = {"Authorization": f"Bearer {creds.cp_tokens['admin']}"}
+        short_codes: dict[str, str] = {}
         for nsp in NSPS[:gateways]:
             httpx.put(
                 f"{cp_url}/api/v1/nsps/{nsp.nsp_id}",
@@ -216,6 +225,12 @@ def run_demo(
                 headers=admin,
                 timeout=10,
             ).raise_for_status()
+            # The short code for radio and SMS, as `noodnet provision nsp` sets it up.
+            r = httpx.put(
+                f"{cp_url}/api/v1/fallback/nsps/{nsp.nsp_id}", json={}, headers=admin, timeout=10
+            )
+            r.raise_for_status()
+            short_codes[nsp.nsp_id] = r.json()["short_code"]
 
         gw_urls: list[str] = []
         for nsp in NSPS[:gateways]:
@@ -229,6 +244,8 @@ def run_demo(
                     "NOODNET_HEARTBEAT_SECONDS": "30",
                     "NOODNET_MQTT_PASSWORD": creds.nsp_broker_passwords[nsp.nsp_id],
                     "NOODNET_PUBLIC_BOARD": "true",
+                    "NOODNET_SHORT_CODE": short_codes[nsp.nsp_id],
+                    "NOODNET_RELAY_AFTER_SECONDS": str(RELAY_AFTER_SECONDS),
                 },
                 log,
                 0,
@@ -237,7 +254,12 @@ def run_demo(
             gw_urls.append(url)
 
         _banner(cp_url, gw_urls, broker.port, workdir, creds)
-        return _play(cp_url, gw_urls, gateways, duration, speed, procs, creds)
+        cut = (
+            LinkCut(broker, cp_url, gw_urls[0], creds, short_codes[NSPS[0].nsp_id], link_cut_at)
+            if link_cut_at is not None
+            else None
+        )
+        return _play(cp_url, gw_urls, gateways, duration, speed, procs, creds, cut)
     except (KeyboardInterrupt, _Stop):
         print("\nstopping the demo ...")
         return 0
@@ -262,6 +284,7 @@ def _play(
     speed: float,
     procs: list[subprocess.Popen[bytes]],
     creds: DemoCredentials,
+    cut: LinkCut | None = None,
 ) -> int:
     start = time.monotonic()
     pending = events(gateways)
@@ -286,6 +309,8 @@ def _play(
                     "accepted" if r.status_code == 201 else f"REJECTED {r.status_code}: {r.text}"
                 )
                 print(f"[{now:6.1f}s] {nsp.name:<28} {ev.kind:<17} {state}")
+            if cut is not None:
+                cut.tick(client, time.monotonic() - start)
             time.sleep(0.1)
     return 0
 
@@ -331,3 +356,91 @@ Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
 """,
         flush=True,
     )
+
+
+class LinkCut:
+    """The demo step "the link is gone" (see LINK_CUT_AT): stop the broker, make a P1 at one
+    NSP, print its radio card and the CP's form, restore the broker, show the reconciliation.
+    """
+
+    def __init__(
+        self,
+        broker: LocalBroker | EmbeddedBroker,
+        cp_url: str,
+        gw_url: str,
+        creds: DemoCredentials,
+        short_code: str,
+        at: float,
+    ) -> None:
+        self.broker = broker
+        self.cp_url = cp_url
+        self.gw_url = gw_url
+        self.creds = creds
+        self.short_code = short_code
+        self.at = at
+        self.step = "waiting"
+        self.message_id: str | None = None
+        self.short_form: str | None = None
+        self.made_at = 0.0  # elapsed seconds when the P1 was accepted
+
+    def _say(self, text: str) -> None:
+        print(f"[link cut] {text}", flush=True)
+
+    def tick(self, client: httpx.Client, elapsed: float) -> None:
+        nsp = NSPS[0]
+        if self.step == "waiting" and elapsed >= self.at:
+            self._say("the NSP-CP link is gone: the broker is stopped")
+            self.broker.stop()
+            body = {
+                "category": "medical",
+                "urgency": "P1",
+                "location": {"address": "Kruisstraat 28, Oss"},
+                "people_involved": 1,
+                "vulnerable_people": 1,
+                "description": "Vrouw (82) valt steeds weg, ademt zwaar. 112 werkt niet, "
+                "zoon is bij haar.",
+            }
+            r = client.post(
+                self.gw_url + "/api/v1/reports",
+                json={"kind": "help_request", "body": body},
+                headers={"Authorization": f"Bearer {self.creds.staff_tokens[nsp.nsp_id]}"},
+            )
+            if r.status_code != 201:
+                self._say(f"could not make the P1: {r.status_code} {r.text}")
+                self.step = "done"
+                return
+            from schemas import shortform
+
+            made = r.json()
+            self.made_at = elapsed
+            self.message_id = made["message_id"]
+            self.short_form = shortform.encode(
+                shortform.to_short("help_request", body, self.short_code, made["seq"])
+            )
+            self._say(
+                f"a P1 at {nsp.name} waits in its outbox; the radio card shows after "
+                f"{RELAY_AFTER_SECONDS:.0f} s"
+            )
+            self.step = "cut"
+        elif self.step == "cut" and elapsed >= self.made_at + RELAY_AFTER_SECONDS + 1:
+            # (+1 s: the card's clock is the gateway's, and the POST took a moment)
+            self._say(
+                f"""radio card (staff screen, sign in with the staff token):
+    {self.gw_url}/staff/sent#relay-{self.message_id}
+  short form to read out:  {self.short_form}
+  the CP operator types it in:  {self.cp_url}/console/relay  (operator token)
+  the link comes back in {LINK_CUT_FOR - RELAY_AFTER_SECONDS:.0f} s"""
+            )
+            self.step = "shown"
+        elif self.step == "shown" and elapsed >= self.at + LINK_CUT_FOR:
+            try:
+                self.broker.start()
+            except Exception as exc:  # the embedded broker may not restart on its port
+                self._say(f"could not restart the broker: {exc}")
+                self.step = "done"
+                return
+            self._say(
+                "the link is back; the original reconciles with the radio copy: "
+                f"{self.cp_url}/api/v1/fallback/relay"
+            )
+            self.step = "done"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -163,6 +164,11 @@ class Receipt(StrictModel):
     bulletin_id: str = Field(pattern=ID_PATTERN)
     version: int = Field(ge=1, le=MAX_INT32)
     shown_at: Timestamp
+    channel: Literal["radio", "runner", "sms", "usb"] | None = Field(
+        default=None,
+        description="How the NSP got the bulletin when not over the link (staff recorded "
+        "'via portofoon ontvangen'); absent: over the link.",
+    )
 
 
 class TaskState(StrEnum):

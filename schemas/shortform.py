@@ -919,3 +919,50 @@ def readout(r: ShortReport) -> list[str]:
         lines.append(f"{label}: {r.text}")
     lines.append(f"controle {spell(check)}")
     return lines
+
+
+# --------------------------------------------------------------------------- down-going read-out
+
+STATE_WORDS: Final = {
+    "stored": "ONTVANGEN",
+    "acknowledged": "BEVESTIGD, WORDT BEHANDELD",
+    "dispatched": "HULP IS ONDERWEG",
+    "in_progress": "HULP IS BEZIG",
+    "resolved": "AFGEHANDELD",
+    "closed": "GESLOTEN",
+    "closed_duplicate": "GESLOTEN, AL GEMELD",
+    "closed_not_needed": "GESLOTEN, NIET NODIG",
+    "received_not_processed": "ONTVANGEN, WORDT NAGEKEKEN",
+}
+DISPATCHED_RESOURCE: Final = "WORDT GELEVERD"
+
+
+def state_readout(
+    short_code: str, seq: int, state: str, hhmm: str, note: str | None = None
+) -> list[str]:
+    """What the CP operator says over the radio for a state change of one report."""
+    lines = [
+        f"Aan {spell(short_code)}, hier CP",
+        f"uw melding volgnummer {spell(str(seq))}",
+        f"status {STATE_WORDS.get(state, state.upper())}",
+        f"om {hhmm}",
+    ]
+    if note:
+        lines.append(f"toelichting: {_cut(canonical_text(note), 80)}")
+    lines.append("over")
+    return lines
+
+
+def bulletin_readout(
+    bulletin_id: str, version: int, urgency: str, title: str, text: str, hhmm: str
+) -> list[str]:
+    """An urgent bulletin in words for the radio (title first, text cut to what one says).
+    The code and version let NSP staff record "via portofoon ontvangen" for it."""
+    return [
+        "Aan alle NSP's, hier CP",
+        f"bericht urgentie {spell(urgency)}, van {hhmm}",
+        f"berichtcode {bulletin_id.upper()}, versie {version}",
+        f"onderwerp: {canonical_text(title)}",
+        f"tekst: {_cut(canonical_text(text), 240)}",
+        "over",
+    ]

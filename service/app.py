@@ -28,7 +28,7 @@ from service.upstream import api as upstream_api
 from service.upstream import stream
 from service.upstream.settings import UpstreamSettings
 from service.web import api as picture_api
-from service.web import console, pages
+from service.web import console, pages, relay_page
 from service.web import login as web_login
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def create_app(
         picture_api,
         pages,
         console,
+        relay_page,
         fallback_api,
         exercise_api,
     ):

@@ -42,6 +42,7 @@ from schemas import (
 from schemas.common import TEXT_PATTERN
 from schemas.envelope import UP_ADAPTER
 from service import kinds
+from service.fallback.relay import RelayInfo
 from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import Delivery
 from service.ops.timing import INGEST_BATCH_SECONDS, MESSAGES_RECEIVED
@@ -219,6 +220,7 @@ class Incoming:
     future: Future[StoreResult] | None = None
     reprocess_of: int | None = None  # a dead letter an operator re-processes
     expect_nsp: str | None = None  # re-processing an HTTP dead letter: the sender's NSP
+    relay: RelayInfo | None = None  # typed in at the CP from a radio call, slip or SMS
 
 
 @dataclass
@@ -418,6 +420,7 @@ class IngestWorker:
                 item.transport,
                 payload=item.payload,
                 dead_letter_id=item.reprocess_of,
+                relay=item.relay,
             )
             return _Unit(item, accepted=accepted)
         except Exception as exc:

@@ -108,6 +108,11 @@ class CpRuntime:
                 BulletinRepublisher(engine, settings.cp_id, bridge),
                 TaskResender(engine, settings.cp_id, bridge, settings.task_resend_seconds),
             ]
+        if settings.sms_inbox_dir is not None:
+            from service.fallback.sms import SmsInbox
+
+            # Upward, but a worker like these: started, stopped and shown in /readyz with them.
+            self.downward.append(SmsInbox(engine, ingest, settings.sms_inbox_dir))
         for worker in self.downward:
             worker.start()
         if bridge is not None:

@@ -82,6 +82,12 @@ class ServiceSettings(HttpServerSettings):
         description="A targeted NSP still without the current bulletin version after this "
         "long is flagged stale in the reach view.",
     )
+    sms_inbox_dir: Path | None = Field(
+        default=None,
+        description="gammu-smsd's inbox directory (files service, inboxformat=standard): "
+        "each received SMS holding a short form is entered like a radio relay, channel 'sms' "
+        "(docs/fallback.md). Unset: no SMS.",
+    )
     task_resend_seconds: float = Field(
         default=300,
         gt=0,

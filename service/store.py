@@ -31,6 +31,7 @@ from noodcore.db import table_of
 from schemas import Presence, UpMessage, utcnow
 from service import kinds
 from service.auth.tokens import record_event
+from service.fallback import relay
 from service.models import DeadLetter, Message, Nsp
 
 MAX_GAP_RANGES = 1000
@@ -45,6 +46,7 @@ class Accepted:
     transport: str
     payload: bytes | None = None  # the raw bytes, for a dead letter
     dead_letter_id: int | None = None  # re-processing this dead letter
+    relay: relay.RelayInfo | None = None  # typed in from a radio call, slip, SMS
 
 
 @dataclass
@@ -235,6 +237,12 @@ def _store_batch(
                 if not _same_content(row, a.message):
                     conflicts[id(a)] = _reuse_reason(a.message, row.nsp_id, "a stored message")
         fresh = [a for mid, a in unique.items() if mid not in existing and id(a) not in conflicts]
+        at("store:relay")
+        # A relayed report and its original are one report (service.fallback.relay).
+        reconciled = relay.reconcile(conn, fresh, cp_id)
+        if reconciled:
+            fresh = [a for a in fresh if id(a) not in reconciled]
+        at("store")
         if fresh:
             rows = [
                 {
@@ -312,6 +320,21 @@ def _store_batch(
     for item in accepted:
         m = item.message
         reason = conflicts.get(id(item))
+        rec = reconciled.get(id(unique[m.message_id]))
+        if rec is not None and reason is None:
+            results.append(
+                StoreResult(
+                    # A relay learns the report it joined; an original keeps its own id (the
+                    # gateway's ack refers to it).
+                    message_id=rec.stored_message_id if item.relay is not None else m.message_id,
+                    nsp_id=m.nsp_id,
+                    seq=m.seq,
+                    kind=m.kind,
+                    stored_at=rec.stored_at,
+                    new=False,
+                )
+            )
+            continue
         results.append(
             StoreResult(
                 message_id=m.message_id,

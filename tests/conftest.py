@@ -87,6 +87,7 @@ SQLITE_PASS_ONLY = (
     "tests/test_demo.py",
     "tests/web/test_pages_browser.py",
     "tests/web/test_console_browser.py",
+    "tests/web/test_relay_browser.py",
     "tests/upstream/test_dashboard_browser.py",
     "tests/test_schemathesis.py",
 )

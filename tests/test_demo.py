@@ -61,3 +61,48 @@ def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: 
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0, log.read_text()[-3000:]
+
+
+def test_demo_cuts_the_link_and_shows_the_radio_card(tmp_path: Path) -> None:
+    """Must show 5 (the demo part): the demo's link-cut step prints the radio card's URL, and
+    the card there holds the short form it printed."""
+    log = tmp_path / "demo.log"
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "noodnet", "demo",
+                "--http-port", "0", "--duration", "240", "--gateways", "2",
+                "--workdir", str(tmp_path / "demo"), "--broker", "mosquitto",
+                "--link-cut-at", "3",
+            ],
+            cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+
+        def card() -> re.Match[str] | None:
+            assert proc.poll() is None, log.read_text()
+            return re.search(
+                r"radio card .*\n\s+(http://127\.0\.0\.1:\d+)/staff/sent#relay-([0-9A-Z]{26})\n"
+                r"\s+short form to read out:\s+(.+)\n\s+the CP operator types it in:\s+"
+                r"(http://\S+/console/relay)",
+                log.read_text(),
+            )
+
+        m = wait_until(card, 150, interval=0.2, what="the demo's radio card step")
+        gw_url, message_id, short, _relay_url = m.groups()
+        assert "the NSP-CP link is gone" in log.read_text()
+        staff = re.search(r"staff token\s+(nn_\S+)", log.read_text())
+        assert staff, log.read_text()
+
+        def sent_list() -> str | None:
+            page = httpx.get(
+                f"{gw_url}/staff/sent/list", cookies={TOKEN_COOKIE: staff.group(1)}, timeout=5
+            )
+            assert page.status_code == 200
+            return page.text if f'id="relay-{message_id}"' in page.text else None
+
+        html = wait_until(sent_list, 20, interval=0.5, what="the card on the staff screen")
+        assert short.strip() in html
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0, log.read_text()[-3000:]

@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
+from gateway import relay
 from gateway.auth import BOARD_READERS
 from gateway.inbox import StoredBulletin
 from gateway.models import BulletinRow
@@ -65,6 +66,7 @@ class Board:
     last_update: datetime | None
     link: LinkView
     now: datetime
+    channels: dict[str, int]  # reports passed on by radio/runner/SMS (gateway.relay)
 
 
 def _choose(stored: StoredBulletin, lang: str, now: datetime) -> BoardItem:
@@ -104,6 +106,7 @@ def board_state(rt: GatewayRuntime, lang: str) -> Board:
         last_update=last_update,
         link=link_view(rt),
         now=now,
+        channels=relay.channel_counts(rt.outbox.engine),
     )
 
 

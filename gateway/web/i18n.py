@@ -216,6 +216,60 @@ TEXTS: dict[str, dict[str, str]] = {
         "open_tasks_count": "{count} open taak/taken",
         "task_unknown": "Deze taak bestaat niet (meer).",
         "task_cancelled_error": "Deze taak is ingetrokken door het CP.",
+        "relay_title": "Doorgeven via portofoon",
+        "relay_intro": "Het CP heeft deze urgente meldingen na {wait} nog niet "
+        "bevestigd, of de verbinding is al zo lang weg. Lees ze voor via de portofoon (of geef "
+        "het loperbriefje mee). De melding blijft in de wachtrij tot het CP haar echt heeft.",
+        "relay_card_title": "Doorgeven via portofoon",
+        "relay_minutes": "{n} minuten",
+        "relay_seconds": "{n} seconden",
+        "relay_short_form": "Kort bericht:",
+        "relay_check": "Controlecode",
+        "relay_print": "Print loperbriefje (A6)",
+        "relay_mark_button": "Doorgegeven? Vastleggen",
+        "relay_mark_title": "Doorgegeven vastleggen",
+        "relay_mark_intro": "Leg vast hoe de melding is doorgegeven en wie van het CP het "
+        "bevestigde. De melding blijft in de wachtrij tot het CP ontvangst digitaal bevestigt.",
+        "relay_mark_channel": "Doorgegeven via",
+        "relay_channel_radio": "portofoon",
+        "relay_channel_runner": "loper",
+        "relay_channel_sms": "sms",
+        "relay_confirmed_by": "Bevestigd door (naam bij het CP)",
+        "relay_confirmed_at": "Bevestigd door CP om (UU:MM)",
+        "relay_by": "Uw naam",
+        "relay_mark_save": "Vastleggen",
+        "relay_history": "Doorgegeven",
+        "relay_confirmed_line": "bevestigd door {name} om {time}",
+        "relay_stays": "Deze melding blijft klaarstaan en wordt opnieuw verstuurd zodra de "
+        "verbinding terug is; het CP telt haar maar één keer.",
+        "relay_passed": "Doorgegeven via {channel} om {time}; wacht op digitale bevestiging",
+        "relay_passed_confirmed": "Doorgegeven via {channel}, bevestigd door CP om {time}",
+        "relay_received_then_digital": "Ontvangen via {channel} om {time}, later ook digitaal",
+        "relay_no_code": "Geen korte code ingesteld voor dit NSP (NOODNET_SHORT_CODE); geef "
+        "de melding in eigen woorden door.",
+        "relay_too_long": "Deze melding past niet in een kort bericht; geef haar in eigen "
+        "woorden door.",
+        "relay_bad_time": "Tijd als UU:MM, bijvoorbeeld 14:05.",
+        "relay_bad_channel": "Kies portofoon, loper of sms.",
+        "relay_unknown": "Deze melding bestaat niet (meer).",
+        "relay_slip_title": "Loperbriefje noodmelding",
+        "relay_slip_for": "Afgeven bij het coördinatiepunt (CP). Operator: typ of scan het korte "
+        "bericht in 'Melding invoeren namens NSP'.",
+        "relay_slip_made": "Melding gemaakt om {time}",
+        "relay_slip_print": "Afdrukken",
+        "board_channels": "Meldingen doorgegeven buiten de verbinding om: {counts}",
+        "bulletin_radio_title": "Bericht via portofoon ontvangen",
+        "bulletin_radio_intro": "Heeft het CP een bericht via de portofoon voorgelezen? Leg "
+        "de berichtcode en versie vast; het CP ziet dan (zodra de verbinding terug is) dat dit "
+        "NSP het bericht heeft, en hoe.",
+        "bulletin_radio_code": "Berichtcode (zoals voorgelezen)",
+        "bulletin_radio_version": "Versie",
+        "bulletin_radio_channel": "Ontvangen via",
+        "bulletin_radio_save": "Vastleggen",
+        "bulletin_radio_saved": "Vastgelegd: bericht {code} versie {version}, ontvangen via "
+        "portofoon. Het CP hoort dit zodra de verbinding terug is.",
+        "bulletin_radio_invalid": "Berichtcode: kleine letters, cijfers, '-' of '_'; versie: "
+        "een getal vanaf 1.",
     },
     "en": {
         "app_name": "Emergency support point",
@@ -393,6 +447,58 @@ TEXTS: dict[str, dict[str, str]] = {
         "open_tasks_count": "{count} open task(s)",
         "task_unknown": "This task does not exist (any more).",
         "task_cancelled_error": "This task was called off by the CP.",
+        "relay_title": "Pass on by radio",
+        "relay_intro": "The CP has not confirmed these urgent reports after {wait}, "
+        "or the link has been down that long. Read them out over the radio (or give a runner "
+        "the slip). The report stays queued until the CP really has it.",
+        "relay_card_title": "Pass on by radio",
+        "relay_minutes": "{n} minutes",
+        "relay_seconds": "{n} seconds",
+        "relay_short_form": "Short form:",
+        "relay_check": "Check code",
+        "relay_print": "Print runner slip (A6)",
+        "relay_mark_button": "Passed on? Record it",
+        "relay_mark_title": "Record passing on",
+        "relay_mark_intro": "Record how the report was passed on and who at the CP confirmed "
+        "it. The report stays queued until the CP confirms it digitally.",
+        "relay_mark_channel": "Passed on by",
+        "relay_channel_radio": "radio",
+        "relay_channel_runner": "runner",
+        "relay_channel_sms": "SMS",
+        "relay_confirmed_by": "Confirmed by (name at the CP)",
+        "relay_confirmed_at": "Confirmed by the CP at (HH:MM)",
+        "relay_by": "Your name",
+        "relay_mark_save": "Record",
+        "relay_history": "Passed on",
+        "relay_confirmed_line": "confirmed by {name} at {time}",
+        "relay_stays": "This report stays queued and is sent again when the link is back; the "
+        "CP counts it once.",
+        "relay_passed": "Passed on by {channel} at {time}; waiting for the digital confirmation",
+        "relay_passed_confirmed": "Passed on by {channel}, confirmed by the CP at {time}",
+        "relay_received_then_digital": "Received by {channel} at {time}, later also digitally",
+        "relay_no_code": "This NSP has no short code (NOODNET_SHORT_CODE); pass the report on "
+        "in your own words.",
+        "relay_too_long": "This report does not fit a short form; pass it on in your own words.",
+        "relay_bad_time": "Time as HH:MM, e.g. 14:05.",
+        "relay_bad_channel": "Choose radio, runner or SMS.",
+        "relay_unknown": "This report does not exist (any more).",
+        "relay_slip_title": "Runner slip: emergency report",
+        "relay_slip_for": "Hand in at the coordination point (CP). Operator: type or scan the "
+        "short form into 'Enter a report on behalf of an NSP'.",
+        "relay_slip_made": "Report made at {time}",
+        "relay_slip_print": "Print",
+        "board_channels": "Reports passed on outside the link: {counts}",
+        "bulletin_radio_title": "Bulletin received by radio",
+        "bulletin_radio_intro": "Did the CP read out a bulletin over the radio? Record its code "
+        "and version; the CP then sees (once the link is back) that this NSP has it, and how.",
+        "bulletin_radio_code": "Bulletin code (as read out)",
+        "bulletin_radio_version": "Version",
+        "bulletin_radio_channel": "Received by",
+        "bulletin_radio_save": "Record",
+        "bulletin_radio_saved": "Recorded: bulletin {code} version {version}, received by "
+        "radio. The CP hears of it once the link is back.",
+        "bulletin_radio_invalid": "Bulletin code: lower-case letters, digits, '-' or '_'; "
+        "version: a number from 1.",
     },
 }
 

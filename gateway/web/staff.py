@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
+from gateway import relay
 from gateway.auth import STAFF
 from gateway.inbox import StoredTask, TaskNotFoundError, TaskStateError
 from gateway.models import OutboxRow
@@ -29,9 +31,10 @@ from gateway.runtime import GatewayRuntime
 from gateway.web import forms
 from gateway.web.i18n import Translator, UiLang
 from gateway.web.render import Clock, page_language, render
-from gateway.web.status import link_view
+from gateway.web.status import STARTED_AT, link_view
 from noodcore.httpguard import require_page
 from schemas import HandlingState, utcnow
+from schemas.bodies import Receipt
 from schemas.common import ID_PATTERN
 
 router = APIRouter(include_in_schema=False)
@@ -201,6 +204,9 @@ class SentItem:
     state_label: str
     cp_label: str | None
     history: list[AckEvent]
+    radio: relay.RelayCard | None = None
+    marks: tuple[relay.Mark, ...] = ()
+    channel_label: str | None = None  # "ontvangen via portofoon om 14:05, later ook digitaal"
 
 
 def _cp_label(entry: OutboxEntry, t: Translator, clock: Clock) -> str | None:
@@ -241,10 +247,34 @@ def _summary(entry: OutboxEntry, t: Translator) -> tuple[str, str | None]:
     return "", None
 
 
+def link_down_since(rt: GatewayRuntime) -> datetime | None:
+    """Since when the link is down (the gateway's start when it never came up); None: up."""
+    info = rt.publisher.info()
+    if info.connected:
+        return None
+    return info.last_disconnected_at or STARTED_AT
+
+
+def _channel_label(
+    e: OutboxEntry, marks: list[relay.Mark], t: Translator, clock: Clock
+) -> str | None:
+    if not marks:
+        return None
+    first = marks[0]
+    channel = t(f"relay_channel_{first.channel}")
+    if e.state == "stored":
+        at = first.confirmed_at or clock(e.cp_stored_at)
+        return t("relay_received_then_digital", channel=channel, time=at)
+    if first.confirmed_at:
+        return t("relay_passed_confirmed", channel=channel, time=first.confirmed_at)
+    return t("relay_passed", channel=channel, time=clock(first.marked_at))
+
+
 def sent_items(rt: GatewayRuntime, lang: UiLang, now: datetime, limit: int = 100) -> list[SentItem]:
     t = Translator(lang)
     clock = Clock(ZoneInfo(rt.settings.timezone), now)
     connected = rt.publisher.connected
+    down_since = link_down_since(rt)
     with Session(rt.outbox.engine) as session:
         rows = session.exec(
             select(OutboxRow)
@@ -254,6 +284,7 @@ def sent_items(rt: GatewayRuntime, lang: UiLang, now: datetime, limit: int = 100
             .limit(limit)
         ).all()
         entries = [OutboxEntry.from_row(r) for r in rows]
+    all_marks = relay.marks(rt.outbox.engine, [e.message_id for e in entries])
     items = []
     for e in entries:
         if e.cp_state == HandlingState.RECEIVED_NOT_PROCESSED:
@@ -279,6 +310,11 @@ def sent_items(rt: GatewayRuntime, lang: UiLang, now: datetime, limit: int = 100
                 state_label=label,
                 cp_label=_cp_label(e, t, clock),
                 history=rt.outbox.history(e.message_id) if e.state == "stored" else [],
+                radio=relay.card_for(e, rt.settings.short_code)
+                if relay.needs_radio(e, rt.settings, now, down_since)
+                else None,
+                marks=tuple(all_marks.get(e.message_id, [])),
+                channel_label=_channel_label(e, all_marks.get(e.message_id, []), t, clock),
             )
         )
     return items
@@ -368,3 +404,148 @@ async def task_action(task_id: str, action: str, request: Request, rt: Runtime) 
             error=error,
         )
     return RedirectResponse(f"/staff/tasks#task-{task_id}", status_code=303)
+
+
+# ------------------------------------------------------------------------------ radio
+
+
+def _entry(rt: GatewayRuntime, message_id: str) -> OutboxEntry:
+    with Session(rt.outbox.engine) as session:
+        row = session.get(OutboxRow, message_id)
+        if row is None or row.kind not in LISTED_KINDS:
+            raise HTTPException(404, f"no report {message_id!r}")
+        return OutboxEntry.from_row(row)
+
+
+@router.get(
+    "/staff/relay/{message_id}", response_class=HTMLResponse, dependencies=[require_page(*STAFF)]
+)
+async def relay_page(message_id: str, request: Request, rt: Runtime) -> HTMLResponse:
+    lang = page_language(request, rt)
+    entry = await run_in_threadpool(_entry, rt, message_id)
+    marks = await run_in_threadpool(relay.marks, rt.outbox.engine, [message_id])
+    return render(
+        request,
+        rt,
+        "staff_relay.html",
+        lang,
+        utcnow(),
+        card=relay.card_for(entry, rt.settings.short_code),
+        marks=marks.get(message_id, []),
+        error=None,
+    )
+
+
+@router.post(
+    "/staff/relay/{message_id}/mark",
+    response_class=HTMLResponse,
+    dependencies=[require_page(*STAFF)],
+)
+async def relay_mark(message_id: str, request: Request, rt: Runtime) -> Response:
+    lang = page_language(request, rt)
+    data = await _form(request)
+
+    def one(name: str) -> str:
+        return (data.get(name) or [""])[0]
+
+    try:
+        await run_in_threadpool(
+            relay.mark,
+            rt.outbox.engine,
+            message_id,
+            one("channel"),
+            one("confirmed_by"),
+            one("confirmed_at"),
+            one("by"),
+        )
+    except relay.MarkError as exc:
+        entry = await run_in_threadpool(_entry, rt, message_id)
+        marks = await run_in_threadpool(relay.marks, rt.outbox.engine, [message_id])
+        return render(
+            request,
+            rt,
+            "staff_relay.html",
+            lang,
+            utcnow(),
+            status_code=404 if exc.key == "relay_unknown" else 422,
+            card=relay.card_for(entry, rt.settings.short_code),
+            marks=marks.get(message_id, []),
+            error=Translator(lang)(exc.key),
+        )
+    return RedirectResponse(f"/staff/sent#report-{message_id}", status_code=303)
+
+
+@router.get(
+    "/staff/relay/{message_id}/slip",
+    response_class=HTMLResponse,
+    dependencies=[require_page(*STAFF)],
+)
+async def relay_slip(message_id: str, request: Request, rt: Runtime) -> HTMLResponse:
+    """The A6 runner slip: short form, read-out, check code and a QR code of the short form."""
+    lang = page_language(request, rt)
+    entry = await run_in_threadpool(_entry, rt, message_id)
+    card = relay.card_for(entry, rt.settings.short_code)
+    return render(
+        request,
+        rt,
+        "staff_slip.html",
+        lang,
+        utcnow(),
+        card=card,
+        qr=relay.qr_svg(card.short_form) if card.short_form else None,
+    )
+
+
+# ------------------------------------------------------------------------------ bulletin by radio
+
+
+@router.get(
+    "/staff/bulletin-radio", response_class=HTMLResponse, dependencies=[require_page(*STAFF)]
+)
+async def bulletin_radio_page(request: Request, rt: Runtime) -> HTMLResponse:
+    lang = page_language(request, rt)
+    return render(
+        request, rt, "staff_bulletin_radio.html", lang, utcnow(), values={}, error=None, saved=None
+    )
+
+
+@router.post(
+    "/staff/bulletin-radio", response_class=HTMLResponse, dependencies=[require_page(*STAFF)]
+)
+async def bulletin_radio_submit(request: Request, rt: Runtime) -> HTMLResponse:
+    """Staff heard a bulletin over the radio: a receipt with its channel goes to the CP (when
+    the link is back), so the CP's reach shows this NSP has it, and how."""
+    lang = page_language(request, rt)
+    t = Translator(lang)
+    data = await _form(request)
+    values = {k: (v or [""])[0].strip() for k, v in data.items()}
+    try:
+        receipt = Receipt(
+            bulletin_id=values.get("bulletin_id", "").lower(),
+            version=int(values.get("version") or "1"),
+            shown_at=utcnow(),
+            channel=values.get("channel") or "radio",
+        )
+    except (ValueError, ValidationError):
+        return render(
+            request,
+            rt,
+            "staff_bulletin_radio.html",
+            lang,
+            utcnow(),
+            status_code=422,
+            values=values,
+            error=t("bulletin_radio_invalid"),
+            saved=None,
+        )
+    await run_in_threadpool(rt.outbox.enqueue, "receipt", receipt)
+    return render(
+        request,
+        rt,
+        "staff_bulletin_radio.html",
+        lang,
+        utcnow(),
+        values={},
+        error=None,
+        saved=t("bulletin_radio_saved", code=receipt.bulletin_id, version=receipt.version),
+    )

@@ -71,6 +71,9 @@ class BulletinReceipt(SQLModel, table=True):
     shown_at: datetime = utc_column()  # gateway clock
     received_at: datetime = utc_column()  # CP clock
     message_id: str = Field(max_length=26)
+    channel: str | None = Field(
+        default=None, max_length=8, description="radio/runner/sms/usb; None: over the link."
+    )
 
     __table_args__ = (
         sa.UniqueConstraint("bulletin_id", "version", "nsp_id", name="uq_bulletin_receipt"),

@@ -34,6 +34,7 @@ def record_receipts(conn: Connection, new: list[Accepted], _presences: list[Pres
             "shown_at": a.message.body.shown_at,
             "received_at": a.received_at,
             "message_id": a.message.message_id,
+            "channel": a.message.body.channel,
         }
         for a in new
         if isinstance(a.message, ReceiptMessage)
@@ -60,6 +61,10 @@ class NspReach(BaseModel):
     version: int | None = Field(description="Newest version the NSP confirmed.")
     confirmed_at: datetime | None = Field(description="CP time its receipt for it arrived.")
     shown_at: datetime | None = Field(description="Gateway time it started showing it.")
+    channel: str | None = Field(
+        default=None,
+        description="How the NSP got it when not over the link: radio, runner, sms, usb.",
+    )
     behind_since: datetime | None = Field(
         description="When the current version was published, if the NSP does not have it."
     )
@@ -146,6 +151,7 @@ def reach(
                 version=receipt.version if receipt else None,
                 confirmed_at=receipt.received_at if receipt else None,
                 shown_at=receipt.shown_at if receipt else None,
+                channel=receipt.channel if receipt else None,
                 behind_since=version.created_at if behind else None,
                 behind_seconds=behind_for,
                 stale=behind_for is not None and behind_for > stale_after.total_seconds(),

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from schemas import Ack, AckMessage, new_message_id, utcnow
 from schemas.transfer import TransferError, TransferFile, build, peek, verify
 from service.bulletins.versions import current_versions, state_of
+from service.fallback.models import RelayReport
 from service.fallback.registry import key_for
 from service.ingest import Incoming, IngestWorker
 from service.models import Message
@@ -109,15 +110,25 @@ def export_file(engine: Engine, cp_id: str, nsp_id: str) -> tuple[bytes, dict[st
             .order_by(col(Message.received_at).desc())
             .limit(MAX_ACKS)
         ).all()
+        # A report relayed by radio is stored under the CP's id; the gateway knows its own.
+        originals = {
+            r.message_id: r.original_message_id
+            for r in session.exec(select(RelayReport).where(RelayReport.nsp_id == nsp_id)).all()
+        }
         acks = [
             AckMessage(
                 message_id=new_message_id(),
                 sent_at=now,
                 cp_id=cp_id,
                 nsp_id=nsp_id,
-                body=Ack(ref_message_id=m.message_id, ref_seq=m.seq, stored_at=m.received_at),
+                body=Ack(
+                    ref_message_id=originals.get(m.message_id) or m.message_id,
+                    ref_seq=m.seq,
+                    stored_at=m.received_at,
+                ),
             ).model_dump_json()
             for m in reversed(rows)
+            if originals.get(m.message_id, m.message_id) is not None
         ]
         tasks = [
             t.payload

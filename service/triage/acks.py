@@ -48,7 +48,11 @@ def enqueue_ack(
     item_id: int | None,
     at: datetime,
 ) -> None:
-    """Queue one state ack inside the caller's transaction."""
+    """Queue one state ack inside the caller's transaction. A report that came by radio
+    first is named by the gateway's own id once its original arrived."""
+    from service.fallback.relay import original_id
+
+    ref_message_id = original_id(conn, ref_message_id)
     message = AckMessage(
         message_id=new_message_id(),
         sent_at=at,

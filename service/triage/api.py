@@ -18,6 +18,7 @@ from schemas import utcnow
 from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep
 from service.exercise.marks import ExerciseQuery, Marked, exercise_where, mark_text
+from service.fallback import relay
 from service.models import Nsp
 from service.triage import workflow
 from service.triage.models import TriageAudit, TriageItem, TriageReport
@@ -131,6 +132,11 @@ class ReportOut(Marked):
     lon: float | None
     joined_by: str = Field(description="new | match | own (P1, kept apart) | merge | split")
     match_score: float | None
+    channels: list[str] = Field(
+        default_factory=list,
+        description="For a report that came by radio, runner, SMS or stick: every channel it "
+        "came by, in order, in Dutch (e.g. 'portofoon', 'digitaal (MQTT)'); empty otherwise.",
+    )
 
 
 class ItemDetail(ItemOut):
@@ -211,6 +217,7 @@ def _detail(triage: Triage, item_id: int) -> ItemDetail:
             .order_by(REPORTS.c.received_at, REPORTS.c.message_id)
         ).all()
         power = _power(conn) if row.item_type == "resource_request" else {}
+        channels = relay.history(conn, [r.message_id for r in reports])
     priority = (
         PriorityOut.of(score_item(row, utcnow(), triage.settings, power))
         if row.state in OPEN_STATES
@@ -234,6 +241,7 @@ def _detail(triage: Triage, item_id: int) -> ItemDetail:
                 joined_by=r.joined_by,
                 match_score=r.match_score,
                 exercise_id=r.exercise_id,
+                channels=[relay.channel_label(e.channel) for e in channels.get(r.message_id, [])],
             )
             for r in reports
         ],

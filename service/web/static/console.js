@@ -376,7 +376,10 @@
         onchange: (ev) => { if (ev.target.checked) view.selected.add(r.message_id); else view.selected.delete(r.message_id); },
       })) : null,
       el("td", {}, time(r.received_at)),
-      el("td", {}, nspName(r.nsp_id)),
+      el("td", {}, nspName(r.nsp_id),
+        r.channels && r.channels.length
+          ? el("span", { class: "channels muted" }, " · via " + r.channels.join(" → "))
+          : null),
       el("td", {}, kindName(r.kind)),
       el("td", {}, el("span", { class: "badge c-" + r.urgency_class }, r.urgency_class), " ", category(r.category)),
       el("td", { class: "desc" }, r.exercise_mark ? r.exercise_mark + " — " + r.description : r.description),
