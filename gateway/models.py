@@ -133,3 +133,16 @@ class DeadLetterRow(GatewayTable, table=True):
     topic: str
     payload: str = Field(sa_column=Column(Text, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class FacilityDirectoryRow(GatewayTable, table=True):
+    """The newest facility directory the CP sent this NSP (one row; gateway/facilities.py)."""
+
+    __tablename__ = "facility_directory"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    cp_message_id: str = Field(max_length=26)
+    cp_sent_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -23,6 +23,7 @@ from gateway.auth import BOARD_READERS
 from gateway.inbox import StoredBulletin
 from gateway.models import BulletinRow
 from gateway.runtime import GatewayRuntime
+from gateway.web.facility_pages import FacilitiesView, facilities_view
 from gateway.web.i18n import RTL_LANGUAGES, UiLang
 from gateway.web.render import render
 from gateway.web.status import LinkView, link_view
@@ -64,6 +65,7 @@ class Board:
     last_update: datetime | None
     link: LinkView
     now: datetime
+    facilities: FacilitiesView  # "Waar kunt u terecht?": the nearest facilities
 
 
 def _choose(stored: StoredBulletin, lang: str, now: datetime) -> BoardItem:
@@ -102,6 +104,7 @@ def board_state(rt: GatewayRuntime, lang: str) -> Board:
         last_update=last_update,
         link=link_view(rt),
         now=now,
+        facilities=facilities_view(rt),
     )
 
 
