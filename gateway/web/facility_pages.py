@@ -64,7 +64,8 @@ def facilities_view(rt: GatewayRuntime, limit: int | None = BOARD_LIMIT) -> Faci
 async def board_facilities(request: Request, rt: Runtime) -> HTMLResponse:
     lang = page_language(request, rt)
     view = await run_in_threadpool(facilities_view, rt, None)
-    return render(request, rt, "board_facilities.html", lang, utcnow(), fac=view)
+    now = utcnow()
+    return render(request, rt, "board_facilities.html", lang, now, fac=view, rendered_at=now)
 
 
 # ------------------------------------------------------------------------------ staff
