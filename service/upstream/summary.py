@@ -36,6 +36,7 @@ from schemas.upstream import (
 from service.api.nsps import nsp_out
 from service.bulletins.reach import reach
 from service.bulletins.versions import current_versions
+from service.facilities.rollup import facility_section
 from service.models import DeadLetter, Message, Nsp
 from service.triage.models import TriageItem, TriageReport
 from service.triage.workflow import OPEN_STATES
@@ -316,6 +317,7 @@ SECTIONS: list[Section] = [
     information_section,
     bulletin_reach_section,
     message_totals_section,
+    facility_section,
 ]
 
 
