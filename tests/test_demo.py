@@ -58,6 +58,26 @@ def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: 
             f"http://127.0.0.1:{port}/console", cookies={TOKEN_COOKIE: m.group(1)}, timeout=5
         )
         assert console.status_code == 200 and "(operator)" in console.text
+
+        # Facilities: the library's staff report the water point dry, the CP operator accepts
+        # it, and the library's board shows it closed under "Waar kunt u terecht?".
+        def water_point() -> dict[str, object] | None:
+            r = httpx.get(f"http://127.0.0.1:{port}/api/v1/facilities/tappunt-walplein", timeout=2)
+            return r.json() if r.status_code == 200 and r.json()["state"] == "closed" else None
+
+        closed = wait_until(water_point, 60, interval=0.5, what="observation accepted")
+        assert closed["history"][0]["observation_id"] is not None
+        gw = re.search(r"Bibliotheek Oss\s+(http://127\.0\.0\.1:\d+)/docs", log.read_text())
+        assert gw, log.read_text()
+        wait_until(
+            lambda: (
+                'id="facility-tappunt-walplein" data-state="closed"'
+                in httpx.get(gw.group(1) + "/board", timeout=2).text
+            ),
+            30,
+            interval=0.5,
+            what="the library's board shows the water point closed",
+        )
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0, log.read_text()[-3000:]
