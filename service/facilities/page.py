@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
@@ -330,11 +330,11 @@ async def create_form(
     "/console/facilities/{facility_id}/state", response_class=HTMLResponse, summary="State (form)"
 )
 async def state_form(
-    facility_id: str,
+    facility_id: Annotated[str, Path(max_length=63)],
     request: Request,
     identity: Annotated[Identity | None, require_page(*OPERATORS)],
 ) -> Response:
-    return await _act(request, identity, _state, facility_id[:63])
+    return await _act(request, identity, _state, facility_id)
 
 
 @router.post(
@@ -343,12 +343,12 @@ async def state_form(
     summary="Archive (form)",
 )
 async def archive_form(
-    facility_id: str,
+    facility_id: Annotated[str, Path(max_length=63)],
     request: Request,
     identity: Annotated[Identity | None, require_page(*OPERATORS)],
 ) -> Response:
     return await _act(
-        request, identity, lambda ctx, fid, _form, _actor: _archive(ctx, fid), facility_id[:63]
+        request, identity, lambda ctx, fid, _form, _actor: _archive(ctx, fid), facility_id
     )
 
 
@@ -358,12 +358,10 @@ async def archive_form(
     summary="Review an observation (form)",
 )
 async def review_form(
-    observation_id: int,
+    observation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     request: Request,
     identity: Annotated[Identity | None, require_page(*OPERATORS)],
 ) -> Response:
-    if not 1 <= observation_id <= 2**31 - 1:
-        raise HTTPException(404, detail=f"no observation {observation_id}")
     return await _act(request, identity, _review, observation_id)
 
 

@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("message_id", sa.String(length=26), nullable=False),
-        sa.Column("facility_ids", sa.JSON(), nullable=True),
+        sa.Column("facility_ids", sa.JSON(), nullable=False),
         sa.Column("published_at", UTC(), nullable=False),
         sa.PrimaryKeyConstraint("nsp_id"),
     )
