@@ -58,6 +58,8 @@ class NearFacility:
     def distance_text(self) -> str:
         if self.distance_m is None:
             return ""
+        if self.distance_m < 50:
+            return "< 50 m"
         if self.distance_m < 1000:
             return f"{round(self.distance_m / 50) * 50:.0f} m"
         return f"{self.distance_m / 1000:.1f} km".replace(".", ",")

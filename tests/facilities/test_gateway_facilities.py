@@ -81,7 +81,7 @@ def test_newer_versions_only_each_confirmed_once(
     stored, items = store.nearest(None)  # the CP's position for this NSP
     assert stored is not None and stored.directory.version == 2
     assert [n.facility.facility_id for n in items] == ["near", "far"]
-    assert items[0].distance_text == "0 m" and items[1].distance_text.endswith("km")
+    assert items[0].distance_text == "< 50 m" and items[1].distance_text.endswith("km")
     # The gateway's own position wins over the CP's.
     _, items = store.nearest((51.80, 5.60))
     assert [n.facility.facility_id for n in items] == ["far", "near"]
