@@ -264,3 +264,51 @@ def test_observation_from_a_staff_screen_reviewed_at_the_cp_changes_every_board(
         for gw in gws.values():
             gw.stop()
         cp.stop()
+
+
+def test_a_change_made_while_the_links_are_down_reaches_every_board_after_reconnecting(
+    tmp_path: Path, broker: Mosquitto, database_url: str
+) -> None:
+    """The MQTT link rather than the gateway goes: the broker dies (SIGKILL, its retained store
+    with it), the CP changes a facility meanwhile, and both boards — up all the while, showing
+    the last known state and the link warning — show the change once the broker is back."""
+    cp = cp_process(tmp_path, broker, database_url, cp_id=CP).start("/readyz")
+    env = {"NOODNET_MQTT_KEEPALIVE": "5", "NOODNET_RECONNECT_MAX_SECONDS": "2"}
+    gws = {n: gateway_process(tmp_path, broker, n, cp_id=CP, **env) for n in ("nsp-a", "nsp-b")}
+    try:
+        for gw in gws.values():
+            gw.launch()
+        for gw in gws.values():
+            gw.wait_up()
+        create(cp, facility_id="warmtepunt", type="warming_point", name="Warmtepunt", address="A")
+        for gw in gws.values():
+            wait_until(lambda gw=gw: board_state(gw, "warmtepunt") == "open", 30, what="shown")
+
+        broker.kill()
+        for f in broker.workdir.glob("mosquitto.db*"):
+            f.unlink()
+        for gw in gws.values():
+            wait_until(lambda gw=gw: not gw.get("/api/v1/link")["connected"], 30, what="link down")
+        set_state(cp, "warmtepunt", "closed", "aggregaat uitgevallen")
+        for gw in gws.values():
+            # The last known state stays on the board, with the warning that the link is down.
+            assert board_state(gw, "warmtepunt") == "open"
+            assert "offline-warning" in board_text(gw)
+
+        broker.start()
+        for gw in gws.values():
+            wait_until(
+                lambda gw=gw: board_state(gw, "warmtepunt") == "closed",
+                60,
+                what="the board shows the change made while the link was down",
+            )
+        done = wait_until(
+            lambda: (r := cp.get("/api/v1/facilities/reach"))["all_current"] and r,
+            30,
+            what="both NSPs confirmed",
+        )
+        assert done["targeted"] == 2
+    finally:
+        for gw in gws.values():
+            gw.stop()
+        cp.stop()
