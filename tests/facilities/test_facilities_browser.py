@@ -189,6 +189,20 @@ def test_board_staff_form_and_console_facilities_page(
     laden.get_by_label("Toelichting").fill("aggregaat stuk")
     laden.get_by_role("button", name="Zet").click()
     expect(console.locator("#fac-laden-gemeentehuis")).to_have_attribute("data-state", "closed")
+    # Adding one from the page: a bad id is refused in words and the form keeps its values.
+    form = console.locator("form.fac-new")
+    form.evaluate("f => f.noValidate = true")
+    form.get_by_label("Kenmerk").fill("Sanitair Markt")
+    form.get_by_label("Soort").select_option("sanitation")
+    form.get_by_label("Naam", exact=True).fill("Toiletten Markt")
+    form.get_by_label("Adres").fill("Markt 1, Oss")
+    form.get_by_role("button", name="Toevoegen en versturen").click()
+    expect(console.locator("#fac-error")).to_contain_text("facility_id")
+    form = console.locator("form.fac-new")
+    expect(form.get_by_label("Naam", exact=True)).to_have_value("Toiletten Markt")
+    form.get_by_label("Kenmerk").fill("sanitair-markt")
+    form.get_by_role("button", name="Toevoegen en versturen").click()
+    expect(console.locator("#fac-sanitair-markt")).to_have_attribute("data-state", "open")
     console.goto(cp.url + "/console/facilities?lang=en")
     expect(console.get_by_role("heading", name="Directory")).to_be_visible()
     _shot(console, "facilities-console-en")
@@ -211,7 +225,9 @@ def test_board_staff_form_and_console_facilities_page(
     expect(board.locator("#facility-warmte-bieb .facility-state")).to_contain_text("VOL")
     ids = board.locator(".facility").evaluate_all("els => els.map(e => e.id)")
     by_distance = sorted(FACILITIES, key=lambda f: distance_m(HERE[0], HERE[1], f["lat"], f["lon"]))
-    assert ids == [f"facility-{f['facility_id']}" for f in by_distance], ids
+    # Nearest first; the one added without coordinates (no gazetteer here) last, not hidden.
+    expected = [f"facility-{f['facility_id']}" for f in by_distance] + ["facility-sanitair-markt"]
+    assert ids == expected, ids
     _shot(board, "facilities-board-nl")
     board.goto(gw.url + "/board?lang=en")
     expect(section.get_by_role("heading", name="Where can you go?")).to_be_visible()
@@ -219,7 +235,7 @@ def test_board_staff_form_and_console_facilities_page(
 
     # --- the printable A4 list
     board.goto(gw.url + "/board/facilities?lang=nl")
-    expect(board.locator(".facility")).to_have_count(len(FACILITIES))
+    expect(board.locator(".facility")).to_have_count(len(FACILITIES) + 1)
     board.emulate_media(media="print")
     _shot(board, "facilities-board-print")
     pdf = board.pdf(format="A4", print_background=True)
