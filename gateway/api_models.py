@@ -14,7 +14,9 @@ from schemas.common import EXERCISE_MARK, ID_PATTERN
 
 # Receipts and task updates are made by the gateway itself (on storing a bulletin or task, and
 # through the task endpoints), never posted as raw reports.
-REPORT_KINDS: tuple[str, ...] = tuple(k for k in UP_KINDS if k not in ("receipt", "task_update"))
+REPORT_KINDS: tuple[str, ...] = tuple(
+    k for k in UP_KINDS if k not in ("receipt", "task_update", "facility_receipt")
+)
 
 
 class ReportIn(BaseModel):

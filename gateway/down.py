@@ -14,10 +14,11 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
+from gateway.facilities import FacilityStore
 from gateway.inbox import Inbox, StoreOutcome
 from gateway.outbox import AckOutcome, Outbox
 from gateway.resend import requeue
-from schemas import AckMessage, BulletinMessage, TaskMessage, parse_down, topics
+from schemas import AckMessage, BulletinMessage, FacilitiesMessage, TaskMessage, parse_down, topics
 from schemas.envelope import ResendMessage
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,19 @@ class DownOutcome(StrEnum):
 
 
 class DownHandler:
-    def __init__(self, cp_id: str, nsp_id: str, outbox: Outbox, inbox: Inbox) -> None:
+    def __init__(
+        self,
+        cp_id: str,
+        nsp_id: str,
+        outbox: Outbox,
+        inbox: Inbox,
+        facilities: FacilityStore | None = None,
+    ) -> None:
         self.cp_id = cp_id
         self.nsp_id = nsp_id
         self.outbox = outbox
         self.inbox = inbox
+        self.facilities = facilities or FacilityStore(outbox)
         self._lock = threading.Lock()
         self.rejected_count = 0
         # Set by the runtime: the publisher's rescan, after a CP resend request re-queued rows.
@@ -74,6 +83,10 @@ class DownHandler:
                 return self._reject(topic, payload, "ack for a message this gateway never sent")
             changed = ack_outcome in (AckOutcome.STORED, AckOutcome.UPDATED)
             return DownOutcome.APPLIED if changed else DownOutcome.IGNORED
+        if isinstance(message, FacilitiesMessage):
+            # Retained on this NSP's down topic: every reconnect brings it again.
+            stored = self.facilities.store(message)
+            return DownOutcome.APPLIED if stored == StoreOutcome.NEW else DownOutcome.IGNORED
         if isinstance(message, ResendMessage):
             requeued = requeue(self.outbox, message)
             if requeued and self.on_requeue is not None:

@@ -163,3 +163,16 @@ class RelayMarkRow(GatewayTable, table=True):
     confirmed_at: str | None = Field(default=None, max_length=5, description="HH:MM, local")
     marked_by: str | None = Field(default=None, max_length=100)
     marked_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class FacilityDirectoryRow(GatewayTable, table=True):
+    """The newest facility directory the CP sent this NSP (one row; gateway/facilities.py)."""
+
+    __tablename__ = "facility_directory"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    cp_message_id: str = Field(max_length=26)
+    cp_sent_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from gateway.down import DownHandler
+from gateway.facilities import FacilityStore
 from gateway.heartbeat import Heartbeat
 from gateway.inbox import Inbox
 from gateway.outbox import Outbox
@@ -26,6 +27,7 @@ class GatewayRuntime:
     down_handler: DownHandler
     publisher: Publisher
     heartbeat: Heartbeat
+    facilities: FacilityStore
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> GatewayRuntime:
@@ -36,11 +38,12 @@ class GatewayRuntime:
             clock_offset=timedelta(seconds=settings.clock_offset_seconds),
         )
         inbox = Inbox(outbox)
-        down_handler = DownHandler(settings.cp_id, settings.nsp_id, outbox, inbox)
+        facilities = FacilityStore(outbox)
+        down_handler = DownHandler(settings.cp_id, settings.nsp_id, outbox, inbox, facilities)
         publisher = Publisher(settings, outbox, down_handler)
         down_handler.on_requeue = publisher.rescan
         heartbeat = Heartbeat(outbox, settings.heartbeat_seconds)
-        return cls(settings, outbox, inbox, down_handler, publisher, heartbeat)
+        return cls(settings, outbox, inbox, down_handler, publisher, heartbeat, facilities)
 
     @property
     def workers(self) -> list[Worker]:

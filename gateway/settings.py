@@ -174,6 +174,16 @@ class GatewaySettings(HttpServerSettings):
         max_length=120,
         description="Name of the NSP shown on the info board, e.g. 'Bibliotheek Oss'.",
     )
+    position_lat: float | None = Field(
+        default=None,
+        ge=-90,
+        le=90,
+        description="WGS84 latitude of this NSP: the board lists the nearest facilities from "
+        "here (empty: the position the CP registered for this NSP).",
+    )
+    position_lon: float | None = Field(
+        default=None, ge=-180, le=180, description="WGS84 longitude of this NSP."
+    )
     timezone: str = Field(
         default="Europe/Amsterdam",
         description="Time zone for times on the info board and staff screens (IANA name).",
@@ -195,10 +205,18 @@ class GatewaySettings(HttpServerSettings):
                 f"reconnect_max_seconds ({self.reconnect_max_seconds}) must not be smaller "
                 f"than reconnect_min_seconds ({self.reconnect_min_seconds})"
             )
+        if (self.position_lat is None) != (self.position_lon is None):
+            raise ValueError("position_lat and position_lon must be given together")
         # The placeholder lets one env file or default serve every NSP.
         resolved = Path(str(self.db_path).replace("{nsp_id}", self.nsp_id)).expanduser()
         self.db_path = resolved
         return self
+
+    @property
+    def position(self) -> tuple[float, float] | None:
+        if self.position_lat is None or self.position_lon is None:
+            return None
+        return self.position_lat, self.position_lon
 
     @property
     def broker_username(self) -> str:

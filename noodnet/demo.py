@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 import httpx
 
 from noodnet.broker import EmbeddedBroker, LocalBroker, find_mosquitto, free_port
-from noodnet.scenario import NSPS, events
+from noodnet.scenario import CP_ACTIONS, FACILITIES, NSPS, events
 
 CP_ID = "cp-oss"
 # The "link is gone" step (docs/fallback.md): after LINK_CUT_AT seconds the broker stops, a P1
@@ -232,6 +233,11 @@ def run_demo(
             r.raise_for_status()
             short_codes[nsp.nsp_id] = r.json()["short_code"]
 
+        for facility in FACILITIES:  # where residents can go: on every board nearby
+            httpx.post(
+                f"{cp_url}/api/v1/facilities", json=facility, headers=admin, timeout=10
+            ).raise_for_status()
+
         gw_urls: list[str] = []
         for nsp in NSPS[:gateways]:
             log = workdir / f"gw-{nsp.nsp_id}.log"
@@ -288,6 +294,8 @@ def _play(
 ) -> int:
     start = time.monotonic()
     pending = events(gateways)
+    cp_actions = list(CP_ACTIONS)
+    operator = {"Authorization": f"Bearer {creds.cp_tokens['operator']}"}
     with httpx.Client(timeout=10) as client:
         while duration is None or time.monotonic() - start < duration:
             for p in procs:
@@ -297,12 +305,19 @@ def _play(
                     )
                     return 1
             now = (time.monotonic() - start) * speed
+            while cp_actions and cp_actions[0][0] <= now:
+                _, action = cp_actions.pop(0)
+                done = _cp_action(client, cp_url, operator, action)
+                print(f"[{now:6.1f}s] {'CP operator':<28} {done}")
             while pending and pending[0].at <= now:
                 ev = pending.pop(0)
                 nsp = NSPS[ev.nsp_index]
+                body = ev.body
+                if body.get("observed_at") == "NOW":
+                    body = {**body, "observed_at": datetime.now(UTC).isoformat()}
                 r = client.post(
                     gw_urls[ev.nsp_index] + "/api/v1/reports",
-                    json={"kind": ev.kind, "body": ev.body},
+                    json={"kind": ev.kind, "body": body},
                     headers={"Authorization": f"Bearer {creds.staff_tokens[nsp.nsp_id]}"},
                 )
                 state = (
@@ -313,6 +328,30 @@ def _play(
                 cut.tick(client, time.monotonic() - start)
             time.sleep(0.1)
     return 0
+
+
+def _cp_action(
+    client: httpx.Client, cp_url: str, headers: dict[str, str], action: tuple[str, ...]
+) -> str:
+    """One scripted operator action on facilities (noodnet/scenario.py CP_ACTIONS)."""
+    if action[0] == "review":
+        pending = client.get(f"{cp_url}/api/v1/facility-observations", headers=headers).json()
+        done = []
+        for obs in pending:
+            r = client.post(
+                f"{cp_url}/api/v1/facility-observations/{obs['id']}/review",
+                json={"decision": "accept"},
+                headers=headers,
+            )
+            done.append(f"{obs['facility_name']} -> {obs['observed_state']} ({r.status_code})")
+        return "facility observations accepted: " + ("; ".join(done) or "none waiting")
+    _, facility_id, state, note = action
+    r = client.post(
+        f"{cp_url}/api/v1/facilities/{facility_id}/state",
+        json={"state": state, "note": note},
+        headers=headers,
+    )
+    return f"facility {facility_id} -> {state} ({r.status_code})"
 
 
 def _banner(
@@ -330,6 +369,7 @@ Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
 
   Crisis-room dashboard {cp_url}/dashboard   (wall screen; ?lang=en for English)
   Operator console      {cp_url}/console   sign in with the operator token: {operator}
+  Facilities            {cp_url}/console/facilities   (where residents can go; review)
                         (the queue: acknowledge, dispatch, merge, split; viewer token: read only)
   CP service API docs   {cp_url}/docs
   Messages              {cp_url}/api/v1/messages
@@ -350,7 +390,8 @@ Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
   CP API tokens (valid one day):
 {tokens}
     e.g. curl -H "Authorization: Bearer {creds.cp_tokens["admin"]}" {cp_url}/api/v1/security-events
-  Gateways (staff API; the bulletins are open for the info board):
+  Gateways (staff API; the bulletins are open for the info board, /board shows
+  "Waar kunt u terecht?", /staff/facilities is the observation form):
 {gws}
   Logs and databases    {workdir}/
 """,

@@ -229,7 +229,35 @@ def events(n_nsps: int) -> list[Event]:
             },
         ),
     ]
+    # Where residents can go: staff at the library see the water point run dry (the CP
+    # reviews it, see CP_ACTIONS), staff in Schadewijk see the shelter fill up.
+    script += [
+        (
+            12,
+            0,
+            "facility_report",
+            {
+                "facility_id": "tappunt-walplein",
+                "facility_name": "Tappunt Walplein",
+                "observed_state": "closed",
+                "note": "tappunt droog, tankwagen leeg",
+            },
+        ),
+        (
+            30,
+            1,
+            "facility_report",
+            {
+                "facility_id": "opvang-de-rusheuvel",
+                "facility_name": "Opvang Sporthal De Rusheuvel",
+                "observed_state": "full",
+                "note": "opvang vol, 150 mensen",
+            },
+        ),
+    ]
     for at, idx, kind, body in script:
+        if kind == "facility_report":
+            body = {**body, "observed_at": "NOW"}  # stamped when the event is played
         if idx < n_nsps:
             evs.append(Event(at, idx, kind, body))
     for step in range(1, 5):
@@ -243,3 +271,66 @@ def events(n_nsps: int) -> list[Event]:
                 )
             )
     return sorted(evs, key=lambda e: e.at)
+
+
+# --------------------------------------------------------------------------- facilities
+
+# The CP's directory of where residents can go (demo data, as a CP enters it in its console).
+FACILITIES: list[dict[str, Any]] = [
+    {
+        "facility_id": "opvang-de-rusheuvel",
+        "type": "shelter",
+        "name": "Opvang Sporthal De Rusheuvel",
+        "address": "Kastanjelaan 1, Oss",
+        "lat": 51.7585,
+        "lon": 5.5135,
+        "opening_hours": "dag en nacht",
+        "capacity": 150,
+        "note": "Neem medicijnen, een ID-bewijs en een slaapzak mee.",
+    },
+    {
+        "facility_id": "warmtepunt-bieb",
+        "type": "warming_point",
+        "name": "Warmtepunt Bibliotheek",
+        "address": "Raadhuislaan 10, Oss",
+        "lat": 51.7651,
+        "lon": 5.5183,
+        "opening_hours": "08:00-22:00",
+        "capacity": 40,
+    },
+    {
+        "facility_id": "tappunt-walplein",
+        "type": "water_point",
+        "name": "Tappunt Walplein",
+        "address": "Walplein, Oss",
+        "lat": 51.7642,
+        "lon": 5.5195,
+        "opening_hours": "08:00-20:00",
+    },
+    {
+        "facility_id": "hap-oss",
+        "type": "doctor",
+        "name": "Huisartsenpost Oss",
+        "address": "Burgemeester van den Elsenlaan 1, Oss",
+        "lat": 51.7628,
+        "lon": 5.5320,
+        "opening_hours": "dag en nacht",
+    },
+    {
+        "facility_id": "oplaadpunt-berghem",
+        "type": "charging_point",
+        "name": "Oplaadpunt Dorpshuis Berghem",
+        "address": "Kerkstraat 30, Berghem",
+        "lat": 51.7702,
+        "lon": 5.5703,
+        "radius_km": 8,
+    },
+]
+
+# What the CP operator does with facilities during the scenario: (seconds, action).
+# "review": accept every observation NSPs reported; ("state", id, state, note): set a state.
+CP_ACTIONS: list[tuple[float, tuple[str, ...]]] = [
+    (20, ("review",)),
+    (38, ("review",)),
+    (50, ("state", "oplaadpunt-berghem", "closed", "aggregaat stuk")),
+]

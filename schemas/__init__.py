@@ -35,6 +35,9 @@ from schemas.envelope import (
     AckMessage,
     BulletinMessage,
     DownMessage,
+    FacilitiesMessage,
+    FacilityReceiptMessage,
+    FacilityReportMessage,
     HelpRequestMessage,
     Presence,
     ReceiptMessage,
@@ -50,6 +53,14 @@ from schemas.envelope import (
     parse_up,
     utcnow,
 )
+from schemas.facilities import (
+    Facility,
+    FacilityDirectory,
+    FacilityReceipt,
+    FacilityReport,
+    FacilityState,
+    FacilityType,
+)
 
 __all__ = [
     "DOWN_KINDS",
@@ -62,6 +73,15 @@ __all__ = [
     "BulletinMessage",
     "BulletinText",
     "DownMessage",
+    "FacilitiesMessage",
+    "Facility",
+    "FacilityDirectory",
+    "FacilityReceipt",
+    "FacilityReceiptMessage",
+    "FacilityReport",
+    "FacilityReportMessage",
+    "FacilityState",
+    "FacilityType",
     "HandlingState",
     "HelpCategory",
     "HelpRequest",

@@ -34,6 +34,7 @@ from schemas.common import (
     StrictModel,
     Timestamp,
 )
+from schemas.facilities import FacilityDirectory, FacilityReceipt, FacilityReport
 from schemas.resend import ResendRequest
 
 UP_KINDS = (
@@ -43,8 +44,10 @@ UP_KINDS = (
     "status",
     "receipt",
     "task_update",
+    "facility_report",
+    "facility_receipt",
 )
-DOWN_KINDS = ("ack", "bulletin", "task", "resend")
+DOWN_KINDS = ("ack", "bulletin", "task", "resend", "facilities")
 
 
 def new_message_id() -> str:
@@ -104,13 +107,25 @@ class TaskUpdateMessage(_UpEnvelope):
     body: TaskUpdate
 
 
+class FacilityReportMessage(_UpEnvelope):
+    kind: Literal["facility_report"] = "facility_report"
+    body: FacilityReport
+
+
+class FacilityReceiptMessage(_UpEnvelope):
+    kind: Literal["facility_receipt"] = "facility_receipt"
+    body: FacilityReceipt
+
+
 UpMessage = Annotated[
     HelpRequestMessage
     | SituationReportMessage
     | ResourceRequestMessage
     | StatusMessage
     | ReceiptMessage
-    | TaskUpdateMessage,
+    | TaskUpdateMessage
+    | FacilityReportMessage
+    | FacilityReceiptMessage,
     Field(discriminator="kind"),
 ]
 
@@ -144,8 +159,16 @@ class ResendMessage(_DownEnvelope):
     body: ResendRequest
 
 
+class FacilitiesMessage(_DownEnvelope):
+    """One NSP's facility directory, retained on its own down topic (schemas/facilities.py)."""
+
+    kind: Literal["facilities"] = "facilities"
+    nsp_id: NspId
+    body: FacilityDirectory
+
+
 DownMessage = Annotated[
-    AckMessage | BulletinMessage | TaskMessage | ResendMessage,
+    AckMessage | BulletinMessage | TaskMessage | ResendMessage | FacilitiesMessage,
     Field(discriminator="kind"),
 ]
 
@@ -171,6 +194,8 @@ UP_MESSAGE_TYPES: dict[str, type[_UpEnvelope]] = {
     "status": StatusMessage,
     "receipt": ReceiptMessage,
     "task_update": TaskUpdateMessage,
+    "facility_report": FacilityReportMessage,
+    "facility_receipt": FacilityReceiptMessage,
 }
 
 

@@ -41,6 +41,7 @@ from schemas.common import (
     Urgency,
 )
 from schemas.envelope import HelpRequestMessage, ResourceRequestMessage
+from schemas.facilities import FacilityState, FacilityType
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:._/-]{0,199}$"
 
@@ -196,6 +197,34 @@ class BulletinReach(StrictModel):
     bulletins: list[BulletinReachItem] = Field(default_factory=list)
 
 
+class FacilityItem(StrictModel):
+    """One facility of the CP's directory and its current state (schemas/facilities.py)."""
+
+    facility_id: str = Field(max_length=63)
+    type: FacilityType
+    name: str = Field(max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    capacity: int | None = None
+    state: FacilityState
+    state_note: str | None = Field(default=None, max_length=300)
+    state_since: AwareDatetime
+
+
+class FacilityRollup(StrictModel):
+    """Where residents can go in the CP's area: every facility with its state, counts, the
+    observations still awaiting an operator, and how many NSPs show the newest directory."""
+
+    total: int = 0
+    by_state: dict[FacilityState, int] = Field(default_factory=dict)
+    by_type: dict[FacilityType, dict[FacilityState, int]] = Field(default_factory=dict)
+    items: list[FacilityItem] = Field(default_factory=list, max_length=500)
+    pending_observations: int = 0
+    nsps_current: int = Field(default=0, description="NSPs that confirmed their newest version.")
+    nsps_targeted: int = 0
+
+
 class MessageTotals(StrictModel):
     by_kind: dict[str, int] = Field(default_factory=dict)
     dead_letters: int = 0
@@ -237,6 +266,9 @@ class SummaryContent(OmitWhenNoneModel):
     messages: MessageTotals
     exercises: list[ExerciseSection] = Field(
         default_factory=list, description="Open exercises, each marked OEFENING; never mixed."
+    )
+    facilities: FacilityRollup | None = Field(
+        default=None, description="None from a CP without the facilities feature."
     )
 
 

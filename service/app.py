@@ -16,6 +16,8 @@ from service.auth import api as auth_api
 from service.auth import setup as auth_setup
 from service.bulletins import api as bulletins_api
 from service.exercise import api as exercise_api
+from service.facilities import api as facilities_api
+from service.facilities import page as facilities_page
 from service.fallback import api as fallback_api
 from service.ops import aar as aar_api
 from service.ops import metrics as ops_metrics
@@ -84,6 +86,9 @@ def create_app(
     messages.install(app)  # 422 answers that survive any input
     web_login.install(app)  # /login, /logout; pages answer 401 with the sign-in form
     ops_metrics.install(app)  # /metrics (Prometheus) and the SSE client count
+    app.include_router(facilities_api.router)
+    app.include_router(facilities_api.reports_router)
+    app.include_router(facilities_page.router)  # /console/facilities
     app.include_router(aar_api.router)  # after-action report: /api/v1/aar..., /aar
     auth_setup.install(app, settings)
     return app

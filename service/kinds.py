@@ -33,6 +33,8 @@ HOOK_NAMES = {
     "GroupingHook": "grouping",
     "record_receipts": "receipts",
     "record_task_updates": "task_updates",
+    "record_facility_receipts": "facility_receipts",
+    "record_facility_reports": "facility_reports",
     "UpstreamChanges.ingest_hook": "upstream",
 }
 # Hooks that work on the batch as a whole (counters), not on its messages.
@@ -111,6 +113,18 @@ KINDS: dict[str, KindEntry] = {
             UP_MESSAGE_TYPES["task_update"],
             ("store", "task_updates", "upstream"),
             ("ack", "task delivery and done state"),
+        ),
+        KindEntry(
+            "facility_report",
+            UP_MESSAGE_TYPES["facility_report"],
+            ("store", "facility_reports", "upstream"),
+            ("ack", "review list; an accepted one changes the facility on every board"),
+        ),
+        KindEntry(
+            "facility_receipt",
+            UP_MESSAGE_TYPES["facility_receipt"],
+            ("store", "facility_receipts", "upstream"),
+            ("ack", "facility directory reach"),
         ),
     )
 }

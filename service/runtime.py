@@ -21,6 +21,8 @@ from service.bulletins.publish import BulletinRepublisher
 from service.bulletins.reach import record_receipts
 from service.context import ServiceContext
 from service.db import make_engine, migrate
+from service.facilities.directory import FacilityPublisher
+from service.facilities.ingest import record_facility_receipts, record_facility_reports
 from service.ingest import IngestWorker
 from service.limits.flags import ThrottleRecorder
 from service.limits.ratelimit import AdmissionQueue
@@ -92,6 +94,8 @@ class CpRuntime:
                 *triage.hooks,
                 record_receipts,
                 record_task_updates,
+                record_facility_receipts,
+                record_facility_reports,
                 *upstream.ingest_hooks,
             ],
             on_stored=upstream.after_ingest,
@@ -107,6 +111,7 @@ class CpRuntime:
             self.downward = [
                 BulletinRepublisher(engine, settings.cp_id, bridge),
                 TaskResender(engine, settings.cp_id, bridge, settings.task_resend_seconds),
+                FacilityPublisher(engine, settings.cp_id, bridge),
             ]
         if settings.sms_inbox_dir is not None:
             from service.fallback.sms import SmsInbox

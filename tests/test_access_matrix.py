@@ -194,6 +194,23 @@ def cp_examples() -> dict[tuple[str, str], Example]:
         ("GET", "/api/v1/aar/timeline.csv"): get("/api/v1/aar/timeline.csv"),
         ("GET", "/aar"): get("/aar"),
         ("GET", "/aar/static/aar.css"): get("/aar/static/aar.css"),
+        # Facilities (service/facilities): the directory, states, observations, the page.
+        ("GET", "/api/v1/facilities"): get("/api/v1/facilities"),
+        ("POST", "/api/v1/facilities"): lambda h: Request(
+            "POST",
+            "/api/v1/facilities",
+            {"facility_id": f"fac-{next(seq)}", "type": "shelter", "name": "X", "address": "Y"},
+        ),
+        ("GET", "/api/v1/facilities/reach"): get("/api/v1/facilities/reach"),
+        ("GET", "/api/v1/facilities/{facility_id}"): get("/api/v1/facilities/fac-matrix"),
+        ("PATCH", "/api/v1/facilities/{facility_id}"): lambda h: Request(
+            "PATCH", "/api/v1/facilities/fac-matrix", {"note": "matrix"}
+        ),
+        ("POST", "/api/v1/facilities/{facility_id}/state"): lambda h: Request(
+            "POST", "/api/v1/facilities/fac-matrix/state", {"state": "full"}
+        ),
+        ("GET", "/api/v1/facility-observations"): get("/api/v1/facility-observations"),
+        ("GET", "/console/facilities"): get("/console/facilities"),
     }
 
 
@@ -246,6 +263,12 @@ async def cp_harness(database_url: str) -> AsyncIterator[Harness]:
             "/api/v1/messages", json=json.loads(foreign.model_dump_json()), headers=gw
         )
         assert r.status_code == 403, r.text
+        r = await client.post(
+            "/api/v1/facilities",
+            json={"facility_id": "fac-matrix", "type": "shelter", "name": "M", "address": "A"},
+            headers=creds["admin"],
+        )
+        assert r.status_code == 201, r.text
         dead = (await client.get("/api/v1/dead-letters", headers=creds["admin"])).json()
         state = {
             "engine": engine,
@@ -280,6 +303,8 @@ def gateway_examples() -> dict[tuple[str, str], Example]:
         ("GET", "/api/v1/dead-letters"): get("/api/v1/dead-letters"),
         ("GET", "/healthz"): get("/healthz"),
         ("GET", "/metrics"): get("/metrics"),
+        ("GET", "/board/facilities"): get("/board/facilities"),
+        ("GET", "/staff/facilities"): get("/staff/facilities"),
     }
 
 

@@ -40,13 +40,17 @@ def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: 
 
         def nsps_with_messages() -> set[str]:
             assert proc.poll() is None, log.read_text()
-            r = httpx.get(f"http://127.0.0.1:{port}/api/v1/messages?limit=1000", timeout=2)
+            # Staff reports, not the gateways' own confirmations (a facility directory arrives
+            # retained at once, so every gateway's first message is its facility_receipt).
+            r = httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/messages?kind=status&limit=1000", timeout=2
+            )
             return {m["nsp_id"] for m in r.json()} if r.status_code == 200 else set()
 
         found = wait_until(lambda: len(s := nsps_with_messages()) >= 3 and s, 60, interval=0.5)
         assert len(found) >= 3
-        kinds = {m["kind"] for m in httpx.get(f"http://127.0.0.1:{port}/api/v1/messages").json()}
-        assert "status" in kinds
+        everything = httpx.get(f"http://127.0.0.1:{port}/api/v1/messages?limit=1000").json()
+        assert {"status", "facility_receipt"} <= {m["kind"] for m in everything}
         assert "API docs" in log.read_text()
         assert f"127.0.0.1:{port}/dashboard" in log.read_text()
         # The console's URL and a token that signs in there, as a browser would.
@@ -58,6 +62,26 @@ def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: 
             f"http://127.0.0.1:{port}/console", cookies={TOKEN_COOKIE: m.group(1)}, timeout=5
         )
         assert console.status_code == 200 and "(operator)" in console.text
+
+        # Facilities: the library's staff report the water point dry, the CP operator accepts
+        # it, and the library's board shows it closed under "Waar kunt u terecht?".
+        def water_point() -> dict[str, object] | None:
+            r = httpx.get(f"http://127.0.0.1:{port}/api/v1/facilities/tappunt-walplein", timeout=2)
+            return r.json() if r.status_code == 200 and r.json()["state"] == "closed" else None
+
+        closed = wait_until(water_point, 60, interval=0.5, what="observation accepted")
+        assert closed["history"][0]["observation_id"] is not None
+        gw = re.search(r"Bibliotheek Oss\s+(http://127\.0\.0\.1:\d+)/docs", log.read_text())
+        assert gw, log.read_text()
+        wait_until(
+            lambda: (
+                'id="facility-tappunt-walplein" data-state="closed"'
+                in httpx.get(gw.group(1) + "/board", timeout=2).text
+            ),
+            30,
+            interval=0.5,
+            what="the library's board shows the water point closed",
+        )
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0, log.read_text()[-3000:]

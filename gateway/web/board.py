@@ -24,6 +24,7 @@ from gateway.auth import BOARD_READERS
 from gateway.inbox import StoredBulletin
 from gateway.models import BulletinRow
 from gateway.runtime import GatewayRuntime
+from gateway.web.facility_pages import FacilitiesView, facilities_view
 from gateway.web.i18n import RTL_LANGUAGES, UiLang
 from gateway.web.render import render
 from gateway.web.status import LinkView, link_view
@@ -67,6 +68,7 @@ class Board:
     link: LinkView
     now: datetime
     channels: dict[str, int]  # reports passed on by radio/runner/SMS (gateway.relay)
+    facilities: FacilitiesView  # "Waar kunt u terecht?": the nearest facilities
 
 
 def _choose(stored: StoredBulletin, lang: str, now: datetime) -> BoardItem:
@@ -107,6 +109,7 @@ def board_state(rt: GatewayRuntime, lang: str) -> Board:
         link=link_view(rt),
         now=now,
         channels=relay.channel_counts(rt.outbox.engine),
+        facilities=facilities_view(rt),
     )
 
 

@@ -570,6 +570,7 @@ CHOICES: dict[str, dict[str, dict[str, str]]] = {
             "status": "Status",
             "receipt": "Ontvangstbevestiging",
             "task_update": "Taak",
+            "facility_report": "Voorziening",
         },
     },
     "en": {
@@ -638,9 +639,17 @@ CHOICES: dict[str, dict[str, dict[str, str]]] = {
             "status": "Status",
             "receipt": "Receipt",
             "task_update": "Task",
+            "facility_report": "Facility",
         },
     },
 }
+
+# Feature texts live beside their screens and join the tables here.
+from gateway.web import facility_texts  # noqa: E402
+
+for _lang in UI_LANGS:
+    TEXTS[_lang].update(facility_texts.TEXTS[_lang])
+    CHOICES[_lang].update(facility_texts.CHOICES[_lang])
 
 
 def ui_lang(value: str | None, default: UiLang = "nl") -> UiLang:

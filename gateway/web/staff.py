@@ -41,7 +41,7 @@ router = APIRouter(include_in_schema=False)
 
 MAX_FORM_BYTES = 64 * 1024
 # What staff sent themselves; receipts and task confirmations are the gateway's own.
-LISTED_KINDS = ("help_request", "situation_report", "resource_request", "status")
+LISTED_KINDS = ("help_request", "situation_report", "resource_request", "status", "facility_report")
 
 
 def _runtime(request: Request) -> GatewayRuntime:
@@ -239,6 +239,10 @@ def _summary(entry: OutboxEntry, t: Translator) -> tuple[str, str | None]:
         qty = b.get("quantity")
         qty_text = f"{qty:g}" if isinstance(qty, float) else str(qty)
         return f"{qty_text} {b.get('unit', '')} {b.get('item', '')}", b.get("urgency")
+    if entry.kind == "facility_report":
+        state = t.choice("facility_state", b["observed_state"])
+        note = f" — {b['note']}" if b.get("note") else ""
+        return f"{b.get('facility_name', '')}: {state}{note}", None
     if entry.kind == "status":
         return (
             f"{t.choice('state', b['state'])}, {t.choice('power_source', b['power_source'])}",

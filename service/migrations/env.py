@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 import service.auth.models
 import service.bulletins.models
 import service.exercise.models
+import service.facilities.models
 import service.fallback.models
 import service.gazetteer.models
 import service.limits.models

@@ -39,6 +39,7 @@ from service.api.nsps import nsp_out
 from service.bulletins.reach import reach
 from service.bulletins.versions import current_versions
 from service.exercise.data import open_ids
+from service.facilities.rollup import facility_section
 from service.models import DeadLetter, Message, Nsp
 from service.triage.models import TriageItem, TriageReport
 from service.triage.workflow import OPEN_STATES
@@ -358,6 +359,7 @@ SECTIONS: list[Section] = [
     bulletin_reach_section,
     message_totals_section,
     exercise_section,
+    facility_section,
 ]
 
 

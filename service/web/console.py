@@ -27,6 +27,7 @@ ASSETS = {
     "console.css": "text/css; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
     "relay.js": "text/javascript; charset=utf-8",
+    "facilities.css": "text/css; charset=utf-8",
 }
 ASSET_HEADERS = {
     "Cache-Control": "no-cache",

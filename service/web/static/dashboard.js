@@ -12,6 +12,9 @@
       p1: "P1 — levensbedreigend", queue: "Open meldingen — urgentst eerst", nsps: "NSP's",
       needs: "Behoeften", questions: "Vragen van bewoners", rumours: "Geruchten",
       reach: "Bereik publieksinformatie", incidents: "Incidenten", cps: "Coördinatiepunten",
+      facilities: "Voorzieningen", fac_line: "open {open} · vol {full} · dicht {closed}",
+      fac_pending: "meldingen te beoordelen", fac_reach: "NSP's met nieuwste stand",
+      fac_state: { open: "open", full: "VOL", closed: "DICHT" },
       col_nsp: "NSP", col_state: "Status", col_power: "Stroom", col_heard: "Gehoord",
       col_gaps: "Mist",
       k_open: "NSP's open", k_limited: "beperkt open", k_closed: "gesloten",
@@ -43,6 +46,9 @@
       p1: "P1 — life-threatening", queue: "Open requests — most urgent first", nsps: "NSPs",
       needs: "Needs", questions: "Residents' questions", rumours: "Rumours",
       reach: "Public information reach", incidents: "Incidents", cps: "Coordination points",
+      facilities: "Facilities", fac_line: "open {open} · full {full} · closed {closed}",
+      fac_pending: "observations to review", fac_reach: "NSPs with the newest state",
+      fac_state: { open: "open", full: "FULL", closed: "CLOSED" },
       col_nsp: "NSP", col_state: "State", col_power: "Power", col_heard: "Heard",
       col_gaps: "Gaps",
       k_open: "NSPs open", k_limited: "limited", k_closed: "closed",
@@ -246,6 +252,7 @@
     renderTopics(pic);
     renderReach(pic);
     renderExercises(pic);
+    renderFacilities(pic);
   }
 
   // Each open exercise apart, marked: the rest of the page counts real data only.
@@ -273,6 +280,33 @@
     }
     panel.hidden = !any;
     document.body.classList.toggle("in-exercise", any);
+  }
+
+  // Where residents can go (service/facilities/rollup.py): counts per CP, and every facility
+  // that is full or closed by name, so the crisis room sees where people are turned away.
+  function renderFacilities(pic) {
+    const box = $("facilities");
+    if (!box) return;
+    clear(box);
+    const known = pic.cps.filter((cp) => cp.content.facilities);
+    if (!known.length) box.append(el("div", "muted", t("none")));
+    for (const cp of known) {
+      const f = cp.content.facilities;
+      const n = (s) => f.by_state[s] || 0;
+      box.append(el("div", null, `${cp.cp_id}: ` + t("fac_line").replace("{open}", n("open"))
+        .replace("{full}", n("full")).replace("{closed}", n("closed"))));
+      if (f.pending_observations) {
+        box.append(el("div", "warn", `${f.pending_observations} ${t("fac_pending")}`));
+      }
+      box.append(el("div", f.nsps_current < f.nsps_targeted ? "warn" : "muted",
+        `${f.nsps_current}/${f.nsps_targeted} ${t("fac_reach")}`));
+      const list = el("ol", "items compact");
+      for (const item of f.items.filter((i) => i.state !== "open").slice(0, 8)) {
+        const note = item.state_note ? ` — ${item.state_note}` : "";
+        list.append(el("li", "warn", `${t("fac_state")[item.state]}: ${item.name}${note}`));
+      }
+      box.append(list);
+    }
   }
 
   function renderKpis(pic) {

@@ -1,0 +1,108 @@
+"""Texts of the facility screens ("Waar kunt u terecht?", the staff observation form), in
+Dutch and English; ``gateway/web/i18n.py`` merges them into its tables."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "nl": {
+        "fac_title": "Waar kunt u terecht?",
+        "fac_intro": "Voorzieningen dichtbij dit noodsteunpunt, de dichtstbijzijnde eerst.",
+        "fac_none": "Het coördinatiepunt heeft nog geen voorzieningen doorgegeven.",
+        "fac_all": "Alle voorzieningen (afdrukbare lijst)",
+        "fac_print_title": "Waar kunt u terecht? — alle voorzieningen",
+        "fac_updated": "Stand van het coördinatiepunt om {time}",
+        "fac_since": "sinds {time}",
+        "fac_hours": "Open",
+        "fac_capacity": "Plaatsen: {n}",
+        "fac_distance": "Afstand",
+        "fac_state_open": "Open",
+        "fac_state_full": "VOL",
+        "fac_state_closed": "DICHT",
+        "nav_facilities": "Voorzieningen",
+        "fac_staff_title": "Voorzieningen: wat ziet u?",
+        "fac_staff_intro": "Is een voorziening vol, dicht of weer open? Meld het: het "
+        "coördinatiepunt controleert het en zet het dan op alle borden.",
+        "fac_form_facility": "Welke voorziening?",
+        "fac_form_other": "Een andere (niet in de lijst)",
+        "fac_form_name": "Naam van de voorziening",
+        "fac_form_name_hint": "Alleen als hij niet in de lijst staat, bijv. 'Tappunt Walplein'.",
+        "fac_form_state": "Wat ziet u?",
+        "fac_form_note": "Toelichting",
+        "fac_form_note_hint": "Bijv. 'geen water meer', 'opvang vol, 120 mensen'.",
+        "fac_form_by": "Uw naam of initialen",
+        "fac_form_submit": "Melding versturen",
+        "fac_sent": "Uw melding is opgeslagen en gaat naar het coördinatiepunt. U ziet de "
+        "ontvangst onder 'Verzonden'.",
+        "fac_err_facility": "Kies een voorziening uit de lijst, of vul de naam in.",
+        "fac_err_state": "Kies wat u ziet: open, vol of dicht.",
+        "fac_err_long": "Deze tekst is te lang (hoogstens {n} tekens).",
+        "fac_err_chars": "Deze tekst bevat tekens die niet kunnen worden verstuurd.",
+        "fac_current": "Zoals het coördinatiepunt het nu doorgeeft",
+        "fac_report_this": "Melden",
+    },
+    "en": {
+        "fac_title": "Where can you go?",
+        "fac_intro": "Facilities near this emergency support point, nearest first.",
+        "fac_none": "The coordination point has not sent any facilities yet.",
+        "fac_all": "All facilities (printable list)",
+        "fac_print_title": "Where can you go? — all facilities",
+        "fac_updated": "As sent by the coordination point at {time}",
+        "fac_since": "since {time}",
+        "fac_hours": "Open",
+        "fac_capacity": "Places: {n}",
+        "fac_distance": "Distance",
+        "fac_state_open": "Open",
+        "fac_state_full": "FULL",
+        "fac_state_closed": "CLOSED",
+        "nav_facilities": "Facilities",
+        "fac_staff_title": "Facilities: what do you see?",
+        "fac_staff_intro": "Is a facility full, closed or open again? Report it: the "
+        "coordination point checks it and then puts it on every board.",
+        "fac_form_facility": "Which facility?",
+        "fac_form_other": "Another one (not in the list)",
+        "fac_form_name": "Name of the facility",
+        "fac_form_name_hint": "Only when it is not in the list, e.g. 'Water point Walplein'.",
+        "fac_form_state": "What do you see?",
+        "fac_form_note": "Details",
+        "fac_form_note_hint": "E.g. 'no water left', 'shelter full, 120 people'.",
+        "fac_form_by": "Your name or initials",
+        "fac_form_submit": "Send report",
+        "fac_sent": "Your report is saved and goes to the coordination point. You see its "
+        "receipt under 'Sent'.",
+        "fac_err_facility": "Choose a facility from the list, or fill in its name.",
+        "fac_err_state": "Choose what you see: open, full or closed.",
+        "fac_err_long": "This text is too long (at most {n} characters).",
+        "fac_err_chars": "This text contains characters that cannot be sent.",
+        "fac_current": "As the coordination point sends it now",
+        "fac_report_this": "Report",
+    },
+}
+
+CHOICES: dict[str, dict[str, dict[str, str]]] = {
+    "nl": {
+        "facility_type": {
+            "shelter": "Opvang",
+            "warming_point": "Warmtepunt",
+            "water_point": "Tappunt (drinkwater)",
+            "charging_point": "Oplaadpunt",
+            "doctor": "Huisarts / huisartsenpost",
+            "pharmacy": "Apotheek",
+            "supermarket": "Open supermarkt",
+            "sanitation": "Toiletten en douches",
+        },
+        "facility_state": {"open": "Open", "full": "Vol", "closed": "Dicht"},
+    },
+    "en": {
+        "facility_type": {
+            "shelter": "Shelter",
+            "warming_point": "Warming point",
+            "water_point": "Water point",
+            "charging_point": "Charging point",
+            "doctor": "Doctor / out-of-hours GP",
+            "pharmacy": "Pharmacy",
+            "supermarket": "Open supermarket",
+            "sanitation": "Toilets and showers",
+        },
+        "facility_state": {"open": "Open", "full": "Full", "closed": "Closed"},
+    },
+}
