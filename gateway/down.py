@@ -14,10 +14,20 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
+from gateway.aid import AidStore
+from gateway.goods import GoodsStore
 from gateway.inbox import Inbox, StoreOutcome
 from gateway.outbox import AckOutcome, Outbox
 from gateway.resend import requeue
-from schemas import AckMessage, BulletinMessage, TaskMessage, parse_down, topics
+from schemas import (
+    AckMessage,
+    AssignmentMessage,
+    BulletinMessage,
+    RationRulesMessage,
+    TaskMessage,
+    parse_down,
+    topics,
+)
 from schemas.envelope import ResendMessage
 
 log = logging.getLogger(__name__)
@@ -30,8 +40,18 @@ class DownOutcome(StrEnum):
 
 
 class DownHandler:
-    def __init__(self, cp_id: str, nsp_id: str, outbox: Outbox, inbox: Inbox) -> None:
+    def __init__(
+        self,
+        cp_id: str,
+        nsp_id: str,
+        outbox: Outbox,
+        inbox: Inbox,
+        aid: AidStore | None = None,
+        goods: GoodsStore | None = None,
+    ) -> None:
         self.cp_id = cp_id
+        self.aid = aid or AidStore(outbox)
+        self.goods = goods or GoodsStore(outbox)
         self.nsp_id = nsp_id
         self.outbox = outbox
         self.inbox = inbox
@@ -79,6 +99,12 @@ class DownHandler:
             if requeued and self.on_requeue is not None:
                 self.on_requeue()
             return DownOutcome.APPLIED if requeued else DownOutcome.IGNORED
+        if isinstance(message, AssignmentMessage):
+            stored = self.aid.store_assignment(message)
+            return DownOutcome.APPLIED if stored == StoreOutcome.NEW else DownOutcome.IGNORED
+        if isinstance(message, RationRulesMessage):
+            stored = self.goods.store_rules(message)
+            return DownOutcome.APPLIED if stored == StoreOutcome.NEW else DownOutcome.IGNORED
         assert isinstance(message, TaskMessage)
         task_outcome = self.inbox.store_task(message)
         return DownOutcome.APPLIED if task_outcome == StoreOutcome.NEW else DownOutcome.IGNORED

@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from gateway.aid import AidStore
 from gateway.down import DownHandler
+from gateway.goods import GoodsStore
 from gateway.heartbeat import Heartbeat
 from gateway.inbox import Inbox
 from gateway.outbox import Outbox
@@ -26,6 +28,8 @@ class GatewayRuntime:
     down_handler: DownHandler
     publisher: Publisher
     heartbeat: Heartbeat
+    aid: AidStore
+    goods: GoodsStore
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> GatewayRuntime:
@@ -36,11 +40,13 @@ class GatewayRuntime:
             clock_offset=timedelta(seconds=settings.clock_offset_seconds),
         )
         inbox = Inbox(outbox)
-        down_handler = DownHandler(settings.cp_id, settings.nsp_id, outbox, inbox)
+        aid = AidStore(outbox)
+        goods = GoodsStore(outbox, settings.timezone)
+        down_handler = DownHandler(settings.cp_id, settings.nsp_id, outbox, inbox, aid, goods)
         publisher = Publisher(settings, outbox, down_handler)
         down_handler.on_requeue = publisher.rescan
         heartbeat = Heartbeat(outbox, settings.heartbeat_seconds)
-        return cls(settings, outbox, inbox, down_handler, publisher, heartbeat)
+        return cls(settings, outbox, inbox, down_handler, publisher, heartbeat, aid, goods)
 
     @property
     def workers(self) -> list[Worker]:

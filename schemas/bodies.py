@@ -18,6 +18,7 @@ from schemas.common import (
     Timestamp,
     Urgency,
 )
+from schemas.nspfunctions import GoodsLine
 
 # --------------------------------------------------------------------------- upward
 
@@ -274,3 +275,8 @@ class Task(StrictModel):
     details: Text | None = Field(default=None, max_length=4000)
     due_at: Timestamp | None = None
     cancelled: bool = Field(default=False, description="The CP called the task off.")
+    goods: list[GoodsLine] | None = Field(
+        default=None,
+        max_length=50,
+        description="A delivery: the goods the NSP confirms into its stock ledger on receipt.",
+    )

@@ -25,6 +25,13 @@ from schemas.bodies import (
     TaskUpdate,
 )
 from schemas.common import SCHEMA_VERSION, CpId, MessageId, NspId, StrictModel, Timestamp
+from schemas.nspfunctions import (
+    Assignment,
+    AssignmentUpdate,
+    RationRules,
+    StockEntry,
+    VolunteerRoster,
+)
 from schemas.resend import ResendRequest
 
 UP_KINDS = (
@@ -34,8 +41,11 @@ UP_KINDS = (
     "status",
     "receipt",
     "task_update",
+    "volunteer_roster",
+    "assignment_update",
+    "stock_entry",
 )
-DOWN_KINDS = ("ack", "bulletin", "task", "resend")
+DOWN_KINDS = ("ack", "bulletin", "task", "resend", "assignment", "ration_rules")
 
 
 def new_message_id() -> str:
@@ -88,13 +98,31 @@ class TaskUpdateMessage(_UpEnvelope):
     body: TaskUpdate
 
 
+class VolunteerRosterMessage(_UpEnvelope):
+    kind: Literal["volunteer_roster"] = "volunteer_roster"
+    body: VolunteerRoster
+
+
+class AssignmentUpdateMessage(_UpEnvelope):
+    kind: Literal["assignment_update"] = "assignment_update"
+    body: AssignmentUpdate
+
+
+class StockEntryMessage(_UpEnvelope):
+    kind: Literal["stock_entry"] = "stock_entry"
+    body: StockEntry
+
+
 UpMessage = Annotated[
     HelpRequestMessage
     | SituationReportMessage
     | ResourceRequestMessage
     | StatusMessage
     | ReceiptMessage
-    | TaskUpdateMessage,
+    | TaskUpdateMessage
+    | VolunteerRosterMessage
+    | AssignmentUpdateMessage
+    | StockEntryMessage,
     Field(discriminator="kind"),
 ]
 
@@ -128,8 +156,27 @@ class ResendMessage(_DownEnvelope):
     body: ResendRequest
 
 
+class AssignmentMessage(_DownEnvelope):
+    kind: Literal["assignment"] = "assignment"
+    nsp_id: NspId
+    body: Assignment
+
+
+class RationRulesMessage(_DownEnvelope):
+    """Sent retained on the NSP's own down topic: a reconnecting gateway gets the current set."""
+
+    kind: Literal["ration_rules"] = "ration_rules"
+    nsp_id: NspId
+    body: RationRules
+
+
 DownMessage = Annotated[
-    AckMessage | BulletinMessage | TaskMessage | ResendMessage,
+    AckMessage
+    | BulletinMessage
+    | TaskMessage
+    | ResendMessage
+    | AssignmentMessage
+    | RationRulesMessage,
     Field(discriminator="kind"),
 ]
 
@@ -155,6 +202,9 @@ UP_MESSAGE_TYPES: dict[str, type[_UpEnvelope]] = {
     "status": StatusMessage,
     "receipt": ReceiptMessage,
     "task_update": TaskUpdateMessage,
+    "volunteer_roster": VolunteerRosterMessage,
+    "assignment_update": AssignmentUpdateMessage,
+    "stock_entry": StockEntryMessage,
 }
 
 

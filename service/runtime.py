@@ -17,10 +17,13 @@ import logging
 from sqlalchemy.engine import Engine
 
 from noodcore.worker import Worker, WorkerReport
+from service.aid.sending import AssignmentResender
+from service.aid.updates import record_aid
 from service.bulletins.publish import BulletinRepublisher
 from service.bulletins.reach import record_receipts
 from service.context import ServiceContext
 from service.db import make_engine, migrate
+from service.goods.updates import record_goods
 from service.ingest import IngestWorker
 from service.limits.flags import ThrottleRecorder
 from service.limits.ratelimit import AdmissionQueue
@@ -92,6 +95,8 @@ class CpRuntime:
                 *triage.hooks,
                 record_receipts,
                 record_task_updates,
+                record_aid,
+                record_goods,
                 *upstream.ingest_hooks,
             ],
             on_stored=upstream.after_ingest,
@@ -107,6 +112,7 @@ class CpRuntime:
             self.downward = [
                 BulletinRepublisher(engine, settings.cp_id, bridge),
                 TaskResender(engine, settings.cp_id, bridge, settings.task_resend_seconds),
+                AssignmentResender(engine, settings.cp_id, bridge, settings.task_resend_seconds),
             ]
         for worker in self.downward:
             worker.start()

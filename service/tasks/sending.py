@@ -26,7 +26,7 @@ from ulid import ULID
 
 from noodcore.db import table_of
 from noodcore.worker import ItemGuard, Worker
-from schemas import Task, TaskMessage, new_message_id, topics, utcnow
+from schemas import GoodsLine, Task, TaskMessage, new_message_id, topics, utcnow
 from schemas.common import NspId
 from service.models import Nsp
 from service.tasks.models import NspTask, NspTaskTarget
@@ -68,6 +68,12 @@ class NewTask(BaseModel):
         default=None, min_length=1, max_length=1000, description="The NSPs that get the task."
     )
     all_nsps: bool = Field(default=False, description="Every NSP the CP knows instead.")
+    goods: list[GoodsLine] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="A delivery: goods the NSP confirms into its stock ledger on receipt.",
+    )
 
     @model_validator(mode="after")
     def _one_target_choice(self) -> NewTask:
@@ -93,6 +99,7 @@ def _message(cp_id: str, task: NspTask, nsp_id: str, now: datetime) -> TaskMessa
             details=task.details,
             due_at=task.due_at,
             cancelled=task.cancelled,
+            goods=task.goods,
         ),
     )
 
@@ -115,6 +122,7 @@ def create_task(session: Session, cp_id: str, new: NewTask, actor: str) -> NspTa
         details=new.details,
         due_at=new.due_at,
         cancelled=False,
+        goods=[g.model_dump() for g in new.goods] if new.goods else None,
         created_at=now,
         created_by=actor,
         updated_at=now,
