@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from service.aid import api as aid_api
 from service.api import dead_letters, health, messages, nsps
 from service.auth import api as auth_api
 from service.auth import setup as auth_setup
 from service.bulletins import api as bulletins_api
 from service.fallback import api as fallback_api
+from service.goods import api as goods_api
 from service.ops import aar as aar_api
 from service.ops import metrics as ops_metrics
 from service.region import api as region_api
@@ -75,6 +77,8 @@ def create_app(
         pages,
         console,
         fallback_api,
+        aid_api,
+        goods_api,
     ):
         app.include_router(module.router)
     app.include_router(auth_api.events_router)
