@@ -29,7 +29,7 @@ from service.upstream import api as upstream_api
 from service.upstream import stream
 from service.upstream.settings import UpstreamSettings
 from service.web import api as picture_api
-from service.web import console, pages
+from service.web import console, nspf_console, pages
 from service.web import login as web_login
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ def create_app(
         fallback_api,
         aid_api,
         goods_api,
+        nspf_console,
     ):
         app.include_router(module.router)
     app.include_router(auth_api.events_router)
