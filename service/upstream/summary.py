@@ -33,9 +33,11 @@ from schemas.upstream import (
     TopicCount,
     UrgencyCategoryCount,
 )
+from service.aid.summary import aid_section
 from service.api.nsps import nsp_out
 from service.bulletins.reach import reach
 from service.bulletins.versions import current_versions
+from service.goods.summary import goods_section
 from service.models import DeadLetter, Message, Nsp
 from service.triage.models import TriageItem, TriageReport
 from service.triage.workflow import OPEN_STATES
@@ -316,6 +318,8 @@ SECTIONS: list[Section] = [
     information_section,
     bulletin_reach_section,
     message_totals_section,
+    goods_section,
+    aid_section,
 ]
 
 

@@ -181,6 +181,10 @@ def test_volunteer_assignment_round_trip_without_personal_data_at_cp(
         what="NSP-made assignment at the CP",
     )
 
+    # The summary for the region carries the counts and the jobs by state.
+    aid_sum = cp.get("/api/v1/picture")["cps"][0]["content"]["citizen_aid"]
+    assert aid_sum["volunteers"] == 2 and aid_sum["by_skill"]["carrying"] == 2
+    assert aid_sum["assignments_by_state"] == {"done": 1, "failed": 1}
     # Every upward message is acked: nothing waits in NSP A's outbox.
     wait_until(lambda: a.get("/api/v1/link")["pending_count"] == 0, 30, what="outbox drained")
 
@@ -471,6 +475,11 @@ def test_low_stock_warning_and_delivery_across_link_cut_and_gateway_kill(
         for e in cp.get("/api/v1/goods/entries", params={"nsp_id": "nsp-a"})
         if e["task_id"] == tid
     ) == [20, 118]
+    # The summary for the region carries stock, need and days left per item.
+    pic = cp.get("/api/v1/picture")
+    goods = {g["item"]: g for c in pic["cps"] for g in c["content"]["goods"]}
+    assert goods["drinkwater"]["on_hand"] == 40 and goods["drinkwater"]["rate_per_day"] > 0
+    assert goods["drinkwater"]["days_left"] is not None and goods["drinkwater"]["need"] > 0
     # Hand-outs carry no household code upward.
     engine_text = repr(cp.get("/api/v1/messages", params={"kind": "stock_entry", "limit": 1000}))
     assert "H0" not in engine_text and "household_code" not in engine_text
