@@ -65,6 +65,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "goods_rules_saved": "Rantsoen versie {version} verstuurd.",
         "goods_max": "Max. per persoon per dag",
         "form_error": "Niet gelukt: {reason}",
+        "hours_short": "uur",
     },
     "en": {
         "to_console": "Reports",
@@ -128,5 +129,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "goods_rules_saved": "Ration version {version} sent.",
         "goods_max": "Max per person per day",
         "form_error": "Not done: {reason}",
+        "hours_short": "h",
     },
 }
