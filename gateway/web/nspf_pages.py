@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,8 @@ def _runtime(request: Request) -> GatewayRuntime:
 
 
 Runtime = Annotated[GatewayRuntime, Depends(_runtime)]
+IdPath = Annotated[str, Path(max_length=63)]
+VolunteerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _one(data: dict[str, list[str]], name: str) -> str:
@@ -111,7 +113,7 @@ async def register_volunteer(request: Request, rt: Runtime) -> Response:
 
 
 @router.post("/staff/aid/volunteers/{volunteer_id}/remove", response_class=HTMLResponse)
-async def remove_volunteer(volunteer_id: int, request: Request, rt: Runtime) -> Response:
+async def remove_volunteer(volunteer_id: VolunteerId, request: Request, rt: Runtime) -> Response:
     await _form(request)
     try:
         await run_in_threadpool(rt.aid.remove, volunteer_id)
@@ -145,7 +147,7 @@ async def new_assignment(request: Request, rt: Runtime) -> Response:
 
 
 @router.post("/staff/aid/assignments/{assignment_id}/volunteers", response_class=HTMLResponse)
-async def pick_volunteers(assignment_id: str, request: Request, rt: Runtime) -> Response:
+async def pick_volunteers(assignment_id: IdPath, request: Request, rt: Runtime) -> Response:
     data = await _form(request)
     ids = [int(x) for x in data.get("volunteer_ids", []) if x.isdigit()]
     if not ids:
@@ -159,7 +161,7 @@ async def pick_volunteers(assignment_id: str, request: Request, rt: Runtime) -> 
 
 
 @router.post("/staff/aid/assignments/{assignment_id}/state", response_class=HTMLResponse)
-async def assignment_state(assignment_id: str, request: Request, rt: Runtime) -> Response:
+async def assignment_state(assignment_id: IdPath, request: Request, rt: Runtime) -> Response:
     data = await _form(request)
     try:
         state = AssignmentState(_one(data, "state"))
@@ -264,7 +266,7 @@ async def book_entry(request: Request, rt: Runtime) -> Response:
 
 
 @router.post("/staff/goods/deliveries/{task_id}/receive", response_class=HTMLResponse)
-async def receive_delivery(task_id: str, request: Request, rt: Runtime) -> Response:
+async def receive_delivery(task_id: IdPath, request: Request, rt: Runtime) -> Response:
     data = await _form(request)
     t = Translator(page_language(request, rt))
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
@@ -175,7 +175,7 @@ async def aid_assign(
     summary="Call a help job off",
 )
 async def aid_cancel(
-    assignment_id: str,
+    assignment_id: Annotated[str, Path(max_length=63)],
     request: Request,
     identity: Annotated[Identity | None, require_page(*OPERATORS)],
     ctx: Annotated[Any, Depends(get_context)],
@@ -185,7 +185,7 @@ async def aid_cancel(
     t = texts(page_language(request))
     with Session(ctx.engine) as session:
         try:
-            a = aid_sending.cancel(session, ctx.settings.cp_id, assignment_id[:63], identity.name)
+            a = aid_sending.cancel(session, ctx.settings.cp_id, assignment_id, identity.name)
             session.commit()
             aid_sending.send(ctx.engine, ctx.settings.cp_id, ctx.bridge, [a])
         except aid_sending.AidError as exc:
