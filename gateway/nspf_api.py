@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway.aid import AidError, StoredAssignment, VolunteerIn
@@ -20,7 +20,7 @@ from gateway.goods import GoodsError
 from gateway.runtime import GatewayRuntime
 from noodcore.httpguard import require
 from schemas import AssignmentState, EntryType, RationRules, Skill, StockEntry
-from schemas.common import TEXT_PATTERN
+from schemas.common import TEXT_PATTERN, Timestamp
 
 router = APIRouter(tags=["citizen aid and goods"], dependencies=[require(*STAFF)])
 
@@ -47,12 +47,14 @@ class AssignmentIn(_In):
     skill: Skill | None = None
     count: int = Field(default=1, ge=1, le=50)
     address: str | None = Field(default=None, min_length=1, max_length=300, pattern=TEXT_PATTERN)
-    due_at: AwareDatetime | None = None
+    due_at: Timestamp | None = None
     ref_message_id: str | None = Field(default=None, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 class PickIn(_In):
-    volunteer_ids: list[int] = Field(min_length=1, max_length=50)
+    volunteer_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        min_length=1, max_length=50
+    )
 
 
 class StateIn(_In):

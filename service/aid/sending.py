@@ -17,7 +17,7 @@ from functools import partial
 from typing import Protocol
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from ulid import ULID
@@ -25,7 +25,7 @@ from ulid import ULID
 from noodcore.db import table_of
 from noodcore.worker import ItemGuard, Worker
 from schemas import Assignment, AssignmentMessage, Location, Skill, new_message_id, topics, utcnow
-from schemas.common import NspId
+from schemas.common import TEXT_PATTERN, NspId, Timestamp
 from service.aid.models import AidAssignment
 from service.models import Nsp
 
@@ -55,13 +55,16 @@ class NewAssignment(BaseModel):
 
     nsp_id: NspId = Field(description="The NSP whose volunteers are asked.")
     title: str = Field(
-        min_length=1, max_length=200, examples=["2 sjouwers naar Kerkstraat 12, 14:00"]
+        min_length=1,
+        max_length=200,
+        pattern=TEXT_PATTERN,
+        examples=["2 sjouwers naar Kerkstraat 12, 14:00"],
     )
     skill: Skill | None = None
     count: int = Field(default=1, ge=1, le=50)
-    address: str | None = Field(default=None, min_length=1, max_length=300)
-    due_at: AwareDatetime | None = None
-    details: str | None = Field(default=None, max_length=2000)
+    address: str | None = Field(default=None, min_length=1, max_length=300, pattern=TEXT_PATTERN)
+    due_at: Timestamp | None = None
+    details: str | None = Field(default=None, max_length=2000, pattern=TEXT_PATTERN)
     ref_message_id: str | None = Field(default=None, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 

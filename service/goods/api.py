@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from noodcore.httpguard import require
 from schemas import GoodsLine, RationRules, utcnow
-from schemas.common import NspId
+from schemas.common import TEXT_PATTERN, NspId, Timestamp
 from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep, ContextDep, SessionDep
 from service.goods import rules as rules_mod
@@ -56,9 +56,9 @@ class NewDelivery(BaseModel):
 
     nsp_id: NspId
     goods: list[GoodsLine] = Field(min_length=1, max_length=50)
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    details: str | None = Field(default=None, max_length=4000)
-    due_at: AwareDatetime | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=TEXT_PATTERN)
+    details: str | None = Field(default=None, max_length=4000, pattern=TEXT_PATTERN)
+    due_at: Timestamp | None = None
 
 
 def stock_view(session: Session, nsp_id: str | None, warn_days: float) -> StockOut:

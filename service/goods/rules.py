@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -30,6 +30,14 @@ class NewRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: list[RationRule] = Field(max_length=50)
+
+    @model_validator(mode="after")
+    def _one_per_item(self) -> NewRules:
+        items = [r.item for r in self.rules]
+        doubled = sorted({i for i in items if items.count(i) > 1})
+        if doubled:
+            raise ValueError(f"one rule per item; more than one for: {', '.join(doubled)}")
+        return self
 
 
 def current(session: Session) -> RationRules | None:

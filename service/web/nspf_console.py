@@ -127,7 +127,7 @@ def aid_page(
     return _page(request, "console_aid.html", identity, **_aid_context(session))
 
 
-@router.post("/console/aid/assign", response_class=HTMLResponse, summary="Send a help job")
+@router.post("/console/aid/assign", response_class=HTMLResponse, include_in_schema=False)
 async def aid_assign(
     request: Request,
     identity: Annotated[Identity | None, require_page(*OPERATORS)],
@@ -172,7 +172,7 @@ async def aid_assign(
 @router.post(
     "/console/aid/assignments/{assignment_id}/cancel",
     response_class=HTMLResponse,
-    summary="Call a help job off",
+    include_in_schema=False,  # an HTML form's target, not API (that is service/aid/api.py)
 )
 async def aid_cancel(
     assignment_id: Annotated[str, Path(max_length=63)],
@@ -235,7 +235,7 @@ def goods_page(
     return _page(request, "console_goods.html", identity, **_goods_context(session))
 
 
-@router.post("/console/goods/deliver", response_class=HTMLResponse, summary="Plan a delivery")
+@router.post("/console/goods/deliver", response_class=HTMLResponse, include_in_schema=False)
 async def goods_deliver(
     request: Request,
     identity: Annotated[Identity | None, require_page(*OPERATORS)],
@@ -284,7 +284,7 @@ async def goods_deliver(
     return RedirectResponse(f"/console/goods?ok={notice}", status_code=303)
 
 
-@router.post("/console/goods/rules", response_class=HTMLResponse, summary="Set the ration")
+@router.post("/console/goods/rules", response_class=HTMLResponse, include_in_schema=False)
 async def goods_rules(
     request: Request,
     identity: Annotated[Identity | None, require_page(*OPERATORS)],
