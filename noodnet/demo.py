@@ -19,7 +19,7 @@ from types import FrameType
 import httpx
 
 from noodnet.broker import EmbeddedBroker, LocalBroker, find_mosquitto, free_port
-from noodnet.scenario import NSPS, Event, events
+from noodnet.scenario import NSPS, Event, events, nsp_functions
 
 CP_ID = "cp-oss"
 CP_BROKER_USER = "noodnet-cp"
@@ -264,7 +264,7 @@ def _play(
     creds: DemoCredentials,
 ) -> int:
     start = time.monotonic()
-    pending = events(gateways)
+    pending = sorted([*events(gateways), *nsp_functions(gateways)], key=lambda e: e.at)
     with httpx.Client(timeout=10) as client:
         while duration is None or time.monotonic() - start < duration:
             for p in procs:

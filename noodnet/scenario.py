@@ -1,10 +1,10 @@
 """A short power-outage scenario in and around Oss, for the demo.
 
-Times are seconds from the start at speed 1; each event is what NSP staff enter on their
-gateway's staff screen (a report, or a path of the gateway's API: a volunteer, a ledger
-entry, a hand-out), what the CP operator does (``cp:`` + a path of the CP's API), or a
-follow-up step the demo works out itself (``aid:progress``, ``aid:done``, ``goods:receive``).
-The volunteers' names are made up.
+Times are seconds from the start at speed 1. ``events``: the reports NSP staff enter on their
+gateway's staff screen. ``nsp_functions``: citizen aid and goods — a path of the gateway's
+API (a volunteer, a ledger entry, a hand-out), what the CP operator does (``cp:`` + a path
+of the CP's API), or a follow-up step the demo works out itself (``aid:progress``,
+``aid:done``, ``goods:receive``). The volunteers' names are made up.
 """
 
 from __future__ import annotations
@@ -245,7 +245,6 @@ def events(n_nsps: int) -> list[Event]:
                     _status("generator", max(0, 36 - i * 4 - step * 3), 2, 3 + step, 10 * step),
                 )
             )
-    evs += [e for e in nsp_functions() if e.nsp_index < n_nsps]
     return sorted(evs, key=lambda e: e.at)
 
 
@@ -260,7 +259,7 @@ def _volunteer(name: str, skills: list[str], windows: list[str], contact: str) -
     }
 
 
-def nsp_functions() -> list[Event]:
+def nsp_functions(n_nsps: int) -> list[Event]:
     """Citizen aid and scarce goods at the first NSPs: volunteers sign up, water comes in and
     goes out, the CP sets a ration, asks for volunteers and sends a delivery."""
     water = {"item": "drinkwater", "unit": "liter"}
