@@ -60,6 +60,11 @@ async def _aid_page(
     lang = page_language(request, rt)
     volunteers = await run_in_threadpool(rt.aid.volunteers)
     assignments = await run_in_threadpool(rt.aid.assignments)
+    sent, _ = await run_in_threadpool(lambda: rt.outbox.list_entries(kind="help_request", limit=20))
+    help_requests = [
+        (e.message_id, (e.body.get("location") or {}).get("address") or "", e.body["category"])
+        for e in sent
+    ]
     return render(
         request,
         rt,
@@ -70,6 +75,7 @@ async def _aid_page(
         volunteers=volunteers,
         assignments=assignments,
         skills=[s.value for s in Skill],
+        help_requests=help_requests,
         windows=[w.value for w in Window],
         next_states={
             AssignmentState.REQUESTED.value: ["en_route", "failed"],
@@ -135,13 +141,22 @@ async def new_assignment(request: Request, rt: Runtime) -> Response:
     if not title or len(title) > 200 or not 1 <= count <= 50 or skill not in ("", *Skill):
         reason = f"{t('form_invalid')}: title, count"
         return await _aid_page(request, rt, 422, error=t("aid_error", reason=reason))
+    ref = _one(data, "ref_message_id")
+    address = _one(data, "address")[:300]
+    if ref:  # turned from a help request sent here: its address unless another is given
+        entry = await run_in_threadpool(rt.outbox.get, ref)
+        if entry is None or entry.kind != "help_request":
+            reason = f"{t('form_invalid')}: ref_message_id"
+            return await _aid_page(request, rt, 422, error=t("aid_error", reason=reason))
+        address = address or (entry.body.get("location") or {}).get("address") or ""
     s = await run_in_threadpool(
         rt.aid.create_local,
         title,
         Skill(skill) if skill else None,
         count,
-        _one(data, "address")[:300] or None,
+        address or None,
         None,
+        ref or None,
     )
     return RedirectResponse(f"/staff/aid#a-{s.assignment.assignment_id}", status_code=303)
 

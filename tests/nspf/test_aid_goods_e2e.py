@@ -185,6 +185,17 @@ def test_volunteer_assignment_round_trip_without_personal_data_at_cp(
     aid_sum = cp.get("/api/v1/picture")["cps"][0]["content"]["citizen_aid"]
     assert aid_sum["volunteers"] == 2 and aid_sum["by_skill"]["carrying"] == 2
     assert aid_sum["assignments_by_state"] == {"done": 1, "failed": 1}
+    # Staff turn the help request they sent into a job on the staff screen: linked to it.
+    r = form(a, "/staff/aid/assignments", {"title": "Nog 1 sjouwer", "count": "1",
+                                           "ref_message_id": hr_id})  # fmt: skip
+    assert r.status_code == 303, r.text
+    linked = wait_until(
+        lambda: [x for x in cp.get("/api/v1/aid/assignments") if x["title"] == "Nog 1 sjouwer"],
+        30,
+        what="staff-made job at the CP",
+    )[0]
+    assert linked["origin"] == "nsp" and linked["ref_message_id"] == hr_id
+    assert linked["location"]["address"] == "Kerkstraat 12, Oss"
     # Every upward message is acked: nothing waits in NSP A's outbox.
     wait_until(lambda: a.get("/api/v1/link")["pending_count"] == 0, 30, what="outbox drained")
 
