@@ -30,6 +30,7 @@ from service.goods import rules as rules_mod
 from service.models import Message, Nsp
 from service.tasks import sending as task_sending
 from service.tasks.models import NspTask
+from service.web import nspf_texts
 from service.web.render import page_language, render
 from service.web.texts import texts
 
@@ -82,6 +83,7 @@ def _page(
         anonymous=identity.token_id is None,
         can_act=identity.role in OPERATORS and identity.token_id is not None,
         cp_id=ctx.settings.cp_id,
+        skill_names=nspf_texts.SKILLS[lang],
         notice=request.query_params.get("ok"),
         **context,
     )

@@ -132,3 +132,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "hours_short": "h",
     },
 }
+
+SKILLS: dict[str, dict[str, str]] = {
+    "nl": {
+        "first_aid": "EHBO/BHV",
+        "care": "zorg",
+        "technical": "techniek",
+        "transport": "vervoer",
+        "interpreter": "tolk/taal",
+        "carrying": "sjouwen",
+        "cooking": "koken",
+    },
+    "en": {
+        "first_aid": "first aid",
+        "care": "care",
+        "technical": "technical",
+        "transport": "transport",
+        "interpreter": "interpreter",
+        "carrying": "carrying",
+        "cooking": "cooking",
+    },
+}
