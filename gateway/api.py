@@ -34,6 +34,7 @@ from gateway.api_models import (
 )
 from gateway.auth import BOARD_READERS, STAFF, StaffTokenVerifier
 from gateway.metrics import router as metrics_router
+from gateway.nspf_api import router as nspf_router
 from gateway.outbox import EntryState, OutboxEntry, body_model
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
@@ -320,6 +321,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(task_router)
+    app.include_router(nspf_router)  # citizen aid and scarce goods
     app.include_router(metrics_router)  # /metrics (Prometheus)
     app.include_router(usb_router)
     register_pages(app)

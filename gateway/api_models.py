@@ -14,9 +14,16 @@ from schemas.common import EXERCISE_MARK, ID_PATTERN
 
 # Receipts and task updates are made by the gateway itself (on storing a bulletin or task, and
 # through the task endpoints), never posted as raw reports.
-REPORT_KINDS: tuple[str, ...] = tuple(
-    k for k in UP_KINDS if k not in ("receipt", "task_update", "facility_receipt")
+# Kinds the gateway writes itself (confirmations, aid and ledger changes) are not posted as reports.
+OWN_KINDS = (
+    "receipt",
+    "task_update",
+    "volunteer_roster",
+    "assignment_update",
+    "stock_entry",
+    "facility_receipt",
 )
+REPORT_KINDS: tuple[str, ...] = tuple(k for k in UP_KINDS if k not in OWN_KINDS)
 
 
 class ReportIn(BaseModel):

@@ -14,11 +14,22 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
+from gateway.aid import AidStore
 from gateway.facilities import FacilityStore
+from gateway.goods import GoodsStore
 from gateway.inbox import Inbox, StoreOutcome
 from gateway.outbox import AckOutcome, Outbox
 from gateway.resend import requeue
-from schemas import AckMessage, BulletinMessage, FacilitiesMessage, TaskMessage, parse_down, topics
+from schemas import (
+    AckMessage,
+    AssignmentMessage,
+    BulletinMessage,
+    FacilitiesMessage,
+    RationRulesMessage,
+    TaskMessage,
+    parse_down,
+    topics,
+)
 from schemas.envelope import ResendMessage
 
 log = logging.getLogger(__name__)
@@ -38,8 +49,12 @@ class DownHandler:
         outbox: Outbox,
         inbox: Inbox,
         facilities: FacilityStore | None = None,
+        aid: AidStore | None = None,
+        goods: GoodsStore | None = None,
     ) -> None:
         self.cp_id = cp_id
+        self.aid = aid or AidStore(outbox)
+        self.goods = goods or GoodsStore(outbox)
         self.nsp_id = nsp_id
         self.outbox = outbox
         self.inbox = inbox
@@ -92,6 +107,12 @@ class DownHandler:
             if requeued and self.on_requeue is not None:
                 self.on_requeue()
             return DownOutcome.APPLIED if requeued else DownOutcome.IGNORED
+        if isinstance(message, AssignmentMessage):
+            stored = self.aid.store_assignment(message)
+            return DownOutcome.APPLIED if stored == StoreOutcome.NEW else DownOutcome.IGNORED
+        if isinstance(message, RationRulesMessage):
+            stored = self.goods.store_rules(message)
+            return DownOutcome.APPLIED if stored == StoreOutcome.NEW else DownOutcome.IGNORED
         assert isinstance(message, TaskMessage)
         task_outcome = self.inbox.store_task(message)
         return DownOutcome.APPLIED if task_outcome == StoreOutcome.NEW else DownOutcome.IGNORED

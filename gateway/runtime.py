@@ -6,8 +6,10 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from gateway.aid import AidStore
 from gateway.down import DownHandler
 from gateway.facilities import FacilityStore
+from gateway.goods import GoodsStore
 from gateway.heartbeat import Heartbeat
 from gateway.inbox import Inbox
 from gateway.outbox import Outbox
@@ -28,6 +30,8 @@ class GatewayRuntime:
     publisher: Publisher
     heartbeat: Heartbeat
     facilities: FacilityStore
+    aid: AidStore
+    goods: GoodsStore
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> GatewayRuntime:
@@ -39,11 +43,23 @@ class GatewayRuntime:
         )
         inbox = Inbox(outbox)
         facilities = FacilityStore(outbox)
-        down_handler = DownHandler(settings.cp_id, settings.nsp_id, outbox, inbox, facilities)
+        aid = AidStore(outbox)
+        goods = GoodsStore(outbox, settings.timezone)
+        down_handler = DownHandler(
+            settings.cp_id,
+            settings.nsp_id,
+            outbox,
+            inbox,
+            facilities=facilities,
+            aid=aid,
+            goods=goods,
+        )
         publisher = Publisher(settings, outbox, down_handler)
         down_handler.on_requeue = publisher.rescan
         heartbeat = Heartbeat(outbox, settings.heartbeat_seconds)
-        return cls(settings, outbox, inbox, down_handler, publisher, heartbeat, facilities)
+        return cls(
+            settings, outbox, inbox, down_handler, publisher, heartbeat, facilities, aid, goods
+        )
 
     @property
     def workers(self) -> list[Worker]:

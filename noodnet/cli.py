@@ -288,6 +288,10 @@ def _add_auth_commands() -> None:
 
     app.add_typer(usb_app, name="usb")
 
+    from noodnet.cli_aid import aid_app
+
+    app.add_typer(aid_app, name="aid")  # retention purge, volunteer removal (docs/avg.md)
+
 
 _add_auth_commands()
 

@@ -20,7 +20,7 @@ from types import FrameType
 import httpx
 
 from noodnet.broker import EmbeddedBroker, LocalBroker, find_mosquitto, free_port
-from noodnet.scenario import CP_ACTIONS, FACILITIES, NSPS, events
+from noodnet.scenario import CP_ACTIONS, FACILITIES, NSPS, Event, events, nsp_functions
 
 CP_ID = "cp-oss"
 # The "link is gone" step (docs/fallback.md): after LINK_CUT_AT seconds the broker stops, a P1
@@ -293,7 +293,7 @@ def _play(
     cut: LinkCut | None = None,
 ) -> int:
     start = time.monotonic()
-    pending = events(gateways)
+    pending = sorted([*events(gateways), *nsp_functions(gateways)], key=lambda e: e.at)
     cp_actions = list(CP_ACTIONS)
     operator = {"Authorization": f"Bearer {creds.cp_tokens['operator']}"}
     with httpx.Client(timeout=10) as client:
@@ -311,19 +311,14 @@ def _play(
                 print(f"[{now:6.1f}s] {'CP operator':<28} {done}")
             while pending and pending[0].at <= now:
                 ev = pending.pop(0)
-                nsp = NSPS[ev.nsp_index]
-                body = ev.body
-                if body.get("observed_at") == "NOW":
-                    body = {**body, "observed_at": datetime.now(UTC).isoformat()}
-                r = client.post(
-                    gw_urls[ev.nsp_index] + "/api/v1/reports",
-                    json={"kind": ev.kind, "body": body},
-                    headers={"Authorization": f"Bearer {creds.staff_tokens[nsp.nsp_id]}"},
-                )
-                state = (
-                    "accepted" if r.status_code == 201 else f"REJECTED {r.status_code}: {r.text}"
-                )
-                print(f"[{now:6.1f}s] {nsp.name:<28} {ev.kind:<17} {state}")
+                if ev.nsp_index < 0:
+                    who, state = "CP", _cp_step(client, cp_url, creds, ev)
+                else:
+                    nsp = NSPS[ev.nsp_index]
+                    who = nsp.name
+                    staff = {"Authorization": f"Bearer {creds.staff_tokens[nsp.nsp_id]}"}
+                    state = _gateway_step(client, gw_urls[ev.nsp_index], staff, ev)
+                print(f"[{now:6.1f}s] {who:<28} {ev.kind:<17} {state}")
             if cut is not None:
                 cut.tick(client, time.monotonic() - start)
             time.sleep(0.1)
@@ -354,6 +349,63 @@ def _cp_action(
     return f"facility {facility_id} -> {state} ({r.status_code})"
 
 
+def _said(r: httpx.Response) -> str:
+    return "accepted" if r.status_code in (200, 201) else f"REJECTED {r.status_code}: {r.text}"
+
+
+def _cp_step(client: httpx.Client, cp_url: str, creds: DemoCredentials, ev: Event) -> str:
+    """What the CP operator does in the scenario (``cp:`` POST, ``cp-put:`` PUT)."""
+    method, _, path = ev.kind.partition(":")
+    operator = {"Authorization": f"Bearer {creds.cp_tokens['operator']}"}
+    verb = "PUT" if method == "cp-put" else "POST"
+    return _said(client.request(verb, cp_url + path, json=ev.body, headers=operator))
+
+
+def _gateway_step(client: httpx.Client, url: str, staff: dict[str, str], ev: Event) -> str:
+    """What NSP staff do: a report, an aid or goods form, or a follow-up on a help job or a
+    delivery that arrived from the CP."""
+    if ev.kind.startswith("/"):
+        return _said(client.post(url + ev.kind, json=ev.body, headers=staff))
+    if ev.kind == "report" or ("/" not in ev.kind and ":" not in ev.kind):
+        body = ev.body
+        if body.get("observed_at") == "NOW":
+            body = {**body, "observed_at": datetime.now(UTC).isoformat()}
+        r = client.post(
+            url + "/api/v1/reports", json={"kind": ev.kind, "body": body}, headers=staff
+        )
+        return _said(r)
+    if ev.kind in ("aid:progress", "aid:done"):
+        jobs = client.get(url + "/api/v1/aid/assignments", headers=staff).json()
+        people = client.get(url + "/api/v1/aid/volunteers", headers=staff).json()
+        for job in jobs:
+            a, jid = job["assignment"], job["assignment"]["assignment_id"]
+            base = f"{url}/api/v1/aid/assignments/{jid}"
+            if ev.kind == "aid:progress" and job["state"] == "requested":
+                fit = [v["id"] for v in people if a["skill"] is None or a["skill"] in v["skills"]]
+                client.post(
+                    base + "/volunteers", json={"volunteer_ids": fit[: a["count"]]}, headers=staff
+                )
+                return _said(
+                    client.post(base + "/state", json={"state": "en_route"}, headers=staff)
+                )
+            if ev.kind == "aid:done" and job["state"] == "en_route":
+                return _said(client.post(base + "/state", json={"state": "done"}, headers=staff))
+        return "nothing to do yet"
+    if ev.kind == "goods:receive":
+        for d in client.get(url + "/api/v1/goods/deliveries", headers=staff).json():
+            if not d["received"]:
+                tid = d["task"]["task_id"]
+                return _said(
+                    client.post(
+                        f"{url}/api/v1/goods/deliveries/{tid}/receive",
+                        json={"by": "MJ"},
+                        headers=staff,
+                    )
+                )
+        return "no delivery yet"
+    return f"unknown step {ev.kind}"
+
+
 def _banner(
     cp_url: str, gw_urls: list[str], mqtt_port: int, workdir: Path, creds: DemoCredentials
 ) -> None:
@@ -371,6 +423,8 @@ Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
   Operator console      {cp_url}/console   sign in with the operator token: {operator}
   Facilities            {cp_url}/console/facilities   (where residents can go; review)
                         (the queue: acknowledge, dispatch, merge, split; viewer token: read only)
+  Citizen aid, goods    {cp_url}/console/aid  {cp_url}/console/goods
+                        (volunteer counts, help jobs; stock, low-stock warnings, deliveries)
   CP service API docs   {cp_url}/docs
   Messages              {cp_url}/api/v1/messages
   Help requests only    {cp_url}/api/v1/messages?kind=help_request

@@ -1,7 +1,10 @@
 """A short power-outage scenario in and around Oss, for the demo.
 
-Times are seconds from the start at speed 1; each event is what NSP staff enter on their
-gateway's staff screen.
+Times are seconds from the start at speed 1. ``events``: the reports NSP staff enter on their
+gateway's staff screen. ``nsp_functions``: citizen aid and goods — a path of the gateway's
+API (a volunteer, a ledger entry, a hand-out), what the CP operator does (``cp:`` + a path
+of the CP's API), or a follow-up step the demo works out itself (``aid:progress``,
+``aid:done``, ``goods:receive``). The volunteers' names are made up.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ NSPS = [
 @dataclass(frozen=True)
 class Event:
     at: float
-    nsp_index: int
+    nsp_index: int  # -1: the CP
     kind: str
     body: dict[str, Any]
 
@@ -334,3 +337,107 @@ CP_ACTIONS: list[tuple[float, tuple[str, ...]]] = [
     (38, ("review",)),
     (50, ("state", "oplaadpunt-berghem", "closed", "aggregaat stuk")),
 ]
+
+
+def _volunteer(name: str, skills: list[str], windows: list[str], contact: str) -> dict[str, Any]:
+    return {
+        "first_name": name,
+        "skills": skills,
+        "windows": windows,
+        "languages": ["nl"],
+        "contact": contact,
+        "consent": True,
+    }
+
+
+def nsp_functions(n_nsps: int) -> list[Event]:
+    """Citizen aid and scarce goods at the first NSPs: volunteers sign up, water comes in and
+    goes out, the CP sets a ration, asks for volunteers and sends a delivery."""
+    water = {"item": "drinkwater", "unit": "liter"}
+    evs = [
+        Event(
+            3,
+            0,
+            "/api/v1/goods/entries",
+            {
+                **water,
+                "type": "received",
+                "quantity": 300,
+                "by": "MJ",
+                "counterpart": "Gemeente Oss",
+            },
+        ),
+        Event(
+            4,
+            1,
+            "/api/v1/goods/entries",
+            {"type": "received", "item": "dekens", "unit": "stuks", "quantity": 40, "by": "KB"},
+        ),
+        Event(
+            5, -1, "cp-put:/api/v1/goods/rules", {"rules": [{**water, "max_per_person_per_day": 6}]}
+        ),
+        Event(
+            6,
+            0,
+            "/api/v1/aid/volunteers",
+            _volunteer("Sanne", ["carrying", "transport"], ["morning", "afternoon"], "06-0000001"),
+        ),
+        Event(
+            7,
+            0,
+            "/api/v1/aid/volunteers",
+            _volunteer(
+                "Ahmed", ["carrying", "interpreter"], ["afternoon", "evening"], "06-0000002"
+            ),
+        ),
+        Event(
+            8,
+            1,
+            "/api/v1/aid/volunteers",
+            _volunteer("Ria", ["care", "first_aid"], ["morning"], "06-0000003"),
+        ),
+        Event(
+            9,
+            0,
+            "/api/v1/aid/volunteers",
+            _volunteer("Joris", ["technical"], ["evening", "night"], "06-0000004"),
+        ),
+        Event(
+            46,
+            -1,
+            "cp:/api/v1/aid/assignments",
+            {
+                "nsp_id": "oss-centrum",
+                "title": "2 sjouwers naar Kerkstraat 12, 14:00",
+                "skill": "carrying",
+                "count": 2,
+                "address": "Kerkstraat 12, Oss",
+            },
+        ),
+        Event(54, 0, "aid:progress", {}),
+        Event(70, 0, "aid:done", {}),
+        Event(
+            64,
+            -1,
+            "cp:/api/v1/goods/deliveries",
+            {
+                "nsp_id": "oss-centrum",
+                "goods": [
+                    {**water, "quantity": 500},
+                    {"item": "dekens", "unit": "stuks", "quantity": 30},
+                ],
+            },
+        ),
+        Event(76, 0, "goods:receive", {}),
+    ]
+    for i in range(12):  # hand-outs: households of 1 to 4, 6 l a person
+        size = 1 + i % 4
+        evs.append(
+            Event(
+                10 + i * 4,
+                0,
+                "/api/v1/goods/handouts",
+                {**water, "quantity": 6 * size, "household_size": size, "by": "MJ"},
+            )
+        )
+    return evs

@@ -21,6 +21,7 @@ from schemas.common import (
     Timestamp,
     Urgency,
 )
+from schemas.nspfunctions import GoodsLine
 
 # --------------------------------------------------------------------------- upward
 
@@ -293,4 +294,9 @@ class Task(OmitWhenNoneModel):
     cancelled: bool = Field(default=False, description="The CP called the task off.")
     exercise: ExerciseId | None = Field(
         default=None, description="Made in this exercise (oefening); absent = real."
+    )
+    goods: list[GoodsLine] | None = Field(
+        default=None,
+        max_length=50,
+        description="A delivery: the goods the NSP confirms into its stock ledger on receipt.",
     )

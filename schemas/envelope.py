@@ -35,6 +35,13 @@ from schemas.common import (
     Timestamp,
 )
 from schemas.facilities import FacilityDirectory, FacilityReceipt, FacilityReport
+from schemas.nspfunctions import (
+    Assignment,
+    AssignmentUpdate,
+    RationRules,
+    StockEntry,
+    VolunteerRoster,
+)
 from schemas.resend import ResendRequest
 
 UP_KINDS = (
@@ -46,8 +53,11 @@ UP_KINDS = (
     "task_update",
     "facility_report",
     "facility_receipt",
+    "volunteer_roster",
+    "assignment_update",
+    "stock_entry",
 )
-DOWN_KINDS = ("ack", "bulletin", "task", "resend", "facilities")
+DOWN_KINDS = ("ack", "bulletin", "task", "resend", "facilities", "assignment", "ration_rules")
 
 
 def new_message_id() -> str:
@@ -117,6 +127,21 @@ class FacilityReceiptMessage(_UpEnvelope):
     body: FacilityReceipt
 
 
+class VolunteerRosterMessage(_UpEnvelope):
+    kind: Literal["volunteer_roster"] = "volunteer_roster"
+    body: VolunteerRoster
+
+
+class AssignmentUpdateMessage(_UpEnvelope):
+    kind: Literal["assignment_update"] = "assignment_update"
+    body: AssignmentUpdate
+
+
+class StockEntryMessage(_UpEnvelope):
+    kind: Literal["stock_entry"] = "stock_entry"
+    body: StockEntry
+
+
 UpMessage = Annotated[
     HelpRequestMessage
     | SituationReportMessage
@@ -125,7 +150,10 @@ UpMessage = Annotated[
     | ReceiptMessage
     | TaskUpdateMessage
     | FacilityReportMessage
-    | FacilityReceiptMessage,
+    | FacilityReceiptMessage
+    | VolunteerRosterMessage
+    | AssignmentUpdateMessage
+    | StockEntryMessage,
     Field(discriminator="kind"),
 ]
 
@@ -167,8 +195,28 @@ class FacilitiesMessage(_DownEnvelope):
     body: FacilityDirectory
 
 
+class AssignmentMessage(_DownEnvelope):
+    kind: Literal["assignment"] = "assignment"
+    nsp_id: NspId
+    body: Assignment
+
+
+class RationRulesMessage(_DownEnvelope):
+    """Sent retained on the NSP's own down topic: a reconnecting gateway gets the current set."""
+
+    kind: Literal["ration_rules"] = "ration_rules"
+    nsp_id: NspId
+    body: RationRules
+
+
 DownMessage = Annotated[
-    AckMessage | BulletinMessage | TaskMessage | ResendMessage | FacilitiesMessage,
+    AckMessage
+    | BulletinMessage
+    | TaskMessage
+    | ResendMessage
+    | FacilitiesMessage
+    | AssignmentMessage
+    | RationRulesMessage,
     Field(discriminator="kind"),
 ]
 
@@ -196,6 +244,9 @@ UP_MESSAGE_TYPES: dict[str, type[_UpEnvelope]] = {
     "task_update": TaskUpdateMessage,
     "facility_report": FacilityReportMessage,
     "facility_receipt": FacilityReceiptMessage,
+    "volunteer_roster": VolunteerRosterMessage,
+    "assignment_update": AssignmentUpdateMessage,
+    "stock_entry": StockEntryMessage,
 }
 
 

@@ -243,6 +243,29 @@ class ExerciseSection(StrictModel):
     resource_needs: list[ResourceNeed] = Field(default_factory=list)
 
 
+class GoodsItemStock(StrictModel):
+    """One item's stock across the CP's NSPs (scarce goods, service/goods)."""
+
+    item: str = Field(max_length=40)
+    unit: str = Field(max_length=30)
+    on_hand: float = Field(ge=0)
+    rate_per_day: float = Field(ge=0, description="Handed out per day at the current rate.")
+    need: float = Field(ge=0, description="What 3 days at this rate need beyond the stock.")
+    days_left: float | None = Field(default=None, ge=0, description="None: nothing handed out.")
+    nsps: int = Field(ge=0)
+    nsps_low: list[NspId] = Field(default_factory=list, description="NSPs with a warning.")
+
+
+class CitizenAid(StrictModel):
+    """Volunteers and help jobs across the CP's NSPs: counts only, no personal data."""
+
+    volunteers: int = Field(ge=0)
+    by_skill: dict[str, int] = Field(default_factory=dict)
+    by_window: dict[str, int] = Field(default_factory=dict)
+    assignments_open: int = Field(ge=0)
+    assignments_by_state: dict[str, int] = Field(default_factory=dict)
+
+
 class SummaryContent(OmitWhenNoneModel):
     """The sections of a CP summary (see service/upstream/summary.py, one function each).
     Exercise data is only in ``exercises`` (left out of the JSON when there is none)."""
@@ -269,6 +292,10 @@ class SummaryContent(OmitWhenNoneModel):
     )
     facilities: FacilityRollup | None = Field(
         default=None, description="None from a CP without the facilities feature."
+    )
+    goods: list[GoodsItemStock] = Field(default_factory=list, description="Stock per item.")
+    citizen_aid: CitizenAid | None = Field(
+        default=None, description="None where no NSP reported volunteers or help jobs."
     )
 
 

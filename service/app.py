@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from service.aid import api as aid_api
 from service.api import dead_letters, health, messages, nsps
 from service.auth import api as auth_api
 from service.auth import setup as auth_setup
@@ -19,6 +20,7 @@ from service.exercise import api as exercise_api
 from service.facilities import api as facilities_api
 from service.facilities import page as facilities_page
 from service.fallback import api as fallback_api
+from service.goods import api as goods_api
 from service.ops import aar as aar_api
 from service.ops import metrics as ops_metrics
 from service.region import api as region_api
@@ -30,7 +32,7 @@ from service.upstream import api as upstream_api
 from service.upstream import stream
 from service.upstream.settings import UpstreamSettings
 from service.web import api as picture_api
-from service.web import console, pages, relay_page
+from service.web import console, nspf_console, pages, relay_page
 from service.web import login as web_login
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,9 @@ def create_app(
         relay_page,
         fallback_api,
         exercise_api,
+        aid_api,
+        goods_api,
+        nspf_console,
     ):
         app.include_router(module.router)
     app.include_router(auth_api.events_router)

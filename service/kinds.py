@@ -36,6 +36,8 @@ HOOK_NAMES = {
     "record_facility_receipts": "facility_receipts",
     "record_facility_reports": "facility_reports",
     "UpstreamChanges.ingest_hook": "upstream",
+    "record_aid": "aid",
+    "record_goods": "goods",
 }
 # Hooks that work on the batch as a whole (counters), not on its messages.
 BATCH_HOOKS = frozenset({"throttle"})
@@ -125,6 +127,24 @@ KINDS: dict[str, KindEntry] = {
             UP_MESSAGE_TYPES["facility_receipt"],
             ("store", "facility_receipts", "upstream"),
             ("ack", "facility directory reach"),
+        ),
+        KindEntry(
+            "volunteer_roster",
+            UP_MESSAGE_TYPES["volunteer_roster"],
+            ("store", "aid", "upstream"),
+            ("ack", "volunteer counts per NSP (service/aid)", "summary"),
+        ),
+        KindEntry(
+            "assignment_update",
+            UP_MESSAGE_TYPES["assignment_update"],
+            ("store", "aid", "upstream"),
+            ("ack", "assignment delivery and state (service/aid)"),
+        ),
+        KindEntry(
+            "stock_entry",
+            UP_MESSAGE_TYPES["stock_entry"],
+            ("store", "goods", "upstream"),
+            ("ack", "stock ledger, low-stock warning (service/goods)", "summary"),
         ),
     )
 }

@@ -17,12 +17,15 @@ import logging
 from sqlalchemy.engine import Engine
 
 from noodcore.worker import Worker, WorkerReport
+from service.aid.sending import AssignmentResender
+from service.aid.updates import record_aid
 from service.bulletins.publish import BulletinRepublisher
 from service.bulletins.reach import record_receipts
 from service.context import ServiceContext
 from service.db import make_engine, migrate
 from service.facilities.directory import FacilityPublisher
 from service.facilities.ingest import record_facility_receipts, record_facility_reports
+from service.goods.updates import record_goods
 from service.ingest import IngestWorker
 from service.limits.flags import ThrottleRecorder
 from service.limits.ratelimit import AdmissionQueue
@@ -96,6 +99,8 @@ class CpRuntime:
                 record_task_updates,
                 record_facility_receipts,
                 record_facility_reports,
+                record_aid,
+                record_goods,
                 *upstream.ingest_hooks,
             ],
             on_stored=upstream.after_ingest,
@@ -112,6 +117,7 @@ class CpRuntime:
                 BulletinRepublisher(engine, settings.cp_id, bridge),
                 TaskResender(engine, settings.cp_id, bridge, settings.task_resend_seconds),
                 FacilityPublisher(engine, settings.cp_id, bridge),
+                AssignmentResender(engine, settings.cp_id, bridge, settings.task_resend_seconds),
             ]
         if settings.sms_inbox_dir is not None:
             from service.fallback.sms import SmsInbox

@@ -49,8 +49,27 @@ def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: 
 
         found = wait_until(lambda: len(s := nsps_with_messages()) >= 3 and s, 60, interval=0.5)
         assert len(found) >= 3
+        kinds = {m["kind"] for m in httpx.get(f"http://127.0.0.1:{port}/api/v1/messages").json()}
+        assert "status" in kinds
         everything = httpx.get(f"http://127.0.0.1:{port}/api/v1/messages?limit=1000").json()
         assert {"status", "facility_receipt"} <= {m["kind"] for m in everything}
+        # Citizen aid and scarce goods are in the scenario too (volunteers, ledger, hand-outs).
+        wait_until(
+            lambda: (
+                {"volunteer_roster", "stock_entry"}
+                <= {
+                    m["kind"]
+                    for m in httpx.get(
+                        f"http://127.0.0.1:{port}/api/v1/messages?limit=1000", timeout=2
+                    ).json()
+                }
+            ),
+            60,
+            interval=0.5,
+            what="aid and goods messages from the demo",
+        )
+        stock = httpx.get(f"http://127.0.0.1:{port}/api/v1/goods/stock", timeout=5).json()
+        assert any(line["item"] == "drinkwater" for line in stock["lines"])
         assert "API docs" in log.read_text()
         assert f"127.0.0.1:{port}/dashboard" in log.read_text()
         # The console's URL and a token that signs in there, as a browser would.

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from alembic import context
 
 # Importing the modules registers every gateway table on GatewayTable.metadata.
-import gateway.auth  # noqa: F401
+import gateway.auth
+import gateway.nspf_models  # noqa: F401
 from gateway.models import GatewayTable
 
 config = context.config

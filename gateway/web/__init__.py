@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from gateway.runtime import GatewayRuntime
-from gateway.web import backup_page, board, facility_pages, login, staff
+from gateway.web import backup_page, board, facility_pages, login, nspf_pages, staff
 from gateway.web.render import STATIC_DIR, page_language, render
 from noodcore.httpguard import public
 from schemas import utcnow
@@ -39,4 +39,5 @@ def register(app: FastAPI) -> None:
     app.include_router(board.router)
     app.include_router(staff.router)
     app.include_router(facility_pages.router)  # /board/facilities, /staff/facilities
+    app.include_router(nspf_pages.router)  # /staff/aid, /staff/goods
     app.include_router(backup_page.router)  # /staff/backup: outbox to a USB stick

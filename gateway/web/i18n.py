@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from gateway.web import nspf_texts
+
 UiLang = Literal["nl", "en"]
 UI_LANGS: tuple[UiLang, ...] = ("nl", "en")
 
@@ -650,6 +652,10 @@ from gateway.web import facility_texts  # noqa: E402
 for _lang in UI_LANGS:
     TEXTS[_lang].update(facility_texts.TEXTS[_lang])
     CHOICES[_lang].update(facility_texts.CHOICES[_lang])
+# The citizen-aid and goods screens keep their texts in their own module.
+for _lang in UI_LANGS:
+    TEXTS[_lang].update(nspf_texts.TEXTS[_lang])
+    CHOICES[_lang].update(nspf_texts.CHOICES[_lang])
 
 
 def ui_lang(value: str | None, default: UiLang = "nl") -> UiLang:

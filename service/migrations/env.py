@@ -7,12 +7,14 @@ from alembic import context
 from sqlmodel import SQLModel
 
 # Importing the model modules registers their tables on SQLModel.metadata.
+import service.aid.models
 import service.auth.models
 import service.bulletins.models
 import service.exercise.models
 import service.facilities.models
 import service.fallback.models
 import service.gazetteer.models
+import service.goods.models
 import service.limits.models
 import service.models
 import service.region.models

@@ -52,6 +52,7 @@ class TaskOut(Marked):
     details: str | None
     due_at: datetime | None
     cancelled: bool
+    goods: list[dict[str, Any]] | None = None
     created_at: datetime
     created_by: str
     updated_at: datetime

@@ -23,6 +23,8 @@ class NspTask(SQLModel, table=True):
     details: str | None = Field(default=None, sa_type=sa.Text)
     due_at: datetime | None = utc_column(nullable=True)
     cancelled: bool = False
+    # A delivery: the goods (schemas.GoodsLine dicts) the NSP confirms into its stock ledger.
+    goods: list[dict[str, Any]] | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = utc_column(index=True)
     created_by: str = Field(max_length=200)
     updated_at: datetime = utc_column()

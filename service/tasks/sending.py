@@ -26,7 +26,7 @@ from ulid import ULID
 
 from noodcore.db import table_of
 from noodcore.worker import ItemGuard, Worker
-from schemas import Task, TaskMessage, new_message_id, topics, utcnow
+from schemas import GoodsLine, Task, TaskMessage, new_message_id, topics, utcnow
 from schemas.common import NspId
 from service.exercise import data as exercise_data
 from service.models import Nsp
@@ -74,6 +74,12 @@ class NewTask(BaseModel):
         pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
         description="Send it in this open exercise (oefening): staff see it marked OEFENING.",
     )
+    goods: list[GoodsLine] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="A delivery: goods the NSP confirms into its stock ledger on receipt.",
+    )
 
     @model_validator(mode="after")
     def _one_target_choice(self) -> NewTask:
@@ -100,6 +106,7 @@ def _message(cp_id: str, task: NspTask, nsp_id: str, now: datetime) -> TaskMessa
             due_at=task.due_at,
             cancelled=task.cancelled,
             exercise=task.exercise_id,
+            goods=task.goods,
         ),
     )
 
@@ -128,6 +135,7 @@ def create_task(session: Session, cp_id: str, new: NewTask, actor: str) -> NspTa
         details=new.details,
         due_at=new.due_at,
         cancelled=False,
+        goods=[g.model_dump() for g in new.goods] if new.goods else None,
         created_at=now,
         created_by=actor,
         updated_at=now,

@@ -35,11 +35,13 @@ from schemas.upstream import (
     TopicCount,
     UrgencyCategoryCount,
 )
+from service.aid.summary import aid_section
 from service.api.nsps import nsp_out
 from service.bulletins.reach import reach
 from service.bulletins.versions import current_versions
 from service.exercise.data import open_ids
 from service.facilities.rollup import facility_section
+from service.goods.summary import goods_section
 from service.models import DeadLetter, Message, Nsp
 from service.triage.models import TriageItem, TriageReport
 from service.triage.workflow import OPEN_STATES
@@ -360,6 +362,8 @@ SECTIONS: list[Section] = [
     message_totals_section,
     exercise_section,
     facility_section,
+    goods_section,
+    aid_section,
 ]
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from service.triage.priority import CATEGORY, CLASS_TEXT
+from service.web import nspf_texts
 
 UiLang = Literal["nl", "en"]
 
@@ -357,6 +358,10 @@ JOINED_BY: dict[str, dict[str, str]] = {
         "split": "split out",
     },
 }
+
+# The citizen-aid and goods pages keep their texts in their own module.
+for _lang in ("nl", "en"):
+    TEXTS[_lang].update(nspf_texts.TEXTS[_lang])
 
 
 class Texts:

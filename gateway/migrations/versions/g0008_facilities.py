@@ -16,7 +16,7 @@ from alembic import op
 from gateway.db import UTCDateTime
 
 revision: str = "g0008_facilities"
-down_revision: str | Sequence[str] | None = "g0004_relay"
+down_revision: str | Sequence[str] | None = "g0007_aid"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

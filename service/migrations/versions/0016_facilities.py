@@ -13,7 +13,7 @@ from alembic import op
 import service.models
 
 revision: str = "0016_facilities"
-down_revision: str | Sequence[str] | None = "0010_relay"
+down_revision: str | Sequence[str] | None = "0015_aid"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -24,6 +24,7 @@
       reach_unknown: "Nog niet beschikbaar (ontvangst van bulletins wordt nog niet bijgehouden).",
       incidents_unknown: "Nog niet beschikbaar (meldingen worden nog niet tot incidenten gegroepeerd).",
       waiting: "wacht", min: "min", hours_left: "u over", hours: "u", vulnerable: "kwetsbaar",
+      stock: "Voorraad", days_left: "dagen over", need: "nodig", volunteers: "vrijwilligers",
       people: "personen", needed_by: "vóór", times: "×", summary: "samenvatting",
       ago: "geleden", silent_for: "stil sinds", never: "nooit", live_data: "live",
       confirmed: "bevestigd", missing: "ontbreekt bij",
@@ -58,6 +59,7 @@
       reach_unknown: "Not available yet (bulletin receipts are not tracked yet).",
       incidents_unknown: "Not available yet (reports are not grouped into incidents yet).",
       waiting: "waiting", min: "min", hours_left: "h left", hours: "h", vulnerable: "vulnerable",
+      stock: "Stock", days_left: "days left", need: "need", volunteers: "volunteers",
       people: "people", needed_by: "by", times: "×", summary: "summary",
       ago: "ago", silent_for: "silent for", never: "never", live_data: "live",
       confirmed: "confirmed", missing: "missing at",
@@ -433,6 +435,22 @@
       if (n.needed_by) li.append(el("div", "meta", `${t("needed_by")} ${hhmm(n.needed_by)}`));
       list.append(li);
     }
+    // Scarce goods (service/goods): the items with the fewest days left first.
+    const goods = [];
+    for (const cp of pic.cps) for (const g of (cp.content.goods || [])) goods.push({ ...g, cp_id: cp.cp_id });
+    goods.sort((a, b) => (a.days_left ?? 1e9) - (b.days_left ?? 1e9));
+    for (const g of goods.slice(0, 6)) {
+      const li = el("li", g.nsps_low.length ? "u-P2 goods" : "u-P4 goods");
+      const days = g.days_left != null ? ` · ${g.days_left} ${t("days_left")}` : "";
+      const need = g.need ? ` · ${t("need")} ${g.need} ${g.unit}` : "";
+      li.append(el("div", "head", `${t("stock")} · ${g.item} · ${g.cp_id}`),
+        el("div", "text", `${g.on_hand} ${g.unit}${days}${need}`));
+      if (g.nsps_low.length) li.append(el("div", "meta", g.nsps_low.join(", ")));
+      list.append(li);
+    }
+    let volunteers = 0;
+    for (const cp of pic.cps) if (cp.content.citizen_aid) volunteers += cp.content.citizen_aid.volunteers;
+    if (volunteers) list.append(el("li", "u-P4 aid", `${volunteers} ${t("volunteers")}`));
   }
 
   function mergedTopics(pic, field) {
