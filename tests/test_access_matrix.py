@@ -194,6 +194,7 @@ def cp_examples() -> dict[tuple[str, str], Example]:
         ("GET", "/api/v1/aar/timeline.csv"): get("/api/v1/aar/timeline.csv"),
         ("GET", "/aar"): get("/aar"),
         ("GET", "/aar/static/aar.css"): get("/aar/static/aar.css"),
+        ("GET", "/docs/assets/{name}"): get("/docs/assets/swagger-ui.css"),
     }
 
 
@@ -280,6 +281,7 @@ def gateway_examples() -> dict[tuple[str, str], Example]:
         ("GET", "/api/v1/dead-letters"): get("/api/v1/dead-letters"),
         ("GET", "/healthz"): get("/healthz"),
         ("GET", "/metrics"): get("/metrics"),
+        ("GET", "/docs/assets/{name}"): get("/docs/assets/swagger-ui.css"),
     }
 
 
