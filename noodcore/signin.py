@@ -16,8 +16,10 @@ Each app supplies the paths and how its sign-in page looks (``render``); the rul
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
@@ -43,6 +45,32 @@ def safe_next(value: str | None, default: str) -> str:
     if parts.scheme or parts.netloc:
         return default
     return value
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a sign-in was refused, as a text key (``reason_<key>``) and its values, so each app
+    says it in the page's language with times in its zone (never the verifier's English)."""
+
+    key: str  # unknown, revoked, expired, role, malformed, invalid
+    at: datetime | None = None
+    role: str | None = None
+
+
+def refusal(error: str) -> Refusal:
+    """The verifier's English reason (``AuthError``) → a ``Refusal`` a page can translate."""
+    if error == "unknown token":
+        return Refusal("unknown")
+    if m := re.fullmatch(r"token (revoked|expired) at (\S+)", error):
+        try:
+            return Refusal(m.group(1), at=datetime.fromisoformat(m.group(2)))
+        except ValueError:
+            return Refusal(m.group(1))
+    if m := re.match(r"role (\S+) cannot sign in here", error):
+        return Refusal("role", role=m.group(1))
+    if error.startswith("malformed"):
+        return Refusal("malformed")
+    return Refusal("invalid")
 
 
 @dataclass(frozen=True)

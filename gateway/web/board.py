@@ -24,7 +24,7 @@ from gateway.inbox import StoredBulletin
 from gateway.models import BulletinRow
 from gateway.runtime import GatewayRuntime
 from gateway.web.i18n import RTL_LANGUAGES, UiLang
-from gateway.web.render import render
+from gateway.web.render import page_language, render
 from gateway.web.status import LinkView, link_view
 from noodcore.httpguard import require_page
 from noodcore.pagelang import LANG_COOKIE
@@ -106,8 +106,9 @@ def board_state(rt: GatewayRuntime, lang: str) -> Board:
 
 
 def _content_lang(request: Request, rt: GatewayRuntime) -> str:
+    """A bulletin may come in any language (?lang=de); otherwise the one page-language rule."""
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or ""
-    return lang if re.fullmatch(r"[a-z]{2}", lang) else rt.settings.language
+    return lang if re.fullmatch(r"[a-z]{2}", lang) else page_language(request, rt)
 
 
 @router.get("/board", response_class=HTMLResponse, dependencies=[require_page(*BOARD_READERS)])

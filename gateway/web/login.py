@@ -13,21 +13,30 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from gateway.runtime import GatewayRuntime
-from gateway.web.render import page_language, render
-from noodcore.signin import LoginView, SignIn
+from gateway.web.i18n import Translator
+from gateway.web.render import Clock, page_language, render
+from noodcore.signin import LoginView, SignIn, refusal
 from schemas import utcnow
 
 
 def _login_page(request: Request, view: LoginView) -> HTMLResponse:
     rt: GatewayRuntime = request.app.state.runtime
+    lang = page_language(request, rt)
+    now = utcnow()
+    error = None
+    if view.error:
+        # In the page's language, times in the NSP's zone: never the verifier's English.
+        why = refusal(view.error)
+        at = Clock(rt.settings.timezone, now).full(why.at) if why.at else ""
+        error = Translator(lang)(f"reason_{why.key}", at=at, role=why.role or "")
     return render(
         request,
         rt,
         "login.html",
-        page_language(request, rt),
-        utcnow(),
+        lang,
+        now,
         status_code=view.status,
-        error=view.error,
+        error=error,
         next_url=view.next_url,
     )
 
