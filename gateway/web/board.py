@@ -29,6 +29,7 @@ from gateway.web.status import LinkView, link_view
 from noodcore.httpguard import require_page
 from noodcore.pagelang import LANG_COOKIE
 from schemas import BulletinText, utcnow
+from schemas.bodies import NspFunction
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,6 +65,7 @@ class Board:
     last_update: datetime | None
     link: LinkView
     now: datetime
+    offers: list[str]  # NspFunction codes: what residents can get at this NSP
 
 
 def _choose(stored: StoredBulletin, lang: str, now: datetime) -> BoardItem:
@@ -84,6 +86,19 @@ def _choose(stored: StoredBulletin, lang: str, now: datetime) -> BoardItem:
     )
 
 
+MINIMUM_OFFERS = [NspFunction.INFORMATION, NspFunction.HELP_REQUESTS]
+
+
+def _offers(rt: GatewayRuntime) -> list[str]:
+    """The configured list, else what staff last reported (status form), else the minimum."""
+    configured = rt.settings.offer_list
+    if configured:
+        return [f.value for f in configured]
+    last = rt.outbox.latest_status()
+    functions = last.functions if last is not None else []
+    return [f.value for f in functions] or [f.value for f in MINIMUM_OFFERS]
+
+
 def board_state(rt: GatewayRuntime, lang: str) -> Board:
     now = utcnow()
     current = rt.inbox.current_bulletins(now)
@@ -95,6 +110,7 @@ def board_state(rt: GatewayRuntime, lang: str) -> Board:
         key=lambda code: (code != "nl", code != "en", code),
     )
     return Board(
+        offers=_offers(rt),
         content_lang=lang,
         ui="nl" if lang == "nl" else "en",
         items=[_choose(s, lang, now) for s in current],
