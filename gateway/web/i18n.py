@@ -148,6 +148,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "f_description": "Beschrijving",
         "f_description_hint": "Wat is er gebeurd, wat is er nodig?",
         "f_reporter_name": "Naam van de melder",
+        "f_conscious": "Is de persoon bij bewustzijn?",
+        "f_breathing": "Ademt de persoon normaal?",
         "f_callback": "Hoe bereikt het CP de melder?",
         "f_callback_hint": "Bijvoorbeeld: blijft in het noodsteunpunt",
         "f_situation_category": "Onderwerp",
@@ -325,6 +327,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "f_description": "Description",
         "f_description_hint": "What happened, what is needed?",
         "f_reporter_name": "Name of the person reporting",
+        "f_conscious": "Is the person conscious?",
+        "f_breathing": "Is the person breathing normally?",
         "f_callback": "How can the CP reach them?",
         "f_callback_hint": "For example: stays at the support point",
         "f_situation_category": "Subject",
@@ -453,6 +457,7 @@ CHOICES: dict[str, dict[str, dict[str, str]]] = {
             "shelter_referral": "Doorverwijzen naar opvang",
         },
         "link_quality": {"good": "Goed", "degraded": "Wisselend", "poor": "Slecht"},
+        "yes_no": {"yes": "Ja", "no": "Nee", "unknown": "Onbekend"},
         "kind": {
             "help_request": "Noodhulp",
             "situation_report": "Situatie",
@@ -521,6 +526,7 @@ CHOICES: dict[str, dict[str, dict[str, str]]] = {
             "shelter_referral": "Referral to shelters",
         },
         "link_quality": {"good": "Good", "degraded": "Unstable", "poor": "Poor"},
+        "yes_no": {"yes": "Yes", "no": "No", "unknown": "Unknown"},
         "kind": {
             "help_request": "Emergency help",
             "situation_report": "Situation",
