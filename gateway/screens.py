@@ -110,7 +110,13 @@ class Pairing:
     expires_at: datetime
 
 
-def create(engine: Engine, name: str, pin: str | None, shift: timedelta) -> Pairing:
+def create(
+    engine: Engine,
+    name: str,
+    pin: str | None,
+    shift: timedelta,
+    code_ttl: timedelta = PAIR_CODE_TTL,
+) -> Pairing:
     """A new screen waiting to be paired, optionally with its first shift PIN."""
     if not name.strip():
         raise ValueError("a screen needs a name, e.g. 'Balie 1'")
@@ -122,7 +128,7 @@ def create(engine: Engine, name: str, pin: str | None, shift: timedelta) -> Pair
     row = StaffScreen(
         name=name.strip()[:100],
         pair_code_hash=hash_token(code),
-        pair_expires_at=now + PAIR_CODE_TTL,
+        pair_expires_at=now + code_ttl,
         created_at=now,
     )
     with Session(engine, expire_on_commit=False) as session:
@@ -131,7 +137,7 @@ def create(engine: Engine, name: str, pin: str | None, shift: timedelta) -> Pair
         assert row.id is not None
     if pin is not None:
         set_pin(engine, row.id, pin, shift)
-    return Pairing(row.id, code, now + PAIR_CODE_TTL)
+    return Pairing(row.id, code, now + code_ttl)
 
 
 def new_code(engine: Engine, screen_id: int) -> Pairing:
