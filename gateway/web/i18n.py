@@ -64,6 +64,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "login_pin_failed": "Inloggen lukt niet: {reason}",
         "login_long_link": "Inloggen met de lange toegangscode (coördinator)",
         "pair_link": "Dit scherm koppelen met een koppelcode",
+        "screens_title": "Schermen voor medewerkers",
+        "screens_card": "Tablet koppelen, pincode (coördinator)",
+        "screens_intro": "Koppel een tablet één keer met een koppelcode of QR-code; daarna "
+        "logt een vrijwilliger in met de pincode van de dienst.",
+        "screens_forbidden": "Alleen de coördinator (ingelogd met de lange toegangscode) "
+        "kan schermen koppelen.",
+        "screens_invalid": "Geef het scherm een naam; een pincode heeft 4 tot 8 cijfers; een "
+        "dienst duurt minstens een uur.",
+        "screens_code_for": "Koppelcode voor {name}",
+        "screens_code_valid": "Eén keer te gebruiken, geldig tot {time}. Open op de tablet "
+        "/staff/pair of scan de QR-code.",
+        "screens_name": "Naam van het scherm",
+        "screens_pin": "Pincode van de dienst (4 tot 8 cijfers)",
+        "screens_hours": "Dienst duurt (uren)",
+        "screens_pair_button": "Koppelcode maken",
+        "screens_list": "Gekoppelde schermen",
+        "screens_none": "Nog geen schermen.",
+        "screens_paired": "gekoppeld om {time}",
+        "screens_waiting": "wacht op koppelen",
+        "screens_revoked": "ingetrokken om {time}",
+        "screens_pin_until": "pincode geldig tot {time}",
+        "screens_revoke": "Intrekken (kwijt of gestolen)",
         "pair_title": "Scherm koppelen",
         "pair_intro": "Vul de koppelcode in die de beheerder van de gateway u laat zien. Daarna "
         "logt u op dit scherm in met alleen een korte pincode.",
@@ -267,6 +289,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "login_pin_failed": "Sign-in failed: {reason}",
         "login_long_link": "Sign in with the long access code (coordinator)",
         "pair_link": "Pair this screen with a pairing code",
+        "screens_title": "Staff screens",
+        "screens_card": "Pair a tablet, PIN (coordinator)",
+        "screens_intro": "Pair a tablet once with a pairing code or QR code; then a volunteer "
+        "signs in with the shift's PIN.",
+        "screens_forbidden": "Only the coordinator (signed in with the long access code) can "
+        "pair screens.",
+        "screens_invalid": "Give the screen a name; a PIN has 4 to 8 digits; a shift lasts at "
+        "least an hour.",
+        "screens_code_for": "Pairing code for {name}",
+        "screens_code_valid": "Works once, valid until {time}. Open /staff/pair on the tablet "
+        "or scan the QR code.",
+        "screens_name": "Name of the screen",
+        "screens_pin": "PIN of the shift (4 to 8 digits)",
+        "screens_hours": "Shift lasts (hours)",
+        "screens_pair_button": "Make pairing code",
+        "screens_list": "Paired screens",
+        "screens_none": "No screens yet.",
+        "screens_paired": "paired at {time}",
+        "screens_waiting": "waiting to be paired",
+        "screens_revoked": "revoked at {time}",
+        "screens_pin_until": "PIN valid until {time}",
+        "screens_revoke": "Revoke (lost or stolen)",
         "pair_title": "Pair screen",
         "pair_intro": "Enter the pairing code the gateway's administrator shows you. From then "
         "on you sign in on this screen with a short PIN only.",

@@ -165,9 +165,17 @@ def test_every_page_speaks_one_language(
             "/staff/sent",
             "/staff/tasks",
             "/staff/backup",
+            "/staff/screens",
+            "/staff/pair",
         ):
             page.goto(gw.url + path)
             _check(page, lang, f"gateway {path}", problems)
+        page.goto(gw.url + "/staff/screens")
+        page.fill("#screen-name", "Balie 1")
+        page.fill("#screen-pin", "2468")
+        page.click("form.pin-form button[type=submit]")
+        expect(page.locator(".pair-code")).to_be_visible()
+        _check(page, lang, "gateway pairing code made", problems)
         page.goto(gw.url + "/staff/new/help")
         page.click("form.report-form button[type=submit]")  # empty: every error at once
         expect(page.locator("#error-summary")).to_be_visible()

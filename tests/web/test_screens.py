@@ -153,3 +153,29 @@ def test_pin_and_code_rules() -> None:
     with pytest.raises(ValueError, match="4 to 8 digits"):
         screens.check_pin_format("123")
     assert screens.normalise_code(" k7mp-4xq2 ") == "K7MP4XQ2"
+
+
+def test_the_coordinator_pairs_a_screen_in_the_browser(client: TestClient, tmp_path: Path) -> None:
+    from tests.support import issue_staff_token
+
+    coordinator = TestClient(client.app, base_url=BASE, follow_redirects=False)
+    coordinator.cookies.set(TOKEN_COOKIE, issue_staff_token(tmp_path / "gw.db"))
+    page = coordinator.post("/staff/screens", data={"name": "Balie 4", "pin": "8642", "hours": "8"})
+    assert page.status_code == 200, page.text
+    assert "<svg" in page.text and "/staff/pair?code=" in page.text  # the QR code and its URL
+    code = re.search(r'class="pair-code">([A-Z2-9]{4}-[A-Z2-9]{4})<', page.text)
+    assert code, page.text
+    bad = coordinator.post("/staff/screens", data={"name": "Balie 5", "pin": "12"})
+    assert bad.status_code == 422 and "een pincode heeft 4 tot 8 cijfers" in bad.text
+
+    # The tablet pairs and signs in with the PIN; a PIN session cannot manage screens.
+    _pair(client, code.group(1))
+    assert _pin(client, "8642") == "redirect /staff"
+    refused = client.get("/staff/screens")
+    assert refused.status_code == 403 and "Alleen de coördinator" in refused.text
+
+    listed = coordinator.get("/staff/screens")
+    assert "Balie 4" in listed.text and "gekoppeld om" in listed.text
+    [screen] = [s for s in screens.list_screens(_engine(client)) if s.name == "Balie 4"]
+    assert coordinator.post(f"/staff/screens/{screen.id}/revoke").status_code == 303
+    assert client.get("/staff").status_code == 401
