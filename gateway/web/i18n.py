@@ -177,6 +177,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "err_characters": "Hier staat een teken dat niet mag (een stuurteken). "
         "Typ de tekst opnieuw.",
         "err_form_origin": "Dit formulier kwam niet van dit noodsteunpunt.",
+        "err_form_too_large": "Dit formulier is te groot (hoogstens 64 kB).",
+        "err_form_type": "Dit is geen HTML-formulier (application/x-www-form-urlencoded verwacht).",
         "saved_title": "Opgeslagen",
         "saved_body": "De melding is bewaard op deze computer en gaat naar het CP zodra er "
         "verbinding is. Hieronder ziet u wanneer het CP hem heeft ontvangen.",
@@ -400,6 +402,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "err_characters": "This contains a character that is not allowed (a control "
         "character). Please type it again.",
         "err_form_origin": "This form did not come from this support point.",
+        "err_form_too_large": "This form is too large (at most 64 kB).",
+        "err_form_type": "This is not an HTML form (expected application/x-www-form-urlencoded).",
         "saved_title": "Saved",
         "saved_body": "The report is stored on this computer and goes to the CP as soon as "
         "there is a connection. Below you see when the CP has received it.",

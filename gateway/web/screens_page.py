@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session
@@ -97,7 +97,12 @@ async def pair_screen(request: Request, rt: Runtime, identity: Staff) -> Respons
 
 
 @router.post("/staff/screens/{screen_id}/revoke", response_class=HTMLResponse)
-async def revoke_screen(screen_id: int, request: Request, rt: Runtime, identity: Staff) -> Response:
+async def revoke_screen(
+    screen_id: Annotated[int, Path(ge=1, le=2**62)],
+    request: Request,
+    rt: Runtime,
+    identity: Staff,
+) -> Response:
     _coordinator(rt, identity, Translator(page_language(request, rt)))
     await _form(request)
     await run_in_threadpool(screens.revoke, rt.outbox.engine, screen_id)
