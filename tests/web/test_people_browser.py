@@ -9,11 +9,14 @@ Screenshots at 1024×600 go to test-artifacts/screenshots/ (must show 3, the NSP
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from gateway import auth as gw_auth
+from gateway import screens
 from tests.support import Mosquitto, Proc, cp_process, gateway_process, wait_until
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -147,6 +150,29 @@ def test_board_and_staff_screen_name_the_nsp(browser: Browser, system: tuple[Pro
     expect(residents).to_contain_text("elke dag 08:00–22:00")
     _within_first_screen(page, ".residents-emergency")
     _shot(page, "pi-1024x600-board")
+
+    # A volunteer's tablet: paired once with the code the coordinator shows, then the PIN.
+    engine = gw_auth.open_engine(Path(gw.env["NOODNET_DB_PATH"]))
+    try:
+        pairing = screens.create(engine, "Balie 1", "4821", timedelta(hours=12))
+    finally:
+        engine.dispose()
+    tablet = browser.new_page(viewport=PI, locale="nl-NL", has_touch=True)
+    try:
+        tablet.goto(f"{gw.url}/staff/pair?code={pairing.code}")
+        expect(tablet.locator("#code")).to_have_value(pairing.code)
+        tablet.get_by_role("button", name="Koppelen").click()
+        tablet.wait_for_url(gw.url + "/staff/login")
+        expect(tablet.locator("#pin")).to_be_visible()
+        expect(tablet.locator(".login")).to_contain_text("Dit is scherm Balie 1")
+        _within_first_screen(tablet, ".pin-form button[type=submit]")
+        _shot(tablet, "pi-1024x600-staff-pin-sign-in")
+        tablet.fill("#pin", "4821")
+        tablet.get_by_role("button", name="Inloggen").click()
+        tablet.wait_for_url(gw.url + "/staff")
+        expect(tablet.locator(".staff-nsp")).to_contain_text(NAME)
+    finally:
+        tablet.close()
 
     # The A4 printout carries the name and the address too.
     page.emulate_media(media="print")
