@@ -42,6 +42,7 @@ from gateway.task_api import router as task_router
 from gateway.usb_api import IMPORT_PATH as USB_IMPORT_PATH
 from gateway.usb_api import router as usb_router
 from gateway.web import register as register_pages
+from noodcore import apidocs
 from noodcore.httpguard import (
     MAX_OFFSET,
     BodySizeLimit,
@@ -318,7 +319,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         version="0.1.0",
         summary="Local API of an NSP gateway: accept reports, show link state and bulletins.",
         lifespan=lifespan,
+        docs_url=None,  # served from package assets by noodcore.apidocs (no CDN)
+        redoc_url=None,
     )
+    apidocs.install(app)
     app.include_router(router)
     app.include_router(task_router)
     app.include_router(nspf_router)  # citizen aid and scarce goods

@@ -15,6 +15,7 @@ from pydantic_settings import SettingsConfigDict
 
 from noodcore.httpserve import HttpServerSettings
 from noodcore.mqttconf import MqttProtocol, private_client_id
+from schemas.bodies import NspFunction
 from schemas.common import ID_PATTERN
 
 DEFAULT_DB_PATH = Path("var/gateway-{nsp_id}.db")
@@ -184,10 +185,64 @@ class GatewaySettings(HttpServerSettings):
     position_lon: float | None = Field(
         default=None, ge=-180, le=180, description="WGS84 longitude of this NSP."
     )
+    address: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Address of the NSP shown on the board, the staff screens and the A4 "
+        "printout, e.g. 'Kerkstraat 12, 5341 AB Oss'.",
+    )
+    opening_hours: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Opening hours shown to residents on the board, e.g. 'elke dag 08:00–22:00' "
+        "(one line, written as residents should read it).",
+    )
+    offers: str | None = Field(
+        default=None,
+        description="What this NSP offers residents, as function codes (information, "
+        "help_requests, neighbourhood_signals, citizen_aid, goods_distribution, "
+        "shelter_referral), comma-separated. Empty: what staff last reported in the status "
+        "form, else information and help_requests (every NSP's minimum).",
+    )
     timezone: str = Field(
         default="Europe/Amsterdam",
         description="Time zone for times on the info board and staff screens (IANA name).",
     )
+
+    @field_validator("offers")
+    @classmethod
+    def _known_offers(cls, value: str | None) -> str | None:
+        # NOODNET_OFFERS=information,help_requests reads better than a JSON list in an env file.
+        if value is None:
+            return None
+        known = {f.value for f in NspFunction}
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [p for p in parts if p not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown function(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}"
+            )
+        return ",".join(parts) or None
+
+    @property
+    def offer_list(self) -> list[NspFunction] | None:
+        return [NspFunction(p) for p in self.offers.split(",")] if self.offers else None
+
+    @property
+    def nsp_name(self) -> str:
+        """How pages name this NSP: the display name, else its id (never just 'Noodsteunpunt')."""
+        return self.display_name or self.nsp_id
+
+    @field_validator("display_name", "address", "opening_hours")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise ValueError(
+                "must be one line of plain text (no line breaks or control characters)"
+            )
+        return value or None
 
     @field_validator("timezone")
     @classmethod

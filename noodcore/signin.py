@@ -16,12 +16,15 @@ Each app supplies the paths and how its sign-in page looks (``render``); the rul
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from noodcore.httpguard import REALM, TOKEN_COOKIE, AuthError, LoginRequired, Role, public
 
@@ -46,6 +49,50 @@ def safe_next(value: str | None, default: str) -> str:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why a sign-in was refused, as a text key (``reason_<key>``) and its values, so each app
+    says it in the page's language with times in its zone (never the verifier's English)."""
+
+    key: str  # unknown, revoked, expired, role, malformed, invalid, pin_*, pair_*, screen_*
+    at: datetime | None = None
+    role: str | None = None
+    left: int | None = None  # PIN tries left before the screen locks
+
+
+def refusal(error: str) -> Refusal:
+    """The verifier's English reason (``AuthError``) → a ``Refusal`` a page can translate."""
+    if error == "unknown token":
+        return Refusal("unknown")
+    if m := re.fullmatch(r"wrong pin; (\d+) tries left", error):
+        return Refusal("pin_wrong", left=int(m.group(1)))
+    if m := re.fullmatch(r"pin (locked until|expired at) (\S+)", error):
+        key = "pin_locked" if m.group(1).startswith("locked") else "pin_expired"
+        try:
+            return Refusal(key, at=datetime.fromisoformat(m.group(2)))
+        except ValueError:
+            return Refusal(key)
+    simple = {
+        "screen not paired": "screen_unpaired",
+        "no pin set": "pin_none",
+        "pairing code unknown": "pair_unknown",
+        "pairing code expired": "pair_expired",
+        "pairing code malformed": "pair_malformed",
+    }
+    if error in simple:
+        return Refusal(simple[error])
+    if m := re.fullmatch(r"token (revoked|expired) at (\S+)", error):
+        try:
+            return Refusal(m.group(1), at=datetime.fromisoformat(m.group(2)))
+        except ValueError:
+            return Refusal(m.group(1))
+    if m := re.match(r"role (\S+) cannot sign in here", error):
+        return Refusal("role", role=m.group(1))
+    if error.startswith("malformed"):
+        return Refusal("malformed")
+    return Refusal("invalid")
+
+
+@dataclass(frozen=True)
 class LoginView:
     """What a sign-in page shows."""
 
@@ -56,6 +103,7 @@ class LoginView:
 
 
 LoginRenderer = Callable[[Request, LoginView], HTMLResponse]
+PinExchange = Callable[[Request, str], str]
 
 
 class SignIn:
@@ -69,9 +117,13 @@ class SignIn:
         default_next: str,
         render: LoginRenderer,
         roles: Collection[Role] | None = None,
+        pin_exchange: PinExchange | None = None,
     ) -> None:
         """``roles``: when given, a valid token of another role is refused at the form (it
-        would only lead to 403s on every page behind it)."""
+        would only lead to 403s on every page behind it). ``pin_exchange``: when given, a
+        form with ``pin`` instead of ``token`` is turned into a token by it (the gateway's
+        paired staff screens, ``gateway.screens``); it raises ``AuthError`` to refuse."""
+        self.pin_exchange = pin_exchange
         self.login_path = login_path
         self.logout_path = logout_path
         self.default_next = default_next
@@ -114,8 +166,12 @@ class SignIn:
         body = (await request.body())[:MAX_FORM_BYTES]
         form = parse_qs(body.decode("utf-8", errors="replace"))
         token = (form.get("token") or [""])[0].strip()
+        pin = (form.get("pin") or [""])[0].strip()
         next_url = safe_next((form.get("next") or [""])[0], self.default_next)
         try:
+            if pin and not token and self.pin_exchange is not None:
+                # Slow on purpose (a salted PBKDF2 of a short PIN): off the event loop.
+                token = await run_in_threadpool(self.pin_exchange, request, pin)
             identity = request.app.state.token_verifier.verify(token)
         except AuthError as exc:
             # The sign-in form itself is public: a wrong code is an answer, not a challenge.

@@ -278,10 +278,11 @@ def gazetteer_import(
 
 
 def _add_auth_commands() -> None:
-    from noodnet.cli_auth import provision_app, staff_app, token_app
+    from noodnet.cli_auth import provision_app, screen_app, staff_app, token_app
 
     app.add_typer(token_app, name="token")
     app.add_typer(staff_app, name="staff-token")
+    app.add_typer(screen_app, name="staff-screen")
     app.add_typer(provision_app, name="provision")
 
     from noodnet.cli_usb import usb_app

@@ -288,3 +288,104 @@ def provision_revoke(
     finally:
         client.close()
     typer.echo(f"API tokens revoked at the CP: {result['revoked_token_ids'] or 'none'}")
+
+
+screen_app = typer.Typer(
+    help="Staff screens of the gateway: pair once with a one-time code, then a PIN per shift."
+)
+
+
+def _screen_engine(db_path: Path) -> Engine:
+    from gateway import auth, screens
+
+    engine = auth.open_engine(db_path)
+    screens.ensure_table(engine)
+    return engine
+
+
+@screen_app.command("pair")
+def screen_pair(
+    name: Annotated[str, typer.Option(help="Name of the screen, e.g. 'Balie 1'")],
+    db_path: DbPath,
+    pin: Annotated[
+        str | None, typer.Option(help="PIN of the first shift (4-8 digits); or set it later")
+    ] = None,
+    hours: Annotated[float, typer.Option(min=0.1, max=24 * 7, help="Shift length")] = 12,
+    url: Annotated[
+        str | None, typer.Option(help="The gateway's address as screens reach it, for the QR")
+    ] = None,
+) -> None:
+    """Make a one-time pairing code (valid 15 minutes) and show it, with a QR code."""
+    from gateway import screens
+
+    engine = _screen_engine(db_path)
+    try:
+        pairing = screens.create(engine, name, pin, timedelta(hours=hours))
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"screen {pairing.screen_id} '{name}': pairing code (valid until "
+        f"{pairing.expires_at:%H:%M} UTC, once):"
+    )
+    typer.echo(f"    {screens.format_code(pairing.code)}")
+    if url:
+        import segno
+
+        link = f"{url.rstrip('/')}{screens.PAIR_PATH}?code={pairing.code}"
+        typer.echo(f"or open {link}")
+        segno.make(link, error="m").terminal(compact=True)
+
+
+@screen_app.command("pin")
+def screen_pin(
+    screen_id: int,
+    db_path: DbPath,
+    pin: Annotated[str, typer.Option(prompt=True, hide_input=True, help="4-8 digits")],
+    hours: Annotated[float, typer.Option(min=0.1, max=24 * 7, help="Shift length")] = 12,
+) -> None:
+    """Set the PIN of the next shift (the old one stops working)."""
+    from gateway import screens
+
+    engine = _screen_engine(db_path)
+    try:
+        until = screens.set_pin(engine, screen_id, pin, timedelta(hours=hours))
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"PIN of screen {screen_id} set, valid until {until:%Y-%m-%d %H:%M} UTC")
+
+
+@screen_app.command("list")
+def screen_list(db_path: DbPath) -> None:
+    from gateway import screens
+
+    engine = _screen_engine(db_path)
+    for s in screens.list_screens(engine):
+        state = (
+            f"revoked {s.revoked_at:%Y-%m-%d}"
+            if s.revoked_at
+            else "paired"
+            if s.paired_at
+            else "waiting for pairing"
+        )
+        typer.echo(f"{s.id:>5}  {s.name:<24} {state}")
+    engine.dispose()
+
+
+@screen_app.command("revoke")
+def screen_revoke(screen_id: int, db_path: DbPath) -> None:
+    """Unpair a screen (lost or stolen) and sign out every shift on it."""
+    from gateway import screens
+
+    engine = _screen_engine(db_path)
+    ok = screens.revoke(engine, screen_id)
+    engine.dispose()
+    if not ok:
+        typer.echo(f"no active screen {screen_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"screen {screen_id} revoked; its sign-ins are ended")

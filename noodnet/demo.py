@@ -7,6 +7,7 @@ entered through the gateways' own HTTP APIs, as NSP staff would.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,9 @@ CP_ID = "cp-oss"
 LINK_CUT_AT = 40.0
 LINK_CUT_FOR = 75.0
 RELAY_AFTER_SECONDS = 15.0
+REGION_ID = "vr-brabant-noord"
+NATIONAL_ID = "nl-landelijk"
+OPENING_HOURS = "elke dag 08:00–22:00"
 CP_BROKER_USER = "noodnet-cp"
 # A read-only broker account for watching the traffic: connecting as noodnet-cp would replace
 # the CP service's own connection (the broker uses the username as client id).
@@ -50,7 +54,9 @@ class DemoCredentials:
     watch_password: str
     nsp_broker_passwords: dict[str, str]
     cp_tokens: dict[str, str]  # role -> token
-    staff_tokens: dict[str, str]  # nsp_id -> nsp-staff token
+    staff_tokens: dict[str, str]  # nsp_id -> nsp-staff token (machines, the coordinator)
+    screens: dict[str, tuple[str, str]]  # nsp_id -> (pairing code, shift PIN) of 'Balie 1'
+    upstream_tokens: dict[str, str]  # node id -> 'cp' token issued by that node (region, national)
 
 
 def _make_credentials(workdir: Path, broker_passwd: Path, nsp_ids: list[str]) -> DemoCredentials:
@@ -59,6 +65,7 @@ def _make_credentials(workdir: Path, broker_passwd: Path, nsp_ids: list[str]) ->
     from datetime import timedelta
 
     from gateway import auth as gateway_auth
+    from gateway import screens
     from noodcore.httpguard import Role
     from noodnet.provision import PasswdFile, new_password
     from service.auth.tokens import create_token_cli
@@ -86,13 +93,42 @@ def _make_credentials(workdir: Path, broker_passwd: Path, nsp_ids: list[str]) ->
     }
     engine.dispose()
     staff = {}
+    paired: dict[str, tuple[str, str]] = {}
     for nsp_id in nsp_ids:
         gw_engine = gateway_auth.open_engine(workdir / f"gw-{nsp_id}.db")
         staff[nsp_id] = gateway_auth.issue(
             gw_engine, f"demo-staff-{nsp_id}", Role.NSP_STAFF, timedelta(days=1)
         ).token
+        # As 'noodnet staff-screen pair --name "Balie 1" --pin ...' would; a day to pair.
+        screens.ensure_table(gw_engine)
+        pin = f"{secrets.randbelow(10_000):04d}"
+        pairing = screens.create(
+            gw_engine, "Balie 1", pin, timedelta(hours=12), code_ttl=timedelta(days=1)
+        )
+        paired[nsp_id] = (pairing.code, pin)
         gw_engine.dispose()
-    return DemoCredentials(cp_pw, watch_pw, nsp_pw, cp_tokens, staff)
+    return DemoCredentials(cp_pw, watch_pw, nsp_pw, cp_tokens, staff, paired, {})
+
+
+def _upstream_token(workdir: Path, node: str) -> str:
+    """As 'noodnet token create --role cp' on that level would."""
+    from datetime import timedelta
+
+    from noodcore.httpguard import Role
+    from service.auth.tokens import create_token_cli
+    from service.db import make_engine
+
+    engine = make_engine(f"sqlite:///{workdir / f'{node}.db'}")
+    try:
+        return create_token_cli(
+            engine,
+            name=f"demo-forwarder-to-{node}",
+            role=Role.CP,
+            expires_in=timedelta(days=1),
+            created_by="demo",
+        ).token
+    finally:
+        engine.dispose()
 
 
 class _Stop(Exception):
@@ -115,6 +151,15 @@ def _spawn_http(
     """Start a CP or gateway serving HTTP on ``port`` (0: any free port; the child binds it
     and reports it in a port file, so no port is picked here and lost to another process);
     returns the process and its URL once it answers /healthz."""
+    started = _start_http(args, env, log, port)
+    return started[0], _await_http(*started)
+
+
+def _start_http(
+    args: list[str], env: dict[str, str], log: Path, port: int
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """Start without waiting (several processes come up side by side: the demo machine may be
+    a laptop with two cores); ``_await_http`` then waits for each."""
     port_file = log.with_suffix(".port")
     port_file.unlink(missing_ok=True)
     proc = _spawn(
@@ -122,16 +167,20 @@ def _spawn_http(
         {**env, "NOODNET_HTTP_PORT": str(port), "NOODNET_HTTP_PORT_FILE": str(port_file)},
         log,
     )
+    return proc, port_file, log
+
+
+def _await_http(proc: subprocess.Popen[bytes], port_file: Path, log: Path) -> str:
     deadline = time.monotonic() + 60
     while not port_file.exists():
         if proc.poll() is not None:
             raise RuntimeError(f"process exited ({proc.returncode}); see {log}")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{args[0]} reported no port after 60s; see {log}")
+            raise RuntimeError(f"{proc.args!r} reported no port after 60s; see {log}")
         time.sleep(0.05)
     url = f"http://127.0.0.1:{int(port_file.read_text())}"
     _wait_http(url + "/healthz", proc, log)
-    return proc, url
+    return url
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
@@ -197,6 +246,25 @@ def run_demo(
             "NOODNET_MQTT_PORT": str(broker.port),
             "NOODNET_MQTT_PROTOCOL": protocol,
         }
+        # The national level, then the region (it forwards to the national level), then the CP
+        # (it forwards to the region), then the gateways (they need their radio short code).
+        node_urls: dict[str, str] = {}
+        for node, upstream_node in ((NATIONAL_ID, None), (REGION_ID, NATIONAL_ID)):
+            node_env = {
+                "NOODNET_CP_ID": node,
+                "NOODNET_DATABASE_URL": f"sqlite:///{workdir / f'{node}.db'}",
+                "NOODNET_MQTT_ENABLED": "false",
+                "NOODNET_AUTH_ANONYMOUS_READ": "true",  # demo: the dashboard opens directly
+            }
+            if upstream_node is not None:
+                node_env["NOODNET_UPSTREAM_URLS"] = node_urls[upstream_node]
+                node_env["NOODNET_UPSTREAM_TOKEN"] = creds.upstream_tokens[upstream_node]
+            started = _start_http(["region"], node_env, workdir / f"{node}.log", 0)
+            procs.append(started[0])
+            node_urls[node] = _await_http(*started)
+            # The level issues the 'cp' token the level below forwards with (its database is
+            # migrated by now: the process made it).
+            creds.upstream_tokens[node] = _upstream_token(workdir, node)
         cp_log = workdir / "cp.log"
         cp, cp_url = _spawn_http(
             ["cp"],
@@ -207,6 +275,10 @@ def run_demo(
                 "NOODNET_MQTT_PASSWORD": creds.cp_broker_password,
                 # Demo only: the links in the banner open in a browser without a token.
                 "NOODNET_AUTH_ANONYMOUS_READ": "true",
+                # Upward: summaries and P1 items to the region (and on to the national level).
+                "NOODNET_UPSTREAM_URLS": node_urls[REGION_ID],
+                "NOODNET_UPSTREAM_TOKEN": creds.upstream_tokens[REGION_ID],
+                "NOODNET_SUMMARY_INTERVAL_SECONDS": "30",
                 # The demo region's gazetteer, as a region loads its own with
                 # `noodnet gazetteer import`.
                 "NOODNET_TRIAGE_GAZETTEER_DIR": str(
@@ -252,6 +324,9 @@ def run_demo(
                     "NOODNET_PUBLIC_BOARD": "true",
                     "NOODNET_SHORT_CODE": short_codes[nsp.nsp_id],
                     "NOODNET_RELAY_AFTER_SECONDS": str(RELAY_AFTER_SECONDS),
+                    "NOODNET_DISPLAY_NAME": nsp.name,
+                    "NOODNET_ADDRESS": nsp.address,
+                    "NOODNET_OPENING_HOURS": OPENING_HOURS,
                 },
                 log,
                 0,
@@ -259,7 +334,7 @@ def run_demo(
             procs.append(proc)
             gw_urls.append(url)
 
-        _banner(cp_url, gw_urls, broker.port, workdir, creds)
+        _banner(cp_url, gw_urls, broker.port, workdir, creds, node_urls)
         cut = (
             LinkCut(broker, cp_url, gw_urls[0], creds, short_codes[NSPS[0].nsp_id], link_cut_at)
             if link_cut_at is not None
@@ -406,11 +481,28 @@ def _gateway_step(client: httpx.Client, url: str, staff: dict[str, str], ev: Eve
     return f"unknown step {ev.kind}"
 
 
+def _gateway_lines(nsp_name: str, nsp_id: str, url: str, creds: DemoCredentials) -> str:
+    code, pin = creds.screens[nsp_id]
+    return (
+        f"    {nsp_name}\n"
+        f"      info board     {url}/board   (open to residents; print it for the door)\n"
+        f"      staff screen   {url}/staff/pair?code={code}   pairing code {code[:4]}-{code[4:]}"
+        f"  then PIN {pin}\n"
+        f"      long token     {creds.staff_tokens[nsp_id]}   (machines, coordinator)\n"
+        f"      API docs       {url}/docs"
+    )
+
+
 def _banner(
-    cp_url: str, gw_urls: list[str], mqtt_port: int, workdir: Path, creds: DemoCredentials
+    cp_url: str,
+    gw_urls: list[str],
+    mqtt_port: int,
+    workdir: Path,
+    creds: DemoCredentials,
+    node_urls: dict[str, str],
 ) -> None:
     gws = "\n".join(
-        f"    {nsp.name:<28} {url}/docs\n      staff token   {creds.staff_tokens[nsp.nsp_id]}"
+        _gateway_lines(nsp.name, nsp.nsp_id, url, creds)
         for nsp, url in zip(NSPS, gw_urls, strict=False)
     )
     tokens = "\n".join(f"    {role:<9} {token}" for role, token in creds.cp_tokens.items())
@@ -444,6 +536,10 @@ Noodnet demo is running — a power outage around Oss (Ctrl-C to stop)
   CP API tokens (valid one day):
 {tokens}
     e.g. curl -H "Authorization: Bearer {creds.cp_tokens["admin"]}" {cp_url}/api/v1/security-events
+  Upward (the CP forwards summaries and P1 reports; each level has its own database):
+    Region {REGION_ID:<20} {node_urls[REGION_ID]}/dashboard   regional picture
+    National {NATIONAL_ID:<18} {node_urls[NATIONAL_ID]}/dashboard   fed by the region
+    Forwarding state      {cp_url}/api/v1/upstream/status   {node_urls[REGION_ID]}/api/v1/region/cps
   Gateways (staff API; the bulletins are open for the info board, /board shows
   "Waar kunt u terecht?", /staff/facilities is the observation form):
 {gws}

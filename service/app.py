@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from noodcore import apidocs
 from service.aid import api as aid_api
 from service.api import dead_letters, health, messages, nsps
 from service.auth import api as auth_api
@@ -63,7 +64,10 @@ def create_app(
         version="0.1.0",
         summary="Coordination point: ingest, store and serve reports from noodsteunpunten.",
         lifespan=lifespan,
+        docs_url=None,  # served from package assets by noodcore.apidocs (no CDN)
+        redoc_url=None,
     )
+    apidocs.install(app)
     for module in (
         health,
         messages,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from noodcore.httpserve import HttpServerSettings
@@ -132,6 +133,20 @@ class ServiceSettings(HttpServerSettings):
     rate_limit_overflow_batch: int = Field(
         default=20, ge=1, description="Parked messages stored per ingest batch at most."
     )
+    timezone: str = Field(
+        default="Europe/Amsterdam",
+        description="Time zone for every time the console and the dashboard show (IANA name); "
+        "the same as the gateways', so a board and the crisis room read the same clock.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}, e.g. 'Europe/Amsterdam'") from None
+        return value
 
     @property
     def mqtt_use_tls(self) -> bool:

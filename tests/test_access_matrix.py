@@ -211,6 +211,7 @@ def cp_examples() -> dict[tuple[str, str], Example]:
         ),
         ("GET", "/api/v1/facility-observations"): get("/api/v1/facility-observations"),
         ("GET", "/console/facilities"): get("/console/facilities"),
+        ("GET", "/docs/assets/{name}"): get("/docs/assets/swagger-ui.css"),
     }
 
 
@@ -305,6 +306,7 @@ def gateway_examples() -> dict[tuple[str, str], Example]:
         ("GET", "/metrics"): get("/metrics"),
         ("GET", "/board/facilities"): get("/board/facilities"),
         ("GET", "/staff/facilities"): get("/staff/facilities"),
+        ("GET", "/docs/assets/{name}"): get("/docs/assets/swagger-ui.css"),
     }
 
 

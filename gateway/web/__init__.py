@@ -2,7 +2,8 @@
 
     board.py   /board          info board for residents (screen by the door, or printed A4)
     staff.py   /staff/...      report forms, everything sent with its state, tasks
-    login.py   /staff/login    staff sign-in (token → HttpOnly cookie)
+    login.py   /staff/login    staff sign-in (PIN on a paired screen, or token → cookie)
+    screens_page.py /staff/screens  the coordinator pairs screens (code + QR) and revokes them
     forms.py                   form fields → message bodies, messages a volunteer understands
     i18n.py                    every text in Dutch and English
     render.py                  Jinja2 templates (templates/), local times, page language
@@ -18,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from gateway.runtime import GatewayRuntime
-from gateway.web import backup_page, board, facility_pages, login, nspf_pages, staff
+from gateway.web import backup_page, board, facility_pages, login, nspf_pages, screens_page, staff
 from gateway.web.render import STATIC_DIR, page_language, render
 from noodcore.httpguard import public
 from schemas import utcnow
@@ -41,3 +42,4 @@ def register(app: FastAPI) -> None:
     app.include_router(facility_pages.router)  # /board/facilities, /staff/facilities
     app.include_router(nspf_pages.router)  # /staff/aid, /staff/goods
     app.include_router(backup_page.router)  # /staff/backup: outbox to a USB stick
+    app.include_router(screens_page.router)  # /staff/screens: pair screens, shift PINs

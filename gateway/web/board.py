@@ -26,11 +26,12 @@ from gateway.models import BulletinRow
 from gateway.runtime import GatewayRuntime
 from gateway.web.facility_pages import FacilitiesView, facilities_view
 from gateway.web.i18n import RTL_LANGUAGES, UiLang
-from gateway.web.render import render
+from gateway.web.render import page_language, render
 from gateway.web.status import LinkView, link_view
 from noodcore.httpguard import require_page
 from noodcore.pagelang import LANG_COOKIE
 from schemas import BulletinText, utcnow
+from schemas.bodies import NspFunction
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,6 +70,7 @@ class Board:
     now: datetime
     channels: dict[str, int]  # reports passed on by radio/runner/SMS (gateway.relay)
     facilities: FacilitiesView  # "Waar kunt u terecht?": the nearest facilities
+    offers: list[str]  # NspFunction codes: what residents can get at this NSP
 
 
 def _choose(stored: StoredBulletin, lang: str, now: datetime) -> BoardItem:
@@ -90,6 +92,19 @@ def _choose(stored: StoredBulletin, lang: str, now: datetime) -> BoardItem:
     )
 
 
+MINIMUM_OFFERS = [NspFunction.INFORMATION, NspFunction.HELP_REQUESTS]
+
+
+def _offers(rt: GatewayRuntime) -> list[str]:
+    """The configured list, else what staff last reported (status form), else the minimum."""
+    configured = rt.settings.offer_list
+    if configured:
+        return [f.value for f in configured]
+    last = rt.outbox.latest_status()
+    functions = last.functions if last is not None else []
+    return [f.value for f in functions] or [f.value for f in MINIMUM_OFFERS]
+
+
 def board_state(rt: GatewayRuntime, lang: str) -> Board:
     now = utcnow()
     current = rt.inbox.current_bulletins(now)
@@ -101,6 +116,7 @@ def board_state(rt: GatewayRuntime, lang: str) -> Board:
         key=lambda code: (code != "nl", code != "en", code),
     )
     return Board(
+        offers=_offers(rt),
         content_lang=lang,
         ui="nl" if lang == "nl" else "en",
         items=[_choose(s, lang, now) for s in current],
@@ -114,8 +130,9 @@ def board_state(rt: GatewayRuntime, lang: str) -> Board:
 
 
 def _content_lang(request: Request, rt: GatewayRuntime) -> str:
+    """A bulletin may come in any language (?lang=de); otherwise the one page-language rule."""
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or ""
-    return lang if re.fullmatch(r"[a-z]{2}", lang) else rt.settings.language
+    return lang if re.fullmatch(r"[a-z]{2}", lang) else page_language(request, rt)
 
 
 @router.get("/board", response_class=HTMLResponse, dependencies=[require_page(*BOARD_READERS)])

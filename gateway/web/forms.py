@@ -37,6 +37,12 @@ class FormField:
     max_length: int | None = None
     integer: bool = True
     default: str = ""
+    column: int = 1  # wide screens: the form's column (the help form uses two)
+    # Shown only when every (field, value) holds (the page's script hides it otherwise);
+    # required then. Not part of the message body: see ``MEDICAL_PROMPTS``.
+    show_when: tuple[tuple[str, str], ...] = ()
+    prompt: bool = False
+    rows: int = 5  # textarea height
 
     @property
     def body_path(self) -> tuple[str, ...]:
@@ -51,6 +57,19 @@ class FormSpec:
     intro: str
     fields: tuple[FormField, ...]
 
+    @property
+    def columns(self) -> list[list[FormField]]:
+        count = max(f.column for f in self.fields)
+        return [[f for f in self.fields if f.column == c] for c in range(1, count + 1)]
+
+
+MEDICAL_P1 = (("category", "medical"), ("urgency", "P1"))
+# The two questions a dispatcher asks first about a medical P1. The contract has no fields for
+# them, so the answers go in front of the description, always in Dutch (the CP's working
+# language), where the console and the region see them without any schema change.
+MEDICAL_PROMPTS = {"conscious": "Bij bewustzijn", "breathing": "Ademt normaal"}
+PROMPT_ANSWERS = {"yes": "ja", "no": "nee", "unknown": "onbekend"}
+
 
 HELP = FormSpec(
     "help_request",
@@ -58,8 +77,16 @@ HELP = FormSpec(
     "form_help_title",
     "form_help_intro",
     (
+        # Column 1: what, how urgent (for a medical P1 the two first questions), how many.
         FormField("category", "select", "f_category", True, "help_category"),
         FormField("urgency", "radio", "f_urgency", True, "urgency"),
+        FormField(
+            "conscious", "radio", "f_conscious", True, "yes_no", show_when=MEDICAL_P1, prompt=True
+        ),
+        FormField(
+            "breathing", "radio", "f_breathing", True, "yes_no", show_when=MEDICAL_P1, prompt=True
+        ),
+        # Column 2: where, what happened, how the CP reaches the reporter; then Versturen.
         FormField(
             "address",
             "text",
@@ -68,6 +95,7 @@ HELP = FormSpec(
             hint="f_address_hint",
             path=("location", "address"),
             max_length=300,
+            column=2,
         ),
         FormField(
             "location_description",
@@ -75,6 +103,7 @@ HELP = FormSpec(
             "f_location_description",
             path=("location", "description"),
             max_length=300,
+            column=2,
         ),
         FormField(
             "people_involved",
@@ -84,6 +113,7 @@ HELP = FormSpec(
             minimum=1,
             maximum=10_000,
             default="1",
+            column=1,
         ),
         FormField(
             "vulnerable_people",
@@ -92,6 +122,7 @@ HELP = FormSpec(
             minimum=0,
             maximum=10_000,
             default="0",
+            column=1,
         ),
         FormField(
             "description",
@@ -100,9 +131,13 @@ HELP = FormSpec(
             True,
             hint="f_description_hint",
             max_length=4000,
+            column=2,
+            rows=2,
         ),
-        FormField("reporter_name", "text", "f_reporter_name", max_length=200),
-        FormField("callback", "text", "f_callback", hint="f_callback_hint", max_length=200),
+        FormField("reporter_name", "text", "f_reporter_name", max_length=200, column=2),
+        FormField(
+            "callback", "text", "f_callback", hint="f_callback_hint", max_length=200, column=2
+        ),
     ),
 )
 
@@ -239,8 +274,17 @@ def parse(spec: FormSpec, form: Mapping[str, list[str]], tz: ZoneInfo, t: Transl
     values: dict[str, str | list[str]] = {}
     errors: dict[str, str] = {}
     body: dict[str, Any] = {}
+    raw_of = {f.name: (form.get(f.name) or [""])[0].strip() for f in spec.fields}
     for f in spec.fields:
         raw_list = [v.strip() for v in form.get(f.name, [])]
+        if f.prompt:
+            raw = raw_list[0] if raw_list else ""
+            values[f.name] = raw
+            if not _applies(f, raw_of):
+                continue
+            if raw not in PROMPT_ANSWERS:
+                errors[f.name] = t("err_choice")
+            continue
         if f.kind == "checkboxes":
             values[f.name] = [v for v in raw_list if v]
             _set(body, f.body_path, values[f.name])
@@ -267,8 +311,19 @@ def parse(spec: FormSpec, form: Mapping[str, list[str]], tz: ZoneInfo, t: Transl
             _set(body, f.body_path, aware.isoformat())
             continue
         _set(body, f.body_path, raw)
+    # Rules across fields are checked now, not after the others are fixed: a volunteer sees
+    # every problem of the form at once.
+    for name, message in _cross_field_errors(spec, raw_of, t):
+        errors.setdefault(name, message)
     if errors:
         return FormResult(values, errors)
+    answers = [
+        f"{MEDICAL_PROMPTS[f.name]}: {PROMPT_ANSWERS[str(values[f.name])]}"
+        for f in spec.fields
+        if f.prompt and _applies(f, raw_of)
+    ]
+    if answers and isinstance(body.get("description"), str):
+        body["description"] = " · ".join(answers) + "\n" + body["description"]
     try:
         model = body_model(spec.kind).model_validate(body)
     except ValidationError as exc:
@@ -280,6 +335,26 @@ def parse(spec: FormSpec, form: Mapping[str, list[str]], tz: ZoneInfo, t: Transl
             errors.setdefault(name, message)
         return FormResult(values, errors)
     return FormResult(values, {}, model)
+
+
+def _applies(f: FormField, raw: Mapping[str, str]) -> bool:
+    return all(raw.get(name) == value for name, value in f.show_when)
+
+
+def _cross_field_errors(
+    spec: FormSpec, raw: Mapping[str, str], t: Translator
+) -> list[tuple[str, str]]:
+    """The contract's rules that join two fields, checked on the raw form values."""
+    found: list[tuple[str, str]] = []
+    if spec.kind == "help_request":
+        try:
+            involved = int(_number(raw.get("people_involved") or "1", True))
+            vulnerable = int(_number(raw.get("vulnerable_people") or "0", True))
+        except ValueError:
+            return found
+        if vulnerable > involved:
+            found.append(("vulnerable_people", t("err_vulnerable")))
+    return found
 
 
 def _message(

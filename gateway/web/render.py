@@ -8,15 +8,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.runtime import GatewayRuntime
-from gateway.web.i18n import LANGUAGE_NAMES, Translator, UiLang, ui_lang
-from noodcore.pagelang import LANG_COOKIE, remember_lang, with_lang
+from gateway.web.i18n import LANGUAGE_NAMES, Translator, UiLang
+from noodcore import pagelang
+from noodcore.pagelang import PageClock, remember_lang, with_lang
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -30,30 +30,13 @@ _env = Environment(
 
 
 def page_language(request: Request, rt: GatewayRuntime) -> UiLang:
-    """?lang= wins (and is remembered in a cookie), then the cookie, then the setting."""
-    return ui_lang(
-        request.query_params.get("lang") or request.cookies.get(LANG_COOKIE),
-        rt.settings.language,
-    )
+    """The rule every page follows (``noodcore.pagelang``); the gateway's ``language``
+    setting (Dutch by default) is the last step."""
+    return pagelang.page_language(request, rt.settings.language)
 
 
-class Clock:
-    """Formats times in the NSP's time zone; 'today' shows only hh:mm."""
-
-    def __init__(self, tz: ZoneInfo, now: datetime) -> None:
-        self.tz = tz
-        self.now = now.astimezone(tz)
-
-    def __call__(self, value: datetime | None) -> str:
-        if value is None:
-            return ""
-        local = value.astimezone(self.tz)
-        if local.date() == self.now.date():
-            return local.strftime("%H:%M")
-        return local.strftime("%d-%m-%Y %H:%M")
-
-    def full(self, value: datetime) -> str:
-        return value.astimezone(self.tz).strftime("%d-%m-%Y %H:%M")
+# Formats times in the NSP's time zone; 'today' shows only hh:mm (noodcore.pagelang).
+Clock = PageClock
 
 
 def render(
@@ -71,7 +54,7 @@ def render(
     html = _env.get_template(template).render(
         t=t,
         lang=lang,
-        clock=Clock(ZoneInfo(rt.settings.timezone), now),
+        clock=Clock(rt.settings.timezone, now),
         settings=rt.settings,
         language_names=LANGUAGE_NAMES,
         path=request.url.path,

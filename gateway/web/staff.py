@@ -64,14 +64,16 @@ def _same_origin(request: Request) -> bool:
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
+    # Said in the page's language: a volunteer may see these (an old tab, a kiosk browser).
+    t = Translator(page_language(request, request.app.state.runtime))
     if not _same_origin(request):
-        raise HTTPException(403, "form posted from another site")
+        raise HTTPException(403, t("err_form_origin"))
     raw = await request.body()
     if len(raw) > MAX_FORM_BYTES:
-        raise HTTPException(413, "form too large")
+        raise HTTPException(413, t("err_form_too_large"))
     ctype = request.headers.get("content-type", "").split(";")[0].strip()
     if raw and ctype != "application/x-www-form-urlencoded":
-        raise HTTPException(415, "expected an HTML form (application/x-www-form-urlencoded)")
+        raise HTTPException(415, t("err_form_type"))
     return parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from noodcore.httpguard import Identity, public, require_page
+from noodcore.pagelang import clock_config
 from service.auth.roles import OPERATORS, READERS
 from service.web.render import CSP, page_language, render, static_asset
 from service.web.texts import texts
@@ -52,6 +53,7 @@ def console(
     can_act = identity.role in OPERATORS and not anonymous
     config = {
         "lang": lang,
+        **clock_config(request.app.state.ctx.settings.timezone),
         "can_act": can_act,
         "refresh_seconds": REFRESH_SECONDS,
         "login_url": "/login?next=/console",

@@ -12,10 +12,16 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
+from noodcore.pagelang import DEFAULT_TIMEZONE
 from noodcore.signin import LoginView, SignIn
 from service.auth.roles import READERS
 from service.web.render import page_language, render
 from service.web.texts import texts
+
+
+def _zone(request: Request) -> str:
+    ctx = getattr(request.app.state, "ctx", None)
+    return ctx.settings.timezone if ctx is not None else DEFAULT_TIMEZONE
 
 
 def _login_page(request: Request, view: LoginView) -> HTMLResponse:
@@ -26,7 +32,7 @@ def _login_page(request: Request, view: LoginView) -> HTMLResponse:
         "login.html",
         lang,
         status_code=view.status,
-        error=t.login_reason(view.error) if view.error else None,
+        error=t.login_reason(view.error, _zone(request)) if view.error else None,
         required=view.status == 401,
         signed_out=view.signed_out,
         next_url=view.next_url,

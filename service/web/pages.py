@@ -3,14 +3,16 @@ the crisis room has no internet)."""
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from noodcore.httpguard import require, require_page
+from noodcore.pagelang import remember_lang
 from service.auth.roles import READERS
-from service.web.render import static_asset
+from service.web.render import page_language, static_asset
 
 router = APIRouter(tags=["dashboard"])
 
@@ -31,8 +33,20 @@ NO_CACHE = {"Cache-Control": "no-cache"}
     # A browser without a valid token gets the sign-in page (service/web/login.py).
     dependencies=[require_page(*READERS)],
 )
-def dashboard() -> FileResponse:
-    return FileResponse(STATIC / "dashboard.html", media_type="text/html", headers=NO_CACHE)
+def dashboard(request: Request) -> HTMLResponse:
+    # The one language rule and the one clock (noodcore.pagelang): the page is told both,
+    # so its script neither guesses the language nor uses the browser's time zone.
+    lang = page_language(request)
+    tz = request.app.state.ctx.settings.timezone
+    html = (STATIC / "dashboard.html").read_text(encoding="utf-8")
+    html = html.replace(
+        '<html lang="nl">',
+        f'<html lang="{lang}" data-lang="{lang}" data-tz="{escape(tz)}">',
+        1,
+    )
+    response = HTMLResponse(html, headers=NO_CACHE)
+    remember_lang(request, response, lang)
+    return response
 
 
 @router.get("/dashboard/", include_in_schema=False, dependencies=[require_page(*READERS)])

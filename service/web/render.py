@@ -14,7 +14,8 @@ from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from noodcore.pagelang import LANG_COOKIE, remember_lang, with_lang
+from noodcore import pagelang
+from noodcore.pagelang import remember_lang, with_lang
 from service.web.texts import UiLang, texts
 
 HERE = Path(__file__).parent
@@ -34,34 +35,10 @@ _env = Environment(
 )
 
 
-def _accept_language(header: str | None) -> UiLang | None:
-    """The first of nl/en in the browser's preferences (by q-value), if either is there."""
-    if not header:
-        return None
-    ranked: list[tuple[float, int, str]] = []
-    for i, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                q = float(params[2:])
-            except ValueError:
-                q = 0.0
-        ranked.append((-q, i, tag.strip().lower().split("-")[0]))
-    for neg_q, _, lang in sorted(ranked):
-        if neg_q < 0 and lang in ("nl", "en"):
-            return "en" if lang == "en" else "nl"
-    return None
-
-
 def page_language(request: Request) -> UiLang:
-    """``?lang=`` wins (and is remembered in a cookie), then that cookie, then the browser's
-    Accept-Language, then Dutch."""
-    for value in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if value in ("nl", "en"):
-            return "en" if value == "en" else "nl"
-    return _accept_language(request.headers.get("accept-language")) or "nl"
+    """The rule every page follows (``noodcore.pagelang``): ?lang=, cookie, Accept-Language,
+    Dutch."""
+    return pagelang.page_language(request)
 
 
 def render(

@@ -7,10 +7,11 @@ category and urgency names the priority lines use (``service.triage.priority``).
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Any, Literal
 
+from noodcore.pagelang import DEFAULT_TIMEZONE, PageClock
+from noodcore.signin import refusal
+from schemas import utcnow
 from service.triage.priority import CATEGORY, CLASS_TEXT
 from service.web import nspf_texts
 
@@ -35,6 +36,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_role": "met de rol {role} kunt u hier niet inloggen (nodig: operator, viewer of "
         "admin)",
         "reason_malformed": "de browser stuurde geen bruikbare code",
+        "reason_invalid": "de code is niet geldig",
         # console: page
         "console_title": "Operatorconsole",
         "signed_in_as": "Aangemeld als {name} ({role})",
@@ -172,6 +174,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_expired": "the code expired on {at}",
         "reason_role": "the role {role} cannot sign in here (needed: operator, viewer or admin)",
         "reason_malformed": "the browser sent no usable code",
+        "reason_invalid": "the code is not valid",
         "console_title": "Operator console",
         "signed_in_as": "Signed in as {name} ({role})",
         "not_signed_in": "Not signed in",
@@ -387,21 +390,11 @@ class Texts:
             "classes": {cls: names[i - 1] for cls, names in CLASS_TEXT.items()},
         }
 
-    def login_reason(self, error: str) -> str:
-        """The verifier's English reason in this language (times as dd-mm-yyyy hh:mm UTC)."""
-        if error == "unknown token":
-            return self("reason_unknown")
-        if m := re.fullmatch(r"token (revoked|expired) at (\S+)", error):
-            try:
-                at = datetime.fromisoformat(m.group(2)).strftime("%d-%m-%Y %H:%M UTC")
-            except ValueError:
-                at = m.group(2)
-            return self(f"reason_{m.group(1)}", at=at)
-        if m := re.match(r"role (\S+) cannot sign in here", error):
-            return self("reason_role", role=m.group(1))
-        if error.startswith("malformed"):
-            return self("reason_malformed")
-        return error
+    def login_reason(self, error: str, tz: str = DEFAULT_TIMEZONE) -> str:
+        """The verifier's English reason in this language (times in the CP's zone)."""
+        why = refusal(error)
+        at = PageClock(tz, utcnow()).full(why.at) if why.at else ""
+        return self(f"reason_{why.key}", at=at, role=why.role or "")
 
 
 def texts(lang: UiLang) -> Texts:

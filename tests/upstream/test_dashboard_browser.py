@@ -81,7 +81,8 @@ def cp(tmp_path: Path, make_database_url: Any) -> Iterator[Proc]:
 
 
 def test_dashboard_shows_nsps_and_a_new_p1_live(cp: Proc, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    # A Dutch browser: the dashboard follows the one page-language rule (noodcore.pagelang).
+    page = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="nl-NL")
     requested: list[str] = []
     page.on("request", lambda req: requested.append(req.url))
     errors: list[str] = []

@@ -87,7 +87,12 @@ def test_help_request_reaches_the_cp_and_the_staff_screen_says_so(
     page.get_by_role("button", name="Versturen").click()
     summary = page.locator("#error-summary")
     expect(summary).to_contain_text("Dit kan niet meer zijn dan het aantal betrokken personen")
+    # A medical P1 asks the two first questions; unanswered, they are listed in the same go.
+    expect(summary).to_contain_text("Is de persoon bij bewustzijn?")
+    expect(summary).to_contain_text("Ademt de persoon normaal?")
     expect(summary).to_be_focused()
+    page.locator("#field-conscious").get_by_text("Nee", exact=True).click()
+    page.locator("#field-breathing").get_by_text("Ja", exact=True).click()
     # What the volunteer typed is still there.
     expect(page.get_by_label("Beschrijving")).to_have_value(
         "Man (80) gevallen, reageert nauwelijks"
@@ -111,6 +116,7 @@ def test_help_request_reaches_the_cp_and_the_staff_screen_says_so(
         lambda: cp.get("/api/v1/messages", params={"kind": "help_request"}), 10, what="at CP"
     )
     assert stored["nsp_id"] == NSP and stored["urgency"] == "P1"
+    assert stored["body"]["description"].startswith("Bij bewustzijn: nee · Ademt normaal: ja\n")
     assert stored["body"]["location"] == {
         "address": "Kerkstraat 12, Oss",
         "lat": None,

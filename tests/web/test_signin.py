@@ -224,7 +224,7 @@ async def test_gateway_staff_sign_in_works_as_before(
     assert hidden_next(page.text) == "/staff"
     wrong = await c.post("/staff/login", data={"token": "nn_wrong", "next": "/staff/tasks"})
     assert wrong.status_code == 200
-    assert "Deze toegangscode werkt niet: unknown token" in wrong.text
+    assert "Deze toegangscode werkt niet: de code is onbekend (typefout?)" in wrong.text
     assert TOKEN_COOKIE not in wrong.headers.get("set-cookie", "")
     secret = issue_staff_token(db_path)
     r = await c.post("/staff/login", data={"token": secret, "next": "//evil.example"})

@@ -13,7 +13,7 @@ from alembic import op
 from gateway.db import UTCDateTime
 
 revision: str = "g0007_aid"
-down_revision: str | Sequence[str] | None = "g0004_relay"
+down_revision: str | Sequence[str] | None = "g0006_people"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,9 +5,25 @@
 (function () {
   "use strict";
 
+  // In the NSP's zone, like every time the gateway writes (noodcore.pagelang), not the
+  // screen's own zone.
+  var zone = document.body.getAttribute("data-tz") || "Europe/Amsterdam";
   function hhmm(date) {
-    return date.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit" });
+    return date.toLocaleTimeString("nl-NL", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   }
+
+  // Questions that only apply to some answers (a medical P1: conscious? breathing?) show up
+  // when those answers are chosen; without this script they are always shown.
+  document.querySelectorAll("form [data-show-when]").forEach(function (field) {
+    var form = field.closest("form");
+    var rules = field.getAttribute("data-show-when").split(";").map(function (pair) { return pair.split("="); });
+    function update() {
+      var data = new FormData(form);
+      field.hidden = !rules.every(function (r) { return data.get(r[0]) === r[1]; });
+    }
+    form.addEventListener("change", update);
+    update();
+  });
 
   document.querySelectorAll("[data-refresh-url]").forEach(function (region) {
     var url = region.getAttribute("data-refresh-url");

@@ -32,12 +32,17 @@
     return node;
   }
 
+  // Times in the CP's configured zone (noodcore.pagelang), never the browser's own.
+  const zone = cfg.tz || "Europe/Amsterdam";
+  const fmtTime = new Intl.DateTimeFormat(locale, { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const fmtDay = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
+  const fmtDate = new Intl.DateTimeFormat("nl-NL", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
   function time(iso) {
     if (!iso) return "";
     const d = new Date(iso);
-    const hm = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-    if (d.toDateString() === new Date().toDateString()) return hm;
-    return d.toLocaleDateString(locale, { day: "2-digit", month: "2-digit" }) + " " + hm;
+    const hm = fmtTime.format(d);
+    if (fmtDay.format(d) === fmtDay.format(new Date())) return hm;
+    return fmtDate.format(d) + " " + hm;
   }
 
   const stateName = (s) => cfg.states[s] || s;
@@ -541,7 +546,7 @@
     if (res.status === 401) {
       box.replaceChildren(t("err_401") + " ", loginLink());
     } else {
-      const since = lastOk ? lastOk.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "—";
+      const since = lastOk ? lastOk.toLocaleTimeString(locale, { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }) : "—";
       box.replaceChildren(t("stale", { time: since }), " ", el("span", { class: "said" }, ...explain(res)));
     }
     box.hidden = false;
@@ -576,7 +581,7 @@
         lastOk = new Date();
         $("stale").hidden = true;
         $("updated").textContent = t("updated", {
-          time: lastOk.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" }) });
+          time: lastOk.toLocaleTimeString(locale, { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }) });
       }
     } finally {
       window.setTimeout(tick, Math.max(2, cfg.refresh_seconds) * 1000);

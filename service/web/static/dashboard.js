@@ -81,9 +81,12 @@
     open: "#2fbf5b", limited: "#f0a30a", closed: "#8a939e", none: "#5b7fa6", silent: "#ff4d4d",
   };
 
-  const params = new URLSearchParams(location.search);
-  let lang = params.get("lang") || localStorage.getItem("noodnet.lang") || "nl";
+  // The server picked the language (?lang=, cookie, Accept-Language, Dutch) and the zone
+  // (noodcore.pagelang): the same rule and clock as the console and the NSP boards.
+  const root = document.documentElement;
+  let lang = root.dataset.lang || "nl";
   if (!T[lang]) lang = "nl";
+  const zone = root.dataset.tz || "Europe/Amsterdam";
   let picture = null;
   let fetchedAt = Date.now();
   let lastEventId = 0;
@@ -111,8 +114,12 @@
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
   function hhmm(iso) {
-    return new Date(iso).toLocaleTimeString(lang === "nl" ? "nl-NL" : "en-GB",
-      { hour: "2-digit", minute: "2-digit" });
+    const d = new Date(iso);
+    const opts = { timeZone: zone, hourCycle: "h23" };
+    const hm = d.toLocaleTimeString("nl-NL", { ...opts, hour: "2-digit", minute: "2-digit" });
+    const day = (x) => x.toLocaleDateString("en-CA", { timeZone: zone });
+    if (day(d) === day(new Date())) return hm;
+    return d.toLocaleDateString("nl-NL", { timeZone: zone, day: "2-digit", month: "2-digit", year: "numeric" }) + " " + hm;
   }
   function minutesSince(iso) { return Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000)); }
   function duration(seconds) {
@@ -133,7 +140,7 @@
   }
   $("lang").addEventListener("click", () => {
     lang = lang === "nl" ? "en" : "nl";
-    localStorage.setItem("noodnet.lang", lang);
+    document.cookie = `noodnet_lang=${lang}; max-age=31536000; path=/; samesite=lax`;
     applyLanguage();
   });
 
@@ -638,7 +645,8 @@
   // ------------------------------------------------------------------ start
 
   function tick() {
-    $("clock").textContent = new Date().toLocaleTimeString(lang === "nl" ? "nl-NL" : "en-GB");
+    $("clock").textContent = new Date().toLocaleTimeString("nl-NL",
+      { timeZone: zone, hourCycle: "h23", hour: "2-digit", minute: "2-digit", second: "2-digit" });
   }
   setInterval(tick, 1000);
   tick();
