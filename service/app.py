@@ -27,7 +27,7 @@ from service.upstream import api as upstream_api
 from service.upstream import stream
 from service.upstream.settings import UpstreamSettings
 from service.web import api as picture_api
-from service.web import console, pages
+from service.web import basemap, console, pages
 from service.web import login as web_login
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def create_app(
         region_api,
         picture_api,
         pages,
+        basemap,
         console,
         fallback_api,
     ):
