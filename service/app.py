@@ -27,7 +27,7 @@ from service.upstream import api as upstream_api
 from service.upstream import stream
 from service.upstream.settings import UpstreamSettings
 from service.web import api as picture_api
-from service.web import basemap, console, pages
+from service.web import basemap, console, desk, pages
 from service.web import login as web_login
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def create_app(
         pages,
         basemap,
         console,
+        desk,
         fallback_api,
     ):
         app.include_router(module.router)

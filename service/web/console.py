@@ -26,6 +26,8 @@ router = APIRouter(tags=["console"])
 ASSETS = {
     "console.css": "text/css; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
+    "desk.css": "text/css; charset=utf-8",
+    "desk.js": "text/javascript; charset=utf-8",
 }
 ASSET_HEADERS = {
     "Cache-Control": "no-cache",

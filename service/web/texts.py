@@ -41,6 +41,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sign_in": "Inloggen",
         "sign_out": "Uitloggen",
         "to_dashboard": "Crisisbeeld",
+        "to_desk": "Informatiebalie",
         "readonly_role": "Alleen lezen: uw rol ({role}) mag de meldingen bekijken, maar niet "
         "afhandelen. Voor bevestigen, status wijzigen, samenvoegen en splitsen hebt u een "
         "operator-code nodig.",
@@ -161,6 +162,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sign_in": "Sign in",
         "sign_out": "Sign out",
         "to_dashboard": "Crisis picture",
+        "to_desk": "Information desk",
         "readonly_role": "Read only: your role ({role}) may view the queue but not act on it. "
         "Acknowledging, changing states, merging and splitting need an operator code.",
         "readonly_anonymous": "Read only: you are not signed in. Sign in with an operator code "
