@@ -239,4 +239,10 @@ def test_dashboard_fits_the_wall_screen(
     console.goto(cp.url + "/console")
     expect(console.locator("#queue > li[data-item-id]").first).to_be_visible(timeout=15000)
     console.screenshot(path=str(SCREENSHOTS / f"console-{w}x{h}.png"))
+    console.goto(cp.url + "/console/desk")
+    console.get_by_label("Sjabloon").select_option("power")
+    expect(console.locator("#preview-board .headline")).to_have_text(
+        "Stroomstoring: stand van zaken"
+    )
+    console.screenshot(path=str(SCREENSHOTS / f"desk-{w}x{h}.png"))
     assert not errors, errors

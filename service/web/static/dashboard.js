@@ -23,6 +23,7 @@
       incidents_none: "Geen open incidenten",
       reports_n: "meldingen", report_1: "melding", since: "sinds", page: "pagina",
       hidden_labels: "namen verborgen", no_address: "adres onbekend",
+      incidents_unplaced: "incident(en) zonder positie",
       p1_state: { wait: "wacht", new: "wacht", acknowledged: "bevestigd", dispatched: "hulp onderweg",
         in_progress: "hulp ter plaatse", resolved: "opgelost", closed_duplicate: "dubbel — gesloten",
         closed_not_needed: "niet nodig — gesloten" },
@@ -60,6 +61,7 @@
       incidents_none: "No open incidents",
       reports_n: "reports", report_1: "report", since: "since", page: "page",
       hidden_labels: "names hidden", no_address: "address unknown",
+      incidents_unplaced: "incident(s) without position",
       p1_state: { wait: "waiting", new: "waiting", acknowledged: "acknowledged", dispatched: "help on its way",
         in_progress: "help on site", resolved: "resolved", closed_duplicate: "duplicate — closed",
         closed_not_needed: "not needed — closed" },
@@ -724,7 +726,10 @@
     }
 
     const unlocated = nsps.length - located.length;
-    const note = `${sketch ? base.name : [tileInfo.name, tileInfo.attribution].filter(Boolean).join(" · ")}${unlocated ? ` · ${unlocated} NSP ${t("no_position")}` : ""}`;
+    const unplaced = (incidents || []).length - placed.length;
+    const note = [sketch ? base.name : [tileInfo.name, tileInfo.attribution].filter(Boolean).join(" · "),
+      unlocated ? `${unlocated} NSP ${t("no_position")}` : null,
+      unplaced ? `${unplaced} ${t("incidents_unplaced")}` : null].filter(Boolean).join(" · ");
     if (note) place(svg("text", { class: "map-note" }, note), [{ x: W - 6, y: 4, anchor: "end" }, { x: W - 6, y: 30, anchor: "end" }]);
 
     for (const [n, x, y] of nspAt) {

@@ -147,8 +147,8 @@
       if (!text.language) out.push(t("need_language"));
       if (!text.headline || !text.text) out.push(t("need_text", { lang: text.language || "?" }));
       for (const f of FIELDS) {
-        const m = /\[[^\]]+\]/.exec(text[f] || "");
-        if (m) out.push(t("fill_in", { lang: text.language, field: t("field_" + f), what: m[0] }));
+        const left = [...new Set((text[f] || "").match(/\[[^\]]+\]/g) || [])];
+        if (left.length) out.push(t("fill_in", { lang: text.language, field: t("field_" + f), what: left.join(", ") }));
       }
     }
     return out;
