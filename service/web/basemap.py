@@ -53,7 +53,8 @@ def read_info(path_setting: str | None) -> Basemap:
         )
     path = Path(path_setting)
     if not path.is_file():
-        return Basemap(available=False, reason=f"MBTiles file {path} does not exist")
+        what = "is not a file" if path.exists() else "does not exist"
+        return Basemap(available=False, reason=f"MBTiles file {path} {what}")
     try:
         with _connect(path) as conn:
             meta = dict(conn.execute("SELECT name, value FROM metadata").fetchall())

@@ -59,6 +59,7 @@ async def test_tiles_come_from_the_file_in_xyz_numbering(tmp_path: Path, databas
     [
         (None, "no MBTiles file configured"),
         (lambda p: None, "does not exist"),
+        (lambda p: p.mkdir(), "is not a file"),
         (lambda p: p.write_bytes(b"not a database at all" * 100), "not a readable MBTiles"),
         (lambda p: make_mbtiles(p, fmt="pbf"), "raster tiles (png, jpg, webp) only"),
         (lambda p: sqlite3.connect(p).executescript(
@@ -66,7 +67,7 @@ async def test_tiles_come_from_the_file_in_xyz_numbering(tmp_path: Path, databas
             "CREATE TABLE tiles (zoom_level INT, tile_column INT, tile_row INT, tile_data BLOB);"
         ), "holds no tiles"),
     ],
-    ids=["unset", "missing", "garbage", "vector", "empty"],
+    ids=["unset", "missing", "directory", "garbage", "vector", "empty"],
 )  # fmt: skip
 async def test_an_unusable_file_is_said_in_words(
     tmp_path: Path, database_url: str, make: Any, reason: str

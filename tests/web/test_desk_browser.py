@@ -13,6 +13,8 @@ from another host.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +24,14 @@ from playwright.sync_api import Page, expect
 
 from noodcore.httpguard import TOKEN_COOKIE
 from tests.bulletins.cap_samples import BOIL_WATER, render
-from tests.support import Mosquitto, Proc, issue_cp_token, running_system, wait_until
+from tests.support import (
+    Mosquitto,
+    Proc,
+    cp_process,
+    gateway_process,
+    issue_cp_token,
+    wait_until,
+)
 from tests.upstream.support import SCREENSHOTS
 
 CP = "cp-desk"
@@ -49,10 +58,28 @@ def fill_brackets(page: Page, field: str, values: dict[str, str]) -> None:
     box.fill(text)
 
 
+@contextmanager
+def system(
+    tmp: Path, broker: Mosquitto, database_url: str
+) -> Iterator[tuple[Proc, dict[str, Proc]]]:
+    """A CP and four gateways (as tests.support.running_system), given longer to come up: five
+    processes starting at once on a shared two-core machine can take more than 30 s."""
+    cp = cp_process(tmp, broker, database_url, cp_id=CP).launch()
+    gws = {nsp: gateway_process(tmp, broker, nsp, cp_id=CP).launch() for nsp in NSPS}
+    try:
+        cp.wait_up("/readyz", timeout=120)
+        for gw in gws.values():
+            gw.wait_up(timeout=120)
+        yield cp, gws
+    finally:
+        for p in [*gws.values(), cp]:
+            p.stop()
+
+
 def test_operator_publishes_a_bulletin_to_two_of_four_nsps(
     tmp_path: Path, broker: Mosquitto, database_url: str, browser: Any
 ) -> None:
-    with running_system(tmp_path, broker, database_url, nsps=tuple(NSPS), cp_id=CP) as (cp, gws):
+    with system(tmp_path, broker, database_url) as (cp, gws):
         for nsp_id, name in NSPS.items():
             r = httpx.put(f"{cp.url}/api/v1/nsps/{nsp_id}", json={"name": name}, headers=cp.headers)
             assert r.status_code == 200, r.text
@@ -130,6 +157,20 @@ def test_operator_publishes_a_bulletin_to_two_of_four_nsps(
             wait_until(lambda nsp=nsp: HEADLINE in board(gws[nsp]), 20, what=f"{nsp} board")
         for nsp in other:
             assert HEADLINE not in board(gws[nsp]), nsp
+        # The same four boards in Chromium, as residents see them.
+        for nsp, gw in gws.items():
+            bctx = browser.new_context(viewport={"width": 1024, "height": 600})
+            bctx.add_cookies([{"name": TOKEN_COOKIE, "value": gw.token, "url": gw.url}])
+            bpage = bctx.new_page()
+            bpage.goto(gw.url + "/board")
+            item = bpage.locator("#bulletin-water-oss")
+            if nsp in shown:
+                expect(item.locator(".headline")).to_have_text(HEADLINE)
+                bpage.screenshot(path=str(SCREENSHOTS / f"desk-board-{nsp}.png"))
+            else:
+                expect(bpage.locator(".board-empty")).to_be_visible()
+                assert item.count() == 0
+            bctx.close()
 
         # A new version replaces it on both boards.
         page.locator("tr[data-bulletin-id=water-oss] button.edit").click()
