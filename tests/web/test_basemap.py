@@ -92,7 +92,7 @@ def cp_with_tiles(tmp_path: Path, database_url: str) -> Iterator[Proc]:
     proc = service_process(
         tmp_path, "cp", "cp-oss", database_url, NOODNET_BASEMAP_MBTILES=str(path)
     )
-    proc.start()
+    proc.start(timeout=120)  # a loaded shared machine can take longer than 30 s
     try:
         yield proc
     finally:

@@ -21,7 +21,7 @@ from tests.upstream.support import SCREENSHOTS, help_request, service_process
 @pytest.fixture
 def cp(tmp_path: Path, database_url: str) -> Iterator[Proc]:
     proc = service_process(tmp_path, "cp", "cp-oss", database_url)
-    proc.start()
+    proc.start(timeout=120)  # a loaded shared machine can take longer than 30 s
     try:
         yield proc
     finally:

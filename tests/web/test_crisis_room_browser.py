@@ -42,7 +42,7 @@ def cp(tmp_path: Path, database_url: str) -> Iterator[Proc]:
         NOODNET_SUMMARY_INTERVAL_SECONDS="0",
         NOODNET_TRIAGE_GAZETTEER_DIR=str(ROOT / "service" / "gazetteer" / "demo"),
     )
-    proc.start()
+    proc.start(timeout=120)  # a loaded shared machine can take longer than 30 s
     try:
         yield proc
     finally:
