@@ -24,6 +24,7 @@
       reports_n: "meldingen", report_1: "melding", since: "sinds", page: "pagina",
       hidden_labels: "namen verborgen", no_address: "adres onbekend",
       incidents_unplaced: "incident(en) zonder positie",
+      reach_none: "Geen actieve bulletins.",
       p1_state: { wait: "wacht", new: "wacht", acknowledged: "bevestigd", dispatched: "hulp onderweg",
         in_progress: "hulp ter plaatse", resolved: "opgelost", closed_duplicate: "dubbel — gesloten",
         closed_not_needed: "niet nodig — gesloten" },
@@ -62,6 +63,7 @@
       reports_n: "reports", report_1: "report", since: "since", page: "page",
       hidden_labels: "names hidden", no_address: "address unknown",
       incidents_unplaced: "incident(s) without position",
+      reach_none: "No active bulletins.",
       p1_state: { wait: "waiting", new: "waiting", acknowledged: "acknowledged", dispatched: "help on its way",
         in_progress: "help on site", resolved: "resolved", closed_duplicate: "duplicate — closed",
         closed_not_needed: "not needed — closed" },
@@ -516,6 +518,7 @@
     clear(reach);
     const known = pic.cps.filter((cp) => cp.content.bulletin_reach);
     if (!known.length) reach.textContent = t("reach_unknown");
+    else if (!known.some((cp) => cp.content.bulletin_reach.bulletins.length)) reach.textContent = t("reach_none");
     for (const cp of known) {
       for (const b of cp.content.bulletin_reach.bulletins) {
         const line = el("div", b.confirmed < b.targeted ? "warn" : null,
