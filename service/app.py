@@ -33,7 +33,7 @@ from service.upstream import api as upstream_api
 from service.upstream import stream
 from service.upstream.settings import UpstreamSettings
 from service.web import api as picture_api
-from service.web import console, nspf_console, pages, relay_page
+from service.web import basemap, console, desk, nspf_console, pages, relay_page
 from service.web import login as web_login
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,10 @@ def create_app(
         region_api,
         picture_api,
         pages,
+        basemap,
         console,
         relay_page,
+        desk,
         fallback_api,
         exercise_api,
         aid_api,

@@ -111,6 +111,11 @@ class ServiceSettings(HttpServerSettings):
         description="Requests without a token may read what the viewer role may read "
         "(for the demo or a closed crisis-room network). Writes always need a token.",
     )
+    basemap_mbtiles: str | None = Field(
+        default=None,
+        description="Path of an MBTiles file (raster tiles: png, jpg or webp) the region "
+        "provides; the dashboard shows it under its map. Without it: the built-in sketch.",
+    )
     auth_token_days: float = Field(
         default=90, gt=0, le=3660, description="Default lifetime of a new API token, in days."
     )

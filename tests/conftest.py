@@ -89,6 +89,9 @@ SQLITE_PASS_ONLY = (
     "tests/web/test_console_browser.py",
     "tests/web/test_relay_browser.py",
     "tests/upstream/test_dashboard_browser.py",
+    "tests/web/test_desk_browser.py",
+    "tests/web/test_case_view_browser.py",
+    "tests/web/test_crisis_room_browser.py",
     "tests/test_schemathesis.py",
 )
 

@@ -185,6 +185,10 @@ def cp_examples() -> dict[tuple[str, str], Example]:
         ("GET", "/dashboard"): get("/dashboard"),
         ("GET", "/console"): get("/console"),
         ("GET", "/console/static/{name}"): get("/console/static/console.js"),
+        # The information desk and the dashboard's base map (issue 12).
+        ("GET", "/console/desk"): get("/console/desk"),
+        ("GET", "/api/v1/basemap"): get("/api/v1/basemap"),
+        ("GET", "/dashboard/static/leaflet/{name}"): get("/dashboard/static/leaflet/leaflet.js"),
         ("GET", "/login"): get("/login?next=/console"),
         ("POST", "/login"): lambda h: Request("POST", "/login"),
         ("POST", "/logout"): lambda h: Request("POST", "/logout"),

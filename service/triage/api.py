@@ -19,7 +19,7 @@ from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep
 from service.exercise.marks import ExerciseQuery, Marked, exercise_where, mark_text
 from service.fallback import relay
-from service.models import Nsp
+from service.models import Message, Nsp
 from service.triage import workflow
 from service.triage.models import TriageAudit, TriageItem, TriageReport
 from service.triage.priority import NspPower, Priority, order, score_item
@@ -30,6 +30,7 @@ ITEMS = table_of(TriageItem)
 REPORTS = table_of(TriageReport)
 AUDIT = table_of(TriageAudit)
 NSPS = table_of(Nsp)
+MESSAGES = table_of(Message)
 
 # Row ids beyond 64 bits would overflow the database driver: a clean 422 instead.
 ItemIdPath = Annotated[int, Path(ge=1, le=2**62)]
@@ -137,6 +138,19 @@ class ReportOut(Marked):
         description="For a report that came by radio, runner, SMS or stick: every channel it "
         "came by, in order, in Dutch (e.g. 'portofoon', 'digitaal (MQTT)'); empty otherwise.",
     )
+    # What the report itself carries, for the dispatcher (from the stored message).
+    landmark: str | None = Field(default=None, description="Herkenningspunt: location.description")
+    reporter_name: str | None = None
+    callback: str | None = Field(default=None, description="How the CP reaches the reporter.")
+    people_involved: int | None = None
+    vulnerable_people: int | None = None
+    channel: str | None = Field(
+        default=None, description="How it reached the CP: mqtt, http (or a fallback route)."
+    )
+    sent_at: datetime | None = Field(default=None, description="NSP clock when it was sent.")
+    body: dict[str, Any] = Field(
+        default_factory=dict, description="The whole message body, every field it carries."
+    )
 
 
 class ItemDetail(ItemOut):
@@ -216,6 +230,14 @@ def _detail(triage: Triage, item_id: int) -> ItemDetail:
             .where(REPORTS.c.item_id == item_id)
             .order_by(REPORTS.c.received_at, REPORTS.c.message_id)
         ).all()
+        stored = {
+            m.message_id: m
+            for m in conn.execute(
+                sa.select(
+                    MESSAGES.c.message_id, MESSAGES.c.body, MESSAGES.c.transport, MESSAGES.c.sent_at
+                ).where(MESSAGES.c.message_id.in_([r.message_id for r in reports]))
+            )
+        }
         power = _power(conn) if row.item_type == "resource_request" else {}
         channels = relay.history(conn, [r.message_id for r in reports])
     priority = (
@@ -242,12 +264,31 @@ def _detail(triage: Triage, item_id: int) -> ItemDetail:
                 match_score=r.match_score,
                 exercise_id=r.exercise_id,
                 channels=[relay.channel_label(e.channel) for e in channels.get(r.message_id, [])],
+                **_carried(stored.get(r.message_id)),
             )
             for r in reports
         ],
         priority=priority,
         allowed_states=allowed_states(row),
     )
+
+
+def _carried(message: Any) -> dict[str, Any]:
+    """The fields of the stored report a dispatcher needs beside the triage's features."""
+    if message is None:
+        return {}
+    body: dict[str, Any] = message.body or {}
+    location = body.get("location") or {}
+    return {
+        "landmark": location.get("description"),
+        "reporter_name": body.get("reporter_name"),
+        "callback": body.get("callback"),
+        "people_involved": body.get("people_involved"),
+        "vulnerable_people": body.get("vulnerable_people"),
+        "channel": message.transport,
+        "sent_at": message.sent_at,
+        "body": body,
+    }
 
 
 def allowed_states(row: Any) -> list[ItemState]:

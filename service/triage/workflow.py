@@ -22,6 +22,7 @@ from schemas import HandlingState
 from schemas.upstream import SummaryTrigger
 from service.triage.acks import enqueue_ack
 from service.triage.models import TriageAudit, TriageItem, TriageReport
+from service.upstream.events import state_event
 from service.upstream.node import owe_summary
 
 ITEMS = table_of(TriageItem)
@@ -213,6 +214,17 @@ def change_state(
             # The region hears of a P1 at once; it hears at once that one is done (or back).
             trigger = SummaryTrigger.P1_CLOSED if was_open else SummaryTrigger.NEW_P1
             owe_summary(conn, [trigger.value])
+        # Dashboards follow the stream: a P1 that is now 'hulp onderweg' must say so at once.
+        state_event(
+            conn,
+            {
+                "item_id": item_id,
+                "top_class": item.top_class,
+                "from": current.value,
+                "to": to.value,
+                "at": at.isoformat(),
+            },
+        )
         return _ack_reports(conn, cp_id, item_id, to, note, at)
 
 

@@ -25,10 +25,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from noodcore.db import table_of
 from schemas import utcnow
-from service.upstream.models import StreamEvent
+from service.upstream.models import StreamEvent, UpstreamNode
 from service.upstream.node import take_lock
 
 _events = table_of(StreamEvent)
+_node = table_of(UpstreamNode)
 
 # Event types this feature emits; other features may add their own names.
 SUMMARY = "summary"
@@ -59,6 +60,14 @@ def publish_event(conn: Connection, type: str, data: dict[str, Any]) -> int:
         sa.insert(_events).values(at=utcnow(), type=type, data=data).returning(_events.c.id)
     )
     return int(result.scalar_one())
+
+
+def state_event(conn: Connection, data: dict[str, Any]) -> None:
+    """An item changed state (the operator workflow): a ``state_change`` event, in the caller's
+    transaction. A database without the identity row (no upstream part ever ran) has no
+    stream to feed."""
+    if conn.execute(sa.select(_node.c.id).where(_node.c.id == 1)).first() is not None:
+        publish_event(conn, STATE_CHANGE, data)
 
 
 def read_events(engine: Engine, after: int, limit: int = 500) -> list[Event]:

@@ -7,7 +7,7 @@ dashboard page and GeoJSON exports serve either role.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -21,14 +21,19 @@ from schemas.upstream import NspCounts, SummaryContent
 from service.exercise.data import open_ids
 from service.exercise.marks import mark_text
 from service.models import Message, Nsp
+from service.triage.models import TriageItem, TriageReport
+from service.triage.workflow import OPEN_STATES
 from service.upstream.models import UpstreamSummary
 from service.upstream.summary import SummaryConfig, build_content, open_requests
 
 _msg = table_of(Message)
 _nsp = table_of(Nsp)
 _summaries = table_of(UpstreamSummary)
+_item = table_of(TriageItem)
+_report = table_of(TriageReport)
 
 MAX_P1_ITEMS = 500
+DONE_SHOWN_FOR = timedelta(minutes=15)
 
 
 class CpPicture(BaseModel):
@@ -56,6 +61,13 @@ class P1Item(BaseModel):
     waiting_seconds: float
     exercise: str | None = Field(default=None, description="Made in this exercise; null: real.")
     mark: str | None = Field(default=None, description="OEFENING OEFENING OEFENING, or null.")
+    # Where the CP's operators are with it (None where triage has not placed it, and at a
+    # region, which hears of state changes only through summaries).
+    item_id: int | None = None
+    state: str | None = Field(
+        default=None, description="new | acknowledged | dispatched | in_progress | resolved | …"
+    )
+    state_since: datetime | None = None
 
 
 class Picture(BaseModel):
@@ -67,6 +79,11 @@ class Picture(BaseModel):
     help_by_urgency: dict[str, int]
     open_items_total: int
     p1_items: list[P1Item] = Field(description="Real P1s first, then exercise ones (marked).")
+    p1_done: list[P1Item] = Field(
+        default_factory=list,
+        description="P1 items resolved or closed in the last minutes, so the crisis room "
+        "sees them go (not counted as open).",
+    )
 
 
 def p1_from_message(
@@ -100,7 +117,12 @@ def p1_from_message(
 
 
 def assemble(
-    role: str, node_id: str, cps: list[CpPicture], p1: list[P1Item], now: datetime
+    role: str,
+    node_id: str,
+    cps: list[CpPicture],
+    p1: list[P1Item],
+    now: datetime,
+    p1_done: list[P1Item] | None = None,
 ) -> Picture:
     counts = NspCounts()
     by_urgency: dict[str, int] = {}
@@ -118,6 +140,7 @@ def assemble(
         help_by_urgency=dict(sorted(by_urgency.items())),
         open_items_total=sum(cp.content.open_items_total for cp in cps),
         p1_items=p1,
+        p1_done=p1_done or [],
     )
 
 
@@ -144,10 +167,37 @@ def cp_picture(engine: Engine, config: SummaryConfig) -> Picture:
             rows += conn.execute(
                 sa.select(_msg).where(where).order_by(_msg.c.id.desc()).limit(MAX_P1_ITEMS)
             ).all()
-    p1 = [
-        p1_from_message(config.cp_id, dict(r._mapping), names.get(r.nsp_id), r.received_at, now)
-        for r in rows
-    ]
+        done = conn.execute(
+            sa.select(_msg)
+            .join(_report, _report.c.message_id == _msg.c.message_id)
+            .join(_item, _item.c.id == _report.c.item_id)
+            .where(
+                _msg.c.urgency == "P1",
+                _item.c.state.not_in(OPEN_STATES),
+                _item.c.state_changed_at >= now - DONE_SHOWN_FOR,
+            )
+            .order_by(_msg.c.id.desc())
+            .limit(MAX_P1_ITEMS)
+        ).all()
+        ids = [r.message_id for r in [*rows, *done]]
+        states = {
+            r.message_id: r
+            for r in conn.execute(
+                sa.select(_report.c.message_id, _item.c.id, _item.c.state, _item.c.state_changed_at)
+                .join(_item, _item.c.id == _report.c.item_id)
+                .where(_report.c.message_id.in_(ids))
+            )
+        }
+
+    def item(r: Any) -> P1Item:
+        p = p1_from_message(config.cp_id, dict(r._mapping), names.get(r.nsp_id), r.received_at, now)
+        s = states.get(r.message_id)
+        if s is not None:
+            p.item_id, p.state, p.state_since = s.id, s.state, s.state_changed_at
+        return p
+
+    p1 = [item(r) for r in rows]
+    p1_done = [item(r) for r in done]
     cps = [
         CpPicture(
             cp_id=config.cp_id,
@@ -158,4 +208,4 @@ def cp_picture(engine: Engine, config: SummaryConfig) -> Picture:
             content=content,
         )
     ]
-    return assemble("cp", config.cp_id, cps, p1, now)
+    return assemble("cp", config.cp_id, cps, p1, now, p1_done)

@@ -29,6 +29,8 @@ ASSETS = {
     "console.js": "text/javascript; charset=utf-8",
     "relay.js": "text/javascript; charset=utf-8",
     "facilities.css": "text/css; charset=utf-8",
+    "desk.css": "text/css; charset=utf-8",
+    "desk.js": "text/javascript; charset=utf-8",
 }
 ASSET_HEADERS = {
     "Cache-Control": "no-cache",

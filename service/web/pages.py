@@ -54,6 +54,23 @@ def dashboard_slash() -> RedirectResponse:
     return RedirectResponse("/dashboard")
 
 
+LEAFLET = {
+    "leaflet.js": "text/javascript; charset=utf-8",
+    "leaflet.css": "text/css; charset=utf-8",
+    "LICENSE": "text/plain; charset=utf-8",
+}
+
+
+@router.get(
+    "/dashboard/static/leaflet/{name}", include_in_schema=False, dependencies=[require(*READERS)]
+)
+def leaflet_asset(name: str) -> FileResponse:
+    # Vendored from npm (see static/leaflet/README.md): the crisis room has no internet.
+    return static_asset(
+        f"leaflet/{name}", {f"leaflet/{k}": v for k, v in LEAFLET.items()}, "dashboard", NO_CACHE
+    )
+
+
 @router.get("/dashboard/static/{name}", include_in_schema=False, dependencies=[require(*READERS)])
 def asset(name: str) -> FileResponse:
     return static_asset(name, ASSETS, "dashboard", NO_CACHE)

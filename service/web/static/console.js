@@ -247,12 +247,52 @@
     box.hidden = false;
   }
 
+  // Filters and search narrow what the queue shows, never what the P1 banner counts.
+  const filterIds = ["f-search", "f-class", "f-category", "f-nsp", "f-state"];
+  function filterValues() {
+    return Object.fromEntries(filterIds.map((id) => [id, $(id).value.trim()]));
+  }
+  function matches(entry, f) {
+    const it = entry.item;
+    if (f["f-class"] && it.top_class !== f["f-class"]) return false;
+    if (f["f-category"] && it.category !== f["f-category"]) return false;
+    if (f["f-nsp"] && !it.nsp_ids.includes(f["f-nsp"])) return false;
+    if (f["f-state"] && it.state !== f["f-state"]) return false;
+    const q = f["f-search"].toLowerCase();
+    if (!q) return true;
+    if (/^#?\d+$/.test(q)) return String(it.id) === q.replace("#", "");
+    const hay = [it.description, it.address, category(it.category), ...it.nsp_ids, ...it.nsp_ids.map(nspName),
+      line(entry.priority)].filter(Boolean).join(" ").toLowerCase();
+    return q.split(/\s+/).every((w) => hay.includes(w));
+  }
+  function fillSelect(id, pairs) {
+    const box = $(id);
+    const keep = box.value;
+    const first = box.options[0];
+    const key = JSON.stringify(pairs);
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
+    box.replaceChildren(first, ...pairs.map(([v, label]) => el("option", { value: v }, label)));
+    box.value = pairs.some(([v]) => v === keep) ? keep : "";
+  }
+  function fillFilters(entries) {
+    const cats = [...new Set(entries.map((e) => e.item.category))].sort();
+    fillSelect("f-category", cats.map((c) => [c, category(c)]));
+    const ids = [...new Set([...Object.keys(nspNames), ...entries.flatMap((e) => e.item.nsp_ids)])].sort();
+    fillSelect("f-nsp", ids.map((id) => [id, nspName(id)]));
+    fillSelect("f-state", ["new", "acknowledged", "dispatched", "in_progress"].map((st) => [st, stateName(st)]));
+  }
+
   async function loadQueue() {
     const res = await api("GET", "/api/v1/queue?limit=500&exercise=" + encodeURIComponent(exerciseFilter));
     if (!res.ok) return res;
     p1Alert(res.data);
+    fillFilters(res.data);
+    const f = filterValues();
+    const shown = res.data.filter((e) => matches(e, f));
+    const filtered = shown.length !== res.data.length;
     // Only what is shown: scores creep up every second, the words once a minute.
-    const key = JSON.stringify([current, res.data.map((e) => [e.item, line(e.priority)])]);
+    const key = JSON.stringify([current, f, shown.map((e) => [e.item, line(e.priority)])]);
     if (key !== queueKey) {
       queueKey = key;
       const list = $("queue");
@@ -260,9 +300,10 @@
       const focused = document.activeElement && document.activeElement.closest
         ? document.activeElement.closest("#queue li[data-item-id]") : null;
       const focusId = focused ? focused.getAttribute("data-item-id") : null;
-      list.replaceChildren(...(res.data.length ? queueEntries(res.data)
-        : [el("li", { class: "muted" }, t("queue_empty"))]));
-      $("queue-count").textContent = `(${res.data.length})`;
+      list.replaceChildren(...(shown.length ? queueEntries(shown)
+        : [el("li", { class: "muted" }, filtered ? t("filter_none", { n: res.data.length }) : t("queue_empty"))]));
+      $("queue-count").textContent = filtered
+        ? `(${t("filter_count", { shown: shown.length, n: res.data.length })})` : `(${res.data.length})`;
       if (focusId) {
         const again = list.querySelector(`li[data-item-id="${focusId}"] a`);
         if (again) again.focus();
@@ -316,6 +357,13 @@
     const kind = it.item_type === "resource_request" ? t("item_resource_request") : t("item_incident");
     const people = it.people_involved || it.vulnerable_people
       ? t("people", { n: it.people_involved, v: it.vulnerable_people }) : null;
+    // What the reporters said about where and who, and how to reach them: every distinct value.
+    const distinct = (f) => [...new Set(it.reports.map(f).filter(Boolean))];
+    const landmarks = distinct((r) => r.landmark);
+    const reporters = distinct((r) => r.reporter_name);
+    const callbacks = distinct((r) => r.callback);
+    const perNsp = Object.entries(it.reports.reduce((acc, r) => { acc[r.nsp_id] = (acc[r.nsp_id] || 0) + 1; return acc; }, {}))
+      .map(([id, n]) => `${nspName(id)}: ${n}`).join(", ");
     head.replaceChildren(...[
       it.exercise_mark ? el("p", { class: "ex-mark ex-head", id: "item-exercise" }, it.exercise_mark + " — " + it.exercise_id) : null,
       el("h2", { id: "item-title", class: "c-" + it.top_class },
@@ -336,7 +384,11 @@
       el("p", { class: "item-desc" }, it.display_text || it.description),
       el("dl", { class: "facts" },
         it.address ? [el("dt", {}, t("address")), el("dd", {}, it.address)] : null,
+        landmarks.length ? [el("dt", {}, t("landmark")), el("dd", { id: "item-landmark" }, landmarks.join(" · "))] : null,
+        reporters.length ? [el("dt", {}, t("reporter")), el("dd", { id: "item-reporter" }, reporters.join(" · "))] : null,
+        callbacks.length ? [el("dt", {}, t("callback")), el("dd", { id: "item-callback" }, callbacks.join(" · "))] : null,
         el("dt", {}, t("nsps")), el("dd", {}, it.nsp_ids.map(nspName).join(", ")),
+        el("dt", {}, t("per_nsp")), el("dd", { id: "item-per-nsp" }, perNsp),
         people ? [el("dt", {}, t("people_label")), el("dd", {}, people)] : null,
         el("dt", {}, t("times_label")),
         el("dd", {}, t("first_last", { first: time(it.first_seen), last: time(it.last_seen) }))),
@@ -369,6 +421,16 @@
     $("split-part").hidden = !incident || it.reports.length < 2;
   }
 
+  function flatten(obj, prefix) {
+    const out = {};
+    for (const [k, v] of Object.entries(obj)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (v && typeof v === "object" && !Array.isArray(v)) Object.assign(out, flatten(v, key));
+      else if (v !== null && v !== undefined && v !== "") out[key] = Array.isArray(v) ? v.join(", ") : String(v);
+    }
+    return out;
+  }
+
   function drawReports(it) {
     const splittable = canAct && it.item_type === "incident" && !it.merged_into && it.reports.length > 1;
     for (const id of [...view.selected]) {
@@ -389,13 +451,19 @@
       el("td", {}, el("span", { class: "badge c-" + r.urgency_class }, r.urgency_class), " ", category(r.category)),
       el("td", { class: "desc" }, r.exercise_mark ? r.exercise_mark + " — " + r.description : r.description),
       el("td", {}, r.address || ""),
-      el("td", { class: "muted" }, cfg.joined_by[r.joined_by] || r.joined_by)));
+      el("td", { class: "landmark" }, r.landmark || ""),
+      el("td", { class: "reporter" }, [r.reporter_name, r.callback].filter(Boolean).join(" — ")),
+      el("td", { class: "channel" }, T["channel_" + r.channel] || r.channel || ""),
+      el("td", { class: "muted" }, cfg.joined_by[r.joined_by] || r.joined_by,
+        el("details", { class: "all-fields" }, el("summary", {}, t("all_fields")),
+          el("dl", {}, Object.entries(flatten(r.body || {})).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]))))));
     $("item-reports").replaceChildren(
       el("h3", { id: "reports-title" }, `${T.reports} (${it.reports.length})`),
       el("div", { class: "table-wrap" }, el("table", { class: "reports" },
         el("thead", {}, el("tr", {},
           splittable ? el("th", { scope: "col" }, t("col_select")) : null,
-          ...["col_time", "col_nsp", "col_kind", "col_what", "col_description", "col_address", "col_joined"]
+          ...["col_time", "col_nsp", "col_kind", "col_what", "col_description", "col_address",
+            "col_landmark", "col_reporter", "col_channel", "col_joined"]
             .map((k) => el("th", { scope: "col" }, t(k))))),
         el("tbody", {}, rows))));
   }
@@ -603,6 +671,8 @@
     }
   }
 
+  for (const id of filterIds) $(id).addEventListener(id === "f-search" ? "input" : "change", () => loadQueue());
+  $("filters").addEventListener("submit", (ev) => ev.preventDefault());
   window.addEventListener("hashchange", fromHash);
   $("exercise-filter").addEventListener("change", (ev) => {
     exerciseFilter = ev.target.value; queueKey = ""; loadQueue();

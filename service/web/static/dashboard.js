@@ -22,7 +22,15 @@
       k_items: "open hulpvragen",
       none_p1: "Geen open P1-meldingen", none: "Geen",
       reach_unknown: "Nog niet beschikbaar (ontvangst van bulletins wordt nog niet bijgehouden).",
-      incidents_unknown: "Nog niet beschikbaar (meldingen worden nog niet tot incidenten gegroepeerd).",
+      incidents_unknown: "Incidenten niet te lezen (zie verbinding).",
+      incidents_none: "Geen open incidenten",
+      reports_n: "meldingen", report_1: "melding", since: "sinds", page: "pagina",
+      hidden_labels: "namen verborgen", no_address: "adres onbekend",
+      incidents_unplaced: "incident(en) zonder positie",
+      reach_none: "Geen actieve bulletins.",
+      p1_state: { wait: "wacht", new: "wacht", acknowledged: "bevestigd", dispatched: "hulp onderweg",
+        in_progress: "hulp ter plaatse", resolved: "opgelost", closed_duplicate: "dubbel — gesloten",
+        closed_not_needed: "niet nodig — gesloten" },
       waiting: "wacht", min: "min", hours_left: "u over", hours: "u", vulnerable: "kwetsbaar",
       stock: "Voorraad", days_left: "dagen over", need: "nodig", volunteers: "vrijwilligers",
       people: "personen", needed_by: "vóór", times: "×", summary: "samenvatting",
@@ -57,7 +65,15 @@
       k_items: "open requests",
       none_p1: "No open P1 reports", none: "None",
       reach_unknown: "Not available yet (bulletin receipts are not tracked yet).",
-      incidents_unknown: "Not available yet (reports are not grouped into incidents yet).",
+      incidents_unknown: "Incidents cannot be read (see connection).",
+      incidents_none: "No open incidents",
+      reports_n: "reports", report_1: "report", since: "since", page: "page",
+      hidden_labels: "names hidden", no_address: "address unknown",
+      incidents_unplaced: "incident(s) without position",
+      reach_none: "No active bulletins.",
+      p1_state: { wait: "waiting", new: "waiting", acknowledged: "acknowledged", dispatched: "help on its way",
+        in_progress: "help on site", resolved: "resolved", closed_duplicate: "duplicate — closed",
+        closed_not_needed: "not needed — closed" },
       waiting: "waiting", min: "min", hours_left: "h left", hours: "h", vulnerable: "vulnerable",
       stock: "Stock", days_left: "days left", need: "need", volunteers: "volunteers",
       people: "people", needed_by: "by", times: "×", summary: "summary",
@@ -88,6 +104,7 @@
   if (!T[lang]) lang = "nl";
   const zone = root.dataset.tz || "Europe/Amsterdam";
   let picture = null;
+  let incidents = null;
   let fetchedAt = Date.now();
   let lastEventId = 0;
   let source = null;
@@ -158,6 +175,7 @@
         if (r.status === 401) { signIn(); return; }
         if (!r.ok) throw new Error(`picture: HTTP ${r.status}`);
         picture = await r.json();
+        incidents = await loadIncidents();
         fetchedAt = Date.now();
         render(picture);
         if (!source) connect(picture.last_event_id);
@@ -167,6 +185,17 @@
       setTimeout(refresh, 3000);
     } finally {
       refreshing = false;
+    }
+  }
+
+  // Incidents (grouped reports) come from the CP's triage; a region has none of its own.
+  async function loadIncidents() {
+    try {
+      const r = await fetch("/api/v1/geo/incidents.geojson", { cache: "no-store" });
+      if (!r.ok) return null;
+      return (await r.json()).features;
+    } catch (err) {
+      return null;
     }
   }
 
@@ -262,6 +291,8 @@
     renderReach(pic);
     renderExercises(pic);
     renderFacilities(pic);
+    renderIncidents();
+    paginate();
   }
 
   // Each open exercise apart, marked: the rest of the page counts real data only.
@@ -339,7 +370,7 @@
     }
   }
 
-  function itemLi(item, names, extraMeta) {
+  function itemLi(item, names, extraMeta, noWaiting) {
     const li = el("li", `u-${item.urgency}`);
     li.dataset.messageId = item.message_id;
     if (item.exercise) {
@@ -352,7 +383,7 @@
     const where = names.get(`${item.cp_id}/${item.nsp_id}`) || item.nsp_name || item.nsp_id;
     head.append(el("span", `badge ${item.urgency}`, item.urgency), document.createTextNode(` ${cat(item.category)} · ${where}`));
     li.append(head, el("div", "text", item.text));
-    const meta = [`${t("waiting")} ${duration((Date.now() - Date.parse(item.received_at)) / 1000)}`];
+    const meta = noWaiting ? [] : [`${t("waiting")} ${duration((Date.now() - Date.parse(item.received_at)) / 1000)}`];
     if (item.vulnerable_people) meta.push(`${item.vulnerable_people} ${t("vulnerable")}`);
     if (item.people_involved > 1) meta.push(`${item.people_involved} ${t("people")}`);
     const loc = item.location;
@@ -362,17 +393,106 @@
     return li;
   }
 
+  function p1State(p) {
+    // A P1 no operator has acknowledged "waits", counted from its arrival; afterwards the
+    // state the CP's operators set, since when.
+    const state = p.state || "new";
+    const since = state === "new" ? p.received_at : (p.state_since || p.received_at);
+    const name = T[lang].p1_state[state] || state;
+    if (state === "new") return { state, text: `${name} ${duration((Date.now() - Date.parse(since)) / 1000)}` };
+    return { state, text: `${name} ${t("since")} ${hhmm(since)}` };
+  }
+
   function renderP1(pic) {
     const names = nspNames(pic);
     const list = $("p1");
     clear(list);
     // Real P1s above exercise ones (marked), each newest first.
-    const items = [...pic.p1_items].sort((a, b) => (!!a.exercise - !!b.exercise) ||
+    const open = [...pic.p1_items].sort((a, b) => (!!a.exercise - !!b.exercise) ||
       (Date.parse(b.received_at) - Date.parse(a.received_at)));
-    if (!items.length) list.append(el("li", "empty", t("none_p1")));
-    for (const p of items.slice(0, 12)) {
-      list.append(itemLi({ ...p, urgency: "P1" }, names, pic.cps.length > 1 ? p.cp_id : null));
+    const done = [...(pic.p1_done || [])].sort((a, b) => Date.parse(b.state_since || b.received_at) - Date.parse(a.state_since || a.received_at));
+    if (!open.length && !done.length) list.append(el("li", "empty", t("none_p1")));
+    for (const p of [...open, ...done]) {
+      const li = itemLi({ ...p, urgency: "P1" }, names, pic.cps.length > 1 ? p.cp_id : null, true);
+      const st = p1State(p);
+      li.dataset.state = st.state;
+      li.classList.add(`s-${st.state}`);
+      const tag = el("div", `p1-state s-${st.state}`, st.text);
+      li.insertBefore(tag, li.children[1] || null);
+      list.append(li);
     }
+  }
+
+  function renderIncidents() {
+    const list = $("incidents");
+    clear(list);
+    if (incidents === null) { list.append(el("li", "empty", t("incidents_unknown"))); return; }
+    const rank = { P1: 1, P2: 2, P3: 3, P4: 4 };
+    const rows = [...incidents].sort((a, b) => (rank[a.properties.urgency] - rank[b.properties.urgency]) ||
+      (b.properties.report_count - a.properties.report_count) || (a.id - b.id));
+    if (!rows.length) list.append(el("li", "empty", t("incidents_none")));
+    for (const f of rows) {
+      const p = f.properties;
+      const li = el("li", `u-${p.urgency}`);
+      li.dataset.incidentId = f.id;
+      li.dataset.reportCount = p.report_count;
+      const n = p.report_count === 1 ? `1 ${t("report_1")}` : `${p.report_count} ${t("reports_n")}`;
+      const head = el("div", "head");
+      head.append(el("span", `badge ${p.urgency}`, p.urgency),
+        document.createTextNode(` #${f.id} ${cat(p.category)} · `), el("span", "incident-count", n));
+      li.append(head, el("div", "meta",
+        `${p.address || t("no_address")} · ${T[lang].p1_state[p.state] || p.state}`));
+      list.append(li);
+    }
+  }
+
+  // ------------------------------------------------------------------ paging
+  // A wall screen cannot scroll: a list longer than its panel is cut into pages that turn by
+  // themselves every few seconds, with "pagina 1/3" in the panel's heading.
+  const PAGE_SECONDS = 8;
+  const pageOf = new Map(); // list id -> page shown
+  const PAGED = ["p1", "queue", "incidents", "needs", "nsps"];
+
+  function paginate() {
+    for (const id of PAGED) {
+      const list = $(id);
+      if (!list) continue;
+      const rows = [...list.children];
+      rows.forEach((r) => { r.hidden = false; delete r.dataset.page; });
+      const panel = list.closest(".panel");
+      const pager = panel.querySelector(".pager");
+      const bottom = panel.getBoundingClientRect().bottom - 8;
+      const avail = bottom - list.getBoundingClientRect().top;
+      const pages = [];
+      let pageTop = null; // top of the first row of the page being filled
+      for (const r of rows) {
+        const box = r.getBoundingClientRect();
+        if (pageTop === null || box.bottom - pageTop > avail) {
+          pages.push([]);
+          pageTop = box.top;
+        }
+        pages[pages.length - 1].push(r);
+      }
+      if (pages.length <= 1) {
+        pageOf.delete(id);
+        if (pager) pager.textContent = "";
+        continue;
+      }
+      const shown = Math.min(pageOf.get(id) || 0, pages.length - 1);
+      pageOf.set(id, shown);
+      pages.forEach((rowsOfPage, i) => rowsOfPage.forEach((r) => { r.dataset.page = String(i + 1); r.hidden = i !== shown; }));
+      list.dataset.pages = String(pages.length);
+      if (pager) pager.textContent = `${t("page")} ${shown + 1}/${pages.length}`;
+    }
+  }
+
+  function turnPages() {
+    for (const id of PAGED) {
+      const list = $(id);
+      if (!list || !list.dataset.pages || !pageOf.has(id)) continue;
+      pageOf.set(id, (pageOf.get(id) + 1) % Number(list.dataset.pages));
+    }
+    paginate();
   }
 
   function renderQueue(pic) {
@@ -385,7 +505,7 @@
     clear(list);
     $("queue-count").textContent = String(pic.open_items_total);
     if (!items.length) list.append(el("li", "empty", t("none")));
-    for (const i of items.slice(0, 14)) list.append(itemLi(i, names, pic.cps.length > 1 ? i.cp_id : null));
+    for (const i of items.slice(0, 60)) list.append(itemLi(i, names, pic.cps.length > 1 ? i.cp_id : null));
   }
 
   function renderNsps(pic) {
@@ -433,7 +553,7 @@
     needs.sort((a, b) => (URGENCY_ORDER[a.urgency] - URGENCY_ORDER[b.urgency]) ||
       (Date.parse(a.received_at) - Date.parse(b.received_at)));
     if (!needs.length) list.append(el("li", "empty", t("none")));
-    for (const n of needs.slice(0, 8)) {
+    for (const n of needs.slice(0, 40)) {
       const li = el("li", `u-${n.urgency}`);
       const head = el("div", "head");
       const where = names.get(`${n.cp_id}/${n.nsp_id}`) || n.nsp_id;
@@ -480,7 +600,7 @@
       clear(list);
       const topics = mergedTopics(pic, field);
       if (!topics.length) list.append(el("li", "empty", t("none")));
-      for (const topic of topics.slice(0, 5)) {
+      for (const topic of topics.slice(0, 3)) {
         const li = el("li");
         li.append(el("div", "text", `${topic.count}${t("times")} ${topic.text}`));
         list.append(li);
@@ -493,6 +613,7 @@
     clear(reach);
     const known = pic.cps.filter((cp) => cp.content.bulletin_reach);
     if (!known.length) reach.textContent = t("reach_unknown");
+    else if (!known.some((cp) => cp.content.bulletin_reach.bulletins.length)) reach.textContent = t("reach_none");
     for (const cp of known) {
       for (const b of cp.content.bulletin_reach.bulletins) {
         const line = el("div", b.confirmed < b.targeted ? "warn" : null,
@@ -500,7 +621,6 @@
         reach.append(line);
       }
     }
-    $("incidents").textContent = t("incidents_unknown");
     const cps = $("cps");
     clear(cps);
     for (const cp of pic.cps) {
@@ -511,6 +631,47 @@
   }
 
   // ------------------------------------------------------------------ map
+
+  // The base map: tiles the CP serves from the region's own MBTiles file (Leaflet, vendored),
+  // or, when none is loaded, the hand-drawn sketch in basemap.js.
+  let tileInfo = null;
+  let lmap = null;
+  async function loadBasemap() {
+    try {
+      const r = await fetch("/api/v1/basemap", { cache: "no-store" });
+      tileInfo = r.ok ? await r.json() : null;
+    } catch (err) {
+      tileInfo = null;
+    }
+  }
+  function tilesFor(b) {
+    if (!tileInfo || !tileInfo.available || !window.L) return null;
+    if (!lmap) {
+      $("tiles").hidden = false;
+      lmap = window.L.map("tiles", {
+        // No attribution control: its prefix links to Leaflet's website; the tiles' own
+        // attribution is in the map note instead.
+        zoomControl: false, attributionControl: false, dragging: false, scrollWheelZoom: false, doubleClickZoom: false,
+        boxZoom: false, keyboard: false, touchZoom: false, zoomSnap: 0.25,
+        fadeAnimation: false, zoomAnimation: false, markerZoomAnimation: false,
+      });
+      window.L.tileLayer("/api/v1/basemap/tiles/{z}/{x}/{y}", {
+        minZoom: tileInfo.minzoom, maxNativeZoom: tileInfo.maxzoom, maxZoom: 19,
+      }).addTo(lmap);
+      lmap.on("load moveend", () => { if (picture && !drawingMap) renderMap(picture); });
+      document.body.classList.add("map-tiles");
+    }
+    lmap.invalidateSize(false);
+    const key = JSON.stringify(b);
+    if (key !== tilesFor.fitted) {
+      tilesFor.fitted = key;
+      drawingMap = true;
+      lmap.fitBounds([[b.south, b.west], [b.north, b.east]], { animate: false, padding: [30, 30] });
+      drawingMap = false;
+    }
+    return (lat, lon) => { const p = lmap.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; };
+  }
+  let drawingMap = false;
 
   function renderMap(pic) {
     const map = $("map");
@@ -523,10 +684,13 @@
     const base = window.NOODNET_BASEMAP;
     const nsps = allNsps(pic);
     const located = nsps.filter((n) => n.lat !== null && n.lon !== null);
+    const placed = (incidents || []).filter((f) => f.geometry && f.geometry.coordinates);
+    const points = [...located.map((n) => [n.lat, n.lon]),
+      ...placed.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]])];
     let b = { ...base.bounds };
-    if (located.length) {
-      // Zoom to the NSPs, but never closer than a town's width: the map must still orient.
-      const lats = located.map((n) => n.lat), lons = located.map((n) => n.lon);
+    if (points.length) {
+      // Zoom to what is there, but never closer than a town's width: the map must still orient.
+      const lats = points.map((p) => p[0]), lons = points.map((p) => p[1]);
       const minLat = 0.08, minLon = 0.14;
       let south = Math.min(...lats), north = Math.max(...lats);
       let west = Math.min(...lons), east = Math.max(...lons);
@@ -535,45 +699,88 @@
       const padLat = (north - south) * 0.12, padLon = (east - west) * 0.12;
       b = { south: south - padLat, north: north + padLat, west: west - padLon, east: east + padLon };
     }
-    const k = Math.cos(((b.south + b.north) / 2) * Math.PI / 180);
-    const sx = (W - 2 * M) / ((b.east - b.west) * k), sy = (H - 2 * M) / (b.north - b.south);
-    const s = Math.min(sx, sy);
-    const ox = (W - (b.east - b.west) * k * s) / 2, oy = (H - (b.north - b.south) * s) / 2;
-    const px = (lat, lon) => [ox + (lon - b.west) * k * s, oy + (b.north - lat) * s];
+    let px = tilesFor(b);
+    const sketch = !px;
+    if (sketch) {
+      const k = Math.cos(((b.south + b.north) / 2) * Math.PI / 180);
+      const sx = (W - 2 * M) / ((b.east - b.west) * k), sy = (H - 2 * M) / (b.north - b.south);
+      const s = Math.min(sx, sy);
+      const ox = (W - (b.east - b.west) * k * s) / 2, oy = (H - (b.north - b.south) * s) / 2;
+      px = (lat, lon) => [ox + (lon - b.west) * k * s, oy + (b.north - lat) * s];
+    }
     const path = (pts) => pts.map(([la, lo], i) => { const [x, y] = px(la, lo); return `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`; }).join(" ");
 
     map.append(svg("rect", { x: 0, y: 0, width: W, height: H, class: "map-bg" }));
-    // graticule every 0.05 degrees
-    const step = 0.05;
-    for (let la = Math.ceil((b.south - 0.1) / step) * step; la < b.north + 0.1; la += step) {
-      const [, y] = px(la, b.west);
-      if (y < 20 || y > H) continue;
-      map.append(svg("line", { x1: 0, x2: W, y1: y, y2: y, class: "grat" }));
-      map.append(svg("text", { x: 6, y: y - 4, class: "grat-label" }, `${la.toFixed(2)}°N`));
+    // A small map (1366x768) gets smaller type, so more names find room.
+    const small = W * H < 350000;
+    map.classList.toggle("small", small);
+    const lines = svg("g", { class: "map-lines" });
+    const markers = svg("g", { class: "map-markers" });
+    const labels = svg("g", { class: "map-labels" });
+    map.append(lines, markers, labels);
+
+    // Every text on the map is placed by one greedy pass, most important first, where it
+    // covers no marker and no other text; what finds no room moves out on a leader line, and
+    // what still finds none is left off (the legend counts it). Nothing ever overlaps.
+    const taken = [];
+    const free = (a) => a.x >= 2 && a.y >= 2 && a.x + a.w <= W - 2 && a.y + a.h <= H - 2 &&
+      !taken.some((o) => a.x < o.x + o.w && o.x < a.x + a.w && a.y < o.y + o.h && o.y < a.y + a.h);
+    let hiddenLabels = 0;
+    function place(node, spots, from) {
+      labels.append(node);
+      const bb = node.getBBox();
+      const w = bb.width + 4, h = bb.height + 2;
+      for (const spot of spots) {
+        const sx = spot.anchor === "end" ? spot.x - w : spot.anchor === "middle" ? spot.x - w / 2 : spot.x;
+        const sy = spot.valign === "bottom" ? spot.y - h : spot.valign === "middle" ? spot.y - h / 2 : spot.y;
+        const box = { x: sx, y: sy, w, h };
+        if (!free(box)) continue;
+        node.setAttribute("transform", `translate(${(sx + 2 - bb.x).toFixed(1)},${(sy + 1 - bb.y).toFixed(1)})`);
+        taken.push(box);
+        if (spot.leader && from) {
+          const tx = Math.max(box.x, Math.min(from[0], box.x + w)), ty = Math.max(box.y, Math.min(from[1], box.y + h));
+          lines.append(svg("line", { x1: from[0], y1: from[1], x2: tx, y2: ty, class: "leader" }));
+        }
+        return true;
+      }
+      node.remove();
+      return false;
     }
-    for (let lo = Math.ceil((b.west - 0.2) / step) * step; lo < b.east + 0.2; lo += step) {
-      const [x] = px(b.south, lo);
-      if (x < 0 || x > W) continue;
-      map.append(svg("line", { x1: x, x2: x, y1: 0, y2: H, class: "grat" }));
-      map.append(svg("text", { x: x + 4, y: H - 6, class: "grat-label" }, `${lo.toFixed(2)}°E`));
+    function around(x, y, r) {
+      const out = [];
+      [r + 6, r + 34, r + 70, r + 120].forEach((d, ring) => {
+        const leader = ring > 0;
+        out.push({ x: x + d, y, valign: "middle", leader }, { x: x - d, y, anchor: "end", valign: "middle", leader },
+          { x, y: y - d, anchor: "middle", valign: "bottom", leader }, { x, y: y + d, anchor: "middle", leader },
+          { x: x + d * 0.7, y: y - d * 0.7, valign: "bottom", leader }, { x: x - d * 0.7, y: y - d * 0.7, anchor: "end", valign: "bottom", leader },
+          { x: x + d * 0.7, y: y + d * 0.7, leader }, { x: x - d * 0.7, y: y + d * 0.7, anchor: "end", leader });
+      });
+      return out;
     }
-    for (const a of base.areas) map.append(svg("path", { d: `${path(a.points)} Z`, class: "area" }));
-    for (const r of base.rivers) {
-      map.append(svg("path", { d: path(r.points), class: "river" }));
-      const [x, y] = px(...r.label_at);
-      map.append(svg("text", { x, y: y - 10, class: "river-label" }, r.name));
+
+    if (sketch) {
+      // graticule lines every 0.05 degrees (their labels come last)
+      const step = 0.05;
+      var gratLabels = [];
+      for (let la = Math.ceil((b.south - 0.1) / step) * step; la < b.north + 0.1; la += step) {
+        const [, y] = px(la, b.west);
+        if (y < 20 || y > H) continue;
+        lines.append(svg("line", { x1: 0, x2: W, y1: y, y2: y, class: "grat" }));
+        gratLabels.push([`${la.toFixed(2)}°N`, 6, y - 4]);
+      }
+      for (let lo = Math.ceil((b.west - 0.2) / step) * step; lo < b.east + 0.2; lo += step) {
+        const [x] = px(b.south, lo);
+        if (x < 0 || x > W) continue;
+        lines.append(svg("line", { x1: x, x2: x, y1: 0, y2: H, class: "grat" }));
+        gratLabels.push([`${lo.toFixed(2)}°E`, x + 4, H - 6]);
+      }
+      for (const a of base.areas) lines.append(svg("path", { d: `${path(a.points)} Z`, class: "area" }));
+      for (const r of base.rivers) lines.append(svg("path", { d: path(r.points), class: "river" }));
+      for (const r of base.roads) lines.append(svg("path", { d: path(r.points), class: "road" }));
     }
-    for (const r of base.roads) {
-      map.append(svg("path", { d: path(r.points), class: "road" }));
-      const [x, y] = px(...r.label_at);
-      map.append(svg("text", { x: x + 8, y, class: "road-label" }, r.name));
-    }
-    // NSPs on top, each label where it does not cover another label or marker; place names
-    // give way to NSP labels.
-    const unlocated = nsps.length - located.length;
-    const taken = located.map((n) => { const [x, y] = px(n.lat, n.lon); return { x: x - 22, y: y - 22, w: 44, h: 44 }; });
-    const overlaps = (a) => taken.some((o) => a.x < o.x + o.w && o.x < a.x + a.w && a.y < o.y + o.h && o.y < a.y + a.h);
-    const groups = [];
+
+    // markers first: labels keep off them
+    const nspAt = [];
     for (const n of located) {
       const [x, y] = px(n.lat, n.lon);
       const g = svg("g", { class: "nsp-marker" });
@@ -584,40 +791,25 @@
       if (n.liveness === "silent" || n.liveness === "offline") {
         g.append(svg("circle", { cx: x, cy: y, r: 27, class: "nsp-ring-silent" }));
       }
-      if (n.low_power) g.append(svg("text", { x, y: y + 7, fill: "#111", "font-size": 20, "font-weight": 700, "text-anchor": "middle" }, "!"));
-      const name = n.name || n.nsp_id;
-      let sub = T[lang].state[n.state || "none"];
-      if (n.liveness === "silent" || n.liveness === "offline") sub = `${T[lang].liveness[n.liveness]} ${duration(n.silent_for_seconds || 0)}`;
-      else if (n.power_hours_left != null && n.power_source !== "grid") sub += ` · ${Math.round(n.power_hours_left)} ${t("hours_left")}`;
-      const w = Math.max(name.length * 12.5, sub.length * 9.5), h = 46;
-      const spots = [
-        { x: x + 26, y: y - 22, anchor: "start" }, { x: x - 26 - w, y: y - 22, anchor: "end" },
-        { x: x - w / 2, y: y - 72, anchor: "middle" }, { x: x - w / 2, y: y + 26, anchor: "middle" },
-        { x: x + 26, y: y - 60, anchor: "start" }, { x: x + 26, y: y + 14, anchor: "start" },
-        { x: x - 26 - w, y: y - 60, anchor: "end" }, { x: x - 26 - w, y: y + 14, anchor: "end" },
-      ];
-      const fits = (p) => p.x >= 4 && p.x + w <= W - 4 && p.y >= 4 && p.y + h <= H - 4;
-      const spot = spots.find((p) => fits(p) && !overlaps({ ...p, w, h })) || spots.find(fits) || spots[0];
-      taken.push({ x: spot.x, y: spot.y, w, h });
-      const lx = spot.anchor === "start" ? spot.x : spot.anchor === "end" ? spot.x + w : spot.x + w / 2;
-      g.append(svg("text", { x: lx, y: spot.y + 20, class: "nsp-label", "text-anchor": spot.anchor }, name));
-      g.append(svg("text", { x: lx, y: spot.y + 42, class: "nsp-sub", "text-anchor": spot.anchor }, sub));
-      g.append(svg("title", {}, `${name} (${n.cp_id}/${n.nsp_id})`));
-      groups.push(g);
+      if (n.low_power) g.append(svg("path", { d: `M${x - 2},${y - 10} h4 v12 h-4 Z M${x - 2},${y + 5} h4 v4 h-4 Z`, fill: "#111" }));
+      g.append(svg("title", {}, `${n.name || n.nsp_id} (${n.cp_id}/${n.nsp_id})`));
+      markers.append(g);
+      taken.push({ x: x - 20, y: y - 20, w: 40, h: 40 });
+      nspAt.push([n, x, y]);
     }
-    for (const p of base.places) {
-      const [x, y] = px(p.lat, p.lon);
-      if (x < 0 || x > W || y < 0 || y > H) continue;
-      const size = 18 * (p.size || 1);
-      const box = { x: x + 4, y: y + 2, w: p.name.length * size * 0.6, h: size + 4 };
-      if (overlaps(box)) continue;
-      map.append(svg("circle", { cx: x, cy: y, r: 3, class: "place-dot" }));
-      const label = svg("text", { x: x + 6, y: y + size + 1, class: "place" }, p.name);
-      if (p.size) label.setAttribute("style", `font-size:${size}px;font-weight:700`);
-      map.append(label);
+    const incAt = [];
+    for (const f of placed) {
+      const [lon, lat] = f.geometry.coordinates;
+      const [x, y] = px(lat, lon);
+      const p = f.properties;
+      const r = 11;
+      const d = svg("path", { d: `M${x},${y - r} L${x + r},${y} L${x},${y + r} L${x - r},${y} Z`, class: `incident-marker u-${p.urgency}` });
+      d.dataset.incidentId = f.id;
+      d.append(svg("title", {}, `#${f.id} ${cat(p.category)}: ${p.description}`));
+      markers.append(d);
+      taken.push({ x: x - r, y: y - r, w: 2 * r, h: 2 * r });
+      incAt.push([f, x, y]);
     }
-    for (const g of groups) map.append(g);
-    // P1 reports with coordinates, on top: they must never hide behind an NSP
     for (const p of pic.p1_items) {
       const loc = p.location;
       if (!loc || loc.lat == null || loc.lon == null) continue;
@@ -626,12 +818,55 @@
       const tri = svg("path", { d: `M${x},${y - r} L${x + r},${y + r * 0.8} L${x - r},${y + r * 0.8} Z`, class: "p1-marker" });
       tri.dataset.messageId = p.message_id;
       if (fresh.has(p.message_id)) tri.classList.add("fresh");
-      const title = svg("title", {}, `P1 ${cat(p.category)}: ${p.text}`);
-      tri.append(title);
-      map.append(tri);
+      tri.append(svg("title", {}, `P1 ${cat(p.category)}: ${p.text}`));
+      markers.append(tri);
+      taken.push({ x: x - r, y: y - r, w: 2 * r, h: 2 * r });
     }
-    const note = `${base.name}${unlocated ? ` · ${unlocated} NSP ${t("no_position")}` : ""}`;
-    map.append(svg("text", { x: W - 8, y: 18, class: "map-note", "text-anchor": "end" }, note));
+
+    const unlocated = nsps.length - located.length;
+    const unplaced = (incidents || []).length - placed.length;
+    const note = [sketch ? base.name : [tileInfo.name, tileInfo.attribution].filter(Boolean).join(" · "),
+      unlocated ? `${unlocated} NSP ${t("no_position")}` : null,
+      unplaced ? `${unplaced} ${t("incidents_unplaced")}` : null].filter(Boolean).join(" · ");
+    if (note) place(svg("text", { class: "map-note" }, note), [{ x: W - 6, y: 4, anchor: "end" }, { x: W - 6, y: 30, anchor: "end" }]);
+
+    for (const [n, x, y] of nspAt) {
+      const name = n.name || n.nsp_id;
+      let sub = T[lang].state[n.state || "none"];
+      if (n.liveness === "silent" || n.liveness === "offline") sub = `${T[lang].liveness[n.liveness]} ${duration(n.silent_for_seconds || 0)}`;
+      else if (n.power_hours_left != null && n.power_source !== "grid") sub += ` · ${Math.round(n.power_hours_left)} ${t("hours_left")}`;
+      const g = svg("g", { class: "nsp-text" });
+      g.dataset.nspId = n.nsp_id;
+      g.append(svg("text", { x: 0, y: 0, class: "nsp-label" }, name), svg("text", { x: 0, y: small ? 19 : 25, class: "nsp-sub" }, sub));
+      if (!place(g, around(x, y, 20), [x, y])) hiddenLabels += 1;
+    }
+    for (const [f, x, y] of incAt) {
+      const p = f.properties;
+      if (p.report_count < 2) continue; // one report: the marker (and the lists) say enough
+      const label = svg("text", { class: "incident-label" }, `#${f.id} ${cat(p.category)} (${p.report_count})`);
+      label.dataset.incidentId = f.id;
+      if (!place(label, around(x, y, 11), [x, y])) hiddenLabels += 1;
+    }
+    if (sketch) {
+      for (const r of base.rivers) {
+        const [x, y] = px(...r.label_at);
+        place(svg("text", { class: "river-label" }, r.name), [{ x, y: y - 10, anchor: "middle", valign: "bottom" }, { x, y: y + 10, anchor: "middle" }]);
+      }
+      for (const r of base.roads) {
+        const [x, y] = px(...r.label_at);
+        place(svg("text", { class: "road-label" }, r.name), [{ x: x + 8, y, valign: "middle" }, { x: x - 8, y, anchor: "end", valign: "middle" }]);
+      }
+      for (const p of base.places) {
+        const [x, y] = px(p.lat, p.lon);
+        if (x < 0 || x > W || y < 0 || y > H) continue;
+        const label = svg("text", { class: "place" }, p.name);
+        if (p.size) label.setAttribute("style", `font-size:${18 * p.size}px;font-weight:700`);
+        if (place(label, [{ x: x + 5, y: y + 2 }, { x: x - 5, y: y + 2, anchor: "end" }, { x: x + 5, y: y - 2, valign: "bottom" }])) {
+          lines.append(svg("circle", { cx: x, cy: y, r: 3, class: "place-dot" }));
+        }
+      }
+      for (const [text, x, y] of gratLabels) place(svg("text", { class: "grat-label" }, text), [{ x, y, valign: "bottom" }]);
+    }
 
     const legend = $("legend");
     clear(legend);
@@ -640,6 +875,8 @@
       i.style.background = COLORS[key];
       legend.append(i, document.createTextNode(t(label)));
     }
+    if (hiddenLabels) legend.append(el("span", "hidden-labels", ` · ${hiddenLabels} ${t("hidden_labels")}`));
+    map.dataset.hiddenLabels = String(hiddenLabels);
   }
 
   // ------------------------------------------------------------------ start
@@ -652,7 +889,9 @@
   tick();
   // Waiting times and silence grow without events: re-read the picture now and then.
   setInterval(refresh, 30000);
+  setInterval(turnPages, PAGE_SECONDS * 1000);
   window.addEventListener("resize", () => { if (picture) render(picture); });
+  window.__noodnetTurnPages = turnPages; // for tests: turn the pages without waiting
   applyLanguage();
-  refresh();
+  loadBasemap().then(refresh);
 })();
