@@ -15,6 +15,7 @@ from service.api import dead_letters, health, messages, nsps
 from service.auth import api as auth_api
 from service.auth import setup as auth_setup
 from service.bulletins import api as bulletins_api
+from service.cluster.http import StandbyReadOnly
 from service.fallback import api as fallback_api
 from service.ops import aar as aar_api
 from service.ops import metrics as ops_metrics
@@ -83,6 +84,7 @@ def create_app(
     ops_metrics.install(app)  # /metrics (Prometheus) and the SSE client count
     app.include_router(aar_api.router)  # after-action report: /api/v1/aar..., /aar
     auth_setup.install(app, settings)
+    app.add_middleware(StandbyReadOnly)  # a standby CP serves reads only (service.cluster)
     return app
 
 

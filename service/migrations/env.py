@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 # Importing the model modules registers their tables on SQLModel.metadata.
 import service.auth.models
 import service.bulletins.models
+import service.cluster.models
 import service.fallback.models
 import service.gazetteer.models
 import service.limits.models
