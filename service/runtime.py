@@ -101,6 +101,8 @@ class CpRuntime:
             "role": self.role,
             "instance": self.cluster_settings.instance_id,
             "ingest": "shared subscription" if self.shared else "single",
+            # Messages this process stored since it started (its share of a shared group).
+            "stored_here": self._ingest.stored_total if self._ingest is not None else 0,
         }
         if self.leader is not None:
             state["lock"] = "postgresql advisory"
