@@ -173,12 +173,14 @@ class BrokerFailover:
                 return self.brokers[0]
             nxt = (self._index + 1) % len(self.brokers)
             target = self.brokers[nxt]
-            try:
-                client.host = target.host
-                client.port = target.port
-            except (RuntimeError, ValueError) as exc:  # a connection is (again) open
-                log.debug("broker failover skipped: %s", exc)
+            if client.is_connected():  # a connection is (again) open: stay
                 return self.brokers[self._index]
+            # paho's public host/port setters refuse while a connect attempt is under way
+            # (its state is "connecting" inside on_connect_fail); its own reconnect reads
+            # these two attributes, so they are set directly (paho-mqtt 2.x; the failover
+            # test in tests/gateway/test_broker_failover.py guards this).
+            client._host = target.host
+            client._port = target.port
             self._index = nxt
             self.failovers += 1
         log.warning("broker unreachable; next attempt goes to %s", target)
