@@ -121,3 +121,40 @@ def test_active_cp_killed_under_load_standby_takes_over_nothing_lost_or_doubled(
         for p in (standby, active, region):
             if p.proc is not None:
                 p.stop()
+
+
+def test_active_that_loses_its_lock_connection_stops_and_the_standby_takes_over(
+    tmp_path: Path, broker: Mosquitto, make_database_url: Any
+) -> None:
+    """The active checks its lock connection: when the session is gone (here: terminated by
+    the server, as after a network cut) it cannot know whether a standby is active already,
+    so it exits at once (status 75, systemd restarts it as a standby)."""
+    cp_db = make_database_url("cp")
+    env = {"NOODNET_HA_LEADER_LOCK": "true"}
+    active = ha_cp(tmp_path, broker, cp_db, CP, "site-a", **env)
+    standby = ha_cp(tmp_path, broker, cp_db, CP, "site-b", **env)
+    db = Db(cp_db)
+    try:
+        active.start("/readyz")
+        wait_role(active, "active")
+        standby.start("/readyz")
+        wait_role(standby, "standby")
+        assert active.proc is not None
+        pid = active.proc.pid
+        terminated = db.scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() "
+            "AND application_name = 'noodnet-cp leader lock' AND pid IN ("
+            "  SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
+        )
+        assert terminated == 1
+        wait_until(lambda: active.proc.poll() is not None, 15, 0.05, f"process {pid} to exit")
+        assert active.proc.returncode == 75
+        assert "leader lock lost" in active.log.read_text()
+        wait_role(standby, "active", timeout=15)
+        active.proc = None
+    finally:
+        db.close()
+        for p in (standby, active):
+            if p.proc is not None:
+                p.stop()
