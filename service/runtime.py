@@ -127,7 +127,9 @@ class CpRuntime:
         if self.shared and settings.mqtt_protocol is not MqttProtocol.V5:
             raise ValueError("NOODNET_INGEST_SHARED needs MQTT 5 (NOODNET_MQTT_PROTOCOL=5)")
         triage = self._triage = Triage(engine, settings.cp_id)
-        if self.shared:
+        if postgres and (self.shared or cluster.ha_leader_lock):
+            # Shared: several processes group at once. HA: a deposed active may still commit
+            # one batch before its lock check stops it (service/cluster/leader.py).
             triage.hook.sync = GroupingSync(settings.cp_id, cluster.instance_id)
         upstream = self._upstream = Upstream(engine, settings, self.upstream_settings)
         admission = AdmissionQueue(
@@ -227,8 +229,6 @@ class CpRuntime:
 
     def stop(self) -> None:
         # Drain first so acks for committed messages still go out, then disconnect.
-        if self.leader is not None:
-            self.leader.stop(5)
         if self.gapfill is not None:
             self.gapfill.stop()
         if self._ingest is not None:
@@ -243,6 +243,9 @@ class CpRuntime:
             self._upstream.stop()
         if self.bridge is not None:
             self.bridge.stop()
+        if self.leader is not None:
+            # Last: a standby takes over only once nothing of this process runs any more.
+            self.leader.stop(5)
         if self.engine is not None:
             self.engine.dispose()
 
