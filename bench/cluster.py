@@ -8,12 +8,14 @@ PostgreSQL database behind an MQTT 5 shared subscription, and the ratio.
 Everything is real and local: a fresh Mosquitto (tests.support.Mosquitto, production limits)
 and a fresh throwaway PostgreSQL database per run, CP processes started with ``noodnet cp``
 (grouping on, the default; no admission rate limit so the load is the same in every run).
-Three runs on the same pre-built messages (help requests from 20 NSPs at 200 places, so
+Four runs on the same pre-built messages (help requests from 20 NSPs at 200 places, so
 grouping is dense):
 
 1. ``single``  — one process, no shared subscription: the baseline, as deployed today;
-2. ``shared×1`` — one process in shared mode: the cost of the grouping lock and log alone;
-3. ``shared×2`` — two processes sharing the subscription.
+2. ``ha×1``     — one process with the leader lock (NOODNET_HA_LEADER_LOCK): the cost of the
+   grouping lock and log alone, on a plain subscription;
+3. ``shared×1`` — one process in shared mode: adds the broker's shared-subscription delivery;
+4. ``shared×2`` — two processes sharing the subscription.
 
 Rate = N / (first publish → last ack received): every message is stored, committed and acked.
 The database is checked afterwards (N distinct messages, N placed reports); exit status 1
@@ -38,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from tests.cluster.support import FAST, Gateways, help_request  # noqa: E402
+from tests.cluster.support import FAST, Gateways, help_request, readyz  # noqa: E402
 from tests.support import Mosquitto, Proc, cp_process, wait_until  # noqa: E402
 
 CP = "cp-bench"
@@ -55,7 +57,7 @@ def messages(n: int, nsps: int, places: int) -> list[Any]:
 
 
 def run(
-    label: str, procs: int, shared: bool, batch: list[Any], pg_url: str, work: Path
+    label: str, procs: int, mode: str, batch: list[Any], pg_url: str, work: Path
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
@@ -68,11 +70,24 @@ def run(
     gw: Gateways | None = None
     try:
         env = {**FAST}
-        if shared:
+        if mode == "shared":
             env["NOODNET_INGEST_SHARED"] = "true"
+        elif mode == "ha":
+            env["NOODNET_HA_LEADER_LOCK"] = "true"
         for i in range(procs):
             cp = cp_process(work, broker, url, cp_id=CP, NOODNET_INSTANCE_ID=f"i{i}", **env)
             cps.append(cp.start("/readyz", timeout=60))
+        # Publish only once a process is active and every one is subscribed: a message
+        # published before any CP subscription exists on a fresh broker is dropped.
+        wait_until(
+            lambda: any(readyz(cp)["role"] == "active" for cp in cps), 60, 0.1, "an active CP"
+        )
+        wait_until(
+            lambda: all(readyz(cp)["checks"].get("broker") == "ok" for cp in cps),
+            60,
+            0.1,
+            "every CP connected to the broker",
+        )
         gw = Gateways(broker.port, CP, f"bench-{label}")
         expected = {m.message_id for m in batch}
         started = time.monotonic()
@@ -130,11 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     best: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="noodnet-cluster-bench-") as tmp:
         for round_no in range(args.repeat):
-            runs = [("single", 1, False), ("shared×1", 1, True), ("shared×2", 2, True)]
+            runs = [
+                ("single", 1, "plain"),
+                ("ha×1", 1, "ha"),
+                ("shared×1", 1, "shared"),
+                ("shared×2", 2, "shared"),
+            ]
             if round_no % 2:
                 runs.reverse()  # the order of the runs must not decide the figure
-            for label, procs, shared in runs:
-                r = run(label, procs, shared, batch, args.pg_url, Path(tmp) / str(round_no))
+            for label, procs, mode in runs:
+                r = run(label, procs, mode, batch, args.pg_url, Path(tmp) / str(round_no))
                 if label not in best or r["msg_per_s"] > best[label]["msg_per_s"]:
                     best[label] = r
                 if not r["ok"]:
@@ -146,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{r['incidents']} incidents; {'ok' if r['ok'] else 'COUNTS WRONG'})",
                         flush=True,
                     )
-    results = [best["single"], best["shared×1"], best["shared×2"]]
+    results = [best["single"], best["ha×1"], best["shared×1"], best["shared×2"]]
     base = results[0]["msg_per_s"]
     ratios = {r["label"]: round(r["msg_per_s"] / base, 2) for r in results}
     if args.json:
