@@ -56,6 +56,12 @@ def messages(n: int, nsps: int, places: int) -> list[Any]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(
     label: str, procs: int, mode: str, batch: list[Any], pg_url: str, work: Path
 ) -> dict[str, Any]:
@@ -89,12 +95,15 @@ def run(
             "every CP connected to the broker",
         )
         gw = Gateways(broker.port, CP, f"bench-{label}")
+        pids = [cp.proc.pid for cp in cps if cp.proc is not None]
+        cpu_before = sum(cpu_seconds(p) for p in pids)
         expected = {m.message_id for m in batch}
         started = time.monotonic()
         gw.publish(batch)
         published = time.monotonic() - started
         wait_until(lambda: gw.acked_ids() >= expected, 600, 0.05, f"{label}: all acked")
         elapsed = time.monotonic() - started
+        cpu = sum(cpu_seconds(p) for p in pids) - cpu_before
         engine = sa.create_engine(url)
         with engine.connect() as conn:
             stored = conn.execute(sa.text("SELECT count(DISTINCT message_id) FROM message"))
@@ -110,6 +119,8 @@ def run(
             "seconds": round(elapsed, 2),
             "publish_seconds": round(published, 2),
             "msg_per_s": round(len(batch) / elapsed, 1),
+            # CP processes' CPU per message: less sensitive than the rate to other load.
+            "cp_cpu_ms_per_msg": round(cpu * 1000 / len(batch), 2),
             "ok": rows == distinct == placed == len(batch),
             "incidents": items,
         }
@@ -162,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.json:
                     print(
                         f"round {round_no + 1}: {label:9} {procs} process(es): "
-                        f"{r['msg_per_s']:8.1f} msg/s ({r['messages']} in {r['seconds']} s; "
+                        f"{r['msg_per_s']:8.1f} msg/s, CP CPU {r['cp_cpu_ms_per_msg']:.2f} ms/msg "
+                        f"({r['messages']} in {r['seconds']} s; "
                         f"{r['incidents']} incidents; {'ok' if r['ok'] else 'COUNTS WRONG'})",
                         flush=True,
                     )
@@ -174,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"cores on this machine: {os.cpu_count()}; best of {args.repeat} round(s):")
         for r in results:
-            print(f"  {r['label']:9} {r['msg_per_s']:8.1f} msg/s")
+            print(
+                f"  {r['label']:9} {r['msg_per_s']:8.1f} msg/s, "
+                f"CP CPU {r['cp_cpu_ms_per_msg']:.2f} ms/msg"
+            )
         for r in results[1:]:
             print(f"ratio {r['label']} / single: {ratios[r['label']]:.2f}")
     return 0 if all(r["ok"] for r in results) else 1
