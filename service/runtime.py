@@ -252,6 +252,9 @@ class CpRuntime:
     @property
     def workers(self) -> list[Worker]:
         """Every background worker built on ``noodcore.worker.Worker``."""
+        if not self._activated:
+            # A standby runs only its lock watcher; the others are built but not started.
+            return [self.leader] if self.leader is not None else []
         workers = list(self.downward)
         if self.leader is not None:
             workers.append(self.leader)

@@ -58,6 +58,12 @@ def test_active_cp_killed_under_load_standby_takes_over_nothing_lost_or_doubled(
         standby.start("/readyz")
         state = wait_role(standby, "standby")
         assert state["cluster"]["lock"] == "postgresql advisory"
+        # A standby runs no worker but the one waiting for the lock (and no ingest).
+        assert [w["name"] for w in state["workers"]] == ["leader-lock"]
+        assert "broker" not in state["checks"]
+        active_workers = {w["name"] for w in readyz(active)["workers"]}
+        assert "leader-lock" in active_workers
+        assert any(name.startswith("forwarder") for name in active_workers)
         # The standby serves reads, refuses changes until it takes over.
         assert standby.get("/api/v1/nsps") == []
         refused = httpx.post(standby.url + "/api/v1/upstream/summaries", headers=standby.headers)
