@@ -173,7 +173,7 @@ def link(rt: Runtime) -> LinkOut:
         last_error_at=info.last_error_at,
         pending_count=counts["queued"] + counts["sent"],
         counts=dict(counts),
-        broker=f"{rt.settings.mqtt_host}:{rt.settings.mqtt_port}",
+        broker=str(rt.publisher.failover.current),
         last_connected_at=info.last_connected_at,
         last_disconnected_at=info.last_disconnected_at,
         refused_count=info.refused_count,

@@ -29,7 +29,7 @@ from gateway.down import DownHandler
 from gateway.outbox import Outbox, OutboxEntry
 from gateway.settings import GatewaySettings
 from noodcore.backoff import backoff_delay
-from noodcore.mqttconf import connect_kwargs, make_client
+from noodcore.mqttconf import BrokerFailover, connect_kwargs, make_client
 from noodcore.worker import Worker
 from schemas import Presence, topics, utcnow
 
@@ -96,6 +96,8 @@ class Publisher:
         self._tick = min(max(settings.resend_after_seconds / 4, 0.05), 5.0)
         self.sender = _Sender(self)
         self._status_topic = topics.status(settings.cp_id, settings.nsp_id)
+        # One broker, or a list to fail over along (the standby site's broker).
+        self.failover = BrokerFailover(settings.brokers)
         self._client = self._make_client()
         outbox.add_listener(self.wake)
 
@@ -174,19 +176,22 @@ class Publisher:
     def start(self) -> None:
         # connect_async + loop_start: the broker may be unreachable for hours; paho keeps
         # retrying with backoff while the API goes on accepting reports into the outbox.
+        first = self.failover.current
         self._client.connect_async(
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
+            first.host,
+            first.port,
             keepalive=self.settings.mqtt_keepalive,
             **connect_kwargs(self.settings.mqtt_protocol, SESSION_EXPIRY_SECONDS),
         )
         self._client.loop_start()
         self.sender.start()
         log.info(
-            "connecting to broker %s:%s as %s",
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
+            "connecting to broker %s as %s%s",
+            first,
             self.settings.broker_username,
+            f" (failover: {', '.join(map(str, self.failover.brokers[1:]))})"
+            if len(self.failover.brokers) > 1
+            else "",
         )
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -261,9 +266,8 @@ class Publisher:
                 self.last_error = None
                 self.last_error_at = None
             log.info(
-                "connected to broker %s:%s (session present: %s)",
-                self.settings.mqtt_host,
-                self.settings.mqtt_port,
+                "connected to broker %s (session present: %s)",
+                self.failover.current,
                 bool(getattr(flags, "session_present", False)),
             )
             online = Presence(nsp_id=self.settings.nsp_id, online=True, since=now)
@@ -277,8 +281,12 @@ class Publisher:
         except Exception:
             log.exception("error in on_connect")
 
-    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
-        text = f"cannot reach broker {self.settings.mqtt_host}:{self.settings.mqtt_port}"
+    def _on_connect_fail(self, client: mqtt.Client, _userdata: Any) -> None:
+        failed = self.failover.current
+        text = f"cannot reach broker {failed}"
+        nxt = self.failover.connection_failed(client)
+        if nxt != failed:
+            text += f"; trying {nxt} next"
         with self._state:
             first = self.last_error != text
         # Once per outage at WARNING: a link down for days must not flood the log.

@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from noodcore.httpserve import HttpServerSettings
-from noodcore.mqttconf import MqttProtocol, private_client_id
+from noodcore.mqttconf import BrokerAddress, MqttProtocol, parse_brokers, private_client_id
 from schemas.bodies import NspFunction
 from schemas.common import ID_PATTERN
 
@@ -50,6 +50,12 @@ class GatewaySettings(HttpServerSettings):
         default="127.0.0.1", min_length=1, description="Host name or IP of the CP's broker."
     )
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="TCP port of the broker.")
+    mqtt_brokers: str | None = Field(
+        default=None,
+        description="Brokers in failover order, 'host1:port,host2:port' (e.g. the CP site's, "
+        "then the standby site's). When set it replaces mqtt_host/mqtt_port; when the current "
+        "broker cannot be reached the gateway tries the next, with backoff.",
+    )
     mqtt_username: str | None = Field(
         default=None,
         min_length=1,
@@ -262,6 +268,11 @@ class GatewaySettings(HttpServerSettings):
             )
         if (self.position_lat is None) != (self.position_lon is None):
             raise ValueError("position_lat and position_lon must be given together")
+        if self.mqtt_brokers is not None:
+            try:
+                parse_brokers(self.mqtt_brokers, self.mqtt_port)
+            except ValueError as exc:
+                raise ValueError(f"mqtt_brokers: {exc}") from None
         # The placeholder lets one env file or default serve every NSP.
         resolved = Path(str(self.db_path).replace("{nsp_id}", self.nsp_id)).expanduser()
         self.db_path = resolved
@@ -272,6 +283,13 @@ class GatewaySettings(HttpServerSettings):
         if self.position_lat is None or self.position_lon is None:
             return None
         return self.position_lat, self.position_lon
+
+    @property
+    def brokers(self) -> list[BrokerAddress]:
+        """The brokers in failover order (one: mqtt_host:mqtt_port)."""
+        if self.mqtt_brokers:
+            return parse_brokers(self.mqtt_brokers, self.mqtt_port)
+        return [BrokerAddress(self.mqtt_host, self.mqtt_port)]
 
     @property
     def broker_username(self) -> str:

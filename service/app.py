@@ -17,6 +17,7 @@ from service.api import dead_letters, health, messages, nsps
 from service.auth import api as auth_api
 from service.auth import setup as auth_setup
 from service.bulletins import api as bulletins_api
+from service.cluster.http import StandbyReadOnly
 from service.exercise import api as exercise_api
 from service.facilities import api as facilities_api
 from service.facilities import page as facilities_page
@@ -102,6 +103,7 @@ def create_app(
     app.include_router(facilities_page.router)  # /console/facilities
     app.include_router(aar_api.router)  # after-action report: /api/v1/aar..., /aar
     auth_setup.install(app, settings)
+    app.add_middleware(StandbyReadOnly)  # a standby CP serves reads only (service.cluster)
     return app
 
 

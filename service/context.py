@@ -24,6 +24,12 @@ class ServiceContext:
     bridge: MqttBridge | None
     # The health of every background worker (``service.runtime.CpRuntime.health``).
     workers: Callable[[], WorkerReport] = field(default=lambda: WorkerReport([]))
+    # This process's place among the CP's processes (service.cluster): role active/standby.
+    cluster: Callable[[], dict[str, object]] = field(default=lambda: _single())
+
+
+def _single() -> dict[str, object]:
+    return {"role": "active"}
 
 
 def get_context(request: Request) -> ServiceContext:

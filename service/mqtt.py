@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from noodcore.mqttconf import connect_kwargs, make_client
+from noodcore.mqttconf import BrokerFailover, connect_kwargs, make_client
 from schemas import topics, utcnow
 from service.settings import ServiceSettings
 
@@ -52,8 +52,14 @@ class MqttBridge:
         self,
         settings: ServiceSettings,
         on_message: Callable[[str, bytes, Delivery, datetime], None],
+        share_group: str | None = None,
+        client_id: str | None = None,
     ) -> None:
+        """``share_group``: subscribe as one member of an MQTT 5 shared subscription
+        (``$share/<group>/...``, service.cluster): the broker hands each message to one of
+        the CP's ingest processes. Each member needs its own ``client_id``."""
         self.settings = settings
+        self.share_group = share_group
         self._on_message_cb = on_message
         self.connected = False
         self.last_error: str | None = None
@@ -62,7 +68,7 @@ class MqttBridge:
         self._lock = threading.Lock()
         self._connect_listeners: list[Callable[[], None]] = []
         client = make_client(
-            settings.client_id,
+            client_id or settings.client_id,
             settings.mqtt_protocol,
             username=settings.mqtt_username,
             password=settings.mqtt_password,
@@ -75,15 +81,18 @@ class MqttBridge:
         client.max_inflight_messages_set(200)
         client.max_queued_messages_set(0)  # unbounded: acks must never be dropped locally
         client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.failover = BrokerFailover(settings.brokers)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self.client = client
 
     def start(self) -> None:
+        first = self.failover.current
         self.client.connect_async(
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
+            first.host,
+            first.port,
             keepalive=self.settings.mqtt_keepalive,
             **connect_kwargs(
                 self.settings.mqtt_protocol,
@@ -95,8 +104,12 @@ class MqttBridge:
 
     def add_connect_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after every (re)connect, on the network thread: keep it cheap
-        (e.g. set an Event). Used to re-publish retained state a restarted broker lost."""
+        (e.g. set an Event). Used to re-publish retained state a restarted broker lost.
+        Added while connected (a process that became the active CP, service.cluster), it is
+        called once at once as well."""
         self._connect_listeners.append(callback)
+        if self.connected:
+            callback()
 
     def stop(self) -> None:
         try:
@@ -125,17 +138,26 @@ class MqttBridge:
         self.last_error = None
         # Subscribing again is harmless when the session was resumed, and needed when not.
         filters = topics.cp_up_filters(self.settings.cp_id)
+        if self.share_group is not None:
+            filters = [f"$share/{self.share_group}/{f}" for f in filters]
         if client.protocol == mqtt.MQTTv5:
             options = SubscribeOptions(qos=1, retainAsPublished=True)
             client.subscribe([(f, options) for f in filters])
         else:
             client.subscribe([(f, 1) for f in filters])
-        log.info("connected to broker %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
+        log.info("connected to broker %s", self.failover.current)
         for callback in self._connect_listeners:
             try:
                 callback()
             except Exception:  # a listener must not stop paho's network loop
                 log.exception("connect listener failed")
+
+    def _on_connect_fail(self, client: mqtt.Client, _userdata: Any) -> None:
+        failed = self.failover.current
+        nxt = self.failover.connection_failed(client)
+        self.last_error = f"cannot reach broker {failed}" + (
+            f"; trying {nxt} next" if nxt != failed else ""
+        )
 
     def _on_disconnect(
         self,

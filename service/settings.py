@@ -6,11 +6,11 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from noodcore.httpserve import HttpServerSettings
-from noodcore.mqttconf import MqttProtocol, private_client_id
+from noodcore.mqttconf import BrokerAddress, MqttProtocol, parse_brokers, private_client_id
 from schemas.common import ID_PATTERN
 
 
@@ -36,6 +36,11 @@ class ServiceSettings(HttpServerSettings):
     mqtt_enabled: bool = Field(default=True, description="Connect to the CP's MQTT broker.")
     mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host.")
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port.")
+    mqtt_brokers: str | None = Field(
+        default=None,
+        description="Brokers in failover order, 'host1:port,host2:port' (this site's, then "
+        "the other site's); replaces mqtt_host/mqtt_port when set. See deploy/standby.md.",
+    )
     mqtt_username: str | None = Field(default=None, description="Broker username of the service.")
     mqtt_password: str | None = Field(default=None, description="Broker password of the service.")
     mqtt_client_id: str | None = Field(
@@ -152,6 +157,22 @@ class ServiceSettings(HttpServerSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}, e.g. 'Europe/Amsterdam'") from None
         return value
+
+    @model_validator(mode="after")
+    def _check_brokers(self) -> ServiceSettings:
+        if self.mqtt_brokers is not None:
+            try:
+                parse_brokers(self.mqtt_brokers, self.mqtt_port)
+            except ValueError as exc:
+                raise ValueError(f"mqtt_brokers: {exc}") from None
+        return self
+
+    @property
+    def brokers(self) -> list[BrokerAddress]:
+        """The brokers in failover order (one: mqtt_host:mqtt_port)."""
+        if self.mqtt_brokers:
+            return parse_brokers(self.mqtt_brokers, self.mqtt_port)
+        return [BrokerAddress(self.mqtt_host, self.mqtt_port)]
 
     @property
     def mqtt_use_tls(self) -> bool:

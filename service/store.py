@@ -260,10 +260,21 @@ def _store_batch(
                 }
                 for a in fresh
             ]
-            # ON CONFLICT DO NOTHING covers a concurrent writer (HTTP and MQTT at once).
-            conn.execute(_insert(conn).on_conflict_do_nothing(index_elements=["message_id"]), rows)
+            # ON CONFLICT DO NOTHING covers a concurrent writer (HTTP and MQTT at once, or
+            # another ingest process: service.cluster); RETURNING tells which rows this
+            # transaction inserted, so only those run the hooks (no doubled incident).
+            # Sorted: concurrent writers take the unique index entries in one order.
+            rows.sort(key=lambda r: str(r["message_id"]))
+            inserted = conn.execute(
+                _insert(conn)
+                .on_conflict_do_nothing(index_elements=["message_id"])
+                .returning(table_of(Message).c.message_id),
+                rows,
+            )
+            new_ids = {mid for (mid,) in inserted}
+        else:
+            new_ids = set()
         stored = _stored_at(conn, ids)
-        new_ids = {a.message.message_id for a in fresh} - set(existing)
         new_items = [unique[m] for m in ids if m in new_ids]
         at("store:nsp")
         _update_nsps(conn, new_items, presences, cp_id)
@@ -409,26 +420,24 @@ def _update_nsps(
     if not nsp_ids:
         return
     table = table_of(Nsp)
-    known = {
-        row.nsp_id: row
-        for row in conn.execute(sa.select(table).where(table.c.nsp_id.in_(sorted(nsp_ids))))
-    }
+    # FOR UPDATE (PostgreSQL; SQLite has one writer): another ingest process updating the
+    # same NSP waits, so sequence gaps and counts are never overwritten by a stale read. On
+    # PostgreSQL a missing row is inserted first, ON CONFLICT DO NOTHING (another process
+    # may insert it at the same time), then read locked like the others.
+    query = sa.select(table).where(table.c.nsp_id.in_(sorted(nsp_ids))).order_by(table.c.nsp_id)
+    known = {row.nsp_id: row for row in conn.execute(query.with_for_update())}
+    missing = sorted(nsp_ids - set(known))
+    if missing and conn.dialect.name == "postgresql":
+        conn.execute(
+            postgresql.insert(table).on_conflict_do_nothing(index_elements=["nsp_id"]),
+            [_new_nsp_row(n, cp_id) for n in missing],
+        )
+        known = {row.nsp_id: row for row in conn.execute(query.with_for_update())}
     for nsp_id in sorted(nsp_ids):
         row = known.get(nsp_id)
         values: dict[str, Any] = {}
         if row is None:
-            conn.execute(
-                sa.insert(table).values(
-                    nsp_id=nsp_id,
-                    cp_id=cp_id,
-                    message_count=0,
-                    max_seq=0,
-                    gaps=[],
-                    seq_conflicts=0,
-                    last_status_seq=0,
-                    registered=False,
-                )
-            )
+            conn.execute(sa.insert(table).values(**_new_nsp_row(nsp_id, cp_id)))
         items = sorted(by_nsp.get(nsp_id, []), key=lambda a: a.received_at)
         if items:
             state = _SeqState(
@@ -469,6 +478,19 @@ def _update_nsps(
             values.setdefault("last_seen", p.received_at)
         if values:
             conn.execute(sa.update(table).where(table.c.nsp_id == nsp_id).values(**values))
+
+
+def _new_nsp_row(nsp_id: str, cp_id: str) -> dict[str, Any]:
+    return {
+        "nsp_id": nsp_id,
+        "cp_id": cp_id,
+        "message_count": 0,
+        "max_seq": 0,
+        "gaps": [],
+        "seq_conflicts": 0,
+        "last_status_seq": 0,
+        "registered": False,
+    }
 
 
 MAX_REASON = 4000

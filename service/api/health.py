@@ -21,7 +21,8 @@ def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Database and broker reachable, every background worker healthy",
+    summary="Database and broker reachable, every background worker healthy; 'role' says "
+    "whether this process is the active CP or a standby (a ready standby answers 200 too)",
     responses={
         503: {
             "description": "Not ready; 'checks' says which dependency or worker failed, "
@@ -37,7 +38,10 @@ def readyz(ctx: ContextDep) -> JSONResponse:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}: {exc}"
-    if ctx.bridge is not None:
+    cluster = ctx.cluster()
+    standby = cluster.get("role") == "standby"
+    # A standby has not connected to the broker yet (it takes over the active's session).
+    if ctx.bridge is not None and not (standby and cluster.get("ingest") == "single"):
         checks["broker"] = "ok" if ctx.bridge.connected else f"error: {ctx.bridge.last_error}"
     if ctx.worker.last_error:
         checks["ingest"] = f"error: {ctx.worker.last_error}"
@@ -48,6 +52,8 @@ def readyz(ctx: ContextDep) -> JSONResponse:
     return JSONResponse(
         {
             "status": "ready" if ready else "not ready",
+            "role": cluster.get("role"),
+            "cluster": cluster,
             "checks": checks,
             "workers": [h.as_dict() for h in report.workers],
         },

@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 import service.aid.models
 import service.auth.models
 import service.bulletins.models
+import service.cluster.models
 import service.exercise.models
 import service.facilities.models
 import service.fallback.models

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -56,6 +56,9 @@ from service.triage.normalise import (
 from service.triage.settings import TriageSettings
 from service.triage.window import RecentReports, index_key, lookup_keys, numbered
 from service.triage.workflow import CLASS_RANK, OPEN_STATES, ItemState, lock_items, rep_key
+
+if TYPE_CHECKING:
+    from service.cluster.grouping_sync import GroupingSync
 
 ITEMS = table_of(TriageItem)
 REPORTS = table_of(TriageReport)
@@ -681,6 +684,8 @@ class GroupingHook:
             AREA_FAMILIES,
         )
         self.gazetteer: Gazetteer | None = None
+        # Set when several ingest processes share the database (service.cluster).
+        self.sync: GroupingSync | None = None
         self._gazetteer_generation = 0
         self._gazetteer_checked = -math.inf
 
@@ -707,6 +712,8 @@ class GroupingHook:
         ]
         if not relevant:
             return
+        if self.sync is not None:
+            self.sync.enter(conn, self.recent)
         gazetteer = self._gazetteer(conn)
         sites = self._nsp_sites(conn, {a.message.nsp_id for a in relevant}, gazetteer)
         reports: list[Features] = []
@@ -729,6 +736,8 @@ class GroupingHook:
             features.exercise = m.exercise
             reports.append(features)
         self.place(conn, reports, resources)
+        if self.sync is not None and reports:
+            self.sync.wrote(conn, [r.message_id for r in reports])
 
     def _nsp_sites(
         self, conn: Connection, nsp_ids: set[str], gazetteer: Gazetteer | None = None

@@ -3,6 +3,7 @@ worker that sends state acks down. Built and stopped by the app's lifespan."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from service.gazetteer.importer import seed_gazetteer
 from service.triage.acks import StateAckSender
 from service.triage.grouping import GroupingHook
 from service.triage.settings import TriageSettings
+
+log = logging.getLogger(__name__)
 
 
 class Triage:
@@ -47,6 +50,12 @@ class Triage:
         """An operator's change was committed: grouping re-reads the items (merges and splits
         moved reports), and its acks go out now, not at the next poll."""
         self.hook.recent.invalidate()
+        if self.hook.sync is not None:
+            # The other ingest processes of this database reload their window too.
+            try:
+                self.hook.sync.operator_changed(self.engine)
+            except Exception:  # the change itself is committed; only their window lags
+                log.exception("could not tell the other CP processes about a triage change")
         if self.ack_sender is not None:
             self.ack_sender.wake()
         for listener in self.listeners:

@@ -12,7 +12,9 @@ burst (a link coming back with an hour of reports). The database stays the truth
   matched, and starts over from the database when they moved (see GroupingHook.place).
 
 One ingest writer per database is the service's design (service.ingest), so no other writer
-adds reports the index would miss.
+adds reports the index would miss; where several ingest processes share a PostgreSQL database,
+``service.cluster.grouping_sync`` serialises their grouping and feeds each window the reports
+the others placed (``add_committed``).
 """
 
 from __future__ import annotations
@@ -121,6 +123,23 @@ class RecentReports:
         """Reports of the batch being written: indexed once their commit is seen. Each call
         is one transaction's reports (see ``_confirm``)."""
         self._pending.extend(features)
+
+    def add_committed(self, conn: Connection, message_ids: list[str]) -> int:
+        """Index reports another process committed (see service.cluster.grouping_sync);
+        returns how many were added. Only open items' reports, as in a reload."""
+        added = 0
+        for start in range(0, len(message_ids), 500):
+            chunk = message_ids[start : start + 500]
+            rows = conn.execute(
+                sa.select(*(REPORTS.c[c] for c in _COLUMNS), ITEMS.c.state)
+                .join(ITEMS, ITEMS.c.id == REPORTS.c.item_id)
+                .where(REPORTS.c.message_id.in_(chunk), ITEMS.c.state.in_(OPEN_STATES))
+            )
+            for row in rows:
+                if row.message_id not in self.by_id:
+                    self._index(self._make(row))
+                    added += 1
+        return added
 
     def near(self, cells: Iterable[str], r: Features, families: Iterable[str]) -> list[Features]:
         """Candidates for ``r`` of the given families (a report may appear twice: harmless,

@@ -13,7 +13,7 @@ from alembic import op
 import service.models
 
 revision: str = "0015_aid"
-down_revision: str | Sequence[str] | None = "0010_relay"
+down_revision: str | Sequence[str] | None = "0012_standby"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
