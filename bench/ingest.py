@@ -251,6 +251,8 @@ class WorkerSpec:
     offset: float  # stagger of the first publish when paced
     port: int
     timeout: float
+    status_topic: str | None = None  # cp phase: where the gateway announces its presence
+    batch_acks: bool = True
 
 
 @dataclass
@@ -294,22 +296,30 @@ def gateway_worker(spec: WorkerSpec, sh: Shared) -> None:
     def on_ack(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         now = time.perf_counter()
         ack = json.loads(msg.payload)
-        if ack.get("kind") != "ack":
+        if ack.get("kind") == "ack":
+            items = [ack["body"]]
+        elif ack.get("kind") == "ack_batch":
+            items = ack["body"]["acks"]
+        else:
             return
-        mid = ack["body"]["ref_message_id"]
+        released = 0
         with lock:
-            if ack["body"].get("duplicate") or mid in res.done or mid not in res.published:
-                res.duplicates += 1
-                return
-            res.done[mid] = now
-            # stored_at is the CP's receive time (wall clock, same machine): split the latency.
-            res.cp_received[mid] = (
-                datetime.fromisoformat(ack["body"]["stored_at"]).timestamp() - wall_offset
-            )
+            for item in items:
+                mid = item["ref_message_id"]
+                if item.get("duplicate") or mid in res.done or mid not in res.published:
+                    res.duplicates += 1
+                    continue
+                res.done[mid] = now
+                # stored_at is the CP's receive time (wall clock, same machine): split latency.
+                res.cp_received[mid] = (
+                    datetime.fromisoformat(item["stored_at"]).timestamp() - wall_offset
+                )
+                released += 1
             n = len(res.done)
         sh.done_counts[spec.index] = n
         if sem is not None:
-            sem.release()
+            for _ in range(released):
+                sem.release()
         if n == len(spec.messages):
             all_acked.set()
 
@@ -321,6 +331,13 @@ def gateway_worker(spec: WorkerSpec, sh: Shared) -> None:
         sh.ready.put((spec.index, f"{type(exc).__name__}: {exc}"))
         close(client)
         return
+    if spec.status_topic:
+        # Like a real gateway: announce online, and the ack_batch capability unless the run
+        # simulates gateways of the previous release (--single-acks).
+        presence: dict[str, Any] = {"schema_version": 1, "nsp_id": spec.nsp_id, "online": True}
+        if spec.batch_acks:
+            presence["capabilities"] = ["ack_batch"]
+        client.publish(spec.status_topic, json.dumps(presence), qos=1, retain=True)
     sh.ready.put((spec.index, None))
     try:
         if not sh.start.wait(60):
@@ -531,7 +548,7 @@ def make_specs(
             filters: list[str] = []
         else:
             tops = [topics.up(CP_ID, nsp_id, m.kind) for m in msgs]
-            filters = [topics.down(CP_ID, nsp_id, "ack")]
+            filters = [topics.down(CP_ID, nsp_id, "ack"), topics.down(CP_ID, nsp_id, "ack_batch")]
         specs.append(
             WorkerSpec(
                 phase,
@@ -545,6 +562,8 @@ def make_specs(
                 i * interval / g,
                 port,
                 args.timeout,
+                status_topic=topics.status(CP_ID, nsp_id) if phase == "cp" else None,
+                batch_acks=not args.single_acks,
             )
         )
     return specs
@@ -742,6 +761,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=300, help="seconds allowed per phase")
     p.add_argument("--seed", type=int, default=1, help="payload generator seed")
     p.add_argument("--skip-raw", action="store_true", help="only the CP phase")
+    p.add_argument(
+        "--single-acks",
+        action="store_true",
+        help="gateways do not announce 'ack_batch' (as the previous release): one ack each",
+    )
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs, db)")
     p.add_argument(
         "--cp-env",

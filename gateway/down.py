@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from gateway.inbox import Inbox, StoreOutcome
 from gateway.outbox import AckOutcome, Outbox
 from gateway.resend import requeue
-from schemas import AckMessage, BulletinMessage, TaskMessage, parse_down, topics
+from schemas import AckBatchMessage, AckMessage, BulletinMessage, TaskMessage, parse_down, topics
 from schemas.envelope import ResendMessage
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,19 @@ class DownHandler:
             if ack_outcome == AckOutcome.UNKNOWN:
                 return self._reject(topic, payload, "ack for a message this gateway never sent")
             changed = ack_outcome in (AckOutcome.STORED, AckOutcome.UPDATED)
+            return DownOutcome.APPLIED if changed else DownOutcome.IGNORED
+        if isinstance(message, AckBatchMessage):
+            outcomes = self.outbox.apply_ack_batch(message)
+            unknown = sum(o == AckOutcome.UNKNOWN for o in outcomes)
+            if unknown == len(outcomes):
+                return self._reject(
+                    topic, payload, "ack batch for messages this gateway never sent"
+                )
+            if unknown:
+                log.warning(
+                    "ack batch %s: %d acks for unknown messages", message.message_id, unknown
+                )
+            changed = any(o in (AckOutcome.STORED, AckOutcome.UPDATED) for o in outcomes)
             return DownOutcome.APPLIED if changed else DownOutcome.IGNORED
         if isinstance(message, ResendMessage):
             requeued = requeue(self.outbox, message)

@@ -30,7 +30,7 @@ from gateway.settings import GatewaySettings
 from noodcore.backoff import backoff_delay
 from noodcore.mqttconf import connect_kwargs, make_client
 from noodcore.worker import Worker
-from schemas import Presence, topics, utcnow
+from schemas import CAPABILITY_ACK_BATCH, Presence, topics, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,13 @@ class Publisher:
                 self.settings.mqtt_port,
                 bool(getattr(flags, "session_present", False)),
             )
-            online = Presence(nsp_id=self.settings.nsp_id, online=True, since=now)
+            # Announce what this gateway understands, so the CP may send batched acks.
+            online = Presence(
+                nsp_id=self.settings.nsp_id,
+                online=True,
+                since=now,
+                capabilities=[CAPABILITY_ACK_BATCH],
+            )
             info = client.publish(self._status_topic, online.model_dump_json(), qos=1, retain=True)
             with self._state:
                 # Safe: its PUBACK is handled on this (the network) thread, after we return.

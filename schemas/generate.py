@@ -12,6 +12,7 @@ from pydantic import BaseModel, TypeAdapter
 from schemas.envelope import (
     DOWN_ADAPTER,
     UP_ADAPTER,
+    AckBatchMessage,
     AckMessage,
     BulletinMessage,
     HelpRequestMessage,
@@ -36,6 +37,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "receipt": ReceiptMessage,
     "task_update": TaskUpdateMessage,
     "ack": AckMessage,
+    "ack_batch": AckBatchMessage,
     "bulletin": BulletinMessage,
     "task": TaskMessage,
     "resend": ResendMessage,

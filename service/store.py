@@ -225,16 +225,11 @@ def _store_batch(
 
     with engine.begin() as conn:
         at("store")
-        existing = _stored_at(conn, ids)
-        if existing:
-            # The rare path: someone sends a message id the CP already has. The same
-            # content is a retry; other content is an attack or a broken gateway.
-            for mid, row in _stored_rows(conn, list(existing)).items():
-                a = unique[mid]
-                if not _same_content(row, a.message):
-                    conflicts[id(a)] = _reuse_reason(a.message, row.nsp_id, "a stored message")
-        fresh = [a for mid, a in unique.items() if mid not in existing and id(a) not in conflicts]
-        if fresh:
+        # One statement: insert what is new and learn its receive time (INSERT ... ON
+        # CONFLICT DO NOTHING RETURNING, SQLite >= 3.35 and PostgreSQL). ON CONFLICT also
+        # covers a concurrent writer (HTTP and MQTT at once, or another ingest process).
+        stored: dict[str, datetime] = {}
+        if unique:
             rows = [
                 {
                     "message_id": a.message.message_id,
@@ -248,12 +243,25 @@ def _store_batch(
                     "urgency": getattr(a.message.body, "urgency", None),
                     "body": a.message.body.model_dump(mode="json"),
                 }
-                for a in fresh
+                for a in unique.values()
             ]
-            # ON CONFLICT DO NOTHING covers a concurrent writer (HTTP and MQTT at once).
-            conn.execute(_insert(conn).on_conflict_do_nothing(index_elements=["message_id"]), rows)
-        stored = _stored_at(conn, ids)
-        new_ids = {a.message.message_id for a in fresh} - set(existing)
+            table = table_of(Message)
+            stmt = (
+                _insert(conn)
+                .on_conflict_do_nothing(index_elements=["message_id"])
+                .returning(table.c.message_id, table.c.received_at)
+            )
+            stored.update({mid: at for mid, at in conn.execute(stmt, rows)})
+        new_ids = set(stored)
+        existing = [mid for mid in ids if mid not in new_ids]
+        if existing:
+            # The rare path: someone sends a message id the CP already has. The same
+            # content is a retry; other content is an attack or a broken gateway.
+            for mid, row in _stored_rows(conn, existing).items():
+                stored[mid] = row.received_at
+                a = unique[mid]
+                if not _same_content(row, a.message):
+                    conflicts[id(a)] = _reuse_reason(a.message, row.nsp_id, "a stored message")
         new_items = [unique[m] for m in ids if m in new_ids]
         at("store:nsp")
         _update_nsps(conn, new_items, presences, cp_id)
@@ -352,23 +360,18 @@ def _stored_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        cols = (table.c.message_id, table.c.nsp_id, table.c.kind, table.c.seq, table.c.sent_at)
+        cols = (
+            table.c.message_id,
+            table.c.nsp_id,
+            table.c.kind,
+            table.c.seq,
+            table.c.sent_at,
+            table.c.received_at,
+        )
         for row in conn.execute(
             sa.select(*cols, table.c.body).where(table.c.message_id.in_(chunk))
         ):
             out[row.message_id] = row
-    return out
-
-
-def _stored_at(conn: Connection, ids: list[str]) -> dict[str, datetime]:
-    out: dict[str, datetime] = {}
-    table = table_of(Message)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows = conn.execute(
-            sa.select(table.c.message_id, table.c.received_at).where(table.c.message_id.in_(chunk))
-        )
-        out.update({mid: at for mid, at in rows})
     return out
 
 
