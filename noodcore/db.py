@@ -7,6 +7,7 @@ comes out is an aware UTC datetime (a naive one is a programming error, not a si
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -47,6 +48,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+class EncodedJSON(str):
+    """JSON text already encoded (say by pydantic's ``model_dump_json``, in Rust): a JSON
+    column stores it as it is instead of encoding a dict again with the stdlib encoder.
+    Only for text that is valid JSON by construction."""
+
+    __slots__ = ()
+
+
+def json_serializer(value: Any) -> str:
+    """The engines' JSON encoder: ``EncodedJSON`` passes through, anything else is encoded."""
+    if isinstance(value, EncodedJSON):
+        return str(value)
+    return json.dumps(value)
+
+
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     def set_pragmas(dbapi_conn: Any, _record: Any) -> None:
         # WAL lets readers run while a worker writes; synchronous=FULL in WAL mode fsyncs the
@@ -78,10 +94,17 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
             # API threads, the MQTT thread and the workers share the engine.
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             pool_pre_ping=True,
+            json_serializer=json_serializer,
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        json_serializer=json_serializer,
+    )
 
 
 def table_of(model: type[SQLModel]) -> sa.Table:

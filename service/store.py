@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from noodcore.db import table_of
+from noodcore.db import EncodedJSON, table_of
 from schemas import Presence, UpMessage, utcnow
 from service import kinds
 from service.auth.tokens import record_event
@@ -241,7 +241,8 @@ def _store_batch(
                     "skew_seconds": (a.received_at - a.message.sent_at).total_seconds(),
                     "transport": a.transport,
                     "urgency": getattr(a.message.body, "urgency", None),
-                    "body": a.message.body.model_dump(mode="json"),
+                    # Encoded once, by pydantic (see noodcore.db.EncodedJSON).
+                    "body": EncodedJSON(a.message.body.model_dump_json()),
                 }
                 for a in unique.values()
             ]
