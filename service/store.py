@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from noodcore.db import EncodedJSON, table_of
+from noodcore.db import EncodedJSON, fast_insert, table_of
 from schemas import Presence, UpMessage, utcnow
 from service import kinds
 from service.auth.tokens import record_event
@@ -246,13 +246,14 @@ def _store_batch(
                 }
                 for a in unique.values()
             ]
-            table = table_of(Message)
-            stmt = (
-                _insert(conn)
-                .on_conflict_do_nothing(index_elements=["message_id"])
-                .returning(table.c.message_id, table.c.received_at)
+            inserted = fast_insert(
+                conn,
+                table_of(Message),
+                rows,
+                on_conflict_do_nothing="message_id",
+                returning=("message_id",),
             )
-            stored.update({mid: at for mid, at in conn.execute(stmt, rows)})
+            stored.update({mid: unique[mid].received_at for (mid,) in inserted})
         new_ids = set(stored)
         existing = [mid for mid in ids if mid not in new_ids]
         if existing:
