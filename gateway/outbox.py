@@ -275,6 +275,22 @@ class Outbox:
             ).all()
             return [OutboxEntry.from_row(r) for r in rows]
 
+    def pending_urgent(self, limit: int = 100) -> list[OutboxEntry]:
+        """P1 help and resource requests the CP has not stored yet, in sequence order: the
+        publisher sends them before the rest (a backlog after a reconnect, or a P1 made
+        while one drains). The envelope is pydantic's compact JSON, where the text
+        '"urgency":"P1"' can only be the field itself (quotes inside strings are escaped)."""
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(OutboxRow)
+                .where(OutboxRow.state != "stored")
+                .where(col(OutboxRow.kind).in_(("help_request", "resource_request")))
+                .where(col(OutboxRow.envelope).contains('"urgency":"P1"'))
+                .order_by(col(OutboxRow.seq))
+                .limit(limit)
+            ).all()
+            return [OutboxEntry.from_row(r) for r in rows]
+
     def mark_published(self, message_ids: Iterable[str], at: datetime | None = None) -> None:
         """Record that these rows were handed to the MQTT client (once more)."""
         ids = list(message_ids)
