@@ -70,8 +70,8 @@ class ThrottleCounts:
 class _Lanes:
     main: deque[Incoming] = field(default_factory=deque)
     overflow: dict[str, deque[Incoming]] = field(default_factory=dict)
-    # Admitted P1 help and resource requests: taken before everything else, in batches of
-    # their own, so a P1 that arrives while a backlog drains is stored and acked first.
+    # Admitted P1 help and resource requests: taken before everything else, at the head of
+    # the next batch, so a P1 that arrives while a backlog drains is stored and acked first.
     urgent: deque[Incoming] = field(default_factory=deque)
 
 
@@ -187,16 +187,20 @@ class AdmissionQueue:
     def take_batch(
         self, max_size: int, wait_seconds: float, first_timeout: float = 0.2
     ) -> list[Incoming]:
-        """Up to ``max_size`` items: queued P1s alone when there are any (a small batch that
-        commits and acks at once); else the main lane (waiting up to ``wait_seconds`` to
-        fill, unless a P1 arrives), then at most ``overflow_batch`` parked items,
-        round-robin over NSPs."""
+        """Up to ``max_size`` items: queued P1s first when there are any, then what the main
+        lane holds right now (the batch goes at once); else the main lane (waiting up to
+        ``wait_seconds`` to fill, unless a P1 arrives), then at most ``overflow_batch``
+        parked items, round-robin over NSPs."""
         with self._cond:
             if not self._has_work():
                 self._cond.wait(first_timeout)
             if self._lanes.urgent:
-                urgent = self._lanes.urgent
-                return [urgent.popleft() for _ in range(min(max_size, len(urgent)))]
+                # P1s first, then what else is queued now (no waiting to fill: the batch
+                # goes at once). Filling keeps batches large while P1s keep coming.
+                urgent, main = self._lanes.urgent, self._lanes.main
+                batch = [urgent.popleft() for _ in range(min(max_size, len(urgent)))]
+                batch += [main.popleft() for _ in range(min(max_size - len(batch), len(main)))]
+                return batch
             self._promote(self._clock())
             if not self._lanes.main and not self._rr:
                 return []
