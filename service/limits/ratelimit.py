@@ -75,6 +75,8 @@ class _Lanes:
     urgent: deque[Incoming] = field(default_factory=deque)
 
 
+# A batch that carries P1s holds at most this many messages in all (unless more P1s wait).
+URGENT_BATCH = 100
 _URGENT_KINDS = frozenset({"help_request", "resource_request"})
 _P1_IN_PAYLOAD = re.compile(rb'"urgency"\s*:\s*"P1"')
 
@@ -187,19 +189,21 @@ class AdmissionQueue:
     def take_batch(
         self, max_size: int, wait_seconds: float, first_timeout: float = 0.2
     ) -> list[Incoming]:
-        """Up to ``max_size`` items: queued P1s first when there are any, then what the main
-        lane holds right now (the batch goes at once); else the main lane (waiting up to
-        ``wait_seconds`` to fill, unless a P1 arrives), then at most ``overflow_batch``
-        parked items, round-robin over NSPs."""
+        """Up to ``max_size`` items: queued P1s first when there are any, topped up to
+        ``URGENT_BATCH`` from the main lane (the batch goes at once); else the main lane
+        (waiting up to ``wait_seconds`` to fill, unless a P1 arrives), then at most
+        ``overflow_batch`` parked items, round-robin over NSPs."""
         with self._cond:
             if not self._has_work():
                 self._cond.wait(first_timeout)
             if self._lanes.urgent:
-                # P1s first, then what else is queued now (no waiting to fill: the batch
-                # goes at once). Filling keeps batches large while P1s keep coming.
+                # P1s first, topped up to URGENT_BATCH with what else is queued now, and no
+                # waiting to fill: a small batch commits (and acks) soon, and a steady trickle
+                # of P1s does not shrink every batch to a handful.
                 urgent, main = self._lanes.urgent, self._lanes.main
                 batch = [urgent.popleft() for _ in range(min(max_size, len(urgent)))]
-                batch += [main.popleft() for _ in range(min(max_size - len(batch), len(main)))]
+                room = min(max_size, URGENT_BATCH) - len(batch)
+                batch += [main.popleft() for _ in range(max(0, min(room, len(main))))]
                 return batch
             self._promote(self._clock())
             if not self._lanes.main and not self._rr:
