@@ -134,3 +134,34 @@ def test_p1_overtakes_a_received_backlog(cp: Proc, broker: Mosquitto) -> None:
     nsp = cp.get("/api/v1/nsps/nsp-bl")
     assert nsp["message_count"] == 401 and nsp["gaps"] == [] and nsp["max_seq"] == 401
     gw.close()
+
+
+def test_ingest_queue_takes_p1s_first_in_a_small_batch() -> None:
+    from datetime import UTC, datetime
+
+    from service.ingest import Incoming
+    from service.limits.ratelimit import URGENT_BATCH, AdmissionQueue, looks_urgent
+
+    def item(seq: int, body: dict[str, object], kind: str) -> Incoming:
+        m = make_up(kind, "nsp-q", seq, body)
+        return Incoming(
+            m.model_dump_json().encode(),
+            datetime.now(UTC),
+            "mqtt",
+            topic=topics.up(CP, "nsp-q", kind),
+        )
+
+    q = AdmissionQueue(rate=0, burst=0, park_max=0, overflow_batch=0)
+    backlog = [item(s, report(s), "situation_report") for s in range(1, 501)]
+    urgent = item(501, p1(), "help_request")
+    assert looks_urgent(urgent) and not looks_urgent(backlog[0])
+    not_p1 = item(502, {**p1(), "urgency": "P2"}, "help_request")
+    assert not looks_urgent(not_p1)
+    for it in backlog:
+        q.put(it)
+    q.put(urgent)
+    first = q.take_batch(1000, 0.0)
+    assert first[0] is urgent and len(first) == URGENT_BATCH
+    assert first[1:] == backlog[: URGENT_BATCH - 1], "the rest keeps its order"
+    rest = q.take_batch(1000, 0.0)
+    assert rest == backlog[URGENT_BATCH - 1 :]
