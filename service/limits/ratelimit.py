@@ -201,10 +201,9 @@ class AdmissionQueue:
                 # waiting to fill: a small batch commits (and acks) soon, and a steady trickle
                 # of P1s does not shrink every batch to a handful.
                 urgent, main = self._lanes.urgent, self._lanes.main
-                batch = [urgent.popleft() for _ in range(min(max_size, len(urgent)))]
-                room = min(max_size, URGENT_BATCH) - len(batch)
-                batch += [main.popleft() for _ in range(max(0, min(room, len(main))))]
-                return batch
+                first = [urgent.popleft() for _ in range(min(max_size, len(urgent)))]
+                room = min(max_size, URGENT_BATCH) - len(first)
+                return first + [main.popleft() for _ in range(max(0, min(room, len(main))))]
             self._promote(self._clock())
             if not self._lanes.main and not self._rr:
                 return []
