@@ -76,7 +76,7 @@ class _Lanes:
 
 
 # A batch that carries P1s holds at most this many messages in all (unless more P1s wait).
-URGENT_BATCH = 100
+URGENT_BATCH = 250
 _URGENT_KINDS = frozenset({"help_request", "resource_request"})
 _P1_IN_PAYLOAD = re.compile(rb'"urgency"\s*:\s*"P1"')
 
