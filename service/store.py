@@ -387,6 +387,7 @@ def _update_nsps(
     if not nsp_ids:
         return
     table = table_of(Nsp)
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     known = {
         row.nsp_id: row
         for row in conn.execute(sa.select(table).where(table.c.nsp_id.in_(sorted(nsp_ids))))
@@ -442,7 +443,16 @@ def _update_nsps(
             values["presence_changed_at"] = p.received_at
             values.setdefault("last_seen", p.received_at)
         if values:
-            conn.execute(sa.update(table).where(table.c.nsp_id == nsp_id).values(**values))
+            updates.setdefault(tuple(sorted(values)), []).append({"_nsp": nsp_id, **values})
+    # One executemany per set of changed columns (usually one), not one UPDATE per NSP: a
+    # reconnect backlog brings every NSP into every batch.
+    for columns, rows in sorted(updates.items()):
+        conn.execute(
+            sa.update(table)
+            .where(table.c.nsp_id == sa.bindparam("_nsp"))
+            .values({c: sa.bindparam(c) for c in columns}),
+            rows,
+        )
 
 
 MAX_REASON = 4000
