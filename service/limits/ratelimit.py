@@ -75,7 +75,8 @@ class _Lanes:
     urgent: deque[Incoming] = field(default_factory=deque)
 
 
-# A batch that carries P1s holds at most this many messages in all (unless more P1s wait).
+# A batch that carries P1s holds at most this many messages in all (P1s first): many P1s
+# at once (a reconnect backlog) are committed and acked in several quick batches.
 URGENT_BATCH = 250
 _URGENT_KINDS = frozenset({"help_request", "resource_request"})
 _P1_IN_PAYLOAD = re.compile(rb'"urgency"\s*:\s*"P1"')
@@ -201,8 +202,9 @@ class AdmissionQueue:
                 # waiting to fill: a small batch commits (and acks) soon, and a steady trickle
                 # of P1s does not shrink every batch to a handful.
                 urgent, main = self._lanes.urgent, self._lanes.main
-                first = [urgent.popleft() for _ in range(min(max_size, len(urgent)))]
-                room = min(max_size, URGENT_BATCH) - len(first)
+                size = min(max_size, URGENT_BATCH)
+                first = [urgent.popleft() for _ in range(min(size, len(urgent)))]
+                room = size - len(first)
                 return first + [main.popleft() for _ in range(max(0, min(room, len(main))))]
             self._promote(self._clock())
             if not self._lanes.main and not self._rr:
