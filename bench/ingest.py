@@ -38,6 +38,8 @@ import multiprocessing as mp
 import os
 import queue
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -58,11 +60,13 @@ import sqlalchemy as sa  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from schemas import make_up, topics, utcnow  # noqa: E402
-from tests.support import Mosquitto, Proc, cp_process, wait_until  # noqa: E402
+from tests.support import Mosquitto, cp_process, wait_until  # noqa: E402
 
 HOST = "127.0.0.1"
 CP_ID = "cp-bench"
 RAW_ROOT = "bench/raw"  # outside noodnet/v1/..., so the CP never sees baseline traffic
+RAW_C_ROOT = "bench/rawc"
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 # --------------------------------------------------------------------------- payloads
 
@@ -251,6 +255,8 @@ class WorkerSpec:
     offset: float  # stagger of the first publish when paced
     port: int
     timeout: float
+    status_topic: str | None = None  # cp phase: where the gateway announces its presence
+    batch_acks: bool = True
 
 
 @dataclass
@@ -294,22 +300,30 @@ def gateway_worker(spec: WorkerSpec, sh: Shared) -> None:
     def on_ack(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         now = time.perf_counter()
         ack = json.loads(msg.payload)
-        if ack.get("kind") != "ack":
+        if ack.get("kind") == "ack":
+            items = [ack["body"]]
+        elif ack.get("kind") == "ack_batch":
+            items = ack["body"]["acks"]
+        else:
             return
-        mid = ack["body"]["ref_message_id"]
+        released = 0
         with lock:
-            if ack["body"].get("duplicate") or mid in res.done or mid not in res.published:
-                res.duplicates += 1
-                return
-            res.done[mid] = now
-            # stored_at is the CP's receive time (wall clock, same machine): split the latency.
-            res.cp_received[mid] = (
-                datetime.fromisoformat(ack["body"]["stored_at"]).timestamp() - wall_offset
-            )
+            for item in items:
+                mid = item["ref_message_id"]
+                if item.get("duplicate") or mid in res.done or mid not in res.published:
+                    res.duplicates += 1
+                    continue
+                res.done[mid] = now
+                # stored_at is the CP's receive time (wall clock, same machine): split latency.
+                res.cp_received[mid] = (
+                    datetime.fromisoformat(item["stored_at"]).timestamp() - wall_offset
+                )
+                released += 1
             n = len(res.done)
         sh.done_counts[spec.index] = n
         if sem is not None:
-            sem.release()
+            for _ in range(released):
+                sem.release()
         if n == len(spec.messages):
             all_acked.set()
 
@@ -321,6 +335,13 @@ def gateway_worker(spec: WorkerSpec, sh: Shared) -> None:
         sh.ready.put((spec.index, f"{type(exc).__name__}: {exc}"))
         close(client)
         return
+    if spec.status_topic:
+        # Like a real gateway: announce online, and the ack_batch capability unless the run
+        # simulates gateways of the previous release (--single-acks).
+        presence: dict[str, Any] = {"schema_version": 1, "nsp_id": spec.nsp_id, "online": True}
+        if spec.batch_acks:
+            presence["capabilities"] = ["ack_batch"]
+        client.publish(spec.status_topic, json.dumps(presence), qos=1, retain=True)
     sh.ready.put((spec.index, None))
     try:
         if not sh.start.wait(60):
@@ -531,7 +552,7 @@ def make_specs(
             filters: list[str] = []
         else:
             tops = [topics.up(CP_ID, nsp_id, m.kind) for m in msgs]
-            filters = [topics.down(CP_ID, nsp_id, "ack")]
+            filters = [topics.down(CP_ID, nsp_id, "ack"), topics.down(CP_ID, nsp_id, "ack_batch")]
         specs.append(
             WorkerSpec(
                 phase,
@@ -545,6 +566,8 @@ def make_specs(
                 i * interval / g,
                 port,
                 args.timeout,
+                status_topic=topics.status(CP_ID, nsp_id) if phase == "cp" else None,
+                batch_acks=not args.single_acks,
             )
         )
     return specs
@@ -592,6 +615,81 @@ def run_cp(
     )
     phase.run()
     return phase.result()
+
+
+def run_raw_c(
+    port: int, nsp_ids: list[str], payloads: list[list[Outgoing]], workdir: Path, timeout: float
+) -> dict[str, Any]:
+    """The broker's own ceiling with C clients: one ``mosquitto_sub`` (QoS 1) receives what
+    one ``mosquitto_pub -l`` per gateway publishes (QoS 1, one payload per line of a file).
+    Rate = N / (publishers started -> last payload read from the subscriber's stdout)."""
+    pub_bin, sub_bin = shutil.which("mosquitto_pub"), shutil.which("mosquitto_sub")
+    if pub_bin is None or sub_bin is None:
+        return {"skipped": "mosquitto_pub/mosquitto_sub not installed (mosquitto-clients)"}
+    total = sum(len(m) for m in payloads)
+    files = []
+    for nsp_id, msgs in zip(nsp_ids, payloads, strict=True):
+        f = workdir / f"rawc-{nsp_id}.lines"
+        f.write_bytes(b"".join(m.payload + b"\n" for m in msgs))
+        files.append((nsp_id, f))
+    common = ["-h", HOST, "-p", str(port), "-q", "1", "-V", "mqttv5"]
+    sub = subprocess.Popen(
+        [sub_bin, *common, "-t", f"{RAW_C_ROOT}/#", "-i", "bench-rawc-sub"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    seen = threading.Event()
+    state = {"count": 0, "last": 0.0}
+
+    def read() -> None:
+        assert sub.stdout is not None
+        for line in sub.stdout:
+            if line.startswith(b"probe"):
+                seen.set()
+                continue
+            state["count"] += 1
+            state["last"] = time.perf_counter()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        # Ready when a probe comes through (mosquitto_sub prints nothing on SUBACK).
+        for _ in range(100):
+            subprocess.run(
+                [pub_bin, *common, "-t", f"{RAW_C_ROOT}/probe", "-m", "probe"],
+                check=False,
+                capture_output=True,
+            )
+            if seen.wait(0.2):
+                break
+        else:
+            return {"skipped": "mosquitto_sub did not receive the probe"}
+        start = time.perf_counter()
+        pubs = [
+            subprocess.Popen(
+                [pub_bin, *common, "-t", f"{RAW_C_ROOT}/{nsp_id}", "-l", "-i", f"rawc-{nsp_id}"],
+                stdin=f.open("rb"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for nsp_id, f in files
+        ]
+        deadline = start + timeout
+        while state["count"] < total and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        for p in pubs:
+            p.wait(10)
+        elapsed = (state["last"] or time.perf_counter()) - start
+        return {
+            "messages": total,
+            "confirmed": state["count"],
+            "complete": state["count"] >= total,
+            "elapsed_s": round(elapsed, 3),
+            "rate_msg_s": round(state["count"] / elapsed, 1) if elapsed > 0 else None,
+        }
+    finally:
+        sub.terminate()
+        sub.wait(10)
 
 
 # --------------------------------------------------------------------------- database
@@ -741,7 +839,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--timeout", type=float, default=300, help="seconds allowed per phase")
     p.add_argument("--seed", type=int, default=1, help="payload generator seed")
-    p.add_argument("--skip-raw", action="store_true", help="only the CP phase")
+    p.add_argument(
+        "--db",
+        choices=["sqlite", "postgres"],
+        default=None,
+        help=f"shorthand: postgres = --database-url {POSTGRES_URL}",
+    )
+    p.add_argument(
+        "--phases",
+        default="raw,raw_c,cp_off,cp_on",
+        help="comma-separated, in this order: raw (Python publishers -> paho subscriber), "
+        "raw_c (mosquitto_pub -l -> mosquitto_sub), cp_off / cp_on (the CP with "
+        "NOODNET_TRIAGE_GROUPING false / true)",
+    )
+    p.add_argument("--skip-raw", action="store_true", help="only the CP phases")
+    p.add_argument(
+        "--single-acks",
+        action="store_true",
+        help="gateways do not announce 'ack_batch' (as the previous release): one ack each",
+    )
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs, db)")
     p.add_argument(
         "--cp-env",
@@ -756,6 +872,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--messages must be >= 1 and --gateways between 1 and 999")
     if args.messages < args.gateways:
         p.error("--messages must be at least --gateways")
+    if args.db == "postgres" and args.database_url is None:
+        args.database_url = POSTGRES_URL
+    phases = [x.strip() for x in args.phases.split(",") if x.strip()]
+    unknown = [x for x in phases if x not in LABELS]
+    if unknown:
+        p.error(f"--phases: unknown {unknown}; choose from {list(LABELS)}")
+    if args.skip_raw:
+        phases = [x for x in phases if not x.startswith("raw")]
+    args.phases = phases
     return args
 
 
@@ -763,53 +888,123 @@ def fmt(v: Any, spec: str = ",.0f") -> str:
     return "-" if v is None else format(v, spec)
 
 
+LABELS = {
+    "raw": "raw Mosquitto QoS1 pub->sub (Python)",
+    "raw_c": "raw Mosquitto QoS1, C clients",
+    "cp_off": "CP publish->stored, grouping off",
+    "cp_on": "CP publish->stored, grouping on",
+}
+
+
 def print_table(report: dict[str, Any]) -> None:
-    raw, cp = report.get("raw"), report["cp"]
     cfg = report["config"]
     print()
     print(
         f"Noodnet ingest benchmark: {cfg['messages']:,} messages, {cfg['gateways']} gateways, "
-        f"window {cfg['window']}/gateway, rate {cfg['rate'] or 'max'}, db {cfg['database']}"
+        f"window {cfg['window']}/gateway, rate {cfg['rate'] or 'max'}, db {cfg['database']}, "
+        f"acks {'one per message' if cfg['single_acks'] else 'batched (ack_batch)'}"
     )
     print(
-        f"{'phase':<34}{'msg/s':>9}{'elapsed s':>11}{'p50 ms':>9}{'p95 ms':>9}"
+        f"{'phase':<40}{'msg/s':>9}{'elapsed s':>11}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'p99 ms':>9}{'max ms':>9}"
     )
-    rows = []
-    if raw:
-        rows.append(("raw Mosquitto QoS1 pub->sub", raw))
-    rows.append(("CP publish->stored (ack)", cp))
+    rows = [(LABELS[k], report[k]) for k in LABELS if k in report]
     for label, r in rows:
-        lat = r["latency_ms"]
+        if "skipped" in r:
+            print(f"{label:<40} skipped: {r['skipped']}")
+            continue
+        lat = r.get("latency_ms", {})
         if not r["complete"]:
             print(f"INCOMPLETE: {label}: only {r['confirmed']:,} of {r['messages']:,} confirmed")
         print(
-            f"{label:<34}{fmt(r['rate_msg_s']):>9}{fmt(r['elapsed_s'], '.2f'):>11}"
-            f"{fmt(lat['p50'], '.1f'):>9}{fmt(lat['p95'], '.1f'):>9}{fmt(lat['p99'], '.1f'):>9}"
-            f"{fmt(lat['max'], '.1f'):>9}"
+            f"{label:<40}{fmt(r['rate_msg_s']):>9}{fmt(r['elapsed_s'], '.2f'):>11}"
+            f"{fmt(lat.get('p50'), '.1f'):>9}{fmt(lat.get('p95'), '.1f'):>9}"
+            f"{fmt(lat.get('p99'), '.1f'):>9}{fmt(lat.get('max'), '.1f'):>9}"
         )
-    bd = cp.get("breakdown_ms")
-    if bd:
-        a, b = bd["publish_to_cp_receive"], bd["cp_receive_to_ack"]
+    for key in ("cp_off", "cp_on"):
+        bd = report.get(key, {}).get("breakdown_ms")
+        if bd:
+            a, b = bd["publish_to_cp_receive"], bd["cp_receive_to_ack"]
+            print(
+                f"  {key}: publish->CP receive p50 {fmt(a['p50'], '.1f')} / p99 "
+                f"{fmt(a['p99'], '.1f')} ms; CP receive->ack at gateway p50 "
+                f"{fmt(b['p50'], '.1f')} / p99 {fmt(b['p99'], '.1f')} ms"
+            )
+    ratios = report.get("ratios", {})
+    if ratios:
+        print("ratios (same run):")
+        for name, value in ratios.items():
+            print(f"  {name:<44}{value:>8.3f}")
+    target = report.get("target")
+    if target:
         print(
-            f"  CP latency split: publish->CP receive p50 {fmt(a['p50'], '.1f')} / p99 "
-            f"{fmt(a['p99'], '.1f')} ms; CP receive->ack at gateway p50 {fmt(b['p50'], '.1f')}"
-            f" / p99 {fmt(b['p99'], '.1f')} ms (CP receive time = ack's stored_at)"
+            f"target grouping on >= 0.5 x raw (Python publishers): "
+            f"{'MET' if target['met'] else 'NOT MET'} ({target['ratio']:.3f})"
         )
-    if report.get("ratio") is not None:
-        print(f"CP rate / raw rate: {report['ratio']:.3f}")
     print(f"CPU seconds used per phase ({cfg['cpus']} CPUs on this machine):")
     for label, r in rows:
         used = r.get("cpu_s", {})
+        if not used:
+            continue
         parts = [f"{k} {v:.1f} s ({v / r['messages'] * 1e3:.3f} ms/msg)" for k, v in used.items()]
-        print(f"  {label:<32}{', '.join(parts)}")
-    v = report["verify"]
-    print(
-        f"verify: stored {v['stored_rows']:,} rows, {v['distinct_stored']:,} distinct, expected "
-        f"{v['expected']:,}; missing {v['missing']}, doubles {v['doubles']}, unexpected "
-        f"{v['unexpected']}, NSP counts/seqs {'ok' if v['nsp_counts_and_seqs_ok'] else 'WRONG'}, "
-        f"dead letters {v['dead_letters']} -> {'OK' if v['ok'] else 'FAILED'}"
-    )
+        print(f"  {label:<38}{', '.join(parts)}")
+    for key in ("cp_off", "cp_on"):
+        v = report.get(key, {}).get("verify")
+        if not v:
+            continue
+        print(
+            f"verify {key}: stored {v['stored_rows']:,} rows, {v['distinct_stored']:,} distinct, "
+            f"expected {v['expected']:,}; missing {v['missing']}, doubles {v['doubles']}, "
+            f"unexpected {v['unexpected']}, NSP counts/seqs "
+            f"{'ok' if v['nsp_counts_and_seqs_ok'] else 'WRONG'}, dead letters "
+            f"{v['dead_letters']} -> {'OK' if v['ok'] else 'FAILED'}"
+        )
+
+
+def run_cp_phase(
+    key: str,
+    grouping: bool,
+    args: argparse.Namespace,
+    broker: Mosquitto,
+    workdir: Path,
+    nsp_ids: list[str],
+    payloads: list[list[Outgoing]],
+) -> dict[str, Any]:
+    """A fresh CP on a fresh database, the same payloads; then verify its database."""
+    with database(args.database_url, workdir / key) as db_url:
+        # Capacity is measured here, so no per-NSP rate limit: its simulated gateways do
+        # not resend what a limit defers (bench/flood.py measures the limit).
+        extra = {
+            "NOODNET_RATE_LIMIT_PER_SECOND": "0",
+            "NOODNET_TRIAGE_GROUPING": "true" if grouping else "false",
+        }
+        extra.update(kv.split("=", 1) for kv in args.cp_env)
+        cp = cp_process(workdir, broker, db_url, cp_id=CP_ID, **extra)
+        try:
+            cp.start(wait_path="/readyz", timeout=60)
+            assert cp.proc is not None and broker.proc is not None
+            if not args.json:
+                log(f"phase {key}: CP service ingest, grouping {'on' if grouping else 'off'} ...")
+            with CpuMeter({"broker": broker.proc.pid, "cp": cp.proc.pid}) as meter:
+                result = run_cp(broker.port, nsp_ids, payloads, args)
+            result["cpu_s"] = meter.used
+            if not result["complete"]:
+                # The last ack follows the last commit; allow a moment after a timeout.
+                proc = cp
+                with contextlib.suppress(AssertionError):
+                    wait_until(
+                        lambda: (
+                            sum(n["message_count"] for n in proc.get("/api/v1/nsps"))
+                            >= args.messages
+                        ),
+                        10,
+                        interval=0.5,
+                        what="late commits",
+                    )
+            result["verify"] = verify(db_url, nsp_ids, payloads)
+            return result
+        finally:
+            cp.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -833,74 +1028,72 @@ def main(argv: list[str] | None = None) -> int:
             else sa.engine.make_url(args.database_url).get_backend_name(),
             "payload_bytes_avg": round(sum(sizes) / len(sizes)),
             "cpus": os.cpu_count(),
+            "phases": args.phases,
+            "single_acks": args.single_acks,
         }
     }
     broker = Mosquitto(workdir / "broker")
-    cp: Proc | None = None
     failed = False
     try:
         broker.start()
-        if not args.skip_raw:
-            if not args.json:
-                log("phase 1: raw Mosquitto baseline ...")
-            assert broker.proc is not None
-            with CpuMeter({"broker": broker.proc.pid}) as meter:
-                report["raw"] = run_raw(broker.port, nsp_ids, payloads, args)
-            report["raw"]["cpu_s"] = meter.used
-        with database(args.database_url, workdir) as db_url:
-            # Capacity is measured here, so no per-NSP rate limit: its simulated gateways do
-            # not resend what a limit defers (bench/flood.py measures the limit).
-            extra = {"NOODNET_RATE_LIMIT_PER_SECOND": "0"}
-            extra.update(kv.split("=", 1) for kv in args.cp_env)
-            cp = cp_process(workdir, broker, db_url, cp_id=CP_ID, **extra)
-            cp.start(wait_path="/readyz", timeout=60)
-            assert cp.proc is not None
-            if not args.json:
-                log("phase 2: CP service ingest ...")
-            assert broker.proc is not None
-            with CpuMeter({"broker": broker.proc.pid, "cp": cp.proc.pid}) as meter:
-                report["cp"] = run_cp(broker.port, nsp_ids, payloads, args)
-            report["cp"]["cpu_s"] = meter.used
-            # The last ack follows the last commit, so the DB is complete; allow a moment
-            # in case the phase timed out with commits still under way.
-            if not report["cp"]["complete"]:
-                proc = cp
-                with contextlib.suppress(AssertionError):
-                    wait_until(
-                        lambda: (
-                            sum(n["message_count"] for n in proc.get("/api/v1/nsps"))
-                            >= args.messages
-                        ),
-                        10,
-                        interval=0.5,
-                        what="late commits",
+        assert broker.proc is not None
+        for key in args.phases:
+            if key == "raw":
+                if not args.json:
+                    log("phase raw: Mosquitto baseline, the bench's Python publishers ...")
+                with CpuMeter({"broker": broker.proc.pid}) as meter:
+                    report["raw"] = run_raw(broker.port, nsp_ids, payloads, args)
+                report["raw"]["cpu_s"] = meter.used
+            elif key == "raw_c":
+                if not args.json:
+                    log("phase raw_c: Mosquitto baseline, mosquitto_pub -l -> mosquitto_sub ...")
+                with CpuMeter({"broker": broker.proc.pid}) as meter:
+                    report["raw_c"] = run_raw_c(
+                        broker.port, nsp_ids, payloads, workdir, args.timeout
                     )
-            report["verify"] = verify(db_url, nsp_ids, payloads)
-            cp.stop()
-            cp = None
+                report["raw_c"]["cpu_s"] = meter.used
+            else:
+                (workdir / key).mkdir()
+                report[key] = run_cp_phase(
+                    key, key == "cp_on", args, broker, workdir, nsp_ids, payloads
+                )
     except Exception as exc:
         failed = True
         log(f"benchmark error: {type(exc).__name__}: {exc}")
         report["error"] = f"{type(exc).__name__}: {exc}"
     finally:
-        if cp is not None:
-            cp.stop()
         broker.stop()
 
-    raw, cpres = report.get("raw"), report.get("cp")
-    if raw and cpres and raw["rate_msg_s"] and cpres["rate_msg_s"]:
-        report["ratio"] = round(cpres["rate_msg_s"] / raw["rate_msg_s"], 3)
-    ok = (
-        not failed
-        and cpres is not None
-        and cpres["complete"]
-        and report.get("verify", {}).get("ok", False)
-        and (raw is None or raw["complete"])
-    )
+    def rate(key: str) -> float | None:
+        r = report.get(key) or {}
+        return r.get("rate_msg_s") if r.get("complete") else None
+
+    ratios: dict[str, float] = {}
+    for num, den in (
+        ("cp_on", "raw"),
+        ("cp_off", "raw"),
+        ("cp_on", "cp_off"),
+        ("cp_on", "raw_c"),
+        ("cp_off", "raw_c"),
+        ("raw", "raw_c"),
+    ):
+        a, b = rate(num), rate(den)
+        if a and b:
+            ratios[f"{num} / {den}"] = round(a / b, 3)
+    report["ratios"] = ratios
+    if "cp_on / raw" in ratios:
+        report["target"] = {"ratio": ratios["cp_on / raw"], "met": ratios["cp_on / raw"] >= 0.5}
+    ok = not failed
+    for key in args.phases:
+        r = report.get(key)
+        if r is None or "skipped" in r:
+            ok = ok and key == "raw_c" and r is not None
+            continue
+        ok = ok and r["complete"] and r.get("verify", {"ok": True})["ok"]
     report["ok"] = ok
     if args.json:
         print(json.dumps(report, indent=2))
-    elif "cp" in report and "verify" in report:
+    else:
         print_table(report)
     if not ok:
         logs = sorted(workdir.glob("cp-*.log"))
@@ -910,8 +1103,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep:
         log(f"work dir kept: {workdir}")
     else:
-        import shutil
-
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if ok else 1
 

@@ -21,6 +21,7 @@ from gateway.inbox import Inbox, StoreOutcome
 from gateway.outbox import AckOutcome, Outbox
 from gateway.resend import requeue
 from schemas import (
+    AckBatchMessage,
     AckMessage,
     AssignmentMessage,
     BulletinMessage,
@@ -102,6 +103,19 @@ class DownHandler:
             # Retained on this NSP's down topic: every reconnect brings it again.
             stored = self.facilities.store(message)
             return DownOutcome.APPLIED if stored == StoreOutcome.NEW else DownOutcome.IGNORED
+        if isinstance(message, AckBatchMessage):
+            outcomes = self.outbox.apply_ack_batch(message)
+            unknown = sum(o == AckOutcome.UNKNOWN for o in outcomes)
+            if unknown == len(outcomes):
+                return self._reject(
+                    topic, payload, "ack batch for messages this gateway never sent"
+                )
+            if unknown:
+                log.warning(
+                    "ack batch %s: %d acks for unknown messages", message.message_id, unknown
+                )
+            changed = any(o in (AckOutcome.STORED, AckOutcome.UPDATED) for o in outcomes)
+            return DownOutcome.APPLIED if changed else DownOutcome.IGNORED
         if isinstance(message, ResendMessage):
             requeued = requeue(self.outbox, message)
             if requeued and self.on_requeue is not None:

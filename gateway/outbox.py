@@ -47,7 +47,17 @@ from gateway.models import (
     MetaRow,
     OutboxRow,
 )
-from schemas import UP_KINDS, UP_MESSAGE_TYPES, AckMessage, HandlingState, Status, make_up, utcnow
+from schemas import (
+    UP_KINDS,
+    UP_MESSAGE_TYPES,
+    Ack,
+    AckBatchMessage,
+    AckMessage,
+    HandlingState,
+    Status,
+    make_up,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +323,22 @@ class Outbox:
             ).all()
             return [OutboxEntry.from_row(r) for r in rows]
 
+    def pending_urgent(self, limit: int = 100) -> list[OutboxEntry]:
+        """P1 help and resource requests the CP has not stored yet, in sequence order: the
+        publisher sends them before the rest (a backlog after a reconnect, or a P1 made
+        while one drains). The envelope is pydantic's compact JSON, where the text
+        '"urgency":"P1"' can only be the field itself (quotes inside strings are escaped)."""
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(OutboxRow)
+                .where(OutboxRow.state != "stored")
+                .where(col(OutboxRow.kind).in_(("help_request", "resource_request")))
+                .where(col(OutboxRow.envelope).contains('"urgency":"P1"'))
+                .order_by(col(OutboxRow.seq))
+                .limit(limit)
+            ).all()
+            return [OutboxEntry.from_row(r) for r in rows]
+
     def mark_published(self, message_ids: Iterable[str], at: datetime | None = None) -> None:
         """Record that these rows were handed to the MQTT client (once more)."""
         ids = list(message_ids)
@@ -346,78 +372,97 @@ class Outbox:
 
     def apply_ack(self, message: AckMessage) -> AckOutcome:
         """Apply a CP ack. Idempotent: a redelivered ack changes nothing."""
-        ack = message.body
-        now = utcnow()
         with self.write() as tx:
-            session = tx.session
-            row = session.get(OutboxRow, ack.ref_message_id)
-            if row is None:
-                log.warning("ack %s for unknown message %s", message.message_id, ack.ref_message_id)
-                return AckOutcome.UNKNOWN
-            if ack.ref_seq is not None and ack.ref_seq != row.seq:
-                log.warning(
-                    "ack for %s names seq %s, the outbox has seq %s; applying by message id",
-                    row.message_id,
-                    ack.ref_seq,
-                    row.seq,
+            return self._apply(tx.session, message.message_id, message.sent_at, message.body)
+
+    def apply_ack_batch(self, message: AckBatchMessage) -> list[AckOutcome]:
+        """Apply every stored-ack of an ``AckBatch`` in one transaction (one outcome each).
+        Idempotent like ``apply_ack``: each item is recorded under its own ack id, derived
+        from the batch's message id and its position (``batch_item_ack_id``)."""
+        with self.write() as tx:
+            return [
+                self._apply(
+                    tx.session,
+                    batch_item_ack_id(message.message_id, i),
+                    message.sent_at,
+                    Ack(
+                        ref_message_id=item.ref_message_id,
+                        ref_seq=item.ref_seq,
+                        stored_at=item.stored_at,
+                        duplicate=item.duplicate,
+                    ),
                 )
-            seen = session.exec(
-                select(AckEventRow).where(AckEventRow.ack_message_id == message.message_id)
-            ).first()
-            if seen is not None:
-                return AckOutcome.DUPLICATE
-            first = row.state != "stored"
-            not_processed = HandlingState.RECEIVED_NOT_PROCESSED
-            # Re-processed at the CP after a dead letter: 'stored' is news then.
-            recovered = ack.state == HandlingState.STORED and row.cp_state == not_processed.value
-            if not first and ack.state == HandlingState.STORED and not recovered:
-                # The CP re-acks every retry it receives; that is no news for the timeline.
-                return AckOutcome.DUPLICATE
-            if (
-                not first
-                and ack.state == not_processed
-                and row.cp_state
-                not in (
-                    None,
-                    not_processed.value,
-                )
-            ):
-                return AckOutcome.STALE  # never undoes a real handling state
-            session.add(
-                AckEventRow(
-                    ack_message_id=message.message_id,
-                    message_id=row.message_id,
-                    state=ack.state.value,
-                    note=ack.note,
-                    duplicate=ack.duplicate,
-                    stored_at=ack.stored_at,
-                    cp_sent_at=message.sent_at,
-                    received_at=now,
-                )
+                for i, item in enumerate(message.body.acks)
+            ]
+
+    def _apply(self, session: Session, ack_id: str, sent_at: datetime, ack: Ack) -> AckOutcome:
+        now = utcnow()
+        row = session.get(OutboxRow, ack.ref_message_id)
+        if row is None:
+            log.warning("ack %s for unknown message %s", ack_id, ack.ref_message_id)
+            return AckOutcome.UNKNOWN
+        if ack.ref_seq is not None and ack.ref_seq != row.seq:
+            log.warning(
+                "ack for %s names seq %s, the outbox has seq %s; applying by message id",
+                row.message_id,
+                ack.ref_seq,
+                row.seq,
             )
-            if first or recovered:
-                # A dead-lettered message counts as 'stored' here too: the CP has it and the
-                # gateway must stop resending (cp_state tells the staff it is not processed).
-                row.state = "stored"
-                row.cp_stored_at = ack.stored_at
-                row.last_error = None
-            # Acks can arrive out of order (a retry's re-ack after a 'dispatched'); the CP's
-            # own clock orders them, and 'stored' never overrides a later handling state.
-            newer = (
-                recovered
-                or row.cp_state is None
-                or row.cp_state == HandlingState.STORED.value
-                or row.cp_updated_at is None
-                or message.sent_at >= row.cp_updated_at
+        seen = session.exec(select(AckEventRow).where(AckEventRow.ack_message_id == ack_id)).first()
+        if seen is not None:
+            return AckOutcome.DUPLICATE
+        first = row.state != "stored"
+        not_processed = HandlingState.RECEIVED_NOT_PROCESSED
+        # Re-processed at the CP after a dead letter: 'stored' is news then.
+        recovered = ack.state == HandlingState.STORED and row.cp_state == not_processed.value
+        if not first and ack.state == HandlingState.STORED and not recovered:
+            # The CP re-acks every retry it receives; that is no news for the timeline.
+            return AckOutcome.DUPLICATE
+        if (
+            not first
+            and ack.state == not_processed
+            and row.cp_state
+            not in (
+                None,
+                not_processed.value,
             )
-            if newer:
-                row.cp_state = ack.state.value
-                row.cp_note = ack.note
-                row.cp_updated_at = message.sent_at
-            session.add(row)
-            if first:
-                return AckOutcome.STORED
-            return AckOutcome.UPDATED if newer else AckOutcome.STALE
+        ):
+            return AckOutcome.STALE  # never undoes a real handling state
+        session.add(
+            AckEventRow(
+                ack_message_id=ack_id,
+                message_id=row.message_id,
+                state=ack.state.value,
+                note=ack.note,
+                duplicate=ack.duplicate,
+                stored_at=ack.stored_at,
+                cp_sent_at=sent_at,
+                received_at=now,
+            )
+        )
+        if first or recovered:
+            # A dead-lettered message counts as 'stored' here too: the CP has it and the
+            # gateway must stop resending (cp_state tells the staff it is not processed).
+            row.state = "stored"
+            row.cp_stored_at = ack.stored_at
+            row.last_error = None
+        # Acks can arrive out of order (a retry's re-ack after a 'dispatched'); the CP's
+        # own clock orders them, and 'stored' never overrides a later handling state.
+        newer = (
+            recovered
+            or row.cp_state is None
+            or row.cp_state == HandlingState.STORED.value
+            or row.cp_updated_at is None
+            or sent_at >= row.cp_updated_at
+        )
+        if newer:
+            row.cp_state = ack.state.value
+            row.cp_note = ack.note
+            row.cp_updated_at = sent_at
+        session.add(row)
+        if first:
+            return AckOutcome.STORED
+        return AckOutcome.UPDATED if newer else AckOutcome.STALE
 
     # ------------------------------------------------------------------ reading
 
@@ -537,3 +582,15 @@ class Outbox:
         """Raise when the database cannot be read."""
         with Session(self.engine) as session:
             session.execute(text("SELECT 1"))
+
+
+def batch_item_ack_id(batch_id: str, index: int) -> str:
+    """The ack id the gateway records for item ``index`` of an ``AckBatch``: the batch's
+    ULID with its last 4 (random) characters replaced by the index in Crockford base32, so
+    it is unique per item, stable across redeliveries, and fits the 26-character column."""
+    digits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    tail = ""
+    for _ in range(4):
+        index, r = divmod(index, 32)
+        tail = digits[r] + tail
+    return batch_id[:22] + tail

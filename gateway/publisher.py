@@ -31,7 +31,7 @@ from gateway.settings import GatewaySettings
 from noodcore.backoff import backoff_delay
 from noodcore.mqttconf import BrokerFailover, connect_kwargs, make_client
 from noodcore.worker import Worker
-from schemas import Presence, topics, utcnow
+from schemas import CAPABILITY_ACK_BATCH, Presence, topics, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,13 @@ class Publisher:
                 self.failover.current,
                 bool(getattr(flags, "session_present", False)),
             )
-            online = Presence(nsp_id=self.settings.nsp_id, online=True, since=now)
+            # Announce what this gateway understands, so the CP may send batched acks.
+            online = Presence(
+                nsp_id=self.settings.nsp_id,
+                online=True,
+                since=now,
+                capabilities=[CAPABILITY_ACK_BATCH],
+            )
             info = client.publish(self._status_topic, online.model_dump_json(), qos=1, retain=True)
             with self._state:
                 # Safe: its PUBACK is handled on this (the network) thread, after we return.
@@ -396,12 +402,30 @@ class Publisher:
         budget = WINDOW - len(busy)
         sent: list[str] = []
         try:
+            # P1s first: after a reconnect ahead of the backlog, and a P1 made while a
+            # backlog drains goes out now instead of behind it. Each row still goes once per
+            # connection; seq numbers are unchanged (the CP handles order and gaps).
+            for entry in self.outbox.pending_urgent(limit=budget) if budget > 0 else []:
+                if entry.message_id in busy or self._published_on(entry.message_id, connection):
+                    continue
+                outcome = self.sender.items.run(
+                    entry.seq, partial(self._publish, entry, connection)
+                )
+                if outcome is None:
+                    continue
+                accepted, link_up = outcome
+                if not accepted:
+                    return
+                sent.append(entry.message_id)
+                budget -= 1
+                if not link_up:
+                    return
             while budget > 0:
                 batch = self.outbox.pending(limit=budget, after_seq=self._cursor)
                 if not batch:
                     break
                 for entry in batch:
-                    if entry.message_id in busy:
+                    if entry.message_id in busy or self._published_on(entry.message_id, connection):
                         self._cursor = entry.seq  # paho still holds it and resends it itself
                         continue
                     outcome = self.sender.items.run(
@@ -434,6 +458,12 @@ class Publisher:
                         return
         finally:
             self.outbox.mark_published(sent)
+
+    def _published_on(self, message_id: str, connection: int) -> bool:
+        """Already handed to paho on this connection (a P1 sent ahead of its seq order)."""
+        with self._state:
+            p = self._published.get(message_id)
+        return p is not None and p.connection == connection
 
     def _due_for_resend(self, connection: int, busy: set[str], limit: int) -> list[OutboxEntry]:
         now = time.monotonic()

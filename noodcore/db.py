@@ -7,6 +7,7 @@ comes out is an aware UTC datetime (a naive one is a programming error, not a si
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -47,6 +48,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+class EncodedJSON(str):
+    """JSON text already encoded (say by pydantic's ``model_dump_json``, in Rust): a JSON
+    column stores it as it is instead of encoding a dict again with the stdlib encoder.
+    Only for text that is valid JSON by construction."""
+
+    __slots__ = ()
+
+
+def json_serializer(value: Any) -> str:
+    """The engines' JSON encoder: ``EncodedJSON`` passes through, anything else is encoded."""
+    if isinstance(value, EncodedJSON):
+        return str(value)
+    return json.dumps(value)
+
+
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     def set_pragmas(dbapi_conn: Any, _record: Any) -> None:
         # WAL lets readers run while a worker writes; synchronous=FULL in WAL mode fsyncs the
@@ -78,10 +94,17 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
             # API threads, the MQTT thread and the workers share the engine.
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             pool_pre_ping=True,
+            json_serializer=json_serializer,
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        json_serializer=json_serializer,
+    )
 
 
 def table_of(model: type[SQLModel]) -> sa.Table:
@@ -94,3 +117,62 @@ def table_of(model: type[SQLModel]) -> sa.Table:
     if not isinstance(table, sa.Table):
         raise TypeError(f"{model.__name__} is not a table model (table=True)")
     return table
+
+
+# SQLite allows 32,766 bound variables per statement (3.32+), PostgreSQL 65,535.
+_MAX_PARAMS = 30_000
+
+
+def fast_insert(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    on_conflict_do_nothing: str | None = None,
+    returning: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert many rows with a fraction of SQLAlchemy's per-row cost, for ingest's hot path.
+
+    Every row must have the same keys. Each value goes through its column type's bind
+    processor exactly as in ``conn.execute(sa.insert(table), rows)``; what is skipped is the
+    generic per-row parameter machinery (about 4 µs per value). Without ``returning`` it is
+    one ``executemany``; with it, multi-row ``INSERT ... VALUES (...), (...) RETURNING``
+    statements (SQLite >= 3.35, PostgreSQL). Returned values come back raw from the driver
+    (no result processing) and in no particular order: return plain columns (ids, text)
+    and match rows by a unique one. ``on_conflict_do_nothing`` names the unique column.
+    """
+    if not rows:
+        return []
+    dialect = conn.dialect
+    cols = list(rows[0])
+    if any(len(r) != len(cols) for r in rows):
+        raise ValueError("fast_insert: every row needs the same columns")
+    procs = []
+    for name in cols:
+        type_ = table.c[name].type
+        procs.append(type_.dialect_impl(dialect).bind_processor(dialect))
+    values = [
+        tuple(v if p is None else p(v) for p, v in zip(procs, (r[c] for c in cols), strict=True))
+        for r in rows
+    ]
+    prep = dialect.identifier_preparer
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    head = (
+        f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(c) for c in cols)}) VALUES "
+    )
+    one = "(" + ", ".join([mark] * len(cols)) + ")"
+    tail = ""
+    if on_conflict_do_nothing is not None:
+        tail += f" ON CONFLICT ({prep.quote(on_conflict_do_nothing)}) DO NOTHING"
+    if not returning:
+        conn.exec_driver_sql(head + one + tail, values)
+        return []
+    tail += " RETURNING " + ", ".join(prep.quote(c) for c in returning)
+    out: list[tuple[Any, ...]] = []
+    per = max(1, _MAX_PARAMS // len(cols))
+    for start in range(0, len(values), per):
+        chunk = values[start : start + per]
+        sql = head + ", ".join([one] * len(chunk)) + tail
+        flat = tuple(v for row in chunk for v in row)
+        out.extend(tuple(r) for r in conn.exec_driver_sql(sql, flat))
+    return out

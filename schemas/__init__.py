@@ -7,6 +7,7 @@ Generated JSON Schema files live in ``schemas/json``; regenerate with
 from schemas import topics
 from schemas.bodies import (
     Ack,
+    AckBatch,
     Bulletin,
     BulletinText,
     HandlingState,
@@ -23,15 +24,18 @@ from schemas.bodies import (
     SituationCategory,
     SituationReport,
     Status,
+    StoredAck,
     Task,
     TaskState,
     TaskUpdate,
 )
 from schemas.common import SCHEMA_VERSION, Location, Urgency
 from schemas.envelope import (
+    CAPABILITY_ACK_BATCH,
     DOWN_KINDS,
     UP_KINDS,
     UP_MESSAGE_TYPES,
+    AckBatchMessage,
     AckMessage,
     AssignmentMessage,
     AssignmentUpdateMessage,
@@ -81,11 +85,14 @@ from schemas.nspfunctions import (
 )
 
 __all__ = [
+    "CAPABILITY_ACK_BATCH",
     "DOWN_KINDS",
     "SCHEMA_VERSION",
     "UP_KINDS",
     "UP_MESSAGE_TYPES",
     "Ack",
+    "AckBatch",
+    "AckBatchMessage",
     "AckMessage",
     "Assignment",
     "AssignmentMessage",
@@ -134,6 +141,7 @@ __all__ = [
     "StatusMessage",
     "StockEntry",
     "StockEntryMessage",
+    "StoredAck",
     "Task",
     "TaskMessage",
     "TaskState",

@@ -227,6 +227,25 @@ class Ack(StrictModel):
     note: Text | None = Field(default=None, max_length=1000)
 
 
+class StoredAck(StrictModel):
+    """One stored message in an ``AckBatch``: what a plain ``Ack`` with state ``stored`` says."""
+
+    ref_message_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    ref_seq: int = Field(ge=1, le=2**62)
+    stored_at: Timestamp = Field(description="CP time at which the message was received.")
+    duplicate: bool = Field(default=False, description="True when the CP already had it.")
+
+
+class AckBatch(StrictModel):
+    """The CP has stored these messages of one NSP, all committed in one transaction.
+
+    Sent only to gateways that announce the capability ``ack_batch`` in their presence
+    message; every other gateway (and every dead-letter or handling-state ack) gets one
+    ``Ack`` per message, as before."""
+
+    acks: list[StoredAck] = Field(min_length=1, max_length=10_000)
+
+
 class BulletinText(StrictModel):
     """One language version of a bulletin (a CAP ``info`` block)."""
 

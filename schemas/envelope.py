@@ -15,6 +15,7 @@ from ulid import ULID
 
 from schemas.bodies import (
     Ack,
+    AckBatch,
     Bulletin,
     HelpRequest,
     Receipt,
@@ -57,7 +58,19 @@ UP_KINDS = (
     "assignment_update",
     "stock_entry",
 )
-DOWN_KINDS = ("ack", "bulletin", "task", "resend", "facilities", "assignment", "ration_rules")
+DOWN_KINDS = (
+    "ack",
+    "ack_batch",
+    "bulletin",
+    "task",
+    "resend",
+    "facilities",
+    "assignment",
+    "ration_rules",
+)
+
+# What a gateway may announce in its presence message (``Presence.capabilities``).
+CAPABILITY_ACK_BATCH = "ack_batch"
 
 
 def new_message_id() -> str:
@@ -168,6 +181,14 @@ class AckMessage(_DownEnvelope):
     body: Ack
 
 
+class AckBatchMessage(_DownEnvelope):
+    """Many stored-acks for one NSP in one message (only to gateways announcing it)."""
+
+    kind: Literal["ack_batch"] = "ack_batch"
+    nsp_id: NspId
+    body: AckBatch
+
+
 class BulletinMessage(_DownEnvelope):
     kind: Literal["bulletin"] = "bulletin"
     body: Bulletin
@@ -211,6 +232,7 @@ class RationRulesMessage(_DownEnvelope):
 
 DownMessage = Annotated[
     AckMessage
+    | AckBatchMessage
     | BulletinMessage
     | TaskMessage
     | ResendMessage
@@ -229,6 +251,14 @@ class Presence(StrictModel):
     online: bool
     since: Timestamp | None = Field(
         default=None, description="Gateway clock at connect (absent in the last will)."
+    )
+    capabilities: list[Literal["ack_batch"]] | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,  # so a last will reads as before to an older CP
+        max_length=16,
+        description="Protocol features this gateway understands beyond the first release "
+        "('ack_batch': one AckBatch message per NSP and CP batch instead of one ack per "
+        "message). Absent from older gateways, which get what they always got.",
     )
 
 

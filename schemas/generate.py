@@ -12,6 +12,7 @@ from pydantic import BaseModel, TypeAdapter
 from schemas.envelope import (
     DOWN_ADAPTER,
     UP_ADAPTER,
+    AckBatchMessage,
     AckMessage,
     AssignmentMessage,
     AssignmentUpdateMessage,
@@ -49,6 +50,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "assignment_update": AssignmentUpdateMessage,
     "stock_entry": StockEntryMessage,
     "ack": AckMessage,
+    "ack_batch": AckBatchMessage,
     "bulletin": BulletinMessage,
     "task": TaskMessage,
     "resend": ResendMessage,

@@ -28,11 +28,15 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from schemas import (
+    CAPABILITY_ACK_BATCH,
     UP_KINDS,
     Ack,
+    AckBatch,
+    AckBatchMessage,
     AckMessage,
     HandlingState,
     Presence,
+    StoredAck,
     UpMessage,
     new_message_id,
     parse_up,
@@ -275,6 +279,9 @@ class IngestWorker:
         self.dead_lettered_total = 0
         self.isolated_total = 0  # batches that had to be narrowed down
         self.last_error: str | None = None
+        # NSPs whose gateway announced 'ack_batch' in its last online presence: they get one
+        # AckBatch per CP batch; every other NSP one Ack per message (previous releases).
+        self.batch_ack_nsps: set[str] = set()
 
     # -- feeding -------------------------------------------------------------------------
 
@@ -400,6 +407,11 @@ class IngestWorker:
                 raise InvalidMessage(RETAINED_REASON, topic.nsp_id)
             if topic is not None and topic.type == "status":
                 presence = validate_presence(item.payload, limit, topic)
+                if presence.online:  # a last will (offline) says nothing about the gateway
+                    if CAPABILITY_ACK_BATCH in (presence.capabilities or ()):
+                        self.batch_ack_nsps.add(presence.nsp_id)
+                    else:
+                        self.batch_ack_nsps.discard(presence.nsp_id)
                 return _Unit(item, presence=PresenceSeen(presence, item.received_at))
             message = validate_up(item.payload, limit, topic)
             MESSAGES_RECEIVED.labels(kind=message.kind).inc()
@@ -585,13 +597,25 @@ class IngestWorker:
                     else:
                         u.item.future.set_exception(InvalidMessage(r.reason, r.nsp_id))
                 self._ack_dead_letter(u)
+        batched: dict[str, list[StoreResult]] = {}
         for u, result in zip(stored, results, strict=True):
             if u.item.future is not None:
                 u.item.future.set_result(result)
             if self.broker is not None and (u.item.future is None or u.item.transport == "mqtt"):
+                if result.dead_letter is None and result.nsp_id in self.batch_ack_nsps:
+                    batched.setdefault(result.nsp_id, []).append(result)
+                    continue
                 self.broker.publish(
                     topics.down(self.settings.cp_id, result.nsp_id, "ack"),
                     make_ack(self.settings.cp_id, result).model_dump_json().encode(),
+                )
+        if self.broker is not None:
+            for nsp_id, nsp_results in batched.items():
+                self.broker.publish(
+                    topics.down(self.settings.cp_id, nsp_id, "ack_batch"),
+                    make_ack_batch(self.settings.cp_id, nsp_id, nsp_results)
+                    .model_dump_json()
+                    .encode(),
                 )
         if self.broker is not None:
             for u in units:
@@ -654,4 +678,24 @@ def make_ack(cp_id: str, result: StoreResult) -> AckMessage:
         cp_id=cp_id,
         nsp_id=result.nsp_id,
         body=body,
+    )
+
+
+def make_ack_batch(cp_id: str, nsp_id: str, results: list[StoreResult]) -> AckBatchMessage:
+    """One ``AckBatch`` for the stored (or already stored) messages of one NSP, for a
+    gateway that announced the capability. Built without re-validating what the CP made."""
+    acks = [
+        StoredAck.model_construct(
+            ref_message_id=r.message_id, ref_seq=r.seq, stored_at=r.stored_at, duplicate=not r.new
+        )
+        for r in results
+    ]
+    return AckBatchMessage.model_construct(
+        schema_version=1,
+        message_id=new_message_id(),
+        sent_at=utcnow(),
+        cp_id=cp_id,
+        nsp_id=nsp_id,
+        kind="ack_batch",
+        body=AckBatch.model_construct(acks=acks),
     )

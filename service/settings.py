@@ -74,7 +74,10 @@ class ServiceSettings(HttpServerSettings):
         default=64 * 1024, ge=1024, description="Larger MQTT/HTTP messages are dead-lettered."
     )
     ingest_batch_size: int = Field(
-        default=200, ge=1, le=10_000, description="Messages committed per transaction."
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Messages committed per transaction (at most; a batch takes what is queued).",
     )
     ingest_batch_wait_ms: float = Field(
         default=20, ge=0, le=5000, description="How long to wait to fill a batch."

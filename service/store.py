@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from noodcore.db import table_of
+from noodcore.db import EncodedJSON, fast_insert, table_of
 from schemas import Presence, UpMessage, utcnow
 from service import kinds
 from service.auth.tokens import record_event
@@ -255,7 +255,7 @@ def _store_batch(
                     "skew_seconds": (a.received_at - a.message.sent_at).total_seconds(),
                     "transport": a.transport,
                     "urgency": getattr(a.message.body, "urgency", None),
-                    "body": a.message.body.model_dump(mode="json"),
+                    "body": EncodedJSON(a.message.body.model_dump_json()),
                     "exercise_id": a.message.exercise,
                 }
                 for a in fresh
@@ -265,11 +265,12 @@ def _store_batch(
             # transaction inserted, so only those run the hooks (no doubled incident).
             # Sorted: concurrent writers take the unique index entries in one order.
             rows.sort(key=lambda r: str(r["message_id"]))
-            inserted = conn.execute(
-                _insert(conn)
-                .on_conflict_do_nothing(index_elements=["message_id"])
-                .returning(table_of(Message).c.message_id),
+            inserted = fast_insert(
+                conn,
+                table_of(Message),
                 rows,
+                on_conflict_do_nothing="message_id",
+                returning=("message_id",),
             )
             new_ids = {mid for (mid,) in inserted}
         else:
@@ -390,7 +391,14 @@ def _stored_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        cols = (table.c.message_id, table.c.nsp_id, table.c.kind, table.c.seq, table.c.sent_at)
+        cols = (
+            table.c.message_id,
+            table.c.nsp_id,
+            table.c.kind,
+            table.c.seq,
+            table.c.sent_at,
+            table.c.received_at,
+        )
         for row in conn.execute(
             sa.select(*cols, table.c.exercise_id, table.c.body).where(table.c.message_id.in_(chunk))
         ):
@@ -420,6 +428,7 @@ def _update_nsps(
     if not nsp_ids:
         return
     table = table_of(Nsp)
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     # FOR UPDATE (PostgreSQL; SQLite has one writer): another ingest process updating the
     # same NSP waits, so sequence gaps and counts are never overwritten by a stale read. On
     # PostgreSQL a missing row is inserted first, ON CONFLICT DO NOTHING (another process
@@ -477,7 +486,16 @@ def _update_nsps(
             values["presence_changed_at"] = p.received_at
             values.setdefault("last_seen", p.received_at)
         if values:
-            conn.execute(sa.update(table).where(table.c.nsp_id == nsp_id).values(**values))
+            updates.setdefault(tuple(sorted(values)), []).append({"_nsp": nsp_id, **values})
+    # One executemany per set of changed columns (usually one), not one UPDATE per NSP: a
+    # reconnect backlog brings every NSP into every batch.
+    for columns, rows in sorted(updates.items()):
+        conn.execute(
+            sa.update(table)
+            .where(table.c.nsp_id == sa.bindparam("_nsp"))
+            .values({c: sa.bindparam(c) for c in columns}),
+            rows,
+        )
 
 
 def _new_nsp_row(nsp_id: str, cp_id: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ lane, so per-NSP order is kept and a throttled NSP still gets its fair rate at f
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -69,6 +70,28 @@ class ThrottleCounts:
 class _Lanes:
     main: deque[Incoming] = field(default_factory=deque)
     overflow: dict[str, deque[Incoming]] = field(default_factory=dict)
+    # Admitted P1 help and resource requests: taken before everything else, at the head of
+    # the next batch, so a P1 that arrives while a backlog drains is stored and acked first.
+    urgent: deque[Incoming] = field(default_factory=deque)
+
+
+# A batch that carries P1s holds at most this many messages in all (P1s first): many P1s
+# at once (a reconnect backlog) are committed and acked in several quick batches.
+URGENT_BATCH = 250
+_URGENT_KINDS = frozenset({"help_request", "resource_request"})
+_P1_IN_PAYLOAD = re.compile(rb'"urgency"\s*:\s*"P1"')
+
+
+def looks_urgent(item: Incoming) -> bool:
+    """A P1 help or resource request, judged from topic and raw payload before validation.
+    Only a queueing hint: a payload that lies gains nothing but an earlier place in the
+    queue of its own NSP's admitted messages (the rate limit applies first); validation,
+    storage and every P1 rule use the validated message."""
+    if item.topic is not None:
+        t = topics.parse(item.topic)
+        if t is None or t.type != "up" or t.kind not in _URGENT_KINDS:
+            return False
+    return _P1_IN_PAYLOAD.search(item.payload[:65536]) is not None
 
 
 class AdmissionQueue:
@@ -112,15 +135,16 @@ class AdmissionQueue:
 
     def put(self, item: Incoming) -> None:
         nsp_id = self.nsp_of(item) if self.enabled else None
+        lane = self._lanes.urgent if looks_urgent(item) else self._lanes.main
         with self._cond:
             if nsp_id is None:
-                self._lanes.main.append(item)
+                lane.append(item)
             else:
                 now = self._clock()
                 parked = self._lanes.overflow.get(nsp_id)
                 # Keep per-NSP order: once something is parked, newer messages queue behind it.
                 if not parked and self._bucket(nsp_id, now).take(now):
-                    self._lanes.main.append(item)
+                    lane.append(item)
                 elif parked is not None and len(parked) >= self.park_max:
                     self._deferred.append(item)
                     self._counts.setdefault(nsp_id, ThrottleCounts()).deferred += 1
@@ -161,22 +185,33 @@ class AdmissionQueue:
         self._rr.remove(nsp_id)
 
     def _has_work(self) -> bool:
-        return bool(self._lanes.main or self._rr or self._deferred)
+        return bool(self._lanes.urgent or self._lanes.main or self._rr or self._deferred)
 
     def take_batch(
         self, max_size: int, wait_seconds: float, first_timeout: float = 0.2
     ) -> list[Incoming]:
-        """Up to ``max_size`` items: main lane first (waiting up to ``wait_seconds`` to fill),
-        then at most ``overflow_batch`` parked items, round-robin over NSPs."""
+        """Up to ``max_size`` items: queued P1s first when there are any, topped up to
+        ``URGENT_BATCH`` from the main lane (the batch goes at once); else the main lane
+        (waiting up to ``wait_seconds`` to fill, unless a P1 arrives), then at most
+        ``overflow_batch`` parked items, round-robin over NSPs."""
         with self._cond:
             if not self._has_work():
                 self._cond.wait(first_timeout)
+            if self._lanes.urgent:
+                # P1s first, topped up to URGENT_BATCH with what else is queued now, and no
+                # waiting to fill: a small batch commits (and acks) soon, and a steady trickle
+                # of P1s does not shrink every batch to a handful.
+                urgent, main = self._lanes.urgent, self._lanes.main
+                size = min(max_size, URGENT_BATCH)
+                first = [urgent.popleft() for _ in range(min(size, len(urgent)))]
+                room = size - len(first)
+                return first + [main.popleft() for _ in range(max(0, min(room, len(main))))]
             self._promote(self._clock())
             if not self._lanes.main and not self._rr:
                 return []
             batch: list[Incoming] = []
             deadline = time.monotonic() + wait_seconds
-            while len(batch) < max_size:
+            while len(batch) < max_size and not self._lanes.urgent:
                 if self._lanes.main:
                     batch.append(self._lanes.main.popleft())
                     continue
@@ -208,7 +243,11 @@ class AdmissionQueue:
 
     def qsize(self) -> int:
         with self._cond:
-            return len(self._lanes.main) + sum(len(q) for q in self._lanes.overflow.values())
+            return (
+                len(self._lanes.urgent)
+                + len(self._lanes.main)
+                + sum(len(q) for q in self._lanes.overflow.values())
+            )
 
     def parked(self) -> dict[str, int]:
         with self._cond:

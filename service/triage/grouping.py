@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from noodcore.db import table_of
+from noodcore.db import fast_insert, table_of
 from schemas import HandlingState
 from service.gazetteer.importer import generation as gazetteer_generation
 from service.gazetteer.importer import load as load_gazetteer
@@ -1060,12 +1060,18 @@ class GroupingHook:
                 _absorb(row, r)
         creating = [p for p in items.values() if p.id is None]
         if creating:
-            ids = conn.execute(
-                sa.insert(ITEMS).returning(ITEMS.c.id, sort_by_parameter_order=True),
-                [_insertable(p.row) for p in creating],
-            ).scalars()
-            for p, new_id in zip(creating, ids, strict=True):
-                p.id = new_id
+            # Each new item is made from one message of this batch: its representative.
+            made = dict(
+                (rep, new_id)
+                for new_id, rep in fast_insert(
+                    conn,
+                    ITEMS,
+                    [_insertable(p.row) for p in creating],
+                    returning=("id", "representative_message_id"),
+                )
+            )
+            for p in creating:
+                p.id = int(made[p.row["representative_message_id"]])
         key_to_id = {k: p.id for k, p in items.items()}
         # Links made to items created in this same batch get their real id now.
         for p in creating:
@@ -1094,8 +1100,9 @@ class GroupingHook:
                 link_rows,
             )
         if placed:
-            conn.execute(
-                sa.insert(REPORTS),
+            fast_insert(
+                conn,
+                REPORTS,
                 [f.row(key_to_id[k] or 0, joined, score) for f, k, joined, score in placed],
             )
             for f, k, *_ in placed:

@@ -41,6 +41,13 @@ REPORTS = table_of(TriageReport)
 Index = dict[str, dict[str, dict[int, list["Features"]]]]
 
 MEMBERS_KEPT = 8
+# Items kept per index slot (a cell or street block, and a hazard family): the ones reported
+# most recently there. A reconnect backlog of tens of thousands of reports about one town
+# would otherwise make every report compare with thousands of items (cost per report growing
+# with the backlog). An item pushed out is still in the database and the queue; a report
+# about it after more than this many other incidents at the same spot gets its own item,
+# the safe side (see grouping's rules), never a wrong merge.
+ITEMS_KEPT = 48
 BLOCK = 7  # house numbers per index block; a block and its neighbours span >= 6 each way
 
 # Columns matching needs (not the full row: descriptions and addresses stay in the database).
@@ -278,9 +285,15 @@ def lookup_keys(r: Features, street_keys: dict[str, set[str]]) -> list[str]:
 
 def _keep(items: dict[int, list[Features]], f: Features) -> None:
     """Keep an item's first report and its latest ones: a burst of hundreds of reports about
-    one rumour costs no more to compare against than a handful (see MEMBERS_KEPT)."""
+    one rumour costs no more to compare against than a handful (see MEMBERS_KEPT). The slot
+    keeps the ``ITEMS_KEPT`` items reported most recently (insertion order = recency)."""
     assert f.item_id is not None
-    members = items.setdefault(f.item_id, [])
+    members = items.pop(f.item_id, None)
+    if members is None:
+        members = []
+    items[f.item_id] = members
     members.append(f)
     if len(members) > MEMBERS_KEPT:
         del members[1]
+    if len(items) > ITEMS_KEPT:
+        del items[next(iter(items))]

@@ -113,8 +113,8 @@ class UpstreamChanges:
                 sa.select(_nsp).where(_nsp.c.nsp_id.in_(sorted({a.message.nsp_id for a in urgent})))
             )
         }
-        for a in urgent:
-            self.forward_urgent(conn, a, nsps.get(a.message.nsp_id))
+        p1_events = [self.forward_urgent(conn, a, nsps.get(a.message.nsp_id)) for a in urgent]
+        events.publish_events(conn, [(events.P1, data) for data in p1_events])
         if urgent:
             triggers.append(SummaryTrigger.NEW_P1)
         triggers += self._apply_transitions(conn, touched, now)
@@ -148,7 +148,9 @@ class UpstreamChanges:
 
     # -- P1 items ----------------------------------------------------------------------------
 
-    def forward_urgent(self, conn: Connection, a: Accepted, nsp: Any) -> None:
+    def forward_urgent(self, conn: Connection, a: Accepted, nsp: Any) -> dict[str, Any]:
+        """Queue the P1 item for upstream; returns the data of its live-stream event (the
+        caller publishes the batch's events in one statement)."""
         m = a.message
         ref = NspRef(
             nsp_id=m.nsp_id,
@@ -184,29 +186,23 @@ class UpstreamChanges:
             )
         body = m.body
         location = getattr(body, "location", None)
-        events.publish_event(
-            conn,
-            events.P1,
-            {
-                "cp_id": self.config.cp_id,
-                "message_id": m.message_id,
-                "nsp_id": m.nsp_id,
-                "nsp_name": ref.name,
-                "kind": m.kind,
-                "urgency": "P1",
-                "category": getattr(body, "category", None) or getattr(body, "resource", None),
-                "text": mark_text(
-                    str(getattr(body, "description", None) or getattr(body, "item", "")),
-                    m.exercise,
-                ),
-                "exercise": m.exercise,
-                "mark": EXERCISE_MARK if m.exercise else None,
-                "location": (
-                    location.model_dump(mode="json", exclude_none=True) if location else None
-                ),
-                "received_at": a.received_at.isoformat(),
-            },
-        )
+        return {
+            "cp_id": self.config.cp_id,
+            "message_id": m.message_id,
+            "nsp_id": m.nsp_id,
+            "nsp_name": ref.name,
+            "kind": m.kind,
+            "urgency": "P1",
+            "category": getattr(body, "category", None) or getattr(body, "resource", None),
+            "text": mark_text(
+                str(getattr(body, "description", None) or getattr(body, "item", "")),
+                m.exercise,
+            ),
+            "exercise": m.exercise,
+            "mark": EXERCISE_MARK if m.exercise else None,
+            "location": (location.model_dump(mode="json", exclude_none=True) if location else None),
+            "received_at": a.received_at.isoformat(),
+        }
 
     # -- summaries ---------------------------------------------------------------------------
 

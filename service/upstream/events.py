@@ -70,6 +70,22 @@ def state_event(conn: Connection, data: dict[str, Any]) -> None:
         publish_event(conn, STATE_CHANGE, data)
 
 
+def publish_events(conn: Connection, events: list[tuple[str, dict[str, Any]]]) -> list[int]:
+    """Append several events in one statement (ingest: the P1s of a batch); their ids."""
+    if not events:
+        return []
+    for type, _ in events:
+        if not type or len(type) > 40:
+            raise ValueError("event type must be 1..40 characters")
+    take_lock(conn)
+    at = utcnow()
+    result = conn.execute(
+        sa.insert(_events).returning(_events.c.id, sort_by_parameter_order=True),
+        [{"at": at, "type": type, "data": data} for type, data in events],
+    )
+    return [int(i) for i in result.scalars()]
+
+
 def read_events(engine: Engine, after: int, limit: int = 500) -> list[Event]:
     with engine.connect() as conn:
         rows = conn.execute(
