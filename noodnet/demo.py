@@ -616,7 +616,7 @@ class LinkCut:
         elif self.step == "cut" and elapsed >= self.made_at + RELAY_AFTER_SECONDS + 1:
             # (+1 s: the card's clock is the gateway's, and the POST took a moment)
             self._say(
-                f"""radio card (staff screen, sign in with the staff token):
+                f"""radio card (staff screen, sign in with the long token):
     {self.gw_url}/staff/sent#relay-{self.message_id}
   short form to read out:  {self.short_form}
   the CP operator types it in:  {self.cp_url}/console/relay  (operator token)

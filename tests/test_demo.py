@@ -173,7 +173,7 @@ def test_demo_cuts_the_link_and_shows_the_radio_card(tmp_path: Path) -> None:
         m = wait_until(card, 150, interval=0.2, what="the demo's radio card step")
         gw_url, message_id, short, _relay_url = m.groups()
         assert "the NSP-CP link is gone" in log.read_text()
-        staff = re.search(r"staff token\s+(nn_\S+)", log.read_text())
+        staff = re.search(r"(?:staff|long) token\s+(nn_\S+)", log.read_text())
         assert staff, log.read_text()
 
         def sent_list() -> str | None:
