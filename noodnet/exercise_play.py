@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -47,7 +48,10 @@ class Step(_Strict):
 
     at: float = Field(ge=0, description="Seconds from the start (at speed 1).")
     nsp: str = Field(pattern=ID_PATTERN, description="The NSP (gateway) it happens at.")
-    kind: Literal["help_request", "situation_report", "resource_request", "status"] | None = None
+    kind: (
+        Literal["help_request", "situation_report", "resource_request", "status", "facility_report"]
+        | None
+    ) = None
     body: dict[str, Any] | None = None
     link: Literal["cut", "restore"] | None = None
     note: str | None = Field(default=None, description="For the exercise leader; not sent.")
@@ -76,6 +80,14 @@ class Scenario(_Strict):
 
 class ScenarioError(Exception):
     pass
+
+
+def stamped(body: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A body with ``"observed_at": "NOW"`` (a facility observation in the scenario) gets the
+    time it is played."""
+    if body is not None and body.get("observed_at") == "NOW":
+        return {**body, "observed_at": datetime.now(UTC).isoformat()}
+    return body
 
 
 def load(path: Path) -> Scenario:
@@ -108,7 +120,7 @@ def _check_bodies(scenario: Scenario) -> None:
             continue
         model = UP_MESSAGE_TYPES[step.kind].model_fields["body"].annotation
         try:
-            model.model_validate(step.body)  # type: ignore[union-attr]
+            model.model_validate(stamped(step.body))  # type: ignore[union-attr]
         except ValidationError as exc:
             for e in exc.errors(include_url=False):
                 where = ".".join(str(p) for p in e["loc"])
@@ -216,7 +228,11 @@ def play(
                 else:
                     r = http.post(
                         f"{gw.url}/api/v1/reports",
-                        json={"kind": step.kind, "body": step.body, "exercise": exercise_id},
+                        json={
+                            "kind": step.kind,
+                            "body": stamped(step.body),
+                            "exercise": exercise_id,
+                        },
                         headers=headers,
                     )
                     what = str(step.kind)

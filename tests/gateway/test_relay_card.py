@@ -56,6 +56,9 @@ def _help(urgency: str, description: str = "Man onwel, ademt slecht") -> dict[st
         "people_involved": "1",
         "vulnerable_people": "1",
         "description": description,
+        # The medical prompts a medical P1 asks (gateway/web/forms.py MEDICAL_PROMPTS).
+        "conscious": "yes",
+        "breathing": "no",
     }
 
 

@@ -107,6 +107,9 @@ def test_p1_by_radio_while_the_link_is_down(
         "niet. Gebruikt bloedverdunners, achterdeur is open, buurvrouw blijft bij hem."
     )
     staff.get_by_label("Beschrijving").fill(description)
+    # The two first questions a medical P1 asks (gateway/web/forms.py MEDICAL_PROMPTS).
+    staff.locator("#field-conscious").get_by_text("Ja", exact=True).click()
+    staff.locator("#field-breathing").get_by_text("Nee", exact=True).click()
     staff.get_by_role("button", name="Versturen").click()
     expect(staff).to_have_url(re.compile(r"/staff/sent\?new=[0-9A-Z]{26}$"))
     message_id = staff.url.rsplit("=", 1)[1]
@@ -184,7 +187,10 @@ def test_p1_by_radio_while_the_link_is_down(
     assert row["cp_state"] in ("stored", None) or row["cp_state"]
     stored = _help_requests(cp)
     assert len(stored) == 1, stored
-    assert stored[0]["body"]["description"] == description  # the full text, not the cut one
+    # The full text, not the cut one (after the answers to the medical prompts).
+    assert stored[0]["body"]["description"] == (
+        f"Bij bewustzijn: ja · Ademt normaal: nee\n{description}"
+    )
     assert stored[0]["transport"] == "radio"
     incidents = cp.get("/api/v1/incidents")
     assert len([i for i in incidents if NSP in i["nsp_ids"]]) == 1
