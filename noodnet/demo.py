@@ -443,7 +443,7 @@ def _gateway_step(client: httpx.Client, url: str, staff: dict[str, str], ev: Eve
         return _said(client.post(url + ev.kind, json=ev.body, headers=staff))
     if ev.kind == "report" or ("/" not in ev.kind and ":" not in ev.kind):
         body = ev.body
-        if body.get("observed_at") == "NOW":
+        if "observed_at" in body:
             body = {**body, "observed_at": datetime.now(UTC).isoformat()}
         r = client.post(
             url + "/api/v1/reports", json={"kind": ev.kind, "body": body}, headers=staff

@@ -83,9 +83,9 @@ class ScenarioError(Exception):
 
 
 def stamped(body: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A body with ``"observed_at": "NOW"`` (a facility observation in the scenario) gets the
-    time it is played."""
-    if body is not None and body.get("observed_at") == "NOW":
+    """A body with ``observed_at`` (a facility observation in the scenario) gets the time it
+    is played."""
+    if body is not None and "observed_at" in body:
         return {**body, "observed_at": datetime.now(UTC).isoformat()}
     return body
 

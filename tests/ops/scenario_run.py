@@ -4,6 +4,7 @@ after-action tests: the same events the demo's NSP staff enter, as envelopes."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,7 +21,10 @@ def envelopes(n_nsps: int = N_NSPS) -> list[dict[str, Any]]:
     for ev in sorted(scenario.events(n_nsps), key=lambda e: e.at):
         nsp = scenario.NSPS[ev.nsp_index].nsp_id
         seqs[nsp] = seqs.get(nsp, 0) + 1
-        out.append(json.loads(make_up(ev.kind, nsp, seqs[nsp], ev.body).model_dump_json()))
+        body = ev.body
+        if body.get("observed_at") == "NOW":  # a facility observation: stamped when played
+            body = {**body, "observed_at": datetime.now(UTC).isoformat()}
+        out.append(json.loads(make_up(ev.kind, nsp, seqs[nsp], body).model_dump_json()))
     return out
 
 
