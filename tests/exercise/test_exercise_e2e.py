@@ -241,6 +241,7 @@ def test_exercise_and_a_real_p1_at_the_same_time_on_every_surface(
         form = {
             "category": "medical", "urgency": "P1", "address": "Kerkstraat 12, Oss",
             "people_involved": "1", "vulnerable_people": "1", "description": REAL_P1_TEXT,
+            "conscious": "yes", "breathing": "no",  # the medical P1 prompts
         }  # fmt: skip
         unsure = httpx.post(a.url + "/staff/new/help", data=form, headers=a.headers)
         assert unsure.status_code == 422, "in exercise mode the choice is never assumed"
