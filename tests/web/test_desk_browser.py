@@ -159,7 +159,7 @@ def test_operator_publishes_a_bulletin_to_two_of_four_nsps(
             assert HEADLINE not in board(gws[nsp]), nsp
         # The same four boards in Chromium, as residents see them.
         for nsp, gw in gws.items():
-            bctx = browser.new_context(viewport={"width": 1024, "height": 600})
+            bctx = browser.new_context(viewport={"width": 1024, "height": 600}, locale="nl-NL")
             bctx.add_cookies([{"name": TOKEN_COOKIE, "value": gw.token, "url": gw.url}])
             bpage = bctx.new_page()
             bpage.goto(gw.url + "/board")
@@ -168,7 +168,7 @@ def test_operator_publishes_a_bulletin_to_two_of_four_nsps(
                 expect(item.locator(".headline")).to_have_text(HEADLINE)
                 bpage.screenshot(path=str(SCREENSHOTS / f"desk-board-{nsp}.png"))
             else:
-                expect(bpage.locator(".board-empty")).to_be_visible()
+                expect(bpage.get_by_text("Er zijn op dit moment geen berichten")).to_be_visible()
                 assert item.count() == 0
             bctx.close()
 
