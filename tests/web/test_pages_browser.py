@@ -163,7 +163,7 @@ def test_bulletin_appears_on_the_board_and_cutting_the_link_shows_the_warning(
     foreign: list[str] = []
     page = _page(browser, gw, foreign)
     page.goto(gw.url + "/board?refresh=2")
-    expect(page.locator(".board-empty")).to_be_visible()
+    expect(page.locator("#bulletins-empty")).to_be_visible()
     expect(page.locator(".offline-warning")).to_have_count(0)
 
     until = datetime.now(UTC) + timedelta(days=2)
