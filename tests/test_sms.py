@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -95,15 +94,9 @@ def _receive(rc: Path, text: str, sender: str = SENDER) -> None:
 
 
 async def _until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """``tests.support.wait_until`` for an async test: polls without blocking the event loop
-    the app under test runs on."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await asyncio.to_thread(cond)
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    """``tests.support.wait_until`` for an async test, on a worker thread so the event loop
+    the app under test runs on is not blocked."""
+    return await asyncio.to_thread(wait_until, cond, timeout, 0.1, what)
 
 
 def _dead(app: Any) -> list[Any]:
