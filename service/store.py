@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from noodcore.db import EncodedJSON, fast_insert, table_of
@@ -157,10 +157,6 @@ class _SeqState:
     def trimmed_gaps(self) -> list[list[int]]:
         # A gateway that lost its disk could create unbounded gaps; keep the newest ones.
         return self.gaps[-MAX_GAP_RANGES:]
-
-
-def _insert(conn: Connection) -> Any:
-    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(Message)
 
 
 def store_batch(
