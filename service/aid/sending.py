@@ -1,37 +1,34 @@
 """Create and cancel assignments, and get them to the NSP until its gateway confirms.
 
-Same path as tasks (``service/tasks/sending.py``): the exact bytes of the current revision are
-kept per assignment and published on the NSP's ``down/assignment`` topic (QoS 1, persistent
-session), again after every (re)connect and, to an online NSP that has not confirmed the
-revision, after ``resend_seconds``. The gateway confirms with an ``assignment_update``
-(state requested) through its durable outbox.
+Same path as tasks, through the one downward sender (``service/downward.py``): the exact
+bytes of the current revision are kept per assignment and published on the NSP's
+``down/assignment`` topic (QoS 1, persistent session), again after every (re)connect and, to
+an online NSP that has not confirmed the revision, after ``resend_seconds``. The gateway
+confirms with an ``assignment_update`` (state requested) through its durable outbox.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Protocol
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from ulid import ULID
 
-from noodcore.db import table_of
-from noodcore.worker import ItemGuard, Worker
-from schemas import Assignment, AssignmentMessage, Location, Skill, new_message_id, topics, utcnow
+from noodcore.worker import ItemGuard
+from schemas import Assignment, AssignmentMessage, Location, Skill, new_message_id, utcnow
 from schemas.common import TEXT_PATTERN, NspId, Timestamp
+from service import downward
 from service.aid.models import AidAssignment
+from service.downward import Broker, ConnectingBroker
 from service.models import Nsp
 
 log = logging.getLogger(__name__)
 
-RESEND_WINDOW = timedelta(days=7)
+RESEND_WINDOW = downward.RESEND_WINDOW
 
 
 class AidError(Exception):
@@ -66,10 +63,6 @@ class NewAssignment(BaseModel):
     due_at: Timestamp | None = None
     details: str | None = Field(default=None, max_length=2000, pattern=TEXT_PATTERN)
     ref_message_id: str | None = Field(default=None, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
-
-
-class Broker(Protocol):
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
 
 
 def _message(cp_id: str, a: AidAssignment, now: datetime) -> AssignmentMessage:
@@ -152,11 +145,6 @@ def get(session: Session, assignment_id: str) -> AidAssignment:
     return a
 
 
-def _publish(broker: Broker, cp_id: str, a: AidAssignment) -> None:
-    assert a.payload is not None
-    broker.publish(topics.down(cp_id, a.nsp_id, "assignment"), a.payload.encode(), qos=1)
-
-
 def send(
     engine: Engine,
     cp_id: str,
@@ -164,26 +152,18 @@ def send(
     items: list[AidAssignment],
     guard: ItemGuard[Hashable] | None = None,
 ) -> int:
-    """Publish each assignment's stored message and record the send (one failing publish is
-    left for the next re-send; the others still go out)."""
-    if broker is None or not items:
-        return 0
-    guard = guard or ItemGuard("assignment sending")
-    sent = [
-        a.assignment_id
-        for a in items
-        if a.payload is not None
-        and guard.attempt(a.assignment_id, partial(_publish, broker, cp_id, a))
-    ]
-    if sent:
-        table = table_of(AidAssignment)
-        with engine.begin() as conn:
-            conn.execute(
-                sa.update(table)
-                .where(table.c.assignment_id.in_(sent))
-                .values(last_sent_at=utcnow(), send_count=table.c.send_count + 1)
-            )
-    return len(sent)
+    """Publish each assignment's stored message and record the send (``downward.send``: one
+    failing publish is left for the next re-send; the others still go out)."""
+    return downward.send(
+        engine,
+        cp_id,
+        broker,
+        items,
+        kind="assignment",
+        model=AidAssignment,
+        key="assignment_id",
+        guard=guard or ItemGuard("assignment sending"),
+    )
 
 
 def unconfirmed(
@@ -196,60 +176,33 @@ def unconfirmed(
         .where(col(AidAssignment.updated_at) > now - RESEND_WINDOW)
     )
     if online_only_older_than is not None:
-        query = (
-            query.join(Nsp, col(Nsp.nsp_id) == col(AidAssignment.nsp_id))
-            .where(col(Nsp.online).is_(True))
-            .where(
-                col(AidAssignment.last_sent_at).is_(None)
-                | (col(AidAssignment.last_sent_at) < now - online_only_older_than)
-            )
+        query = downward.online_and_not_sent_since(
+            query, AidAssignment.nsp_id, AidAssignment.last_sent_at, now, online_only_older_than
         )
     return list(session.exec(query.order_by(col(AidAssignment.created_at))).all())
 
 
-class ConnectingBroker(Broker, Protocol):
-    def add_connect_listener(self, callback: Callable[[], None]) -> None: ...
-
-
-class AssignmentResender(Worker):
+class AssignmentResender(downward.Resender[AidAssignment]):
     """Sends unconfirmed assignments again after every (re)connect and, to online NSPs, on a
-    timer; re-publishes the ration rules (retained) after every (re)connect as well."""
+    timer (``downward.Resender``); re-publishes the ration rules (retained) after every
+    (re)connect as well."""
+
+    what = "assignment"
 
     def __init__(
         self, engine: Engine, cp_id: str, broker: ConnectingBroker, resend_seconds: float
     ) -> None:
-        super().__init__(
-            "assignment resender",
-            interval=min(max(resend_seconds / 4, 0.5), 60),
-            backoff_cap=30.0,
-            item_backoff_cap=max(resend_seconds, 1.0),
-        )
-        self.engine = engine
-        self.cp_id = cp_id
-        self.broker = broker
-        self.resend = timedelta(seconds=resend_seconds)
-        self._connected = threading.Event()
+        super().__init__("assignment resender", engine, cp_id, broker, resend_seconds)
 
-    def start(self) -> None:
-        self.broker.add_connect_listener(self._on_connect)
-        super().start()
+    def unconfirmed(
+        self, session: Session, now: datetime, online_only_older_than: timedelta | None
+    ) -> list[AidAssignment]:
+        return unconfirmed(session, now, online_only_older_than=online_only_older_than)
 
-    def _on_connect(self) -> None:
-        self._connected.set()
-        self.wake()
+    def send(self, due: list[AidAssignment]) -> int:
+        return send(self.engine, self.cp_id, self.broker, due, self.items)
 
-    def step(self) -> None:
+    def after_connect(self) -> None:
         from service.goods.rules import publish_rules
 
-        after_connect = self._connected.is_set()
-        self._connected.clear()
-        now = utcnow()
-        with Session(self.engine) as session:
-            due = unconfirmed(
-                session, now, online_only_older_than=None if after_connect else self.resend
-            )
-        n = send(self.engine, self.cp_id, self.broker, due, self.items)
-        if n:
-            log.info("sent %d unconfirmed assignment message(s) again", n)
-        if after_connect:
-            publish_rules(self.engine, self.cp_id, self.broker)
+        publish_rules(self.engine, self.cp_id, self.broker)

@@ -1,42 +1,40 @@
 """Create and cancel tasks, and get them to the gateways until each one confirms.
 
 A task message goes to one NSP's down topic (QoS 1, persistent session: the broker queues it
-for an offline gateway). The CP keeps the exact bytes per NSP and sends them again
+for an offline gateway). The CP keeps the exact bytes per NSP (``NspTaskTarget``) and sends
+them again
   * after every (re)connect of the service to the broker (it may have lost a queued message,
     or the service may have died between commit and publish), and
   * to an NSP that is online but has not confirmed the revision after ``task_resend_seconds``.
 The gateway recognises a copy it already has (same message id) and confirms a revision with
 a ``task_update`` (state ``received``) that travels through its durable outbox.
+Sending and re-sending are ``service/downward.py`` (the one downward sender, shared with aid
+assignments); this module says what a task is, who gets it and which targets are unconfirmed.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Protocol
 
-import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from ulid import ULID
 
-from noodcore.db import table_of
-from noodcore.worker import ItemGuard, Worker
-from schemas import GoodsLine, Task, TaskMessage, new_message_id, topics, utcnow
+from noodcore.worker import ItemGuard
+from schemas import GoodsLine, Task, TaskMessage, new_message_id, utcnow
 from schemas.common import NspId
+from service import downward
+from service.downward import Broker, ConnectingBroker
 from service.exercise import data as exercise_data
 from service.models import Nsp
 from service.tasks.models import NspTask, NspTaskTarget
 
 log = logging.getLogger(__name__)
 
-# Only tasks younger than this are re-sent: an unconfirmed task of last week is for the
-# operator to look at, not for the broker to queue again and again.
-RESEND_WINDOW = timedelta(days=7)
+RESEND_WINDOW = downward.RESEND_WINDOW
 
 
 class TaskError(Exception):
@@ -86,10 +84,6 @@ class NewTask(BaseModel):
         if self.all_nsps == (self.nsp_ids is not None):
             raise ValueError("give either nsp_ids (one or more NSP ids) or all_nsps: true")
         return self
-
-
-class Broker(Protocol):
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
 
 
 def _message(cp_id: str, task: NspTask, nsp_id: str, now: datetime) -> TaskMessage:
@@ -199,10 +193,6 @@ def targets_of(session: Session, task_id: str) -> list[NspTaskTarget]:
     )
 
 
-def _publish_target(broker: Broker, cp_id: str, target: NspTaskTarget) -> None:
-    broker.publish(topics.down(cp_id, target.nsp_id, "task"), target.payload.encode(), qos=1)
-
-
 def send(
     engine: Engine,
     cp_id: str,
@@ -210,29 +200,17 @@ def send(
     targets: list[NspTaskTarget],
     guard: ItemGuard[Hashable] | None = None,
 ) -> int:
-    """Publish the stored message of each target and record the send.
-
-    One target whose publish fails is logged and left for the next re-send (and, with a
-    ``guard``, parked with its own backoff); the others still go out and are recorded.
-    """
-    if broker is None or not targets:
-        return 0
-    guard = guard or ItemGuard("task sending")
-    now = utcnow()
-    sent: list[int] = []
-    for t in targets:
-        assert t.id is not None
-        if guard.attempt(t.id, partial(_publish_target, broker, cp_id, t)):
-            sent.append(t.id)
-    if sent:
-        table = table_of(NspTaskTarget)
-        with engine.begin() as conn:
-            conn.execute(
-                sa.update(table)
-                .where(table.c.id.in_(sent))
-                .values(last_sent_at=now, send_count=table.c.send_count + 1)
-            )
-    return len(sent)
+    """Publish the stored message of each target and record the send (``downward.send``)."""
+    return downward.send(
+        engine,
+        cp_id,
+        broker,
+        targets,
+        kind="task",
+        model=NspTaskTarget,
+        key="id",
+        guard=guard or ItemGuard("task sending"),
+    )
 
 
 def unconfirmed(
@@ -250,60 +228,27 @@ def unconfirmed(
         .where(col(NspTask.updated_at) > now - RESEND_WINDOW)
     )
     if online_only_older_than is not None:
-        query = (
-            query.join(Nsp, col(Nsp.nsp_id) == col(NspTaskTarget.nsp_id))
-            .where(col(Nsp.online).is_(True))
-            .where(
-                col(NspTaskTarget.last_sent_at).is_(None)
-                | (col(NspTaskTarget.last_sent_at) < now - online_only_older_than)
-            )
+        query = downward.online_and_not_sent_since(
+            query, NspTaskTarget.nsp_id, NspTaskTarget.last_sent_at, now, online_only_older_than
         )
     return list(session.exec(query.order_by(col(NspTaskTarget.id))).all())
 
 
-class ConnectingBroker(Broker, Protocol):
-    def add_connect_listener(self, callback: Callable[[], None]) -> None: ...
+class TaskResender(downward.Resender[NspTaskTarget]):
+    """Sends unconfirmed tasks again after every (re)connect and, to online NSPs, on a timer
+    (``downward.Resender``)."""
 
-
-class TaskResender(Worker):
-    """Sends unconfirmed tasks again after every (re)connect and, to online NSPs, on a timer.
-
-    A target whose publish keeps failing is parked with its own backoff (``ItemGuard``); the
-    other targets are re-sent as usual."""
+    what = "task"
 
     def __init__(
         self, engine: Engine, cp_id: str, broker: ConnectingBroker, resend_seconds: float
     ) -> None:
-        super().__init__(
-            "task resender",
-            interval=min(max(resend_seconds / 4, 0.5), 60),
-            backoff_cap=30.0,
-            item_backoff_cap=max(resend_seconds, 1.0),
-        )
-        self.engine = engine
-        self.cp_id = cp_id
-        self.broker = broker
-        self.resend = timedelta(seconds=resend_seconds)
-        self._connected = threading.Event()
-        self.resent_total = 0
+        super().__init__("task resender", engine, cp_id, broker, resend_seconds)
 
-    def start(self) -> None:
-        self.broker.add_connect_listener(self._on_connect)
-        super().start()
+    def unconfirmed(
+        self, session: Session, now: datetime, online_only_older_than: timedelta | None
+    ) -> list[NspTaskTarget]:
+        return unconfirmed(session, now, online_only_older_than=online_only_older_than)
 
-    def _on_connect(self) -> None:
-        self._connected.set()
-        self.wake()
-
-    def step(self) -> None:
-        after_connect = self._connected.is_set()
-        self._connected.clear()
-        now = utcnow()
-        with Session(self.engine) as session:
-            due = unconfirmed(
-                session, now, online_only_older_than=None if after_connect else self.resend
-            )
-        n = send(self.engine, self.cp_id, self.broker, due, self.items)
-        self.resent_total += n
-        if n:
-            log.info("sent %d unconfirmed task message(s) again", n)
+    def send(self, due: list[NspTaskTarget]) -> int:
+        return send(self.engine, self.cp_id, self.broker, due, self.items)
