@@ -89,6 +89,26 @@ def _page(
     )
 
 
+def _refused(
+    request: Request,
+    template: str,
+    identity: Identity,
+    exc: ValidationError | aid_sending.AidError | task_sending.TaskError,
+    context: dict[str, Any],
+) -> HTMLResponse:
+    """The one way a form post is refused: its page again with the reason, 422 and the first
+    field errors for a form that does not validate, the domain error's own status and message
+    (the same as the JSON API's) otherwise."""
+    if isinstance(exc, ValidationError):
+        status_code, reason = 422, _errors(exc)
+    else:
+        status_code, reason = exc.status_code, exc.message
+    t = texts(page_language(request))
+    return _page(
+        request, template, identity, status_code, error=t("form_error", reason=reason), **context
+    )
+
+
 # ------------------------------------------------------------------------------ aid
 
 
@@ -149,24 +169,8 @@ async def aid_assign(
                 ref_message_id=_one(data, "ref_message_id") or None,
             )
             aid_api.create_and_send(session, ctx, new, identity.name)
-        except ValidationError as exc:
-            return _page(
-                request,
-                "console_aid.html",
-                identity,
-                422,
-                error=t("form_error", reason=_errors(exc)),
-                **_aid_context(session),
-            )
-        except aid_sending.AidError as exc:
-            return _page(
-                request,
-                "console_aid.html",
-                identity,
-                exc.status_code,
-                error=t("form_error", reason=exc.message),
-                **_aid_context(session),
-            )
+        except (ValidationError, aid_sending.AidError) as exc:
+            return _refused(request, "console_aid.html", identity, exc, _aid_context(session))
     notice = quote(t("aid_sent", nsp=new.nsp_id))
     return RedirectResponse(f"/console/aid?ok={notice}", status_code=303)
 
@@ -191,14 +195,7 @@ async def aid_cancel(
             session.commit()
             aid_sending.send(ctx.engine, ctx.settings.cp_id, ctx.bridge, [a])
         except aid_sending.AidError as exc:
-            return _page(
-                request,
-                "console_aid.html",
-                identity,
-                exc.status_code,
-                error=t("form_error", reason=exc.message),
-                **_aid_context(session),
-            )
+            return _refused(request, "console_aid.html", identity, exc, _aid_context(session))
     return RedirectResponse(f"/console/aid?ok={quote(t('aid_cancelled'))}", status_code=303)
 
 
@@ -264,24 +261,8 @@ async def goods_deliver(
                 {"nsp_id": _one(data, "nsp_id"), "goods": lines}
             )
             goods_api.plan_delivery(session, ctx, new, identity.name)
-        except ValidationError as exc:
-            return _page(
-                request,
-                "console_goods.html",
-                identity,
-                422,
-                error=t("form_error", reason=_errors(exc)),
-                **_goods_context(session),
-            )
-        except task_sending.TaskError as exc:
-            return _page(
-                request,
-                "console_goods.html",
-                identity,
-                exc.status_code,
-                error=t("form_error", reason=exc.message),
-                **_goods_context(session),
-            )
+        except (ValidationError, task_sending.TaskError) as exc:
+            return _refused(request, "console_goods.html", identity, exc, _goods_context(session))
     notice = quote(t("goods_delivered", nsp=new.nsp_id))
     return RedirectResponse(f"/console/goods?ok={notice}", status_code=303)
 
@@ -312,14 +293,7 @@ async def goods_rules(
             saved = rules_mod.set_rules(session, new, identity.name)
             session.commit()
         except ValidationError as exc:
-            return _page(
-                request,
-                "console_goods.html",
-                identity,
-                422,
-                error=t("form_error", reason=_errors(exc)),
-                **_goods_context(session),
-            )
+            return _refused(request, "console_goods.html", identity, exc, _goods_context(session))
     rules_mod.publish_rules(ctx.engine, ctx.settings.cp_id, ctx.bridge)
     notice = quote(t("goods_rules_saved", version=saved.version))
     return RedirectResponse(f"/console/goods?ok={notice}", status_code=303)
