@@ -218,6 +218,19 @@ def publish(ctx: ServiceContext) -> None:
     directory.sync_and_publish(ctx.engine, ctx.settings.cp_id, ctx.bridge)
 
 
+def _commit_and_publish(
+    session: Session, ctx: ServiceContext, rec: FacilityRecord
+) -> FacilityDetail:
+    """The one way a change to a facility ends: commit, then publish, both under
+    ``directory.LOCK`` (a re-publish cannot put an older directory on the broker after this
+    one), then the facility as it is now."""
+    with directory.LOCK:
+        session.commit()
+        publish(ctx)
+    session.refresh(rec)
+    return _detail(session, rec)
+
+
 def _apply_fields(session: Session, rec: FacilityRecord, fields: FacilityFields) -> None:
     given = fields.model_fields_set
     for required in ("type", "name"):
@@ -301,11 +314,7 @@ def create_facility(
             facility_id=rec.facility_id, state=rec.state, note=rec.state_note, at=now, by=actor
         )
     )
-    with directory.LOCK:
-        session.commit()
-        publish(ctx)
-    session.refresh(rec)
-    return _detail(session, rec)
+    return _commit_and_publish(session, ctx, rec)
 
 
 @router.get(
@@ -340,11 +349,7 @@ def change_facility(
     _apply_fields(session, rec, fields)
     rec.updated_at = utcnow()
     session.add(rec)
-    with directory.LOCK:
-        session.commit()
-        publish(ctx)
-    session.refresh(rec)
-    return _detail(session, rec)
+    return _commit_and_publish(session, ctx, rec)
 
 
 @router.post(
@@ -364,11 +369,7 @@ def change_state(
     if rec.archived:
         raise HTTPException(409, detail=f"facility {facility_id!r} is archived")
     set_state(session, rec, change.state, change.note, actor)
-    with directory.LOCK:
-        session.commit()
-        publish(ctx)
-    session.refresh(rec)
-    return _detail(session, rec)
+    return _commit_and_publish(session, ctx, rec)
 
 
 @router.delete(
@@ -384,11 +385,7 @@ def archive_facility(
     rec.archived = True
     rec.updated_at = utcnow()
     session.add(rec)
-    with directory.LOCK:
-        session.commit()
-        publish(ctx)
-    session.refresh(rec)
-    return _detail(session, rec)
+    return _commit_and_publish(session, ctx, rec)
 
 
 # ----------------------------------------------------------------------------- observations
