@@ -326,8 +326,9 @@ def sent_items(rt: GatewayRuntime, lang: UiLang, now: datetime, limit: int = 100
     return items
 
 
-@router.get("/staff/sent", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
-async def sent_page(request: Request, rt: Runtime) -> HTMLResponse:
+async def _render_sent(request: Request, rt: Runtime, template: str) -> HTMLResponse:
+    """The sent list, as the whole page or as the fragment the page refreshes: one place
+    builds both, so the refreshed list is always what the page shows."""
     lang = page_language(request, rt)
     now = utcnow()
     items = await run_in_threadpool(sent_items, rt, lang, now)
@@ -335,31 +336,23 @@ async def sent_page(request: Request, rt: Runtime) -> HTMLResponse:
     return render(
         request,
         rt,
-        "staff_sent.html",
+        template,
         lang,
         now,
         items=items,
         link=link,
         new=request.query_params.get("new"),
     )
+
+
+@router.get("/staff/sent", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
+async def sent_page(request: Request, rt: Runtime) -> HTMLResponse:
+    return await _render_sent(request, rt, "staff_sent.html")
 
 
 @router.get("/staff/sent/list", response_class=HTMLResponse, dependencies=[require_page(*STAFF)])
 async def sent_list(request: Request, rt: Runtime) -> HTMLResponse:
-    lang = page_language(request, rt)
-    now = utcnow()
-    items = await run_in_threadpool(sent_items, rt, lang, now)
-    link = await run_in_threadpool(link_view, rt)
-    return render(
-        request,
-        rt,
-        "_sent_list.html",
-        lang,
-        now,
-        items=items,
-        link=link,
-        new=request.query_params.get("new"),
-    )
+    return await _render_sent(request, rt, "_sent_list.html")
 
 
 # ------------------------------------------------------------------------------ tasks
