@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -28,6 +28,18 @@ UI_LANGS: tuple[UiLang, ...] = ("nl", "en")
 DEFAULT_LANG: UiLang = "nl"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 LANG_COOKIE = "noodnet_lang"
+
+
+def known_timezone(value: str) -> str:
+    """The one check of a configured zone (the CP's and every gateway's ``timezone`` setting):
+    ``value`` when it names an IANA zone this machine knows, else a ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}, e.g. 'Europe/Amsterdam'") from None
+    return value
+
+
 _ONE_YEAR = 365 * 24 * 3600
 
 

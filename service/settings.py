@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from noodcore.httpserve import HttpServerSettings
 from noodcore.mqttconf import BrokerAddress, MqttProtocol, parse_brokers, private_client_id
+from noodcore.pagelang import known_timezone
 from schemas.common import ID_PATTERN
 
 
@@ -155,11 +155,7 @@ class ServiceSettings(HttpServerSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}, e.g. 'Europe/Amsterdam'") from None
-        return value
+        return known_timezone(value)
 
     @model_validator(mode="after")
     def _check_brokers(self) -> ServiceSettings:
