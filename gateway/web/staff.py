@@ -416,10 +416,15 @@ def _entry(rt: GatewayRuntime, message_id: str) -> OutboxEntry:
         return OutboxEntry.from_row(row)
 
 
-@router.get(
-    "/staff/relay/{message_id}", response_class=HTMLResponse, dependencies=[require_page(*STAFF)]
-)
-async def relay_page(message_id: str, request: Request, rt: Runtime) -> HTMLResponse:
+async def _render_relay(
+    request: Request,
+    rt: Runtime,
+    message_id: str,
+    status_code: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The relay page of one report (its radio card and the marks so far), as shown and as
+    shown again with the reason a mark was refused."""
     lang = page_language(request, rt)
     entry = await run_in_threadpool(_entry, rt, message_id)
     marks = await run_in_threadpool(relay.marks, rt.outbox.engine, [message_id])
@@ -429,10 +434,18 @@ async def relay_page(message_id: str, request: Request, rt: Runtime) -> HTMLResp
         "staff_relay.html",
         lang,
         utcnow(),
+        status_code=status_code,
         card=relay.card_for(entry, rt.settings.short_code),
         marks=marks.get(message_id, []),
-        error=None,
+        error=error,
     )
+
+
+@router.get(
+    "/staff/relay/{message_id}", response_class=HTMLResponse, dependencies=[require_page(*STAFF)]
+)
+async def relay_page(message_id: str, request: Request, rt: Runtime) -> HTMLResponse:
+    return await _render_relay(request, rt, message_id)
 
 
 @router.post(
@@ -458,17 +471,11 @@ async def relay_mark(message_id: str, request: Request, rt: Runtime) -> Response
             one("by"),
         )
     except relay.MarkError as exc:
-        entry = await run_in_threadpool(_entry, rt, message_id)
-        marks = await run_in_threadpool(relay.marks, rt.outbox.engine, [message_id])
-        return render(
+        return await _render_relay(
             request,
             rt,
-            "staff_relay.html",
-            lang,
-            utcnow(),
+            message_id,
             status_code=404 if exc.key == "relay_unknown" else 422,
-            card=relay.card_for(entry, rt.settings.short_code),
-            marks=marks.get(message_id, []),
             error=Translator(lang)(exc.key),
         )
     return RedirectResponse(f"/staff/sent#report-{message_id}", status_code=303)
