@@ -488,21 +488,28 @@ class BodySizeLimit:
                 raise
 
     async def _reject(self, send: Send, size: int, limit: int) -> None:
-        body = json.dumps(
-            {"detail": f"request body too large: {size} bytes or more, limit is {limit} bytes"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        await send_refusal(
+            send, 413, f"request body too large: {size} bytes or more, limit is {limit} bytes"
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def send_refusal(send: Send, status: int, detail: str) -> None:
+    """The one way an ASGI middleware here refuses a request before the app has it (413 for a
+    large body, ``httpserve``'s 408 for a slow one): ``{"detail": ...}`` as JSON, and the
+    connection closed, since the rest of the body is not read."""
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:

@@ -21,7 +21,6 @@ so a supervisor (or a test) starting several services never races for a port.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import tempfile
@@ -33,6 +32,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from noodcore.httpguard import send_refusal
 
 
 class HttpServerSettings(BaseSettings):
@@ -134,24 +135,12 @@ class BodyReadTimeout:
                 raise
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"request body not received within {self.seconds:g} seconds; "
-                "send it at once (connection closed)"
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 408,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        await send_refusal(
+            send,
+            408,
+            f"request body not received within {self.seconds:g} seconds; "
+            "send it at once (connection closed)",
         )
-        await send({"type": "http.response.body", "body": body})
 
 
 # --------------------------------------------------------------------------- request head
