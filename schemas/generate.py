@@ -12,43 +12,25 @@ from pydantic import BaseModel, TypeAdapter
 from schemas.envelope import (
     DOWN_ADAPTER,
     UP_ADAPTER,
+    UP_MESSAGE_TYPES,
     AckBatchMessage,
     AckMessage,
     AssignmentMessage,
-    AssignmentUpdateMessage,
     BulletinMessage,
     FacilitiesMessage,
-    FacilityReceiptMessage,
-    FacilityReportMessage,
-    HelpRequestMessage,
     Presence,
     RationRulesMessage,
-    ReceiptMessage,
     ResendMessage,
-    ResourceRequestMessage,
-    SituationReportMessage,
-    StatusMessage,
-    StockEntryMessage,
     TaskMessage,
-    TaskUpdateMessage,
-    VolunteerRosterMessage,
 )
 from schemas.upstream import UPSTREAM_ADAPTER, SummaryUpstream, UrgentItemUpstream
 
 OUT_DIR = Path(__file__).parent / "json"
 
+# The upward kinds are envelope.UP_MESSAGE_TYPES (one list: a new kind gets its schema file
+# by being parseable), then the downward messages, presence and the upstream ones.
 MODELS: dict[str, type[BaseModel]] = {
-    "help_request": HelpRequestMessage,
-    "situation_report": SituationReportMessage,
-    "resource_request": ResourceRequestMessage,
-    "status": StatusMessage,
-    "receipt": ReceiptMessage,
-    "task_update": TaskUpdateMessage,
-    "facility_report": FacilityReportMessage,
-    "facility_receipt": FacilityReceiptMessage,
-    "volunteer_roster": VolunteerRosterMessage,
-    "assignment_update": AssignmentUpdateMessage,
-    "stock_entry": StockEntryMessage,
+    **UP_MESSAGE_TYPES,
     "ack": AckMessage,
     "ack_batch": AckBatchMessage,
     "bulletin": BulletinMessage,
