@@ -26,6 +26,7 @@ router = APIRouter(tags=["console"])
 
 ASSETS = {
     "console.css": "text/css; charset=utf-8",
+    "pagekit.js": "text/javascript; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
     "relay.js": "text/javascript; charset=utf-8",
     "facilities.css": "text/css; charset=utf-8",

@@ -10,27 +10,9 @@
   const canAct = !!cfg.can_act;
   const locale = cfg.lang === "en" ? "en-GB" : "nl-NL";
   const $ = (id) => document.getElementById(id);
-
-  function t(key, values) {
-    const text = T[key] || key;
-    return text.replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? String(values[k]) : m));
-  }
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "class") node.className = v;
-      else if (k === "text") node.textContent = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : String(v));
-    }
-    for (const c of children.flat()) {
-      if (c === null || c === undefined || c === false) continue;
-      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return node;
-  }
+  // t, el and api are the shared ones (pagekit.js, loaded before this script).
+  const t = window.noodnetPage.texts(T);
+  const { el, api } = window.noodnetPage;
 
   // Times in the CP's configured zone (noodcore.pagelang), never the browser's own.
   const zone = cfg.tz || "Europe/Amsterdam";
@@ -61,24 +43,6 @@
   }
 
   // ------------------------------------------------------------------ API
-
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store",
-                   headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch (exc) {
-      return { ok: false, status: 0, data: null, network: String(exc) };
-    }
-    let data = null;
-    try { data = await response.json(); } catch (_) { data = null; }
-    return { ok: response.ok, status: response.status, data, headers: response.headers };
-  }
 
   function detailText(data) {
     if (!data || data.detail === undefined) return "";

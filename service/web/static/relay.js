@@ -9,6 +9,9 @@
   const T = cfg.text;
   const locale = cfg.lang === "en" ? "en-GB" : "nl-NL";
   const $ = (id) => document.getElementById(id);
+  // t and api are the shared ones (pagekit.js, loaded before this script).
+  const t = window.noodnetPage.texts(T);
+  const { api } = window.noodnetPage;
   const text = $("relay-text");
   const check = $("relay-check");
   const save = $("relay-save");
@@ -18,30 +21,8 @@
   let lastChecked = null;
   let pending = 0;
 
-  function t(key, values) {
-    const s = T[key] || key;
-    return s.replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? String(values[k]) : m));
-  }
-
   function hhmm(iso) {
     return new Date(iso).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  }
-
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store",
-                   headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    try {
-      const response = await fetch(path, init);
-      let data = null;
-      try { data = await response.json(); } catch (_) { data = null; }
-      return { ok: response.ok, status: response.status, data };
-    } catch (exc) {
-      return { ok: false, status: 0, data: null, network: String(exc) };
-    }
   }
 
   function reason(res) {
