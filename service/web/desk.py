@@ -24,7 +24,6 @@ from service.web.texts import TEXTS, texts
 router = APIRouter(tags=["console"])
 
 REFRESH_SECONDS = 2  # reach fills in while the operator watches
-TIME_ZONE = "Europe/Amsterdam"
 
 
 @router.get(
@@ -46,7 +45,7 @@ def desk(
         "lang": lang,
         "can_act": can_act,
         "refresh_seconds": REFRESH_SECONDS,
-        "time_zone": getattr(request.app.state.ctx.settings, "time_zone", TIME_ZONE),
+        "time_zone": request.app.state.ctx.settings.timezone,
         "text": words,
         "templates": TEMPLATES,
         "template_names": TEMPLATE_NAMES[lang],

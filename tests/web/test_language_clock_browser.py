@@ -9,7 +9,7 @@
    of words that only one of the two languages has ("unknown token" on a Dutch page is how
    this test started).
 2. The browser runs in a far-away zone (Pacific/Kiritimati, UTC+14): the board, the console
-   and the dashboard must all show the configured zone's clock (Europe/Amsterdam) for the
+   and the dashboard must all show the configured zone's clock (NOODNET_TIMEZONE; here Europe/London, not the default) for the
    same instant, not the browser's.
 """
 
@@ -31,7 +31,8 @@ from service.web.texts import TEXTS as CP_TEXTS
 from tests.support import Mosquitto, Proc, cp_process, gateway_process, wait_until
 
 CP, NSP = "cp-test", "nsp-taal"
-ZONE = "Europe/Amsterdam"
+# Not the default zone: a page that ignores NOODNET_TIMEZONE shows Amsterdam time and fails.
+ZONE = "Europe/London"
 # Data on the pages, not interface text: names and addresses are what they are in any language.
 DATA = ("Bibliotheek Oss", "Kerkstraat 12, Oss", NSP, CP)
 
@@ -212,7 +213,7 @@ def test_board_console_and_dashboard_show_the_same_clock(
     browser: Browser, system: tuple[Proc, Proc]
 ) -> None:
     cp, gw = system
-    far = "Pacific/Kiritimati"  # UTC+14: never the same hh:mm as Amsterdam
+    far = "Pacific/Kiritimati"  # UTC+14: never the same hh:mm as London
     ctx = _context(browser, "nl", tz=far)
     page = ctx.new_page()
 
@@ -237,6 +238,12 @@ def test_board_console_and_dashboard_show_the_same_clock(
         expect(page.locator("#updated")).not_to_be_empty(timeout=15_000)
         shown = _hhmm(page.locator("#updated").inner_text())
         readings["console"] = (shown, expected(t0), browser_local(t0))
+
+        t0 = utcnow()
+        page.goto(cp.url + "/console/desk")
+        expect(page.locator("#updated")).not_to_be_empty(timeout=15_000)
+        shown = _hhmm(page.locator("#updated").inner_text())
+        readings["desk"] = (shown, expected(t0), browser_local(t0))
 
         t0 = utcnow()
         page.goto(cp.url + "/dashboard")
