@@ -8,9 +8,9 @@
    ``i18n`` and CP ``texts``) that this language's tables do not also use, and a short list
    of words that only one of the two languages has ("unknown token" on a Dutch page is how
    this test started).
-2. The browser runs in a far-away zone (Pacific/Kiritimati, UTC+14): the board, the console
-   and the dashboard must all show the configured zone's clock (NOODNET_TIMEZONE; here Europe/London, not the default) for the
-   same instant, not the browser's.
+2. The browser runs in a far-away zone (Pacific/Kiritimati, UTC+14): the board, the console,
+   the desk and the dashboard must all show the configured zone's clock (NOODNET_TIMEZONE;
+   here Europe/London, not the default) for the same instant, not the browser's.
 """
 
 from __future__ import annotations
