@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -57,18 +58,47 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> int:
 
 
 def test(args: list[str]) -> int:
-    steps: list[tuple[list[str], dict[str, str]]] = [
-        ([str(BIN / "ruff"), "check", "."], {}),
-        ([str(BIN / "ruff"), "format", "--check", "."], {}),
-        ([str(BIN / "mypy")], {}),
-        ([str(BIN / "lint-imports")], {}),
-        ([str(PY), "-m", "pytest", *args], {"NOODNET_TEST_DB": "sqlite"}),
+    """Lint and type checks, then the suite on SQLite and on PostgreSQL.
+
+    The two database passes run at the same time (each test makes its own SQLite file or
+    PostgreSQL database, broker and processes on ports they bind themselves, so they share
+    nothing): most tests wait on real processes, and two passes side by side fit the wall
+    clock of about one. The SQLite pass prints as it goes; the PostgreSQL pass's output
+    follows when both are done. ``NOODNET_TEST_SERIAL=1`` runs them one after the other.
+    """
+    checks: list[list[str]] = [
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "mypy")],
+        [str(BIN / "lint-imports")],
     ]
-    if postgres_reachable() or os.environ.get("CI"):
-        steps.append(([str(PY), "-m", "pytest", *args], {"NOODNET_TEST_DB": "postgres"}))
-    else:
+    failed = [" ".join([Path(c[0]).name, *c[1:3]]) for c in checks if run(c) != 0]
+    pytest = [str(PY), "-m", "pytest", *args]
+    with_pg = postgres_reachable() or bool(os.environ.get("CI"))
+    if not with_pg:
         print("PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL pass is skipped")
-    failed = [" ".join([Path(c[0]).name, *c[1:3]]) for c, env in steps if run(c, env) != 0]
+    if not with_pg or os.environ.get("NOODNET_TEST_SERIAL") == "1":
+        steps = [("SQLite", "sqlite"), ("PostgreSQL", "postgres")][: 2 if with_pg else 1]
+        failed += [f"pytest ({name})" for name, db in steps if run(pytest, {"NOODNET_TEST_DB": db})]
+    else:
+        with tempfile.TemporaryFile() as pg_log:
+            print("$ NOODNET_TEST_DB=postgres", " ".join(pytest), "(alongside)", flush=True)
+            pg = subprocess.Popen(
+                pytest,
+                cwd=ROOT,
+                env={**os.environ, "NOODNET_TEST_DB": "postgres"},
+                stdout=pg_log,
+                stderr=subprocess.STDOUT,
+            )
+            if run(pytest, {"NOODNET_TEST_DB": "sqlite"}) != 0:
+                failed.append("pytest (SQLite)")
+            code = pg.wait()
+            pg_log.seek(0)
+            print("\n===== the PostgreSQL pass =====", flush=True)
+            sys.stdout.buffer.write(pg_log.read())
+            sys.stdout.flush()
+            if code != 0:
+                failed.append("pytest (PostgreSQL)")
     if failed:
         print(f"FAILED: {', '.join(failed)}")
         return 1
