@@ -50,7 +50,7 @@ def schemathesis(
             binary, "run", f"{url}/openapi.json",
             "-H", f"Authorization: Bearer {token}",
             "--checks", CHECKS,
-            "--max-examples", "25",
+            "--max-examples", "10",
             "--phases", "examples,coverage,fuzzing",
             "--seed", "20261123",
             "--generation-database", "none",
