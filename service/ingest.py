@@ -373,6 +373,7 @@ class IngestWorker:
 
     def _process_until_stored(self, batch: list[Incoming]) -> None:
         units = [self._validate(item) for item in batch]
+        _count_received(units)
         delay = 0.5
         while True:
             todo = [u for u in units if not u.done]
@@ -414,7 +415,6 @@ class IngestWorker:
                         self.batch_ack_nsps.discard(presence.nsp_id)
                 return _Unit(item, presence=PresenceSeen(presence, item.received_at))
             message = validate_up(item.payload, limit, topic)
-            MESSAGES_RECEIVED.labels(kind=message.kind).inc()
             if (
                 item.reprocess_of is not None
                 and topic is None
@@ -436,7 +436,6 @@ class IngestWorker:
             )
             return _Unit(item, accepted=accepted)
         except Exception as exc:
-            MESSAGES_RECEIVED.labels(kind="invalid").inc()
             reason = (
                 exc.reason if isinstance(exc, InvalidMessage) else f"{type(exc).__name__}: {exc}"
             )
@@ -647,6 +646,23 @@ class IngestWorker:
             topics.down(self.settings.cp_id, topic.nsp_id, "ack"),
             make_ack(self.settings.cp_id, result).model_dump_json().encode(),
         )
+
+
+def _count_received(units: list[_Unit]) -> None:
+    """``MESSAGES_RECEIVED`` per kind for a batch: one ``labels`` look-up per kind, not per
+    message (it was 4 % of the ingest worker's time with grouping on)."""
+    counts: dict[str, int] = {}
+    for u in units:
+        kind: str
+        if u.accepted is not None:
+            kind = u.accepted.message.kind
+        elif u.rejected is not None:
+            kind = "invalid"
+        else:
+            continue  # a presence is no message
+        counts[kind] = counts.get(kind, 0) + 1
+    for kind, n in counts.items():
+        MESSAGES_RECEIVED.labels(kind=kind).inc(n)
 
 
 RETAINED_REASON = (
