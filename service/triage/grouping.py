@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from noodcore.db import fast_insert, table_of
+from noodcore.db import fast_insert, fast_update, table_of
 from schemas import HandlingState
 from service.gazetteer.importer import generation as gazetteer_generation
 from service.gazetteer.importer import load as load_gazetteer
@@ -1079,16 +1079,10 @@ class GroupingHook:
         for p in creating:
             link = p.row.get("possible_duplicate_of")
             if link is not None and link in key_to_id and link != key_to_id[link]:
-                fixed.append({"_id": p.id, "_to": key_to_id[link]})
+                fixed.append({"id": p.id, "possible_duplicate_of": key_to_id[link]})
                 if p.audit:
                     p.audit["details"]["possible_duplicate_of"] = key_to_id[link]
-        if fixed:
-            conn.execute(
-                sa.update(ITEMS)
-                .where(ITEMS.c.id == sa.bindparam("_id"))
-                .values(possible_duplicate_of=sa.bindparam("_to")),
-                fixed,
-            )
+        fast_update(conn, ITEMS, "id", fixed)
         link_rows = []
         for newer, older in sorted(links.items()):
             link_row: dict[str, Any] | None = items[newer].row if newer in items else None
@@ -1130,14 +1124,8 @@ class GroupingHook:
                 continue
             before = p.before or {}
             if any(p.row[c] != before.get(c) for c in _UPDATABLE):
-                changes.append({"_id": p.id, **{c: p.row[c] for c in _UPDATABLE}})
-        if changes:
-            conn.execute(
-                sa.update(ITEMS)
-                .where(ITEMS.c.id == sa.bindparam("_id"))
-                .values({c: sa.bindparam(c) for c in _UPDATABLE}),
-                changes,
-            )
+                changes.append({"id": p.id, **{c: p.row[c] for c in _UPDATABLE}})
+        fast_update(conn, ITEMS, "id", changes)
         audits = [
             {
                 "item_id": p.id,
@@ -1152,8 +1140,7 @@ class GroupingHook:
             for p in creating
             if p.audit is not None
         ]
-        if audits:
-            conn.execute(sa.insert(AUDIT), audits)
+        fast_insert(conn, AUDIT, audits)
         # A report joining an incident the CP already handles learns its state at once.
         for f, k, joined, _ in placed:
             state = items[k].row["state"]
