@@ -211,6 +211,8 @@ def gateway_group(
     results: Any,
 ) -> None:
     """One process hosting several simulated gateways."""
+    if args.gateway_nice:
+        os.nice(args.gateway_nice)  # they stand for other machines (see --gateway-nice)
     rng = random.Random(args.seed * 1000 + index)
     gateways: list[SimGateway] = []
     try:
@@ -353,6 +355,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="each gateway makes a new P1 this often while its backlog drains (0 = none)",
     )
     p.add_argument("--per-process", type=int, default=10, help="gateways per process")
+    p.add_argument(
+        "--gateway-nice",
+        type=int,
+        default=0,
+        help="run the simulated gateways at this nice level: in production they are 50 other "
+        "machines, here they take the CP's two cores (0: same priority as the CP)",
+    )
     p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--database-url", default=None, help="overrides --db")
     p.add_argument("--timeout", type=float, default=1200, help="seconds allowed for the drain")
@@ -388,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             "live_p1_seconds": args.live_p1_seconds,
             "database": "postgres" if args.database_url else "sqlite",
             "cpus": os.cpu_count(),
+            "gateway_nice": args.gateway_nice,
         }
     }
     ok = False
@@ -516,6 +526,8 @@ def print_report(report: dict[str, Any]) -> None:
         f"Noodnet reconnect backlog: {cfg['gateways']} gateways x {cfg['reports_per_gateway']:,} "
         f"queued reports ({cfg['help_share']:.0%} help requests, {cfg['p1_share']:.0%} P1), "
         f"db {cfg['database']}, {cfg['cpus']} CPUs"
+        + (f", gateways at nice {cfg['gateway_nice']}" if cfg["gateway_nice"] else "")
+        + f", load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"drain: {d['backlog_acked']:,}/{d['backlog_messages']:,} acked in {d['drain_s']} s "

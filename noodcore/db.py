@@ -37,7 +37,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        tz = value.tzinfo
+        if tz is UTC:  # the common case (utcnow, values read back): no conversion
+            return value.replace(tzinfo=None)
+        if tz is None:
             raise ValueError("naive datetime given to a UTC column; use UTC-aware times")
         return value.astimezone(UTC).replace(tzinfo=None)
 
@@ -176,3 +179,26 @@ def fast_insert(
         flat = tuple(v for row in chunk for v in row)
         out.extend(tuple(r) for r in conn.exec_driver_sql(sql, flat))
     return out
+
+
+def fast_update(conn: sa.Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
+    """``UPDATE table SET c = ... WHERE key = ...`` for many rows in one ``executemany``,
+    with the column types' own bind processors as ``fast_insert`` does. Every row has the
+    same keys (``key`` among them); each row's ``key`` value picks the row it updates."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    cols = [c for c in rows[0] if c != key]
+    if any(len(r) != len(cols) + 1 for r in rows):
+        raise ValueError("fast_update: every row needs the same columns")
+    order = [*cols, key]
+    procs = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order]
+    values = [
+        tuple(v if p is None else p(v) for p, v in zip(procs, (r[c] for c in order), strict=True))
+        for r in rows
+    ]
+    prep = dialect.identifier_preparer
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sets = ", ".join(f"{prep.quote(c)} = {mark}" for c in cols)
+    sql = f"UPDATE {prep.format_table(table)} SET {sets} WHERE {prep.quote(key)} = {mark}"
+    conn.exec_driver_sql(sql, values)

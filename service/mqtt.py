@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 # How many unacked messages the broker may have in flight to us: large enough that the
 # ingest worker can fill a batch while the previous one commits.
 RECEIVE_MAXIMUM = 1000
+# How many of our own QoS 1 publishes (acks, ack batches, bulletins) may await the broker's
+# PUBACK. During a reconnect backlog the broker's PUBACKs reach us behind tens of thousands
+# of incoming reports in the same TCP stream, so each one takes seconds; a window of 200
+# held committed P1s' acks in paho's queue for up to 6 s (bench/backlog.py). Mosquitto
+# limits only QoS 2 by its receive maximum; the deployed max_inflight_messages is 1000.
+PUBLISH_WINDOW = 1000
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class MqttBridge:
             key_file=settings.mqtt_key_file,
             manual_ack=True,
         )
-        client.max_inflight_messages_set(200)
+        client.max_inflight_messages_set(PUBLISH_WINDOW)
         client.max_queued_messages_set(0)  # unbounded: acks must never be dropped locally
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.failover = BrokerFailover(settings.brokers)

@@ -38,7 +38,7 @@ from service.db import make_engine
 from service.facilities.directory import FacilityPublisher
 from service.facilities.ingest import record_facility_receipts, record_facility_reports
 from service.goods.updates import record_goods
-from service.ingest import IngestWorker
+from service.ingest import IngestWorker, configure_gc
 from service.limits.flags import ThrottleRecorder
 from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import MqttBridge
@@ -126,6 +126,7 @@ class CpRuntime:
         engine = self.engine = make_engine(settings.database_url)
         postgres = engine.dialect.name == "postgresql"
         migrate_once(engine)
+        configure_gc()  # start-up is loaded: a reconnect backlog must not stop ingest for GC
         if cluster.ingest_shared and not postgres:
             log.warning("NOODNET_INGEST_SHARED ignored: SQLite has one ingest process")
         self.shared = cluster.ingest_shared and postgres and settings.mqtt_enabled

@@ -271,7 +271,13 @@ def _store_batch(
             new_ids = {mid for (mid,) in inserted}
         else:
             new_ids = set()
-        stored = _stored_at(conn, ids)
+        # When stored: known for rows already there and rows just inserted (their receive
+        # time); read only what neither covers (a concurrent writer's row, a conflict).
+        stored = dict(existing)
+        stored.update((m, unique[m].received_at) for m in new_ids)
+        unknown = [m for m in ids if m not in stored]
+        if unknown:
+            stored.update(_stored_at(conn, unknown))
         new_items = [unique[m] for m in ids if m in new_ids]
         at("store:nsp")
         _update_nsps(conn, new_items, presences, cp_id)

@@ -6,8 +6,7 @@ small module so the ingest worker imports only prometheus_client for them:
     with INGEST_BATCH_SECONDS.time():
         self._process(batch)
     ...
-    MESSAGES_RECEIVED.labels(kind=message.kind).inc()      # after validate_up
-    MESSAGES_RECEIVED.labels(kind="invalid").inc()         # in the InvalidMessage branch
+    MESSAGES_RECEIVED.labels(kind=kind).inc(n)   # per batch, after validation ("invalid")
 """
 
 from __future__ import annotations

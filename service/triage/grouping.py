@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from noodcore.db import fast_insert, table_of
+from noodcore.db import fast_insert, fast_update, table_of
 from schemas import HandlingState
 from service.gazetteer.importer import generation as gazetteer_generation
 from service.gazetteer.importer import load as load_gazetteer
@@ -1073,17 +1073,16 @@ class GroupingHook:
             for p in creating:
                 p.id = int(made[p.row["representative_message_id"]])
         key_to_id = {k: p.id for k, p in items.items()}
-        # Links made to items created in this same batch get their real id now.
+        # Links made to items created in this same batch get their real id now, in one
+        # statement for the batch (a reconnect backlog's P1s link to each other by hundreds).
+        fixed = []
         for p in creating:
             link = p.row.get("possible_duplicate_of")
             if link is not None and link in key_to_id and link != key_to_id[link]:
-                conn.execute(
-                    sa.update(ITEMS)
-                    .where(ITEMS.c.id == p.id)
-                    .values(possible_duplicate_of=key_to_id[link])
-                )
+                fixed.append({"id": p.id, "possible_duplicate_of": key_to_id[link]})
                 if p.audit:
                     p.audit["details"]["possible_duplicate_of"] = key_to_id[link]
+        fast_update(conn, ITEMS, "id", fixed)
         link_rows = []
         for newer, older in sorted(links.items()):
             link_row: dict[str, Any] | None = items[newer].row if newer in items else None
@@ -1116,25 +1115,17 @@ class GroupingHook:
                     for a, p in zip(resources, res_items, strict=True)
                 ],
             )
-        # Existing items: only the aggregates that changed, one statement per set of changed
-        # columns (most reports only move last_seen and report_count).
-        changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        # Existing items whose aggregates changed: one statement for all of them, every
+        # aggregate column (the unchanged ones as read under the lock, see _verify). One
+        # statement per set of changed columns made up to a dozen round trips per batch.
+        changes = []
         for p in items.values():
             if p.key != p.id:
                 continue
             before = p.before or {}
-            changed = tuple(c for c in _UPDATABLE if p.row[c] != before.get(c))
-            if changed:
-                changes.setdefault(changed, []).append(
-                    {"_id": p.id, **{c: p.row[c] for c in changed}}
-                )
-        for columns, rows in sorted(changes.items()):
-            conn.execute(
-                sa.update(ITEMS)
-                .where(ITEMS.c.id == sa.bindparam("_id"))
-                .values({c: sa.bindparam(c) for c in columns}),
-                rows,
-            )
+            if any(p.row[c] != before.get(c) for c in _UPDATABLE):
+                changes.append({"id": p.id, **{c: p.row[c] for c in _UPDATABLE}})
+        fast_update(conn, ITEMS, "id", changes)
         audits = [
             {
                 "item_id": p.id,
@@ -1149,8 +1140,7 @@ class GroupingHook:
             for p in creating
             if p.audit is not None
         ]
-        if audits:
-            conn.execute(sa.insert(AUDIT), audits)
+        fast_insert(conn, AUDIT, audits)
         # A report joining an incident the CP already handles learns its state at once.
         for f, k, joined, _ in placed:
             state = items[k].row["state"]

@@ -1,0 +1,61 @@
+"""noodcore.db.fast_insert / fast_update: what they write reads back as SQLAlchemy's own
+statements would have written it (UTC datetimes, JSON, NULLs), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from noodcore.db import UTCDateTime, fast_insert, fast_update, make_engine
+
+META = sa.MetaData()
+ITEMS = sa.Table(
+    "fast_item",
+    META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(40)),
+    sa.Column("seen", UTCDateTime()),
+    sa.Column("tags", sa.JSON),
+    sa.Column("count", sa.Integer),
+)
+
+
+def test_fast_insert_then_update_reads_back(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        META.create_all(engine)
+        t0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+        plus_one = timezone(timedelta(hours=1))
+        with engine.begin() as conn:
+            got = fast_insert(
+                conn,
+                ITEMS,
+                [
+                    {"name": "a", "seen": t0, "tags": ["x"], "count": 1},
+                    {"name": "b", "seen": t0, "tags": [], "count": 2},
+                    {"name": "c", "seen": None, "tags": None, "count": None},
+                ],
+                returning=("id", "name"),
+            )
+            ids = {name: i for i, name in got}
+            fast_update(
+                conn,
+                ITEMS,
+                "id",
+                [
+                    # An aware datetime in another zone is stored as the same instant.
+                    {"id": ids["a"], "seen": t0.astimezone(plus_one), "tags": ["x", "y"]},
+                    {"id": ids["c"], "seen": t0 + timedelta(seconds=1), "tags": {"k": 1}},
+                ],
+            )
+            fast_update(conn, ITEMS, "id", [])  # nothing to do is no statement
+        with engine.connect() as conn:
+            rows = {r.name: r for r in conn.execute(sa.select(ITEMS))}
+        assert rows["a"].seen == t0 and rows["a"].seen.tzinfo is UTC
+        assert rows["a"].tags == ["x", "y"] and rows["a"].count == 1
+        assert rows["b"].seen == t0 and rows["b"].tags == [] and rows["b"].count == 2
+        assert rows["c"].seen == t0 + timedelta(seconds=1) and rows["c"].tags == {"k": 1}
+        assert rows["c"].count is None
+    finally:
+        engine.dispose()
