@@ -478,15 +478,15 @@ def cost(url: str | None, workdir: Path, n_pad: int, n_measure: int, rounds: int
 
 
 def _ingest_rate(messages: int, database_url: str | None, grouping: bool) -> float:
+    phase = "cp_on" if grouping else "cp_off"
     cmd = [
         sys.executable,
         str(ROOT / "bench" / "ingest.py"),
         "--messages",
         str(messages),
-        "--skip-raw",
+        "--phases",
+        phase,
         "--json",
-        "--cp-env",
-        f"NOODNET_TRIAGE_GROUPING={'true' if grouping else 'false'}",
         # The CP holds its region's gazetteer, as a real one does (grouping reads it).
         "--cp-env",
         f"NOODNET_TRIAGE_GAZETTEER_DIR={DEMO_REGION}",
@@ -497,7 +497,7 @@ def _ingest_rate(messages: int, database_url: str | None, grouping: bool) -> flo
     report = json.loads(out.stdout)
     if not report.get("ok"):
         raise RuntimeError(f"bench/ingest.py failed: {report.get('error') or out.stderr[-2000:]}")
-    return float(report["cp"]["rate_msg_s"])
+    return float(report[phase]["rate_msg_s"])
 
 
 def backbone(messages: int, database_url: str | None, rounds: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ one concept; two texts contradict each other only on clear evidence (no related 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -1121,21 +1122,46 @@ def _similarity(a: str, b: str, fuzzy: float) -> float:
     return fuzzy
 
 
+# Scores of text pairs already compared: (a, b) -> text_similarity(a, b). A pure function of
+# the two texts, so a cached score is the score. Reports repeat texts (a forwarded rumour, a
+# volunteer's copy-paste, the same words from the next neighbour) and every new report is
+# compared with the same candidates as the one before it: most pairs come back. Bounded:
+# emptied when full (cheaper than LRU bookkeeping per lookup; it refills in a batch or two).
+_PAIR_SCORES: dict[tuple[str, str], float] = {}
+_PAIR_SCORES_MAX = 100_000
+_PAIR_LOCK = threading.Lock()
+
+
 def text_similarities(a: str, others: list[str]) -> list[float]:
     """``text_similarity(a, o)`` for every ``o`` in ``others``, the fuzzy part in one call
     each (the loop runs in C). Each distinct text is scored once: an item's reports often
-    repeat one text (a forwarded rumour, a volunteer's copy-paste)."""
+    repeat one text (a forwarded rumour, a volunteer's copy-paste); a pair scored before
+    comes from ``_PAIR_SCORES``."""
     if not others:
         return []
     if not a:
         return [0.0] * len(others)
-    distinct = list(dict.fromkeys(others))
-    sets = process.extract(a, distinct, scorer=fuzz.token_set_ratio, limit=None)
-    sorts = process.extract(a, distinct, scorer=fuzz.token_sort_ratio, limit=None)
-    fuzzy = [0.0] * len(distinct)
-    for _, score, i in sets:
-        fuzzy[i] += score / 200
-    for _, score, i in sorts:
-        fuzzy[i] += score / 200
-    by_text = {b: _similarity(a, b, f) for b, f in zip(distinct, fuzzy, strict=True)}
+    cached = _PAIR_SCORES.get
+    by_text: dict[str, float] = {}
+    missing: list[str] = []
+    for b in dict.fromkeys(others):
+        score = cached((a, b))
+        if score is None:
+            missing.append(b)
+        else:
+            by_text[b] = score
+    if missing:
+        sets = process.extract(a, missing, scorer=fuzz.token_set_ratio, limit=None)
+        sorts = process.extract(a, missing, scorer=fuzz.token_sort_ratio, limit=None)
+        fuzzy = [0.0] * len(missing)
+        for _, score, i in sets:
+            fuzzy[i] += score / 200
+        for _, score, i in sorts:
+            fuzzy[i] += score / 200
+        new = {b: _similarity(a, b, f) for b, f in zip(missing, fuzzy, strict=True)}
+        by_text.update(new)
+        with _PAIR_LOCK:
+            if len(_PAIR_SCORES) + len(new) > _PAIR_SCORES_MAX:
+                _PAIR_SCORES.clear()
+            _PAIR_SCORES.update(((a, b), v) for b, v in new.items())
     return [by_text[o] for o in others]
