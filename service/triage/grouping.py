@@ -835,7 +835,8 @@ class GroupingHook:
         # in C). This loop runs for every candidate of every report: keep it lean.
         staged: list[tuple[int, Features, float | None]] = []
         other_flat: set[int] = set()
-        for c in pool:
+        # A report with coordinates and a street comes from both indexes: compare it once.
+        for c in {id(c): c for c in pool}.values():
             item_id = c.item_id
             if item_id is None or c.family not in families or abs(c.ts - t) > span:
                 continue

@@ -149,8 +149,8 @@ class RecentReports:
         return added
 
     def near(self, cells: Iterable[str], r: Features, families: Iterable[str]) -> list[Features]:
-        """Candidates for ``r`` of the given families (a report may appear twice: harmless,
-        matched twice)."""
+        """Candidates for ``r`` of the given families (a report may appear twice, from the
+        cell and from the street index: GroupingHook._best compares it once)."""
         out: list[Features] = []
         by_cell = self.by_cell_loose if numbered(r) else self.by_cell
         for index, keys in ((by_cell, cells), (self.by_bucket, lookup_keys(r, self.street_keys))):
