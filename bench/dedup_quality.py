@@ -578,10 +578,12 @@ def main() -> int:
         m = q["incidents+links"]
         return m["f1"] >= f1 and m["precision"] >= precision and q["p1_lost_own_place"] == 0
 
-    ok = all(met(q) for q in result["quality"]) and (
-        result["backbone"] is None or result["backbone"]["ratio_on_off"] >= 0.5
-    )
+    quality_ok = all(met(q) for q in result["quality"])
+    cost_ok = result["backbone"] is None or result["backbone"]["ratio_on_off"] >= 0.5
+    ok = quality_ok and cost_ok
     result["targets_met"] = ok
+    result["quality_targets_met"] = quality_ok
+    result["cost_target_met"] = cost_ok
     if args.json:
         print(json.dumps(result, indent=2))
         return 0 if ok else 1
@@ -632,7 +634,11 @@ def main() -> int:
                 f"off {pair['off']:8.1f} msg/s   ratio {pair['ratio']:.3f}"
             )
         print(f"  median ratio {b['ratio_on_off']:.3f} (target >= 0.5)")
-    print("targets met" if ok else "TARGETS MISSED")
+    print(
+        "quality targets: " + ("met" if quality_ok else "MISSED")
+        + ("" if result["backbone"] is None else
+           "; cost target (on / off >= 0.5): " + ("met" if cost_ok else "MISSED"))
+    )  # fmt: skip
     return 0 if ok else 1
 
 
