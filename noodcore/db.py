@@ -172,6 +172,20 @@ def fast_insert(
         return []
     tail += " RETURNING " + ", ".join(prep.quote(c) for c in returning)
     out: list[tuple[Any, ...]] = []
+    if dialect.name == "postgresql":
+        # psycopg's executemany with returning: one short statement (its parsed form is
+        # cached; a multi-row VALUES statement is parsed again in Python on every call,
+        # which was an eighth of the ingest thread on PostgreSQL), sent in pipeline mode.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(head + one + tail, values, returning=True)
+            while True:
+                out.extend(tuple(r) for r in cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        finally:
+            cursor.close()
+        return out
     per = max(1, _MAX_PARAMS // len(cols))
     for start in range(0, len(values), per):
         chunk = values[start : start + per]

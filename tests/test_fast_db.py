@@ -59,3 +59,40 @@ def test_fast_insert_then_update_reads_back(database_url: str) -> None:
         assert rows["c"].count is None
     finally:
         engine.dispose()
+
+
+KEYED = sa.Table(
+    "fast_keyed",
+    META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(40), unique=True),
+    sa.Column("n", sa.Integer),
+)
+
+
+def test_fast_insert_on_conflict_returns_only_the_rows_it_inserted(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        META.create_all(engine)
+        with engine.begin() as conn:
+            first = fast_insert(
+                conn,
+                KEYED,
+                [{"key": "a", "n": 1}, {"key": "b", "n": 2}],
+                on_conflict_do_nothing="key",
+                returning=("key",),
+            )
+            again = fast_insert(
+                conn,
+                KEYED,
+                [{"key": "b", "n": 20}, {"key": "c", "n": 3}, {"key": "a", "n": 10}],
+                on_conflict_do_nothing="key",
+                returning=("key",),
+            )
+        assert sorted(k for (k,) in first) == ["a", "b"]
+        assert [k for (k,) in again] == ["c"]  # the existing keys are neither written nor returned
+        with engine.connect() as conn:
+            rows = dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all())
+        assert rows == {"a": 1, "b": 2, "c": 3}
+    finally:
+        engine.dispose()
