@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 
 from bench.ingest import POSTGRES_URL, database, make_body, pct  # noqa: E402
+from gateway.publisher import URGENT_HOLD_SECONDS  # noqa: E402
 from tests.support import Mosquitto, cp_process  # noqa: E402
 
 CP_ID = "cp-backlog"
@@ -88,7 +89,8 @@ WINDOW = 100  # rows handed to the MQTT client and not yet PUBACKed (gateway.pub
 class SimGateway:
     """One gateway as the CP and broker see it: its own MQTT 5 client and session, presence
     with the 'ack_batch' capability, QoS 1 publishes of gap-free seq with a PUBACK window of
-    ``WINDOW``, P1 rows first after the reconnect and a P1 made later ahead of what is left
+    ``WINDOW``, P1 rows first after the reconnect and a P1 made later ahead of what is left,
+    the rest held back until those P1s are acked or ``URGENT_HOLD_SECONDS`` passed
     (``gateway.publisher``'s P1-first pass), and its acks recorded as they arrive."""
 
     def __init__(self, nsp_id: str, port: int, bodies: list[Any]) -> None:
@@ -114,6 +116,10 @@ class SimGateway:
             (urgent if p1 else rest).append((mid, kind, payload))
         self.queue = urgent + rest  # sent in this order; live P1s jump to the front
         self.live: list[tuple[str, str, bytes]] = []
+        # P1s handed out and not yet acked, and until when the rest waits for them
+        # (gateway.publisher.URGENT_HOLD_SECONDS).
+        self.urgent_open: set[str] = set()
+        self.hold_until = 0.0
         self.client: Any = None
 
     def _make(self, kind: str, body: dict[str, Any]) -> tuple[str, bytes]:
@@ -169,6 +175,7 @@ class SimGateway:
         with self.lock:
             for item in items:
                 mid = item["ref_message_id"]
+                self.urgent_open.discard(mid)
                 if mid not in self.acked:
                     self.acked[mid] = now
                     self.cp_received[mid] = (
@@ -182,12 +189,20 @@ class SimGateway:
             with self.lock:
                 if self.inflight >= WINDOW:
                     return sent
+                now = time.perf_counter()
                 if self.live:
-                    _, kind, payload = self.live.pop(0)
+                    mid, kind, payload = self.live.pop(0)
+                    urgent = True
                 elif self.queue:
-                    _, kind, payload = self.queue.pop(0)
+                    urgent = self.kind_of.get(self.queue[0][0]) == "p1"
+                    if not urgent and self.urgent_open and now < self.hold_until:
+                        return sent  # the rest waits for the P1s' ack, as the gateway does
+                    mid, kind, payload = self.queue.pop(0)
                 else:
                     return sent
+                if urgent:
+                    self.urgent_open.add(mid)
+                    self.hold_until = now + URGENT_HOLD_SECONDS
                 self.inflight += 1
             self.client.publish(self.topics.up(CP_ID, self.nsp_id, kind), payload, qos=1)
             sent += 1

@@ -43,6 +43,10 @@ WINDOW = 100
 RESEND_MAX_INTERVAL = 900.0
 # A PUBACK that arrives before publish() returned its mid is parked this long.
 _EARLY_PUBACK_SECONDS = 10.0
+# After a P1 goes out, the rest of the outbox waits this long at most for the CP's ack of
+# the P1s (see _sweep): after a reconnect the whole region's P1s reach a CP that is not yet
+# buried under everyone's backlog. Short: a CP that does not answer delays the rest by this.
+URGENT_HOLD_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class Publisher:
         # Sender-thread only: how far this connection's first pass has got.
         self._pass_connection = 0
         self._cursor = 0
+        self._hold_until = 0.0  # time.monotonic(): see URGENT_HOLD_SECONDS
         self._tick = min(max(settings.resend_after_seconds / 4, 0.05), 5.0)
         self.sender = _Sender(self)
         self._status_topic = topics.status(settings.cp_id, settings.nsp_id)
@@ -379,6 +384,8 @@ class Publisher:
             # Not acked: the broker redelivers it on the next connection.
             log.exception("could not process downward message on %s", message.topic)
             return
+        if time.monotonic() < self._hold_until:
+            self.sender.wake()  # an ack may have released the rows held behind a P1
         try:
             client.ack(message.mid, message.qos)
         except Exception:
@@ -405,7 +412,8 @@ class Publisher:
             # P1s first: after a reconnect ahead of the backlog, and a P1 made while a
             # backlog drains goes out now instead of behind it. Each row still goes once per
             # connection; seq numbers are unchanged (the CP handles order and gaps).
-            for entry in self.outbox.pending_urgent(limit=budget) if budget > 0 else []:
+            urgent = self.outbox.pending_urgent(limit=budget) if budget > 0 else []
+            for entry in urgent:
                 if entry.message_id in busy or self._published_on(entry.message_id, connection):
                     continue
                 outcome = self.sender.items.run(
@@ -417,9 +425,15 @@ class Publisher:
                 if not accepted:
                     return
                 sent.append(entry.message_id)
+                self._hold_until = time.monotonic() + URGENT_HOLD_SECONDS
                 budget -= 1
                 if not link_up:
                     return
+            if urgent and time.monotonic() < self._hold_until:
+                # The rest waits for the P1s' ack (the ack wakes this sweep), for at most
+                # URGENT_HOLD_SECONDS: a CP that is handed only P1s stores and acks them at
+                # once, one that is handed every NSP's backlog with them is slowed by it.
+                return
             while budget > 0:
                 batch = self.outbox.pending(limit=budget, after_seq=self._cursor)
                 if not batch:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateway import publisher
 from gateway.api import create_app
 from gateway.settings import GatewaySettings
 from schemas import AckMessage, Presence, new_message_id, parse_up, topics
@@ -209,6 +211,62 @@ def test_reports_taken_during_an_outage_go_out_in_order(
     for _, m in cp.ups():
         cp.ack(m.message_id, m.seq, datetime.now(UTC))
     wait_until(lambda: gw.get("/api/v1/link").json()["pending_count"] == 0, 10, what="acked")
+
+
+def test_after_an_outage_p1s_go_first_and_the_rest_waits_for_their_ack(
+    mosquitto: Mosquitto,
+    fake_cp_factory: Callable[[int], FakeCp],
+    gateway_factory: Callable[..., TestClient],
+) -> None:
+    """After a reconnect the P1s go out ahead of the backlog, and the backlog waits for the
+    CP's ack of them (at most URGENT_HOLD_SECONDS): a CP that gets the whole region's P1s
+    before anyone's backlog stores them at once (bench/backlog.py)."""
+    cp = fake_cp_factory(mosquitto.port)
+    gw = gateway_factory(mqtt_port=mosquitto.port, resend_after_seconds=30)
+    wait_until(lambda: connected(gw), 10, what="gateway connected")
+    assert gw.post("/api/v1/link/cut").json()["cut"] is True
+    wait_until(lambda: not connected(gw), 10, what="link cut")
+    routine = [gw.post("/api/v1/reports", json=help_request(i)).json() for i in range(3)]
+    urgent = help_request(9)
+    urgent["body"]["urgency"] = "P1"
+    p1 = gw.post("/api/v1/reports", json=urgent).json()
+
+    gw.post("/api/v1/link/restore")
+    [(_, first)] = wait_until(lambda: cp.ups("help_request"), 10, what="the P1 arrives")
+    assert first.message_id == p1["message_id"] and first.seq == 4  # ahead of seq 1-3
+    acked_at = time.monotonic()
+    cp.ack(first.message_id, first.seq, datetime.now(UTC))
+    wait_until(lambda: len(cp.ups("help_request")) == 4, 10, what="the rest after the ack")
+    assert [m.seq for _, m in cp.ups("help_request")] == [4, 1, 2, 3]
+    # The ack released them, not the hold's time-out.
+    assert time.monotonic() - acked_at < publisher.URGENT_HOLD_SECONDS
+    assert report(gw, p1["message_id"])["state"] == "stored"
+    assert all(report(gw, r["message_id"])["state"] == "sent" for r in routine)
+
+
+def test_without_the_p1s_ack_the_rest_goes_after_the_hold(
+    mosquitto: Mosquitto,
+    fake_cp_factory: Callable[[int], FakeCp],
+    gateway_factory: Callable[..., TestClient],
+) -> None:
+    """A CP that does not ack the P1 delays the rest by URGENT_HOLD_SECONDS, no more."""
+    cp = fake_cp_factory(mosquitto.port)
+    gw = gateway_factory(mqtt_port=mosquitto.port, resend_after_seconds=30)
+    wait_until(lambda: connected(gw), 10, what="gateway connected")
+    gw.post("/api/v1/link/cut")
+    wait_until(lambda: not connected(gw), 10, what="link cut")
+    gw.post("/api/v1/reports", json=help_request(1))
+    urgent = help_request(2)
+    urgent["body"]["urgency"] = "P1"
+    gw.post("/api/v1/reports", json=urgent)
+
+    gw.post("/api/v1/link/restore")
+    wait_until(lambda: cp.ups("help_request"), 10, what="the P1 arrives")
+    p1_seen = time.monotonic()
+    wait_until(lambda: len(cp.ups("help_request")) == 2, 15, what="the rest after the hold")
+    held = time.monotonic() - p1_seen
+    assert [m.seq for _, m in cp.ups("help_request")] == [2, 1]
+    assert publisher.URGENT_HOLD_SECONDS - 0.5 <= held < publisher.URGENT_HOLD_SECONDS + 5
 
 
 def test_unconfirmed_report_is_resent_with_identical_bytes(
