@@ -126,6 +126,18 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 _MAX_PARAMS = 30_000
 
 
+def _bound(
+    dialect: sa.Dialect, table: sa.Table, cols: list[str], rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Each row's values for ``cols`` in that order, through the column types' own bind
+    processors (what ``conn.execute`` would send, without its per-value machinery)."""
+    procs = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in cols]
+    return [
+        tuple(v if p is None else p(v) for p, v in zip(procs, (r[c] for c in cols), strict=True))
+        for r in rows
+    ]
+
+
 def fast_insert(
     conn: sa.Connection,
     table: sa.Table,
@@ -150,14 +162,7 @@ def fast_insert(
     cols = list(rows[0])
     if any(len(r) != len(cols) for r in rows):
         raise ValueError("fast_insert: every row needs the same columns")
-    procs = []
-    for name in cols:
-        type_ = table.c[name].type
-        procs.append(type_.dialect_impl(dialect).bind_processor(dialect))
-    values = [
-        tuple(v if p is None else p(v) for p, v in zip(procs, (r[c] for c in cols), strict=True))
-        for r in rows
-    ]
+    values = _bound(dialect, table, cols, rows)
     prep = dialect.identifier_preparer
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     head = (
@@ -205,12 +210,7 @@ def fast_update(conn: sa.Connection, table: sa.Table, key: str, rows: list[dict[
     cols = [c for c in rows[0] if c != key]
     if any(len(r) != len(cols) + 1 for r in rows):
         raise ValueError("fast_update: every row needs the same columns")
-    order = [*cols, key]
-    procs = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order]
-    values = [
-        tuple(v if p is None else p(v) for p, v in zip(procs, (r[c] for c in order), strict=True))
-        for r in rows
-    ]
+    values = _bound(dialect, table, [*cols, key], rows)
     prep = dialect.identifier_preparer
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sets = ", ".join(f"{prep.quote(c)} = {mark}" for c in cols)
