@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 
 from bench.ingest import POSTGRES_URL, database, make_body, pct  # noqa: E402
-from gateway.publisher import URGENT_HOLD_SECONDS  # noqa: E402
+from gateway.publisher import MAX_AWAITING_ACK, URGENT_HOLD_SECONDS  # noqa: E402
 from tests.support import Mosquitto, cp_process  # noqa: E402
 
 CP_ID = "cp-backlog"
@@ -91,9 +91,13 @@ class SimGateway:
     with the 'ack_batch' capability, QoS 1 publishes of gap-free seq with a PUBACK window of
     ``WINDOW``, P1 rows first after the reconnect and a P1 made later ahead of what is left,
     the rest held back until those P1s are acked or ``URGENT_HOLD_SECONDS`` passed
-    (``gateway.publisher``'s P1-first pass), and its acks recorded as they arrive."""
+    (``gateway.publisher``'s P1-first pass), other rows only while fewer than
+    ``max_awaiting`` sent rows await the CP's ack (``MAX_AWAITING_ACK``; 0 = no bound), and
+    its acks recorded as they arrive."""
 
-    def __init__(self, nsp_id: str, port: int, bodies: list[Any]) -> None:
+    def __init__(
+        self, nsp_id: str, port: int, bodies: list[Any], max_awaiting: int = MAX_AWAITING_ACK
+    ) -> None:
         from schemas import make_up, topics
 
         self.nsp_id = nsp_id
@@ -120,6 +124,8 @@ class SimGateway:
         # (gateway.publisher.URGENT_HOLD_SECONDS).
         self.urgent_open: set[str] = set()
         self.hold_until = 0.0
+        self.max_awaiting = max_awaiting
+        self.awaiting: set[str] = set()  # sent, not acked by the CP yet
         self.client: Any = None
 
     def _make(self, kind: str, body: dict[str, Any]) -> tuple[str, bytes]:
@@ -176,6 +182,7 @@ class SimGateway:
             for item in items:
                 mid = item["ref_message_id"]
                 self.urgent_open.discard(mid)
+                self.awaiting.discard(mid)
                 if mid not in self.acked:
                     self.acked[mid] = now
                     self.cp_received[mid] = (
@@ -197,6 +204,8 @@ class SimGateway:
                     urgent = self.kind_of.get(self.queue[0][0]) == "p1"
                     if not urgent and self.urgent_open and now < self.hold_until:
                         return sent  # the rest waits for the P1s' ack, as the gateway does
+                    if not urgent and 0 < self.max_awaiting <= len(self.awaiting):
+                        return sent  # flow control: wait for the CP's acks
                     mid, kind, payload = self.queue.pop(0)
                 else:
                     return sent
@@ -204,6 +213,7 @@ class SimGateway:
                     self.urgent_open.add(mid)
                     self.hold_until = now + URGENT_HOLD_SECONDS
                 self.inflight += 1
+                self.awaiting.add(mid)
             self.client.publish(self.topics.up(CP_ID, self.nsp_id, kind), payload, qos=1)
             sent += 1
 
@@ -233,7 +243,7 @@ def gateway_group(
     try:
         for nsp_id in nsp_ids:
             bodies = backlog_bodies(rng, args.reports, args.help_share, args.p1_share)
-            gateways.append(SimGateway(nsp_id, port, bodies))
+            gateways.append(SimGateway(nsp_id, port, bodies, args.max_awaiting_ack))
         for g in gateways:
             g.connect()
     except Exception as exc:
@@ -377,6 +387,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run the simulated gateways at this nice level: in production they are 50 other "
         "machines, here they take the CP's two cores (0: same priority as the CP)",
     )
+    p.add_argument(
+        "--max-awaiting-ack",
+        type=int,
+        default=MAX_AWAITING_ACK,
+        help="each gateway sends other rows only while fewer than this many sent rows await "
+        "the CP's ack (gateway.publisher.MAX_AWAITING_ACK); 0: no bound, as before",
+    )
     p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--database-url", default=None, help="overrides --db")
     p.add_argument("--timeout", type=float, default=1200, help="seconds allowed for the drain")
@@ -413,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
             "database": "postgres" if args.database_url else "sqlite",
             "cpus": os.cpu_count(),
             "gateway_nice": args.gateway_nice,
+            "max_awaiting_ack": args.max_awaiting_ack,
         }
     }
     ok = False
@@ -542,6 +560,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"queued reports ({cfg['help_share']:.0%} help requests, {cfg['p1_share']:.0%} P1), "
         f"db {cfg['database']}, {cfg['cpus']} CPUs"
         + (f", gateways at nice {cfg['gateway_nice']}" if cfg["gateway_nice"] else "")
+        + f", at most {cfg.get('max_awaiting_ack') or 'unbounded'} rows awaiting ack per gateway"
         + f", load average {os.getloadavg()[0]:.1f}"
     )
     print(

@@ -64,6 +64,12 @@ class DownHandler:
         self.rejected_count = 0
         # Set by the runtime: the publisher's rescan, after a CP resend request re-queued rows.
         self.on_requeue: Callable[[], None] | None = None
+        # Set by the runtime: the publisher's flow control, told which rows the CP acked.
+        self.on_acked: Callable[[list[str]], None] | None = None
+
+    def _acked(self, message_ids: list[str]) -> None:
+        if self.on_acked is not None:
+            self.on_acked(message_ids)
 
     def handle(self, topic: str, payload: bytes) -> DownOutcome:
         """Process one downward message. Database errors propagate (the caller must not ack)."""
@@ -95,6 +101,7 @@ class DownHandler:
             return self._reject(topic, payload, f"nsp_id {message.nsp_id!r} is not this NSP")
         if isinstance(message, AckMessage):
             ack_outcome = self.outbox.apply_ack(message)
+            self._acked([message.body.ref_message_id])
             if ack_outcome == AckOutcome.UNKNOWN:
                 return self._reject(topic, payload, "ack for a message this gateway never sent")
             changed = ack_outcome in (AckOutcome.STORED, AckOutcome.UPDATED)
@@ -105,6 +112,7 @@ class DownHandler:
             return DownOutcome.APPLIED if stored == StoreOutcome.NEW else DownOutcome.IGNORED
         if isinstance(message, AckBatchMessage):
             outcomes = self.outbox.apply_ack_batch(message)
+            self._acked([a.ref_message_id for a in message.body.acks])
             unknown = sum(o == AckOutcome.UNKNOWN for o in outcomes)
             if unknown == len(outcomes):
                 return self._reject(

@@ -39,6 +39,15 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 # Rows handed to paho and not yet PUBACKed; bounds memory during a large backlog.
 WINDOW = 100
+# Rows sent on this connection that the CP has not acked yet (stored, or refused), beyond
+# which the seq-order pass waits for acks: flow control against the CP, not the broker.
+# Without it a reconnecting gateway hands its whole outbox to the broker at once (the broker
+# PUBACKs in microseconds), the broker's queue to the CP holds every NSP's backlog in
+# arrival order, and a P1 made during the drain waits behind all of it: 20 s in
+# bench/backlog.py with 50 NSPs x 2,000 rows. With the bound the broker holds at most
+# NSPs x MAX_AWAITING_ACK rows for the CP, and the CP (which reorders what it has received,
+# P1 first) sees a new P1 after that many at most. P1 rows are not held by it (WINDOW only).
+MAX_AWAITING_ACK = 50
 # Longest wait between resends of a row on one connection (see _resend_interval).
 RESEND_MAX_INTERVAL = 900.0
 # A PUBACK that arrives before publish() returned its mid is parked this long.
@@ -91,6 +100,7 @@ class Publisher:
         self.refused_count = 0
         self._in_flight: dict[int, str] = {}  # paho mid -> message_id
         self._early: dict[int, tuple[ReasonCode, float]] = {}
+        # Rows handed to paho on a connection and not acked by the CP yet (see acked()).
         self._published: dict[str, _Published] = {}
         self._presence_mid: int | None = None
         self._link_cut = False  # cut on purpose (exercise), see cut_link
@@ -176,6 +186,14 @@ class Publisher:
 
     def wake(self) -> None:
         """Make the sender look at the outbox now (called after every enqueue)."""
+        self.sender.wake()
+
+    def acked(self, message_ids: list[str]) -> None:
+        """The CP acked these rows (the down handler calls this): they no longer count
+        against ``MAX_AWAITING_ACK`` and need no resend, so the sender may go on."""
+        with self._state:
+            for message_id in message_ids:
+                self._published.pop(message_id, None)
         self.sender.wake()
 
     def start(self) -> None:
@@ -407,6 +425,10 @@ class Publisher:
                 # Timers of the old connection are void; what paho still holds keeps its own.
                 self._published = {k: v for k, v in self._published.items() if k in busy}
         budget = WINDOW - len(busy)
+        with self._state:
+            awaiting = sum(1 for p in self._published.values() if p.connection == connection)
+        # New rows in seq order only up to MAX_AWAITING_ACK; P1s and resends are not held.
+        credit = MAX_AWAITING_ACK - awaiting
         sent: list[str] = []
         try:
             # P1s first: after a reconnect ahead of the backlog, and a P1 made while a
@@ -434,8 +456,8 @@ class Publisher:
                 # URGENT_HOLD_SECONDS: a CP that is handed only P1s stores and acks them at
                 # once, one that is handed every NSP's backlog with them is slowed by it.
                 return
-            while budget > 0:
-                batch = self.outbox.pending(limit=budget, after_seq=self._cursor)
+            while budget > 0 and credit > 0:
+                batch = self.outbox.pending(limit=min(budget, credit), after_seq=self._cursor)
                 if not batch:
                     break
                 for entry in batch:
@@ -456,6 +478,7 @@ class Publisher:
                     self._cursor = entry.seq
                     sent.append(entry.message_id)
                     budget -= 1
+                    credit -= 1
                     if not link_up:
                         return
             if budget > 0:

@@ -56,6 +56,7 @@ class GatewayRuntime:
         )
         publisher = Publisher(settings, outbox, down_handler)
         down_handler.on_requeue = publisher.rescan
+        down_handler.on_acked = publisher.acked
         heartbeat = Heartbeat(outbox, settings.heartbeat_seconds)
         return cls(
             settings, outbox, inbox, down_handler, publisher, heartbeat, facilities, aid, goods

@@ -269,6 +269,60 @@ def test_without_the_p1s_ack_the_rest_goes_after_the_hold(
     assert publisher.URGENT_HOLD_SECONDS - 0.5 <= held < publisher.URGENT_HOLD_SECONDS + 5
 
 
+def test_rows_beyond_max_awaiting_ack_wait_for_the_cps_acks(
+    mosquitto: Mosquitto,
+    fake_cp_factory: Callable[[int], FakeCp],
+    gateway_factory: Callable[..., TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backlog goes out MAX_AWAITING_ACK rows ahead of the CP's acks, not all at once into
+    the broker's queue; a P1 is not held by the bound. The broker delivers one connection's
+    publishes in order, so when a P1 sent later arrives, every row sent before it has too."""
+    monkeypatch.setattr(publisher, "MAX_AWAITING_ACK", 5)
+    cp = fake_cp_factory(mosquitto.port)
+    gw = gateway_factory(mqtt_port=mosquitto.port, resend_after_seconds=60)
+    wait_until(lambda: connected(gw), 10, what="gateway connected")
+    gw.post("/api/v1/link/cut")
+    wait_until(lambda: not connected(gw), 10, what="link cut")
+    for i in range(12):
+        gw.post("/api/v1/reports", json=help_request(i))
+    gw.post("/api/v1/link/restore")
+
+    def routine() -> list[Any]:
+        return [m for _, m in cp.ups("help_request") if m.body.urgency != "P1"]
+
+    def p1_after(n: int) -> Any:
+        urgent = help_request(100 + n)
+        urgent["body"]["urgency"] = "P1"
+        mid = gw.post("/api/v1/reports", json=urgent).json()["message_id"]
+        wait_until(
+            lambda: any(m.message_id == mid for _, m in cp.ups("help_request")),
+            10,
+            what="the P1, past the bound",
+        )
+        for _, m in cp.ups("help_request"):
+            if m.message_id == mid:
+                cp.ack(m.message_id, m.seq, datetime.now(UTC))  # ends its hold
+
+    wait_until(lambda: len(routine()) >= 5, 10, what="the first rows")
+    p1_after(1)
+    assert [m.seq for m in routine()] == [1, 2, 3, 4, 5]  # and no more
+
+    for m in routine()[:2]:
+        cp.ack(m.message_id, m.seq, datetime.now(UTC))
+    wait_until(lambda: len(routine()) >= 7, 10, what="two more rows after two acks")
+    p1_after(2)
+    assert [m.seq for m in routine()] == [1, 2, 3, 4, 5, 6, 7]
+
+    def ack_all() -> bool:
+        for m in routine():
+            cp.ack(m.message_id, m.seq, datetime.now(UTC))
+        return gw.get("/api/v1/link").json()["pending_count"] == 0
+
+    wait_until(ack_all, 20, what="the rest, as acks come")
+    assert sorted({m.seq for m in routine()}) == list(range(1, 13))
+
+
 def test_unconfirmed_report_is_resent_with_identical_bytes(
     mosquitto: Mosquitto,
     fake_cp_factory: Callable[[int], FakeCp],
