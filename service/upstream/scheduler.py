@@ -1,5 +1,15 @@
 """The timer of the upward path (CP role): owed summaries, scheduled summaries, and the watch
-for NSPs going silent."""
+for NSPs going silent.
+
+A summary is built from the whole store (counts, open items, the information topics), so
+its cost grows with the store, and during a reconnect backlog a change is owed after every
+ingest batch. Owed summaries therefore also keep to a CPU budget: after one that took ``c``
+seconds of this thread's CPU, the next owed one waits at least ``c / SUMMARY_CPU_SHARE``.
+Without it, summaries every ``summary_min_interval_seconds`` took a sixth of the CP's CPU
+while a backlog drained (bench/ingest.py, py-spy), CPU the ingest worker needs to store and
+ack P1s. Scheduled summaries and the watch are not affected; the crisis room sees the burst
+a few seconds later, never less than every ``min_interval``.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +20,20 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 
 from noodcore.worker import Worker
-from schemas.upstream import SummaryTrigger
+from schemas.upstream import Summary, SummaryTrigger
 from service.upstream.changes import UpstreamChanges
 from service.upstream.node import summary_due
 
 log = logging.getLogger(__name__)
+
+# At most this share of one core goes to owed summaries (see the module docstring).
+SUMMARY_CPU_SHARE = 0.05
+
+
+def owed_gap(min_interval: float, last_cost: float) -> float:
+    """Seconds between two owed summaries: the configured minimum, or longer when the last
+    one's CPU cost would otherwise exceed ``SUMMARY_CPU_SHARE`` of a core."""
+    return max(min_interval, last_cost / SUMMARY_CPU_SHARE)
 
 
 class SummaryScheduler(Worker):
@@ -38,6 +57,7 @@ class SummaryScheduler(Worker):
         self._last_summary = time.monotonic()
         self._next_scheduled = time.monotonic() + interval_seconds
         self._next_watch = 0.0
+        self._last_cost = 0.0  # CPU seconds of the last summary
 
     def start(self) -> None:
         """Start the timer; the caller has just made the startup summary."""
@@ -49,6 +69,13 @@ class SummaryScheduler(Worker):
         """A change was committed: a summary may be owed."""
         super().wake()
 
+    def _produce(self, triggers: list[SummaryTrigger]) -> Summary | None:
+        cpu = time.thread_time()
+        try:
+            return self.changes.produce(self.engine, triggers)
+        finally:
+            self._last_cost = time.thread_time() - cpu
+
     def step(self) -> float:
         """One round; returns how long to sleep unless woken."""
         now = time.monotonic()
@@ -59,12 +86,14 @@ class SummaryScheduler(Worker):
         now = time.monotonic()
         made = None
         if self.interval > 0 and now >= self._next_scheduled:
-            made = self.changes.produce(self.engine, [SummaryTrigger.SCHEDULE])
+            made = self._produce([SummaryTrigger.SCHEDULE])
         elif summary_due(self.engine):
-            # During a burst, one summary per min interval carries all triggers since.
-            if now - self._last_summary < self.min_interval:
-                return self._last_summary + self.min_interval - now
-            made = self.changes.produce(self.engine)
+            # During a burst, one summary per min interval (or per CPU budget, the longer)
+            # carries all triggers since.
+            gap = owed_gap(self.min_interval, self._last_cost)
+            if now - self._last_summary < gap:
+                return self._last_summary + gap - now
+            made = self._produce([])
         if made is not None:
             self._last_summary = time.monotonic()
             self._next_scheduled = self._last_summary + self.interval if self.interval else 0

@@ -230,3 +230,15 @@ async def test_a_burst_of_p1s_makes_few_summaries_carrying_every_trigger(
     assert all("new_p1" in s["triggers"] for s in after_startup)
     p1_rows = (await c.get("/api/v1/upstream/outbox", params={"kind": "p1_item"})).json()
     assert len(p1_rows) == 10, "but every P1 item is queued at once"
+
+
+def test_owed_summaries_keep_to_their_cpu_budget() -> None:
+    """A cheap summary waits the configured minimum; an expensive one (a large store during
+    a reconnect backlog) spaces the next owed one so summaries take at most
+    SUMMARY_CPU_SHARE of a core."""
+    from service.upstream.scheduler import SUMMARY_CPU_SHARE, owed_gap
+
+    assert owed_gap(2.0, 0.01) == 2.0
+    assert owed_gap(0.0, 0.0) == 0.0
+    assert owed_gap(2.0, 0.3) == pytest.approx(0.3 / SUMMARY_CPU_SHARE)
+    assert 0.3 / owed_gap(2.0, 0.3) <= SUMMARY_CPU_SHARE + 1e-9
