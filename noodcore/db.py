@@ -126,16 +126,41 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 _MAX_PARAMS = 30_000
 
 
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """What ``UTCDateTime`` then SQLite's ``DATETIME`` bind processor make of ``value`` (naive
+    UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'), by ``isoformat`` in C instead of two Python layers
+    and a %-format: the two took a tenth of a P1 burst's grouping (py-spy). Byte-identical to
+    SQLAlchemy's text, which the ordering of timestamps in SQLite depends on (tested)."""
+    if value is None:
+        return None
+    tz = value.tzinfo
+    if tz is not UTC:
+        if tz is None:
+            raise ValueError("naive datetime given to a UTC column; use UTC-aware times")
+        value = value.astimezone(UTC)
+    text = value.replace(tzinfo=None).isoformat(" ")
+    return text if value.microsecond else text + ".000000"
+
+
+def _processor(dialect: sa.Dialect, column: sa.Column[Any]) -> Any:
+    if dialect.name == "sqlite" and isinstance(column.type, UTCDateTime):
+        return _sqlite_utc_text
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
 def _bound(
     dialect: sa.Dialect, table: sa.Table, cols: list[str], rows: list[dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
     """Each row's values for ``cols`` in that order, through the column types' own bind
     processors (what ``conn.execute`` would send, without its per-value machinery)."""
-    procs = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in cols]
-    return [
-        tuple(v if p is None else p(v) for p, v in zip(procs, (r[c] for c in cols), strict=True))
-        for r in rows
-    ]
+    procs = [(i, p) for i, p in enumerate(_processor(dialect, table.c[c]) for c in cols) if p]
+    out: list[tuple[Any, ...]] = []
+    for r in rows:
+        values = [r[c] for c in cols]
+        for i, p in procs:
+            values[i] = p(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def fast_insert(

@@ -96,3 +96,50 @@ def test_fast_insert_on_conflict_returns_only_the_rows_it_inserted(database_url:
         assert rows == {"a": 1, "b": 2, "c": 3}
     finally:
         engine.dispose()
+
+
+def test_sqlite_datetime_text_is_sqlalchemys_own() -> None:
+    """fast_insert's shortcut for UTC datetimes on SQLite writes exactly the text SQLAlchemy
+    writes (timestamps are compared as text in SQLite): whole seconds, microseconds, years
+    below 1000, other zones, None; a naive datetime is refused as by UTCDateTime."""
+    import random
+
+    import pytest
+
+    from noodcore.db import _sqlite_utc_text
+
+    dialect = sa.create_engine("sqlite://").dialect
+    column_type = UTCDateTime()
+    inner = column_type.dialect_impl(dialect).bind_processor(dialect)
+    assert inner is not None
+    rng = random.Random(7)
+    zones = [UTC, timezone(timedelta(hours=2)), timezone(-timedelta(hours=9, minutes=30))]
+    values: list[datetime | None] = [
+        None,
+        datetime(2026, 12, 3, 8, 0, tzinfo=UTC),
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 59, 59, 999_999, tzinfo=zones[1]),
+    ]
+    for _ in range(2000):
+        values.append(
+            datetime(
+                rng.randint(1, 9999),
+                rng.randint(1, 12),
+                rng.randint(1, 28),
+                rng.randint(0, 23),
+                rng.randint(0, 59),
+                rng.randint(0, 59),
+                rng.choice([0, rng.randint(0, 999_999)]),
+                tzinfo=zones[0] if rng.random() < 0.8 else rng.choice(zones[1:]),
+            )
+        )
+    for value in values:
+        if value is not None and not (datetime.min.replace(tzinfo=UTC) < value):
+            continue
+        try:
+            expected = inner(value)
+        except OverflowError:
+            continue  # out of range in UTC (year 1 minus hours): both refuse
+        assert _sqlite_utc_text(value) == expected, value
+    with pytest.raises(ValueError, match="naive"):
+        _sqlite_utc_text(datetime(2026, 12, 3))
