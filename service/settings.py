@@ -79,6 +79,13 @@ class ServiceSettings(HttpServerSettings):
         le=10_000,
         description="Messages committed per transaction (at most; a batch takes what is queued).",
     )
+    ingest_batch_target_ms: float = Field(
+        default=300,
+        ge=0,
+        le=10_000,
+        description="A batch takes no more messages than the worker stores in this time at "
+        "its measured rate (a P1 arriving meanwhile waits for the batch); 0 = count only.",
+    )
     ingest_batch_wait_ms: float = Field(
         default=20, ge=0, le=5000, description="How long to wait to fill a batch."
     )

@@ -644,3 +644,49 @@ def test_sqlite_and_python_errors_are_classified() -> None:
     assert not is_transient(sa.exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("x")))
     for exc in (OverflowError("int too big"), RecursionError(), ValueError("x"), KeyError("k")):
         assert not is_transient(exc)
+
+
+def test_batches_are_bounded_in_time_at_the_measured_rate(
+    engine: sa.Engine, database_url: str
+) -> None:
+    """A P1 that arrives while a batch is stored waits for it: the batch limit is what the
+    worker stores in ingest_batch_target_ms at the rate it measured, never below
+    MIN_TIMED_BATCH, never above ingest_batch_size; a batch of a real drain moves it."""
+    from service.ingest import MIN_TIMED_BATCH
+
+    settings = ServiceSettings(
+        database_url=database_url,
+        mqtt_enabled=False,
+        cp_id=CP,
+        ingest_batch_size=1000,
+        ingest_batch_target_ms=300,
+    )
+    worker = IngestWorker(engine, settings)
+    assert worker.batch_limit() == 1000  # nothing measured yet
+    worker._measure(500, 1.0)  # 2 ms per message
+    assert worker.batch_limit() == 150
+    worker._measure(10, 5.0)  # a small batch is mostly fixed cost: not measured
+    assert worker.batch_limit() == 150
+    for _ in range(20):
+        worker._measure(1000, 100.0)  # a very slow database
+    assert worker.batch_limit() == MIN_TIMED_BATCH
+    for _ in range(20):
+        worker._measure(500, 0.05)  # 0.1 ms per message
+    assert worker.batch_limit() == 1000
+    untimed = IngestWorker(engine, settings.model_copy(update={"ingest_batch_target_ms": 0}))
+    untimed._measure(500, 1.0)
+    assert untimed.batch_limit() == 1000
+
+    # Measured from real batches: 300 queued messages are stored, and the worker knows its rate.
+    live = IngestWorker(engine, settings)
+    futures = []
+    for i in range(300):  # queued before the worker starts: one batch
+        m = msg("help_request", f"nsp-t{i % 7}", i // 7 + 1, help_body(f"melding {i}"))
+        futures.append(live.submit_http(json.dumps(m).encode()))
+    live.start()
+    try:
+        assert all(f.result(timeout=60).new for f in futures)
+    finally:
+        live.stop()
+    assert live._per_message > 0
+    assert MIN_TIMED_BATCH <= live.batch_limit() <= 1000
