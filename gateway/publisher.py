@@ -102,6 +102,7 @@ class Publisher:
         self._early: dict[int, tuple[ReasonCode, float]] = {}
         # Rows handed to paho on a connection and not acked by the CP yet (see acked()).
         self._published: dict[str, _Published] = {}
+        self._acked_early: dict[str, float] = {}  # acked, not (yet) in _published
         self._presence_mid: int | None = None
         self._link_cut = False  # cut on purpose (exercise), see cut_link
         # Sender-thread only: how far this connection's first pass has got.
@@ -191,9 +192,16 @@ class Publisher:
     def acked(self, message_ids: list[str]) -> None:
         """The CP acked these rows (the down handler calls this): they no longer count
         against ``MAX_AWAITING_ACK`` and need no resend, so the sender may go on."""
+        now = time.monotonic()
         with self._state:
             for message_id in message_ids:
-                self._published.pop(message_id, None)
+                if self._published.pop(message_id, None) is None:
+                    # Perhaps acked before _publish recorded it: _publish looks here.
+                    self._acked_early[message_id] = now
+            if len(self._acked_early) > 4 * MAX_AWAITING_ACK:
+                self._acked_early = {
+                    m: t for m, t in self._acked_early.items() if now - t < _EARLY_PUBACK_SECONDS
+                }
         self.sender.wake()
 
     def start(self) -> None:
@@ -551,6 +559,8 @@ class Publisher:
             previous = self._published.get(entry.message_id)
             sends = previous.sends + 1 if previous and previous.connection == connection else 1
             self._published[entry.message_id] = _Published(connection, now, entry.seq, sends)
+            if self._acked_early.pop(entry.message_id, None) is not None:
+                del self._published[entry.message_id]  # the CP's ack beat this record
             early = self._early.pop(info.mid, None)
             if early is None or now - early[1] >= _EARLY_PUBACK_SECONDS:
                 self._in_flight[info.mid] = entry.message_id
