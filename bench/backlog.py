@@ -53,7 +53,7 @@ if str(ROOT) not in sys.path:
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.ingest import POSTGRES_URL, database, make_body, pct  # noqa: E402
+from bench.ingest import POSTGRES_URL, database, make_body, pct, python_speed  # noqa: E402
 from gateway.publisher import MAX_AWAITING_ACK, URGENT_HOLD_SECONDS  # noqa: E402
 from tests.support import Mosquitto, cp_process  # noqa: E402
 
@@ -431,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "gateway_nice": args.gateway_nice,
             "max_awaiting_ack": args.max_awaiting_ack,
+            "python_speed_s": python_speed(),
         }
     }
     ok = False
@@ -562,6 +563,7 @@ def print_report(report: dict[str, Any]) -> None:
         + (f", gateways at nice {cfg['gateway_nice']}" if cfg["gateway_nice"] else "")
         + f", at most {cfg.get('max_awaiting_ack') or 'unbounded'} rows awaiting ack per gateway"
         + f", load average {os.getloadavg()[0]:.1f}"
+        + f", Python speed {cfg.get('python_speed_s', '?')} s per 10^7 additions"
     )
     print(
         f"drain: {d['backlog_acked']:,}/{d['backlog_messages']:,} acked in {d['drain_s']} s "

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import multiprocessing as mp
 import os
 import queue
@@ -529,6 +530,20 @@ class Phase:
         }
 
 
+def python_speed() -> float:
+    """Seconds one core takes for 10 million pure-Python additions (best of three runs of a
+    fifth of it): the machines these benches ran on differed fourfold in it, and the
+    absolute rates and latencies with them; ratios within one run do not."""
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return round(best * 5, 2)
+
+
 def pct(sorted_values: list[float], p: float) -> float | None:
     if not sorted_values:
         return None
@@ -902,7 +917,8 @@ def print_table(report: dict[str, Any]) -> None:
     print(
         f"Noodnet ingest benchmark: {cfg['messages']:,} messages, {cfg['gateways']} gateways, "
         f"window {cfg['window']}/gateway, rate {cfg['rate'] or 'max'}, db {cfg['database']}, "
-        f"acks {'one per message' if cfg['single_acks'] else 'batched (ack_batch)'}"
+        f"acks {'one per message' if cfg['single_acks'] else 'batched (ack_batch)'}, "
+        f"Python speed {cfg.get('python_speed_s', '?')} s per 10^7 additions"
     )
     print(
         f"{'phase':<40}{'msg/s':>9}{'elapsed s':>11}{'p50 ms':>9}{'p95 ms':>9}"
@@ -1030,6 +1046,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "phases": args.phases,
             "single_acks": args.single_acks,
+            "python_speed_s": python_speed(),
         }
     }
     broker = Mosquitto(workdir / "broker")
