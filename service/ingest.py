@@ -341,6 +341,10 @@ class IngestWorker:
     def backlog(self) -> int:
         return self._queue.qsize()
 
+    def urgent_waiting(self) -> int:
+        """P1s received and not yet taken into a batch (they go first)."""
+        return self._queue.urgent_waiting()
+
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:

@@ -24,9 +24,14 @@ from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-# How many unacked messages the broker may have in flight to us: large enough that the
-# ingest worker can fill a batch while the previous one commits.
-RECEIVE_MAXIMUM = 1000
+# How many unacked messages the broker may have in flight to us. The CP puts P1s first only
+# among what it has received: with 1000, during a reconnect backlog the window filled with
+# routine reports the CP held back for the P1s it had, and the region's remaining P1s waited
+# in the broker behind them (bench/backlog.py: P1 p99 2.7 -> 2.2 s, drain 589 -> 728 msg/s
+# with 5000). Gateways keep at most 50 rows each awaiting the CP's ack
+# (gateway.publisher.MAX_AWAITING_ACK), so 5000 covers a region of 100 NSPs in full.
+# The broker's own limit (max_inflight_messages in deploy/mosquitto/limits.conf) must match.
+RECEIVE_MAXIMUM = 5000
 # How many of our own QoS 1 publishes (acks, ack batches, bulletins) may await the broker's
 # PUBACK. During a reconnect backlog the broker's PUBACKs reach us behind tens of thousands
 # of incoming reports in the same TCP stream, so each one takes seconds; a window of 200

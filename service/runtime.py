@@ -161,6 +161,8 @@ class CpRuntime:
             on_stored=upstream.after_ingest,
             admission=admission,
         )
+        if upstream.scheduler is not None:
+            upstream.scheduler.p1_waiting = ingest.urgent_waiting
         if settings.mqtt_enabled:
             self.bridge = MqttBridge(
                 settings,

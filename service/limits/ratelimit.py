@@ -241,6 +241,11 @@ class AdmissionQueue:
             out, self._counts = self._counts, {}
             return out
 
+    def urgent_waiting(self) -> int:
+        """P1s queued and not yet taken into a batch."""
+        with self._cond:
+            return len(self._lanes.urgent)
+
     def qsize(self) -> int:
         with self._cond:
             return (

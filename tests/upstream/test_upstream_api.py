@@ -242,3 +242,59 @@ def test_owed_summaries_keep_to_their_cpu_budget() -> None:
     assert owed_gap(0.0, 0.0) == 0.0
     assert owed_gap(2.0, 0.3) == pytest.approx(0.3 / SUMMARY_CPU_SHARE)
     assert 0.3 / owed_gap(2.0, 0.3) <= SUMMARY_CPU_SHARE + 1e-9
+
+
+async def test_an_owed_summary_waits_while_p1s_queue_for_ingest(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the ingest worker has P1s queued, an owed summary (0.1 – 0.3 s of CPU on a large
+    store) waits for them, so a region's P1s are acked first; the P1 item itself goes
+    upward at once. When the queue is empty the summary is made."""
+    import threading
+
+    from service.upstream import scheduler as sched
+
+    monkeypatch.setattr(sched, "MAX_P1_DEFER_SECONDS", 300.0)
+    settings = ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id=CP)
+    up = UpstreamSettings(
+        upstream_urls=closed_port_url(),
+        summary_interval_seconds=0,
+        summary_min_interval_seconds=0,
+        upstream_poll_seconds=0.05,
+    )
+    app = create_app(settings, up)
+    asked = threading.Event()
+    queued = {"p1s": 1}
+
+    def p1_waiting() -> int:
+        asked.set()
+        return queued["p1s"]
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app),
+            base_url="http://cp",
+            auth=CpAuth(app.state.ctx.engine),
+        ) as c,
+    ):
+        app.state.upstream.scheduler.p1_waiting = p1_waiting
+        r = await c.post("/api/v1/messages", json=help_request("nsp-a", 1))
+        assert r.status_code == 201
+
+        async def consulted() -> bool:
+            return asked.is_set()
+
+        await wait_for(consulted)  # a summary was owed, and the scheduler asked
+        latest = (await c.get("/api/v1/upstream/summaries/latest")).json()
+        assert latest["triggers"] == ["startup"]
+        p1_rows = (await c.get("/api/v1/upstream/outbox", params={"kind": "p1_item"})).json()
+        assert len(p1_rows) == 1, "the P1 item does not wait"
+
+        queued["p1s"] = 0
+
+        async def made() -> bool:
+            latest = (await c.get("/api/v1/upstream/summaries/latest")).json()
+            return bool(latest["help_requests"]["by_urgency"].get("P1") == 1)
+
+        await wait_for(made)
