@@ -140,9 +140,11 @@ def test_a_real_gateway_loses_nothing_when_its_excess_is_deferred(
         broker,
         database_url,
         cp_id=CP,
-        NOODNET_RATE_LIMIT_PER_SECOND="20",
-        NOODNET_RATE_LIMIT_BURST="10",
-        NOODNET_RATE_LIMIT_PARK_MAX="30",
+        # A gateway keeps at most MAX_AWAITING_ACK (50) rows awaiting the CP's ack, so burst
+        # plus park_max must be well below that for its excess to be deferred at all.
+        NOODNET_RATE_LIMIT_PER_SECOND="10",
+        NOODNET_RATE_LIMIT_BURST="5",
+        NOODNET_RATE_LIMIT_PARK_MAX="5",
     ).start("/readyz")
     gw = gateway_process(tmp_path, broker, "busy", cp_id=CP, NOODNET_RESEND_AFTER_SECONDS="1")
     try:
@@ -159,7 +161,7 @@ def test_a_real_gateway_loses_nothing_when_its_excess_is_deferred(
         gw.start()
         wait_until(
             lambda: gw.get("/api/v1/link")["counts"].get("stored", 0) >= 150,
-            60,
+            120,
             interval=0.5,
             what="every report stored at the CP",
         )

@@ -174,7 +174,12 @@ def test_exercise_and_a_real_p1_at_the_same_time_on_every_surface(
         NOODNET_UPSTREAM_POLL_SECONDS="0.2",
         NOODNET_SUMMARY_INTERVAL_SECONDS="0",
     )
-    gws = {n: gateway_process(tmp_path, broker, n, cp_id=CP) for n in ("nsp-a", "nsp-b")}
+    # No heartbeat during the test: the purge check compares the real rows before and after,
+    # and on a slow machine the default 300 s heartbeat fell between the two (+2 statuses).
+    gws = {
+        n: gateway_process(tmp_path, broker, n, cp_id=CP, NOODNET_HEARTBEAT_SECONDS="86400")
+        for n in ("nsp-a", "nsp-b")
+    }
     admin = cp.token
     assert admin is not None
     try:
@@ -466,6 +471,14 @@ def test_exercise_and_a_real_p1_at_the_same_time_on_every_surface(
         ctx.close()
 
         # -- close, export, purge: the real data stays, untouched -------------------------
+        # Receipts and task updates go out on their own time: count once the gateways have
+        # nothing left that the CP has not acked.
+        wait_until(
+            lambda: all(g.get("/api/v1/link")["pending_count"] == 0 for g in gws.values()),
+            60,
+            interval=0.3,
+            what="every gateway's outbox acked by the CP",
+        )
         before = counts(cp_db)
         real_before = real_rows(cp_db)
         assert all(ex > 0 for t, (_, ex) in before.items() if t not in ("deadletter",)), before
