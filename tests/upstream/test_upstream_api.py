@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from service.app import create_app
@@ -25,7 +27,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-async def make_client(database_url: str, **upstream: object) -> AsyncIterator[httpx.AsyncClient]:
+def make_app(database_url: str, **upstream: object) -> FastAPI:
     settings = ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id=CP)
     up = UpstreamSettings(
         **{
@@ -37,7 +39,12 @@ async def make_client(database_url: str, **upstream: object) -> AsyncIterator[ht
             **upstream,
         }
     )
-    app = create_app(settings, up)
+    return create_app(settings, up)
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (workers running) and a client signed in as the CP."""
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -46,6 +53,11 @@ async def make_client(database_url: str, **upstream: object) -> AsyncIterator[ht
             auth=CpAuth(app.state.ctx.engine),
         ) as c,
     ):
+        yield c
+
+
+async def make_client(database_url: str, **upstream: object) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(make_app(database_url, **upstream)) as c:
         yield c
 
 
@@ -255,14 +267,7 @@ async def test_an_owed_summary_waits_while_p1s_queue_for_ingest(
     from service.upstream import scheduler as sched
 
     monkeypatch.setattr(sched, "MAX_P1_DEFER_SECONDS", 300.0)
-    settings = ServiceSettings(database_url=database_url, mqtt_enabled=False, cp_id=CP)
-    up = UpstreamSettings(
-        upstream_urls=closed_port_url(),
-        summary_interval_seconds=0,
-        summary_min_interval_seconds=0,
-        upstream_poll_seconds=0.05,
-    )
-    app = create_app(settings, up)
+    app = make_app(database_url, summary_min_interval_seconds=0)
     asked = threading.Event()
     queued = {"p1s": 1}
 
@@ -270,14 +275,7 @@ async def test_an_owed_summary_waits_while_p1s_queue_for_ingest(
         asked.set()
         return queued["p1s"]
 
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app),
-            base_url="http://cp",
-            auth=CpAuth(app.state.ctx.engine),
-        ) as c,
-    ):
+    async with running(app) as c:
         app.state.upstream.scheduler.p1_waiting = p1_waiting
         r = await c.post("/api/v1/messages", json=help_request("nsp-a", 1))
         assert r.status_code == 201
