@@ -14,7 +14,8 @@ printed), staff screen and tasks, the after-action printout, and what the region
 (P1 items and summary). Every exercise item carries OEFENING OEFENING OEFENING; the real P1
 does not, is never grouped with the exercise P1 and is first in the queue. Finally
 ``noodnet exercise close``, ``export`` and ``purge``: the exercise's rows are gone, and every
-real row is still there (counted per table before and after).
+real row is still there, unchanged (read per table before and after; only the running
+system's own writes, an owed summary or a status, may add real rows meanwhile).
 """
 
 from __future__ import annotations
@@ -364,7 +365,7 @@ def test_exercise_and_a_real_p1_at_the_same_time_on_every_surface(
             return rp if ready and {real_p1_id, ex_p1["message_id"]} <= ids else None
 
         rpic = wait_until(
-            region_has_all, 30, interval=0.3, what="the region to receive P1s and a summary"
+            region_has_all, 90, interval=0.3, what="the region to receive P1s and a summary"
         )
         rp1 = {p["message_id"]: p for p in rpic["p1_items"]}
         assert rp1[real_p1_id]["mark"] is None and not rp1[real_p1_id]["text"].startswith(
@@ -386,10 +387,10 @@ def test_exercise_and_a_real_p1_at_the_same_time_on_every_surface(
             return rows if len(rows) >= n else None
 
         boards = wait_until(
-            lambda: gw_has("/api/v1/bulletins", 2), 30, what="both bulletins at nsp-a"
+            lambda: gw_has("/api/v1/bulletins", 2), 90, what="both bulletins at nsp-a"
         )
         assert {x["exercise_mark"] for x in boards} == {EXERCISE_MARK, None}
-        (ex_task,) = wait_until(lambda: gw_has("/api/v1/tasks", 1), 30, what="the task at nsp-a")
+        (ex_task,) = wait_until(lambda: gw_has("/api/v1/tasks", 1), 90, what="the task at nsp-a")
         assert ex_task["exercise_mark"] == EXERCISE_MARK
         sent_list = a.get("/api/v1/reports", params={"limit": 100})
         assert next(x for x in sent_list if x["message_id"] == real_p1_id)["exercise_mark"] is None
@@ -512,11 +513,21 @@ def test_exercise_and_a_real_p1_at_the_same_time_on_every_surface(
         out = noodnet("exercise", "purge", EX, "--yes", "--cp-url", cp.url, token=admin)
         assert "purged" in out
         after = counts(cp_db)
-        assert {t: real for t, (real, _) in after.items()} == {
-            t: real for t, (real, _) in before.items()
-        }
         assert all(ex == 0 for _, ex in after.values()), after
-        assert real_rows(cp_db) == real_before, "every real row exactly as it was"
+        # The CP keeps living meanwhile: a summary it owed (deferred by its CPU budget on a
+        # busy machine) or a gateway's status may add real rows. So: every real row that was
+        # there is still there, unchanged; new real rows only where the running system writes
+        # them by itself, and none of them is a former exercise row.
+        real_after = real_rows(cp_db)
+        for t, rows in real_before.items():
+            missing = set(rows) - set(real_after[t])
+            assert not missing, f"{t}: real rows lost or changed by the purge: {missing}"
+        live_tables = {"message", "upstream_outbox"}
+        assert {t: r for t, (r, _) in after.items() if t not in live_tables} == {
+            t: r for t, (r, _) in before.items() if t not in live_tables
+        }, "the purge removed or added real rows"
+        new_msgs = "".join(sorted(set(real_after["message"]) - set(real_before["message"])))
+        assert not any(m["message_id"] in new_msgs for m in exported["messages"]), new_msgs
         assert cp.get(f"/api/v1/exercises/{EX}")["state"] == "purged"
         assert cp.get("/api/v1/queue")[0]["item"]["representative_message_id"] == real_p1_id
         # The region keeps what it received until it purges too (the same command there).
