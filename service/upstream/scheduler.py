@@ -96,25 +96,33 @@ class SummaryScheduler(Worker):
                 self.on_commit()  # the events
         now = time.monotonic()
         made = None
+        # The scheduler is woken after every ingest batch: the gates that need no database
+        # (the gap since the last summary, the P1s queued) are looked at before asking the
+        # database whether a summary is owed. During a burst the read was 4 % of the CP.
+        gap_left = self._last_summary + owed_gap(self.min_interval, self._last_cost) - now
         if self.interval > 0 and now >= self._next_scheduled:
             made = self._produce([SummaryTrigger.SCHEDULE])
-        elif summary_due(self.engine):
+        elif gap_left > 0:
             # During a burst, one summary per min interval (or per CPU budget, the longer)
             # carries all triggers since.
-            gap = owed_gap(self.min_interval, self._last_cost)
-            if now - self._last_summary < gap:
-                return self._last_summary + gap - now
-            if self.p1_waiting() > 0:
-                if self._deferred_since is None:
-                    self._deferred_since = now
-                if now - self._deferred_since < MAX_P1_DEFER_SECONDS:
-                    return 0.1  # the P1s first; looked at again shortly
-            self._deferred_since = None
+            return min(gap_left, self._sleep_for_timers())
+        elif self.p1_waiting() > 0 and (
+            self._deferred_since is None or now - self._deferred_since < MAX_P1_DEFER_SECONDS
+        ):
+            if self._deferred_since is None:
+                self._deferred_since = now
+            return 0.1  # the P1s first; looked at again shortly
+        elif summary_due(self.engine):
             made = self._produce([])
+        self._deferred_since = None
         if made is not None:
             self._last_summary = time.monotonic()
             self._next_scheduled = self._last_summary + self.interval if self.interval else 0
             self.on_commit()
+        return self._sleep_for_timers()
+
+    def _sleep_for_timers(self) -> float:
+        """Seconds until the watch or the scheduled summary is due."""
         wait = self._next_watch - time.monotonic()
         if self.interval > 0:
             wait = min(wait, self._next_scheduled - time.monotonic())
