@@ -396,6 +396,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--database-url", default=None, help="overrides --db")
+    p.add_argument(
+        "--cp-processes",
+        type=int,
+        default=1,
+        help="CP ingest processes behind an MQTT 5 shared subscription "
+        "(NOODNET_INGEST_SHARED, docs/scaling.md); more than 1 needs PostgreSQL",
+    )
     p.add_argument("--timeout", type=float, default=1200, help="seconds allowed for the drain")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--cp-env", action="append", default=[], metavar="NAME=VALUE")
@@ -406,6 +413,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.database_url = POSTGRES_URL
     if not (0 <= args.p1_share <= args.help_share <= 1):
         p.error("need 0 <= --p1-share <= --help-share <= 1")
+    if args.cp_processes < 1:
+        p.error("--cp-processes must be at least 1")
+    if args.cp_processes > 1 and not (args.database_url or "").startswith("postgresql"):
+        p.error("--cp-processes above 1 needs PostgreSQL (--db postgres): SQLite has one writer")
     return args
 
 
@@ -431,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "gateway_nice": args.gateway_nice,
             "max_awaiting_ack": args.max_awaiting_ack,
+            "cp_processes": args.cp_processes,
             "python_speed_s": python_speed(),
         }
     }
@@ -440,8 +452,16 @@ def main(argv: list[str] | None = None) -> int:
         with database(args.database_url, workdir) as db_url:
             extra = {"NOODNET_RATE_LIMIT_PER_SECOND": "0"}
             extra.update(kv.split("=", 1) for kv in args.cp_env)
-            cp = cp_process(workdir, broker, db_url, cp_id=CP_ID, **extra)
-            cp.start(wait_path="/readyz", timeout=60)
+            if args.cp_processes > 1:
+                extra["NOODNET_INGEST_SHARED"] = "true"
+            cps = [
+                cp_process(
+                    workdir, broker, db_url, cp_id=CP_ID, NOODNET_INSTANCE_ID=f"ingest-{i}", **extra
+                )
+                for i in range(args.cp_processes)
+            ]
+            for cp in cps:
+                cp.start(wait_path="/readyz", timeout=60)
             try:
                 ready, results = ctx.Queue(), ctx.Queue()
                 start, stop = ctx.Event(), ctx.Event()
@@ -489,7 +509,8 @@ def main(argv: list[str] | None = None) -> int:
                 for p in procs:
                     p.join(30)
             finally:
-                cp.stop()
+                for cp in cps:
+                    cp.stop()
             backlog: dict[str, str] = {}
             live: dict[str, float] = {}
             acked: dict[str, float] = {}
@@ -560,6 +581,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"Noodnet reconnect backlog: {cfg['gateways']} gateways x {cfg['reports_per_gateway']:,} "
         f"queued reports ({cfg['help_share']:.0%} help requests, {cfg['p1_share']:.0%} P1), "
         f"db {cfg['database']}, {cfg['cpus']} CPUs"
+        + (f", {cfg['cp_processes']} CP ingest processes" if cfg["cp_processes"] > 1 else "")
         + (f", gateways at nice {cfg['gateway_nice']}" if cfg["gateway_nice"] else "")
         + f", at most {cfg.get('max_awaiting_ack') or 'unbounded'} rows awaiting ack per gateway"
         + f", load average {os.getloadavg()[0]:.1f}"
