@@ -100,13 +100,16 @@ class SummaryScheduler(Worker):
         # (the gap since the last summary, the P1s queued) are looked at before asking the
         # database whether a summary is owed. During a burst the read was 4 % of the CP.
         gap_left = self._last_summary + owed_gap(self.min_interval, self._last_cost) - now
+        p1s = self.p1_waiting()
+        if p1s == 0:
+            self._deferred_since = None  # the deferral counts from the P1 queue's start
         if self.interval > 0 and now >= self._next_scheduled:
             made = self._produce([SummaryTrigger.SCHEDULE])
         elif gap_left > 0:
             # During a burst, one summary per min interval (or per CPU budget, the longer)
             # carries all triggers since.
             return min(gap_left, self._sleep_for_timers())
-        elif self.p1_waiting() > 0 and (
+        elif p1s > 0 and (
             self._deferred_since is None or now - self._deferred_since < MAX_P1_DEFER_SECONDS
         ):
             if self._deferred_since is None:
@@ -114,8 +117,8 @@ class SummaryScheduler(Worker):
             return 0.1  # the P1s first; looked at again shortly
         elif summary_due(self.engine):
             made = self._produce([])
-        self._deferred_since = None
         if made is not None:
+            self._deferred_since = None
             self._last_summary = time.monotonic()
             self._next_scheduled = self._last_summary + self.interval if self.interval else 0
             self.on_commit()
