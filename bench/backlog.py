@@ -55,6 +55,8 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench.ingest import POSTGRES_URL, database, make_body, pct, python_speed  # noqa: E402
 from gateway.publisher import MAX_AWAITING_ACK, URGENT_HOLD_SECONDS  # noqa: E402
+from noodcore.db import make_engine  # noqa: E402
+from service.triage.grouper import pending_state  # noqa: E402
 from tests.support import Mosquitto, cp_process  # noqa: E402
 
 CP_ID = "cp-backlog"
@@ -323,6 +325,14 @@ def verify(db_url: str, nsp_ids: list[str], expected: set[str], per_nsp: dict[st
                     "AND m.kind = 'help_request' AND r.joined_by = 'match'"
                 )
             ).scalar_one()
+            # Every stored report has its place in the queue (grouping at ingest or after).
+            unplaced = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM message m WHERE m.kind IN "
+                    "('help_request', 'situation_report', 'resource_request') AND NOT EXISTS "
+                    "(SELECT 1 FROM triage_report r WHERE r.message_id = m.message_id)"
+                )
+            ).scalar_one()
     finally:
         engine.dispose()
     stored = [r[0] for r in rows]
@@ -342,6 +352,7 @@ def verify(db_url: str, nsp_ids: list[str], expected: set[str], per_nsp: dict[st
         "nsp_counts_and_seqs_ok": counts_ok,
         "dead_letters": dead,
         "p1_absorbed": absorbed,
+        "unplaced": unplaced,
     }
     out["ok"] = (
         out["lost"] == 0
@@ -350,8 +361,48 @@ def verify(db_url: str, nsp_ids: list[str], expected: set[str], per_nsp: dict[st
         and counts_ok
         and dead == 0
         and absorbed == 0
+        and unplaced == 0
     )
     return out
+
+
+class QueueWatch:
+    """With grouping in its own process (NOODNET_TRIAGE_GROUPING_PROCESS), a report is acked
+    before it is placed in the operator's queue: this polls (every 0.1 s) how long the oldest
+    waiting P1 has waited since the CP received it, and when the last report was placed."""
+
+    def __init__(self, db_url: str) -> None:
+        self.engine = make_engine(db_url)
+        self.max_p1_wait_s = 0.0
+        self.max_waiting = 0
+        self.empty_at: float | None = None
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            state = pending_state(self.engine)
+            self.max_p1_wait_s = max(self.max_p1_wait_s, state["oldest_p1_seconds"] or 0.0)
+            self.max_waiting = max(self.max_waiting, state["waiting"])
+            if state["waiting"]:
+                self.empty_at = None
+            elif self.empty_at is None:
+                self.empty_at = time.perf_counter()
+            self.stop.wait(0.1)
+
+    def wait_empty(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pending_state(self.engine)["waiting"] == 0:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.engine.dispose()
 
 
 def stats(values: list[float]) -> dict[str, float | None]:
@@ -504,10 +555,23 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter() + 0.5
                 start_at.value = t0
                 start.set()
-                collected = [results.get(timeout=args.timeout + 120) for _ in procs]
-                stop.set()
-                for p in procs:
-                    p.join(30)
+                watch = QueueWatch(db_url)
+                try:
+                    collected = [results.get(timeout=args.timeout + 120) for _ in procs]
+                    stop.set()
+                    for p in procs:
+                        p.join(30)
+                    # Grouping after the ack: every report placed before the CP stops.
+                    placed_all = watch.wait_empty(args.timeout)
+                finally:
+                    watch.close()
+                report["grouping_queue"] = {
+                    "max_p1_wait_s": round(watch.max_p1_wait_s, 2),
+                    "max_waiting": watch.max_waiting,
+                    "all_placed_s": round(watch.empty_at - t0, 2)
+                    if placed_all and watch.empty_at is not None
+                    else None,
+                }
             finally:
                 for cp in cps:
                     cp.stop()
@@ -605,12 +669,20 @@ def print_report(report: dict[str, Any]) -> None:
         )
     t = report["target"]
     print(f"target P1 p99 < 2 s: {'MET' if t['met'] else 'NOT MET'} ({t['p1_p99_ms']} ms)")
+    q = report.get("grouping_queue")
+    if q and q["max_waiting"]:
+        print(
+            f"grouping after the ack: a P1 waited at most {q['max_p1_wait_s']} s from CP receive "
+            f"to its place in the queue (polled every 0.1 s); at most {q['max_waiting']:,} "
+            f"reports waited; the last was placed {q['all_placed_s']} s after the reconnect"
+        )
     v = report["verify"]
     print(
         f"verify: expected {v['expected']:,}, stored {v['stored_rows']:,}; lost {v['lost']}, "
         f"doubled {v['doubled']}, unexpected {v['unexpected']}, NSP counts/seqs "
         f"{'ok' if v['nsp_counts_and_seqs_ok'] else 'WRONG'}, dead letters {v['dead_letters']}, "
-        f"P1 absorbed {v['p1_absorbed']} -> {'OK' if v['ok'] else 'FAILED'}"
+        f"P1 absorbed {v['p1_absorbed']}, reports not placed {v['unplaced']} -> "
+        f"{'OK' if v['ok'] else 'FAILED'}"
     )
 
 

@@ -44,6 +44,7 @@ from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import MqttBridge
 from service.ops.gapfill import GapFiller
 from service.settings import ServiceSettings
+from service.store import StoreResult
 from service.tasks.sending import TaskResender
 from service.tasks.updates import record_task_updates
 from service.triage.runtime import Triage
@@ -100,6 +101,11 @@ class CpRuntime:
             self.settings, self.engine, self.ingest, self.bridge, self.health, self.cluster_state
         )
 
+    def _stored(self, results: list[StoreResult]) -> None:
+        """After every ingest commit."""
+        self.triage.after_ingest(results)
+        self.upstream.after_ingest(results)
+
     def cluster_state(self) -> dict[str, object]:
         """For /readyz: active or standby, and how this process shares the database."""
         state: dict[str, object] = {
@@ -109,6 +115,11 @@ class CpRuntime:
             # Messages this process stored since it started (its share of a shared group).
             "stored_here": self._ingest.stored_total if self._ingest is not None else 0,
         }
+        if self._triage is not None:
+            queue = self._triage.grouping_queue()
+            if queue is not None:
+                # Grouping in its own process: reports stored and acked, not yet placed.
+                state["grouping_queue"] = queue
         if self.leader is not None:
             state["lock"] = "postgresql advisory"
             since = self.leader.acquired_at
@@ -137,6 +148,8 @@ class CpRuntime:
             # Shared: several processes group at once. HA: a deposed active may still commit
             # one batch before its lock check stops it (service/cluster/leader.py).
             triage.hook.sync = GroupingSync(settings.cp_id, cluster.instance_id)
+            triage.sync_instance = f"{cluster.instance_id}-grouping"
+        triage.database_url = settings.database_url
         upstream = self._upstream = Upstream(engine, settings, self.upstream_settings)
         admission = AdmissionQueue(
             rate=settings.rate_limit_per_second,
@@ -158,9 +171,12 @@ class CpRuntime:
                 record_goods,
                 *upstream.ingest_hooks,
             ],
-            on_stored=upstream.after_ingest,
+            on_stored=self._stored,
             admission=admission,
         )
+        # Reports an earlier run queued for a grouping process, when there is none now:
+        # placed before this process ingests anything.
+        triage.place_leftovers()
         if upstream.scheduler is not None:
             upstream.scheduler.p1_waiting = ingest.urgent_waiting
         if settings.mqtt_enabled:

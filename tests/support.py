@@ -156,6 +156,19 @@ class Proc:
         return httpx.post(self.url + path, json=json, timeout=10, headers=headers)
 
 
+def child_pids(pid: int) -> list[int]:
+    """The direct children of ``pid`` (e.g. the CP's grouping process), from /proc."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
 def issue_cp_token(database_url: str, role: str, nsp_id: str | None = None) -> str:
     """A token straight in the CP's database (migrated first), as `noodnet token create`."""
     from datetime import timedelta

@@ -1360,7 +1360,12 @@ def own_item_fallback(conn: Connection, a: Accepted, error: str) -> int:
         cls = SEVERITY_CLASS.get(str(body.get("severity")), "P3")
     category = str(body.get("resource") if resource else body.get("category"))[:40]
     description = str(body.get("item") if resource else body.get("description") or "")
-    loc = body.get("location") or {}
+    loc = body.get("location")
+    if not isinstance(loc, dict):
+        loc = {}  # (a stored body the grouping process could not read: service/triage/grouper)
+    lat, lon = loc.get("lat"), loc.get("lon")
+    if not (isinstance(lat, int | float) and isinstance(lon, int | float)):
+        lat = lon = None
     life = m.kind == "help_request" and cls == "P1"
     row = {
         "item_type": "resource_request" if resource else "incident",
@@ -1379,8 +1384,8 @@ def own_item_fallback(conn: Connection, a: Accepted, error: str) -> int:
         "representative_message_id": m.message_id,
         "description": description,
         "address": (loc.get("address") or None) and str(loc["address"])[:300],
-        "lat": loc.get("lat"),
-        "lon": loc.get("lon"),
+        "lat": lat,
+        "lon": lon,
         "merged_into": None,
         "split_from": None,
         "possible_duplicate_of": None,

@@ -132,3 +132,27 @@ class TriageStreet(SQLModel, table=True):
     lat_sum: float
     lon_sum: float
     n: int
+
+
+class GroupingPending(SQLModel, table=True):
+    """A stored report waiting to be grouped by the grouping process
+    (``NOODNET_TRIAGE_GROUPING_PROCESS``, service/triage/grouper.py). The row is inserted in
+    the ingest transaction and deleted in the transaction that places the report, so a crash
+    of either process leaves the report queued, never lost. Life-threatening reports
+    (``urgent``) are taken first; the rest in the order they were stored."""
+
+    __tablename__ = "triage_grouping_pending"
+    __table_args__ = (sa.Index("ix_triage_grouping_pending_order", "urgent", "id"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            # SQLite numbers rows only for an INTEGER PRIMARY KEY (its rowid).
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+    )
+    message_id: str = Field(max_length=26, unique=True)
+    urgent: bool = False
+    queued_at: datetime = utc_column()

@@ -21,6 +21,26 @@ class TriageSettings(BaseSettings):
         description="Place reports in incidents at ingest. Off only to measure what grouping "
         "costs (bench/ingest.py); a CP needs it on, or reports get no queue item.",
     )
+    grouping_process: bool = Field(
+        default=False,
+        description="Group in a process of its own, after the ack (service/triage/grouper.py): "
+        "ingest stores, forwards P1s upward and acks without waiting for grouping, and the "
+        "second CPU core groups, P1s first. For CPs that must drain large reconnect backlogs; "
+        "a report shows in the queue when it is grouped (readyz shows how many wait).",
+    )
+    grouping_batch: int = Field(
+        default=500,
+        ge=1,
+        le=5000,
+        description="Reports the grouping process places per transaction at most.",
+    )
+    grouping_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="How often the grouping process looks for queued reports when nobody "
+        "woke it (another ingest process of a shared subscription queued them).",
+    )
     radius_m: float = Field(
         # Two map picks of one spot are each some tens of metres off, so they lie well
         # within 150 m of each other; further apart, two reports in a town centre are about

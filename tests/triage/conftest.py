@@ -26,7 +26,8 @@ def make_database_url(tmp_path: Path) -> Iterator[Callable[[], str]]:
 
     def make() -> str:
         if admin is None:
-            return f"sqlite:///{tmp_path / f'cp-{len(made)}-{os.getpid()}.db'}"
+            made.append(f"cp-{len(made)}-{os.getpid()}.db")  # a new file per call
+            return f"sqlite:///{tmp_path / made[-1]}"
         name = f"noodnet_t_{uuid.uuid4().hex[:12]}"
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
