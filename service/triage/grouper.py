@@ -133,10 +133,10 @@ class Queued:
     received_at: datetime
 
 
-def _take(conn: Connection, ids: Sequence[int]) -> list[Queued]:
-    """Delete the pending rows ``ids`` (the transaction's first statement: on SQLite it takes
-    the write lock) and return their stored messages not yet placed, in queue order."""
-    taken = {
+def _delete_pending(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """Delete the pending rows ``ids``; returns those this transaction deleted (id → message
+    id). The transaction's first statement: on SQLite it takes the write lock."""
+    return {
         row.id: row.message_id
         for row in conn.execute(
             sa.delete(PENDING)
@@ -144,7 +144,10 @@ def _take(conn: Connection, ids: Sequence[int]) -> list[Queued]:
             .returning(PENDING.c.id, PENDING.c.message_id)
         )
     }
-    order = [taken[i] for i in ids if i in taken]
+
+
+def _read_queued(conn: Connection, order: Sequence[str]) -> list[Queued]:
+    """The stored messages ``order`` names that are not yet placed, in that order."""
     if not order:
         return []
     placed = set(
@@ -162,7 +165,7 @@ def _take(conn: Connection, ids: Sequence[int]) -> list[Queued]:
                 MESSAGES.c.received_at,
                 MESSAGES.c.exercise_id,
                 MESSAGES.c.body,
-            ).where(MESSAGES.c.message_id.in_(order))
+            ).where(MESSAGES.c.message_id.in_(list(order)))
         )
     }
     out = []
@@ -177,6 +180,13 @@ def _take(conn: Connection, ids: Sequence[int]) -> list[Queued]:
             )
         )
     return out
+
+
+def _take(conn: Connection, ids: Sequence[int]) -> list[Queued]:
+    """Delete the pending rows ``ids`` and return their stored messages not yet placed, in
+    queue order."""
+    taken = _delete_pending(conn, ids)
+    return _read_queued(conn, [taken[i] for i in ids if i in taken])
 
 
 def pending_state(engine: Engine) -> dict[str, Any]:
@@ -278,10 +288,38 @@ class Grouper(Worker):
         return total
 
     def _group(self, ids: Sequence[int]) -> int:
+        if self.engine.dialect.name == "sqlite":
+            done = self._group_read_first(ids)
+            if done is not None:
+                return done
         with self.engine.begin() as conn:
             queued = _take(conn, ids)
             if queued:
                 self.hook(conn, queued, [])  # type: ignore[arg-type]  # reads what Accepted has
+        return len(queued)
+
+    def _group_read_first(self, ids: Sequence[int]) -> int | None:
+        """SQLite has one write lock for the whole database, and ingest needs it for every
+        commit: read and plan first, outside any write transaction (each read sees the
+        latest commit), then take the rows and write in a short one. What the plan relied on
+        is checked there under the lock (``GroupingHook.write_batch``). Returns None when
+        another grouping took some of the rows meanwhile: the caller does it in one go."""
+        with self.engine.connect() as conn:
+            rows = dict(
+                conn.execute(
+                    sa.select(PENDING.c.id, PENDING.c.message_id).where(PENDING.c.id.in_(list(ids)))
+                ).all()
+            )
+            queued = _read_queued(conn, [rows[i] for i in ids if i in rows])
+            batch = self.hook.read_batch(conn, queued)  # type: ignore[arg-type]
+            conn.rollback()
+        with self.engine.begin() as conn:
+            if _delete_pending(conn, list(rows)) != rows:
+                conn.rollback()
+                self.hook.recent.invalidate()  # the plan's batch is not written
+                return None
+            if batch is not None:
+                self.hook.write_batch(conn, batch)
         return len(queued)
 
     def _place(self, ids: Sequence[int]) -> int:

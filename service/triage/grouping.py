@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -658,6 +659,22 @@ def _local_day(ts: float, zone: str) -> date:
 
 
 @dataclass
+class _StreetWrites:
+    insert: list[dict[str, Any]]
+    update: list[dict[str, Any]]
+
+
+@dataclass
+class Batch:
+    """A batch read and planned (``GroupingHook.read_batch``), waiting to be written."""
+
+    reports: list[Features]
+    resources: list[Accepted]
+    streets: _StreetWrites
+    plan: Any
+
+
+@dataclass
 class _Planned:
     """An item touched by this batch: an existing one (``id``) or one to create."""
 
@@ -705,13 +722,23 @@ class GroupingHook:
     def __call__(
         self, conn: Connection, accepted: list[Accepted], presences: list[PresenceSeen]
     ) -> None:
+        batch = self.read_batch(conn, accepted)
+        if batch is not None:
+            self.write_batch(conn, batch)
+
+    def read_batch(self, conn: Connection, accepted: Sequence[Accepted]) -> Batch | None:
+        """Everything that only reads: the reports' features, their streets' positions, the
+        window and the plan. ``write_batch`` then checks the plan under the item locks and
+        writes it; both run in one transaction at ingest. The grouping process on SQLite runs
+        this one before its write transaction, so that the database's one write lock is not
+        held while it computes (service/triage/grouper.py)."""
         relevant = [
             a
             for a in accepted
             if a.message.kind in ("help_request", "situation_report", "resource_request")
         ]
         if not relevant:
-            return
+            return None
         if self.sync is not None:
             self.sync.enter(conn, self.recent)
         gazetteer = self._gazetteer(conn)
@@ -735,7 +762,34 @@ class GroupingHook:
             )
             features.exercise = m.exercise
             reports.append(features)
-        self.place(conn, reports, resources)
+        streets = self._locate_streets(conn, reports)
+        if reports:
+            self.recent.prepare(conn, min(r.received_at for r in reports))
+        return Batch(reports, resources, streets, self._plan(reports, resources))
+
+    def write_batch(self, conn: Connection, batch: Batch) -> None:
+        """Learn the streets, check the plan (made again if an operator changed what it
+        relied on) and write it: items, reports, links, audit, state acks."""
+        reports, resources = batch.reports, batch.resources
+        self._write_streets(conn, batch.streets)
+        plan = batch.plan
+        for _attempt in range(5):
+            existing = self._verify(conn, plan)
+            if existing is not None:
+                break
+            # An operator moved or closed something we matched: read it all again.
+            self.recent.invalidate()
+            self.recent.prepare(conn, min(r.received_at for r in reports))
+            plan = self._plan(reports, resources)
+        else:
+            raise RuntimeError("grouping could not get a stable view of the items")
+        now_items, placed, links, _ = plan
+        for key, planned in now_items.items():
+            if planned.id is not None:
+                planned.before = dict(existing[key]._mapping)
+                planned.row = dict(planned.before)
+        self._write(conn, now_items, placed, resources, links)
+        self.recent.add_after_commit(f for f, *_ in placed)
         if self.sync is not None and reports:
             self.sync.wrote(conn, [r.message_id for r in reports])
 
@@ -751,7 +805,7 @@ class GroupingHook:
             row.nsp_id: nsp_site(row.name, row.address, row.lat, row.lon, gazetteer) for row in rows
         }
 
-    def _locate_streets(self, conn: Connection, reports: list[Features]) -> None:
+    def _locate_streets(self, conn: Connection, reports: list[Features]) -> _StreetWrites:
         """Learn street positions from reports with address and coordinates; give reports
         with only an address the estimated position (and its cell) of their street.
 
@@ -773,7 +827,7 @@ class GroupingHook:
             | {k for r in need for k in _street_keys(r, True)}
         )
         if not keys:
-            return
+            return _StreetWrites([], [])
         known = {
             row.key: [row.lat_sum, row.lon_sum, row.n]
             for row in conn.execute(sa.select(STREETS).where(STREETS.c.key.in_(keys)))
@@ -786,13 +840,28 @@ class GroupingHook:
                 acc[0] += r.lat
                 acc[1] += r.lon
                 acc[2] += 1
-        if fresh:
-            conn.execute(
-                sa.insert(STREETS),
-                [{"key": k, "lat_sum": a, "lon_sum": b, "n": n} for k, (a, b, n) in fresh.items()],
-            )
         changed = {k for _, ks in learn_keys for k in ks if k in known}
-        if changed:
+        everything = {**known, **fresh}
+        for r in need:
+            pos = _estimate(r, everything)
+            if pos is not None:
+                r.est_lat, r.est_lon = pos
+                r.cell = cell_key(*cell_of(r.est_lat, r.est_lon))
+        return _StreetWrites(
+            [{"key": k, "lat_sum": a, "lon_sum": b, "n": n} for k, (a, b, n) in fresh.items()],
+            [
+                {"_key": k, "lat_sum": known[k][0], "lon_sum": known[k][1], "n": known[k][2]}
+                for k in sorted(changed)
+            ],
+        )
+
+    def _write_streets(self, conn: Connection, writes: _StreetWrites) -> None:
+        """The street sums ``_locate_streets`` computed. Only grouping writes them (one
+        grouping at a time: the ingest worker, the grouping process, or under the area lock),
+        so sums read before the write transaction are still current in it."""
+        if writes.insert:
+            conn.execute(sa.insert(STREETS), writes.insert)
+        if writes.update:
             conn.execute(
                 sa.update(STREETS)
                 .where(STREETS.c.key == sa.bindparam("_key"))
@@ -801,17 +870,8 @@ class GroupingHook:
                     lon_sum=sa.bindparam("lon_sum"),
                     n=sa.bindparam("n"),
                 ),
-                [
-                    {"_key": k, "lat_sum": known[k][0], "lon_sum": known[k][1], "n": known[k][2]}
-                    for k in sorted(changed)
-                ],
+                writes.update,
             )
-        everything = {**known, **fresh}
-        for r in need:
-            pos = _estimate(r, everything)
-            if pos is not None:
-                r.est_lat, r.est_lon = pos
-                r.cell = cell_key(*cell_of(r.est_lat, r.est_lon))
 
     def _best(self, r: Features, pool: list[Features]) -> tuple[int, Match, str] | None:
         """The item ``r`` matches best (with the report that matched): its best-matching
@@ -904,29 +964,6 @@ class GroupingHook:
             if street_similarity(r.street, street) >= 0.85:
                 found |= nums
         return found
-
-    def place(self, conn: Connection, reports: list[Features], resources: list[Accepted]) -> None:
-        """Assign ``reports`` to items (matching) and give each resource request its item."""
-        self._locate_streets(conn, reports)
-        if reports:
-            self.recent.prepare(conn, min(r.received_at for r in reports))
-        for _attempt in range(5):
-            plan = self._plan(reports, resources)
-            existing = self._verify(conn, plan)
-            if existing is not None:
-                break
-            # An operator moved or closed something we matched: read it all again.
-            self.recent.invalidate()
-            self.recent.prepare(conn, min(r.received_at for r in reports))
-        else:
-            raise RuntimeError("grouping could not get a stable view of the items")
-        now_items, placed, links, _ = plan
-        for key, planned in now_items.items():
-            if planned.id is not None:
-                planned.before = dict(existing[key]._mapping)
-                planned.row = dict(planned.before)
-        self._write(conn, now_items, placed, resources, links)
-        self.recent.add_after_commit(f for f, *_ in placed)
 
     def _plan(self, reports: list[Features], resources: list[Accepted]) -> Any:
         """Match every report (pure computation on the in-memory window)."""
