@@ -249,6 +249,29 @@ class CpCollector(Collector):
             oldest.add_metric([cls], _since(_aware(first), now_ts))
         yield unacked
         yield oldest
+        # Grouping in its own process (service/triage/grouper.py): reports stored and acked
+        # but not yet in the queue. Always exported (0 when grouping runs at ingest).
+        from service.triage.grouper import PENDING
+
+        waiting = GaugeMetricFamily(
+            "noodnet_cp_grouping_waiting",
+            "Reports stored but not yet placed in the queue by the grouping process.",
+            labels=["p_level"],
+        )
+        wait_oldest = GaugeMetricFamily(
+            "noodnet_cp_grouping_oldest_seconds",
+            "How long the oldest report waiting for the grouping process has waited "
+            "(0 when none); p_level P1 or all.",
+            labels=["p_level"],
+        )
+        for label, cond in (("P1", PENDING.c.urgent.is_(True)), ("all", sa.true())):
+            n, first = session.execute(
+                sa.select(sa.func.count(), sa.func.min(PENDING.c.queued_at)).where(cond)
+            ).one()
+            waiting.add_metric([label], float(n))
+            wait_oldest.add_metric([label], _since(_aware(first), now_ts))
+        yield waiting
+        yield wait_oldest
 
     def _forwarder(self, session: Session) -> Iterator[Metric]:
         now_ts = utcnow().timestamp()
