@@ -34,7 +34,13 @@ from service.exercise.models import Exercise
 from service.models import DeadLetter, Message
 from service.region.models import RegionUrgent
 from service.tasks.models import NspTask, NspTaskTarget
-from service.triage.models import StateAckOutbox, TriageAudit, TriageItem, TriageReport
+from service.triage.models import (
+    GroupingPending,
+    StateAckOutbox,
+    TriageAudit,
+    TriageItem,
+    TriageReport,
+)
 from service.upstream.models import StreamEvent, UpstreamOutbox
 
 EXERCISES = table_of(Exercise)
@@ -42,6 +48,7 @@ MESSAGES = table_of(Message)
 DEAD = table_of(DeadLetter)
 ITEMS = table_of(TriageItem)
 REPORTS = table_of(TriageReport)
+PENDING = table_of(GroupingPending)
 AUDIT = table_of(TriageAudit)
 STATE_ACKS = table_of(StateAckOutbox)
 BULLETINS = table_of(BulletinRecord)
@@ -306,6 +313,16 @@ def purge(engine: Engine, exercise_id: str, actor: str) -> dict[str, int]:
             # A region (or a CP that never opened it) holds an exercise's data without its
             # row: that data can be purged; an id nothing carries is a typing error.
             raise ExerciseError(404, f"no exercise {exercise_id!r} and no data carrying it")
+        # Its reports still waiting for the grouping process (service/triage/grouper.py) go
+        # first: a grouping transaction holding them ends (and its items are seen below)
+        # before anything else is deleted, and none is placed after the purge.
+        conn.execute(
+            sa.delete(PENDING).where(
+                PENDING.c.message_id.in_(
+                    sa.select(MESSAGES.c.message_id).where(MESSAGES.c.exercise_id == exercise_id)
+                )
+            )
+        )
         item_ids = _ids(conn, ITEMS.c.id, ITEMS, exercise_id)
         bulletin_ids = _ids(conn, BULLETINS.c.bulletin_id, BULLETINS, exercise_id)
         task_ids = _ids(conn, TASKS.c.task_id, TASKS, exercise_id)

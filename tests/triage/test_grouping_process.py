@@ -285,3 +285,35 @@ def test_the_cp_restarts_a_killed_grouping_process_and_nothing_is_lost_or_double
     finally:
         cp.stop()
     assert not child_pids(cp_pid)  # the grouping process ends with the CP
+
+
+def test_an_exercise_purged_while_its_reports_wait_leaves_nothing_to_place(
+    engines: Callable[[], sa.Engine],
+) -> None:
+    from service.exercise.data import purge
+
+    engine = engines()
+    data = rows()[:30]
+    seqs: dict[str, int] = defaultdict(int)
+    real = accepted(data[:10], seqs)
+    drill = []
+    for row in data[10:]:
+        seqs[row["nsp_id"]] += 1
+        at = datetime.fromisoformat(row["received_at"])
+        m = make_up(
+            row["kind"], row["nsp_id"], seqs[row["nsp_id"]], row["body"], at, exercise="ex-1"
+        )
+        drill.append(Accepted(m, at, "mqtt"))
+    store_batch(engine, real + drill, [], [], CP_ID, [QueueForGrouping()])
+    assert pending_state(engine)["waiting"] == 30
+    assert purge(engine, "ex-1", "test")["messages"] == 20
+    assert pending_state(engine)["waiting"] == 10  # the real ones still wait
+    grouper = Grouper(engine, GroupingHook(CP_ID, TriageSettings()), CP_ID)
+    assert grouper.drain_all() == 10
+    with engine.connect() as conn:
+        placed = set(conn.execute(sa.select(REPORTS.c.message_id)).scalars())
+        exercise_items = conn.execute(
+            sa.select(sa.func.count()).select_from(ITEMS).where(ITEMS.c.exercise_id.is_not(None))
+        ).scalar_one()
+    assert placed == {a.message.message_id for a in real}
+    assert exercise_items == 0
