@@ -395,8 +395,10 @@ class QueueWatch:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if pending_state(self.engine)["waiting"] == 0:
+                if self.empty_at is None:
+                    self.empty_at = time.perf_counter()  # (before the watcher saw it)
                 return True
-            time.sleep(0.2)
+            time.sleep(0.05)
         return False
 
     def close(self) -> None:
