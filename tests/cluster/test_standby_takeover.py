@@ -37,9 +37,14 @@ N = 1500
 P1_EVERY = 10
 
 
+@pytest.mark.parametrize(
+    "grouping_process", [False, True], ids=["grouping-at-ingest", "grouping-process"]
+)
 def test_active_cp_killed_under_load_standby_takes_over_nothing_lost_or_doubled(
-    tmp_path: Path, broker: Mosquitto, make_database_url: Any
+    tmp_path: Path, broker: Mosquitto, make_database_url: Any, grouping_process: bool
 ) -> None:
+    """With ``grouping_process`` the active's grouping process (its child) dies with it or
+    ends at the EOF of its stdin; the standby starts its own and places what was queued."""
     region_db, cp_db = make_database_url("region"), make_database_url("cp")
     region = service_process(tmp_path, "region", "vr-ha", region_db).start()
     env = {
@@ -47,6 +52,7 @@ def test_active_cp_killed_under_load_standby_takes_over_nothing_lost_or_doubled(
         "NOODNET_UPSTREAM_URLS": region.url,
         "NOODNET_UPSTREAM_TOKEN": issue_cp_token(region_db, "cp"),
         "NOODNET_SUMMARY_INTERVAL_SECONDS": "0",
+        "NOODNET_TRIAGE_GROUPING_PROCESS": "true" if grouping_process else "false",
     }
     active = ha_cp(tmp_path, broker, cp_db, CP, "site-a", **env)
     standby = ha_cp(tmp_path, broker, cp_db, CP, "site-b", **env)
@@ -64,6 +70,7 @@ def test_active_cp_killed_under_load_standby_takes_over_nothing_lost_or_doubled(
         active_workers = {w["name"] for w in readyz(active)["workers"]}
         assert "leader-lock" in active_workers
         assert any(name.startswith("forwarder") for name in active_workers)
+        assert ("grouping-process" in active_workers) == grouping_process
         # The standby serves reads, refuses changes until it takes over.
         assert standby.get("/api/v1/nsps") == []
         refused = httpx.post(standby.url + "/api/v1/upstream/summaries", headers=standby.headers)
@@ -116,10 +123,27 @@ def test_active_cp_killed_under_load_standby_takes_over_nothing_lost_or_doubled(
         assert counts["doubled"] == 0 and counts["doubled_at_region"] == 0
         assert counts["acked"] == N
         assert set(forwarded) == p1
+        # Grouping after the ack: placed by the new active's grouping process (the rows the
+        # dead one held are queued again when its transaction is rolled back).
+        wait_until(
+            lambda: db.scalar("SELECT count(*) FROM triage_grouping_pending") == 0,
+            120,
+            0.2,
+            "the grouping queue empty",
+        )
         assert db.scalar("SELECT count(*) FROM triage_report") == N, "every report placed once"
+        assert (
+            db.scalar(
+                "SELECT count(*) FROM triage_report r JOIN message m "
+                "ON m.message_id = r.message_id WHERE m.urgency = 'P1' AND r.joined_by = 'match'"
+            )
+            == 0
+        ), "no P1 absorbed"
         assert db.scalar("SELECT sum(seq_conflicts) FROM nsp") == 0
         assert takeover < 10, f"standby took {takeover:.1f}s to take over"
         assert readyz(standby)["status"] == "ready"
+        if grouping_process:
+            assert readyz(standby)["cluster"]["grouping_queue"]["waiting"] == 0
     finally:
         if gw is not None:
             gw.close()
