@@ -75,6 +75,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "stale": "Geen verbinding met de CP-service sinds {time}: wat u ziet kan verouderd zijn.",
         "workers_failing": "Storing in de CP-service: {names} faalt steeds. Meldingen of berichten "
         "naar de NSP's kunnen vertraagd zijn; waarschuw de beheerder (details: /readyz).",
+        "grouping_waiting": "{n} melding(en) ontvangen maar nog niet in de wachtrij, waarvan {p1} "
+        "P1; de oudste wacht {seconds} s. Ze komen er vanzelf bij, P1 eerst.",
         "pick_item": "Kies links een melding om die te openen.",
         # console: items
         "item_incident": "Incident",
@@ -232,6 +234,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "stale": "No connection to the CP service since {time}: what you see may be out of date.",
         "workers_failing": "Fault in the CP service: {names} keeps failing. Reports or messages "
         "to the NSPs may be delayed; tell the administrator (details: /readyz).",
+        "grouping_waiting": "{n} report(s) received but not yet in the queue, {p1} of them P1; "
+        "the oldest has waited {seconds} s. They are being added, P1s first.",
         "pick_item": "Pick an item on the left to open it.",
         "item_incident": "Incident",
         "item_resource_request": "Resource request",

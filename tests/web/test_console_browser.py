@@ -2,7 +2,8 @@
 in through the form, a P1 help request (posted with a gateway token, through ingest, grouping
 and priority) at the top of the queue with its reasons, acknowledged with a note, the state and
 the audit entry on screen; a refresh keeps what the operator typed; an action another operator
-made impossible shows the 409 in words; a viewer gets no buttons. Nothing from other hosts.
+made impossible shows the 409 in words; a viewer gets no buttons; with grouping in its own
+process, reports received but not yet in the queue are announced. Nothing from other hosts.
 
 The page's timers run on Playwright's clock: the test says when the console refreshes, so
 "the other operator was faster" is a fixed sequence, not a race.
@@ -295,3 +296,61 @@ def test_possible_duplicates_are_decided_and_reports_split_out(
     expect(page.locator("#item-audit tbody tr").first).to_contain_text("meldingen afgesplitst")
     assert not errors, errors
     context.close()
+
+
+def test_reports_not_yet_in_the_queue_are_announced_until_they_are(
+    tmp_path: Path, database_url: str, browser: Any
+) -> None:
+    # Grouping in its own process, and that process stopped (SIGSTOP: as stuck as it gets):
+    # the P1 is stored and acked, not in the queue. The operator is told, until it is.
+    import os
+    import signal
+
+    from tests.support import child_pids
+
+    cp = cp_service(
+        tmp_path,
+        "cp",
+        CP,
+        database_url,
+        NOODNET_SUMMARY_INTERVAL_SECONDS="0",
+        NOODNET_TRIAGE_GROUPING_PROCESS="true",
+    ).start()
+    try:
+        assert cp.proc is not None
+        cp_pid = cp.proc.pid
+        grouping = wait_until(lambda: child_pids(cp_pid), 30, what="the grouping process")[0]
+        os.kill(grouping, signal.SIGSTOP)
+        try:
+            _register(cp, "oss-centrum", "Bibliotheek Oss")
+            m = help_request("oss-centrum", 1, description="Vrouw (70) bewusteloos in de keuken")
+            assert cp.post("/api/v1/messages", json=m).status_code == 201
+            assert _queue(cp) == []
+
+            context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="nl-NL")
+            context.add_cookies(
+                [
+                    {
+                        "name": TOKEN_COOKIE,
+                        "value": issue_cp_token(database_url, "operator"),
+                        "url": cp.url,
+                    }
+                ]
+            )
+            page = context.new_page()
+            page.clock.install()
+            page.goto(cp.url + "/console")
+            alert = page.locator("#grouping-alert")
+            expect(alert).to_contain_text("1 melding(en) ontvangen maar nog niet in de wachtrij")
+            expect(alert).to_contain_text("waarvan 1 P1")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "console-grouping-waiting.png"))
+        finally:
+            os.kill(grouping, signal.SIGCONT)
+        wait_until(lambda: len(_queue(cp)) == 1, 30, what="the P1 placed in the queue")
+        page.clock.run_for(6000)  # the next refresh
+        expect(alert).to_be_hidden()
+        expect(page.locator("#p1-alert")).to_contain_text("1 levensbedreigende melding(en)")
+        context.close()
+    finally:
+        cp.stop()

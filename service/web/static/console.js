@@ -594,6 +594,17 @@
     } catch (err) {
       return; // no connection: the "stale" banner says so already
     }
+    // Grouping in its own process (NOODNET_TRIAGE_GROUPING_PROCESS): reports received and
+    // acked that are not in the queue yet. Shown at once for a P1, else after 5 s.
+    const waiting = data && data.cluster ? data.cluster.grouping_queue : null;
+    const groupingBox = $("grouping-alert");
+    if (waiting && waiting.waiting > 0 && (waiting.waiting_p1 > 0 || waiting.oldest_seconds >= 5)) {
+      groupingBox.textContent = t("grouping_waiting", {
+        n: waiting.waiting, p1: waiting.waiting_p1, seconds: Math.round(waiting.oldest_seconds || 0) });
+      groupingBox.hidden = false;
+    } else {
+      groupingBox.hidden = true;
+    }
     const failing = (data && Array.isArray(data.workers) ? data.workers : []).filter((w) => !w.healthy);
     const box = $("workers-alert");
     if (!failing.length) { box.hidden = true; return; }
