@@ -869,11 +869,29 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
-class CpuMeter:
-    """CPU seconds used during a phase by this process (all its threads) and by others."""
+def postgres_cpu_seconds() -> float | None:
+    """CPU seconds of the local PostgreSQL server: every process named postgres, with what
+    its reaped children used (a backend that exits moves its time to the postmaster)."""
+    total, found = 0.0, False
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() != "postgres":
+                continue
+            fields = (comm.parent / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        found = True
+    return total if found else None
 
-    def __init__(self, pids: dict[str, int]) -> None:
+
+class CpuMeter:
+    """CPU seconds used during a phase by this process (all its threads) and by others
+    (``postgres``: the local server, when the phase's database is on it)."""
+
+    def __init__(self, pids: dict[str, int], postgres: bool = False) -> None:
         self.pids = pids
+        self.postgres = postgres
         self.start: dict[str, float | None] = {}
 
     def _now(self) -> dict[str, float | None]:
@@ -883,6 +901,8 @@ class CpuMeter:
             "bench": t.user + t.system + t.children_user + t.children_system
         }
         out.update({name: cpu_seconds(pid) for name, pid in self.pids.items()})
+        if self.postgres:
+            out["postgres"] = postgres_cpu_seconds()
         return out
 
     def __enter__(self) -> CpuMeter:
@@ -1101,7 +1121,8 @@ def run_cp_phase(
             if not args.json:
                 how = "in its own process" if process else ("on" if grouping else "off")
                 log(f"phase {key}: CP service ingest, grouping {how} ...")
-            with CpuMeter(pids) as meter:
+            on_postgres = db_url.startswith("postgresql")
+            with CpuMeter(pids, postgres=on_postgres) as meter:
                 if process:
                     with GroupedWatch(db_url, expected_reports) as watch:
                         result = run_cp(broker.port, nsp_ids, payloads, args)
