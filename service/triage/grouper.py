@@ -348,7 +348,12 @@ class Grouper(Worker):
             with self.engine.begin() as conn:
                 queued = _take(conn, [pending_id])
                 for q in queued:
-                    log.error("grouping failed for %s (%s): placed on its own", q.message, error)
+                    log.error(
+                        "grouping failed for message %s from %s (%s): placed on its own",
+                        q.message.message_id,
+                        q.message.nsp_id,
+                        error,
+                    )
                     own_item_fallback(conn, q, error)  # type: ignore[arg-type]
         except Exception as exc2:
             if is_transient(exc2):
