@@ -61,6 +61,7 @@ import sqlalchemy as sa  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from schemas import make_up, topics, utcnow  # noqa: E402
+from service.triage.grouping import PLACED_KINDS  # noqa: E402
 from tests.support import Mosquitto, child_pids, cp_process, wait_until  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -634,9 +635,6 @@ def run_cp(
     return result
 
 
-GROUPED_KINDS = ("help_request", "situation_report", "resource_request")
-
-
 class GroupedWatch:
     """Polls the CP database (every 50 ms, a read in WAL mode / MVCC) for the moment every
     report of the phase has its place in the queue: no report waits for grouping and the
@@ -787,7 +785,7 @@ def verify(
     """Count what the CP stored, straight from its database (and, grouping on, that every
     report has exactly one place in the queue and none still waits)."""
     expected = {m.message_id for msgs in payloads for m in msgs}
-    reports = {m.message_id for msgs in payloads for m in msgs if m.kind in GROUPED_KINDS}
+    reports = {m.message_id for msgs in payloads for m in msgs if m.kind in PLACED_KINDS}
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as conn:
@@ -1109,7 +1107,7 @@ def run_cp_phase(
         }
         extra.update(kv.split("=", 1) for kv in args.cp_env)
         cp = cp_process(workdir, broker, db_url, cp_id=CP_ID, **extra)
-        expected_reports = sum(m.kind in GROUPED_KINDS for msgs in payloads for m in msgs)
+        expected_reports = sum(m.kind in PLACED_KINDS for msgs in payloads for m in msgs)
         try:
             cp.start(wait_path="/readyz", timeout=60)
             assert cp.proc is not None and broker.proc is not None

@@ -149,7 +149,6 @@ class CpRuntime:
             # one batch before its lock check stops it (service/cluster/leader.py).
             triage.hook.sync = GroupingSync(settings.cp_id, cluster.instance_id)
             triage.sync_instance = f"{cluster.instance_id}-grouping"
-        triage.database_url = settings.database_url
         upstream = self._upstream = Upstream(engine, settings, self.upstream_settings)
         admission = AdmissionQueue(
             rate=settings.rate_limit_per_second,

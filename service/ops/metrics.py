@@ -251,7 +251,7 @@ class CpCollector(Collector):
         yield oldest
         # Grouping in its own process (service/triage/grouper.py): reports stored and acked
         # but not yet in the queue. Always exported (0 when grouping runs at ingest).
-        from service.triage.grouper import PENDING
+        from service.triage.grouper import pending_state
 
         waiting = GaugeMetricFamily(
             "noodnet_cp_grouping_waiting",
@@ -264,12 +264,13 @@ class CpCollector(Collector):
             "(0 when none); p_level P1 or all.",
             labels=["p_level"],
         )
-        for label, cond in (("P1", PENDING.c.urgent.is_(True)), ("all", sa.true())):
-            n, first = session.execute(
-                sa.select(sa.func.count(), sa.func.min(PENDING.c.queued_at)).where(cond)
-            ).one()
+        queue = pending_state(session.connection())
+        for label, n, age in (
+            ("P1", queue["waiting_p1"], queue["oldest_p1_seconds"]),
+            ("all", queue["waiting"], queue["oldest_seconds"]),
+        ):
             waiting.add_metric([label], float(n))
-            wait_oldest.add_metric([label], _since(_aware(first), now_ts))
+            wait_oldest.add_metric([label], float(age or 0.0))
         yield waiting
         yield wait_oldest
 

@@ -34,6 +34,7 @@ Invariants, and why:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -55,7 +56,7 @@ from schemas import utcnow
 from service import kinds
 from service.models import Message
 from service.store import Accepted, PresenceSeen, is_transient
-from service.triage.grouping import GroupingHook, own_item_fallback
+from service.triage.grouping import PLACED_KINDS, GroupingHook, own_item_fallback
 from service.triage.models import GroupingPending, TriageReport
 from service.triage.settings import TriageSettings
 
@@ -65,7 +66,6 @@ PENDING = table_of(GroupingPending)
 MESSAGES = table_of(Message)
 REPORTS = table_of(TriageReport)
 
-GROUPED_KINDS = ("help_request", "situation_report", "resource_request")
 # The supervisor's health turns bad when the oldest queued report waits this long.
 STALE_SECONDS = 120.0
 CONFIG_ENV = "NOODNET_GROUPER_CONFIG"
@@ -89,7 +89,7 @@ class QueueForGrouping:
                 "queued_at": a.received_at,
             }
             for a in accepted
-            if a.message.kind in GROUPED_KINDS
+            if a.message.kind in PLACED_KINDS
         ]
         if rows:
             conn.execute(sa.insert(PENDING), rows)
@@ -189,27 +189,21 @@ def _take(conn: Connection, ids: Sequence[int]) -> list[Queued]:
     return _read_queued(conn, [taken[i] for i in ids if i in taken])
 
 
-def pending_state(engine: Engine) -> dict[str, Any]:
-    """The queue as /readyz shows it: how many reports wait, how many are P1, how long the
-    oldest (and the oldest P1) has waited since the CP received it."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.count().filter(PENDING.c.urgent.is_(True)),
-                sa.func.min(PENDING.c.queued_at),
-            )
-        ).one()
-        oldest_p1: datetime | None = (
-            conn.execute(
-                sa.select(PENDING.c.queued_at)
-                .where(PENDING.c.urgent.is_(True))
-                .order_by(PENDING.c.id)
-                .limit(1)
-            ).scalar()
-            if row[1]
-            else None
-        )
+def pending_state(db: Engine | Connection) -> dict[str, Any]:
+    """The queue as /readyz and /metrics show it: how many reports wait, how many are P1,
+    how long the oldest (and the oldest P1) has waited since the CP received it."""
+    urgent = PENDING.c.urgent.is_(True)
+    query = sa.select(
+        sa.func.count(),
+        sa.func.count().filter(urgent),
+        sa.func.min(PENDING.c.queued_at),
+        sa.func.min(PENDING.c.queued_at).filter(urgent),
+    )
+    if isinstance(db, Engine):
+        with db.connect() as conn:
+            row = conn.execute(query).one()
+    else:
+        row = db.execute(query).one()
     now = utcnow()
 
     def age(at: datetime | None) -> float | None:
@@ -219,7 +213,7 @@ def pending_state(engine: Engine) -> dict[str, Any]:
         "waiting": int(row[0]),
         "waiting_p1": int(row[1]),
         "oldest_seconds": age(row[2]),
-        "oldest_p1_seconds": age(oldest_p1),
+        "oldest_p1_seconds": age(row[3]),
     }
 
 
@@ -489,18 +483,11 @@ class GrouperProcess(Worker):
             return h  # the database is the problem: other workers say so
         oldest = state["oldest_seconds"]
         if oldest is not None and oldest > STALE_SECONDS:
-            return Health(
-                name=h.name,
-                running=h.running,
+            return dataclasses.replace(
+                h,
                 healthy=False,
                 reason=f"{state['waiting']} reports wait for grouping ({state['waiting_p1']} "
                 f"P1), the oldest for {oldest:.0f}s",
-                last_success_at=h.last_success_at,
-                consecutive_failures=h.consecutive_failures,
-                last_error=h.last_error,
-                last_error_at=h.last_error_at,
-                failing_item_count=h.failing_item_count,
-                failing_items=h.failing_items,
             )
         return h
 

@@ -68,6 +68,9 @@ NSPS = table_of(Nsp)
 STREETS = table_of(TriageStreet)
 
 GROUPED_KINDS = ("help_request", "situation_report")
+# Every kind that gets a place in the operator's queue: the grouped kinds (an incident) and
+# resource requests (an item of their own).
+PLACED_KINDS = (*GROUPED_KINDS, "resource_request")
 
 # Hazard families: categories across the two kinds that can describe one incident.
 FAMILY: dict[tuple[str, str], str] = {
@@ -732,11 +735,7 @@ class GroupingHook:
         writes it; both run in one transaction at ingest. The grouping process on SQLite runs
         this one before its write transaction, so that the database's one write lock is not
         held while it computes (service/triage/grouper.py)."""
-        relevant = [
-            a
-            for a in accepted
-            if a.message.kind in ("help_request", "situation_report", "resource_request")
-        ]
+        relevant = [a for a in accepted if a.message.kind in PLACED_KINDS]
         if not relevant:
             return None
         if self.sync is not None:

@@ -16,14 +16,13 @@ from service.gazetteer.importer import seed_gazetteer
 from service.store import BatchHook, StoreResult
 from service.triage.acks import StateAckSender
 from service.triage.grouper import (
-    GROUPED_KINDS,
     Grouper,
     GrouperProcess,
     QueueForGrouping,
     grouper_config,
     pending_state,
 )
-from service.triage.grouping import GroupingHook
+from service.triage.grouping import PLACED_KINDS, GroupingHook
 from service.triage.settings import TriageSettings
 
 log = logging.getLogger(__name__)
@@ -39,9 +38,8 @@ class Triage:
         self.hook = GroupingHook(cp_id, self.settings)
         self.ack_sender: StateAckSender | None = None
         self.grouping_process: GrouperProcess | None = None
-        # Given by the runtime: the database URL and (PostgreSQL with a leader lock) the
-        # instance name for the grouping lock, for the grouping process.
-        self.database_url: str | None = None
+        # Given by the runtime (PostgreSQL with a leader lock or shared ingest): the instance
+        # name the grouping process takes the grouping lock under.
         self.sync_instance: str | None = None
         # Called after every operator change (the app adds the upstream summary scheduler).
         self.listeners: list[Callable[[], None]] = []
@@ -82,7 +80,7 @@ class Triage:
         self.ack_sender = StateAckSender(self.engine, bridge, self.settings.ack_poll_seconds)
         self.ack_sender.start()
         if self.settings.grouping and self.settings.grouping_process:
-            url = self.database_url or self.engine.url.render_as_string(hide_password=False)
+            url = self.engine.url.render_as_string(hide_password=False)
             self.grouping_process = GrouperProcess(
                 self.engine,
                 grouper_config(url, self.cp_id, self.settings, self.sync_instance),
@@ -94,7 +92,7 @@ class Triage:
         """Called by the ingest worker after each commit: wake the grouping process when
         reports were queued for it."""
         gp = self.grouping_process
-        if gp is not None and any(r.new and r.kind in GROUPED_KINDS for r in results):
+        if gp is not None and any(r.new and r.kind in PLACED_KINDS for r in results):
             gp.wake_grouping()
 
     def grouped(self) -> None:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from noodcore.db import make_engine, table_of
 from schemas import make_up, topics
 from service.db import migrate
-from service.models import Message, Nsp
+from service.models import Message
 from service.store import Accepted, store_batch
 from service.triage.grouper import Grouper, QueueForGrouping, pending_state
 from service.triage.grouping import GroupingHook
@@ -45,27 +45,9 @@ def engines(make_database_url: Callable[[], str]) -> Iterator[Callable[[], sa.En
     made: list[sa.Engine] = []
 
     def make() -> sa.Engine:
+        # (No NSP rows: storing the first message of an NSP makes its row.)
         engine = make_engine(make_database_url())
         migrate(engine)
-        nsps = sorted({r["nsp_id"] for r in rows()})
-        with engine.begin() as conn:
-            conn.execute(
-                sa.insert(table_of(Nsp)),
-                [
-                    {
-                        "nsp_id": n,
-                        "cp_id": CP_ID,
-                        "name": n,
-                        "registered": True,
-                        "message_count": 0,
-                        "max_seq": 0,
-                        "gaps": [],
-                        "seq_conflicts": 0,
-                        "last_status_seq": 0,
-                    }
-                    for n in nsps
-                ],
-            )
         made.append(engine)
         return engine
 
