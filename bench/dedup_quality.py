@@ -87,10 +87,11 @@ from service.gazetteer.importer import import_gazetteer  # noqa: E402
 from service.ingest import Incoming, IngestWorker  # noqa: E402
 from service.models import Nsp  # noqa: E402
 from service.settings import ServiceSettings  # noqa: E402
-from service.store import Accepted, StoreResult, store_batch  # noqa: E402
+from service.store import StoreResult, store_batch  # noqa: E402
 from service.triage.grouping import GroupingHook  # noqa: E402
 from service.triage.models import TriageItem, TriageReport  # noqa: E402
 from service.triage.settings import TriageSettings  # noqa: E402
+from tests.support import labelled_accepted  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 DEMO_REGION = ROOT / "service" / "gazetteer" / "demo"
@@ -172,16 +173,6 @@ def prepare(url: str, region: Path = DEMO_REGION, gazetteer: bool = True) -> sa.
     return engine
 
 
-def accepted_rows(rows: list[dict[str, Any]], seqs: dict[str, int]) -> list[Accepted]:
-    out = []
-    for row in rows:
-        seqs[row["nsp_id"]] += 1
-        at = datetime.fromisoformat(row["received_at"])
-        msg = make_up(row["kind"], row["nsp_id"], seqs[row["nsp_id"]], row["body"], sent_at=at)
-        out.append(Accepted(msg, at, "mqtt"))
-    return out
-
-
 def ingest_labelled(engine: sa.Engine, rows: list[dict[str, Any]], batch: int) -> dict[str, str]:
     """Ingest in receive order; returns message id -> label."""
     hook = GroupingHook(CP_ID, TriageSettings())
@@ -189,7 +180,7 @@ def ingest_labelled(engine: sa.Engine, rows: list[dict[str, Any]], batch: int) -
     labels: dict[str, str] = {}
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
-        acc = accepted_rows(chunk, seqs)
+        acc = labelled_accepted(chunk, seqs)
         for a, row in zip(acc, chunk, strict=True):
             labels[a.message.message_id] = row["incident"]
         store_batch(engine, acc, [], [], CP_ID, [hook])
@@ -409,7 +400,9 @@ def pad(engine: sa.Engine, n: int, batch: int) -> float:
     seqs: dict[str, int] = defaultdict(lambda: 10_000_000)
     t0 = time.perf_counter()
     for start in range(0, len(rows), batch):
-        store_batch(engine, accepted_rows(rows[start : start + batch], seqs), [], [], CP_ID, [hook])
+        store_batch(
+            engine, labelled_accepted(rows[start : start + batch], seqs), [], [], CP_ID, [hook]
+        )
     return time.perf_counter() - t0
 
 

@@ -156,6 +156,26 @@ class Proc:
         return httpx.post(self.url + path, json=json, timeout=10, headers=headers)
 
 
+def labelled_accepted(
+    rows: list[dict[str, Any]], seqs: dict[str, int], exercise: str | None = None
+) -> list[Any]:
+    """Rows of a labelled data set (bench/data: kind, nsp_id, body, received_at) as the
+    ingest worker hands them to the store: validated envelopes, gap-free seq per NSP (``seqs``
+    is updated), received at the row's time. ``exercise`` marks them as made in it."""
+    from datetime import datetime
+
+    from schemas import make_up
+    from service.store import Accepted
+
+    out = []
+    for row in rows:
+        seqs[row["nsp_id"]] += 1
+        at = datetime.fromisoformat(row["received_at"])
+        m = make_up(row["kind"], row["nsp_id"], seqs[row["nsp_id"]], row["body"], at, exercise)
+        out.append(Accepted(m, at, "mqtt"))
+    return out
+
+
 def child_pids(pid: int) -> list[int]:
     """The direct children of ``pid`` (e.g. the CP's grouping process), from /proc."""
     out = []

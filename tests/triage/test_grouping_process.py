@@ -21,13 +21,20 @@ from noodcore.db import make_engine, table_of
 from schemas import make_up, topics
 from service.db import migrate
 from service.models import Message
-from service.store import Accepted, store_batch
+from service.store import store_batch
 from service.triage.grouper import Grouper, QueueForGrouping, pending_state
 from service.triage.grouping import GroupingHook
 from service.triage.models import GroupingPending, TriageAudit, TriageItem, TriageReport
 from service.triage.runtime import Triage
 from service.triage.settings import TriageSettings
-from tests.support import Mosquitto, MqttPeer, child_pids, cp_process, wait_until
+from tests.support import (
+    Mosquitto,
+    MqttPeer,
+    child_pids,
+    cp_process,
+    labelled_accepted,
+    wait_until,
+)
 
 CP_ID = "cp-oss"
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "dedup_oss.jsonl"
@@ -56,16 +63,6 @@ def engines(make_database_url: Callable[[], str]) -> Iterator[Callable[[], sa.En
         engine.dispose()
 
 
-def accepted(chunk: list[dict[str, Any]], seqs: dict[str, int]) -> list[Accepted]:
-    out = []
-    for row in chunk:
-        seqs[row["nsp_id"]] += 1
-        at = datetime.fromisoformat(row["received_at"])
-        m = make_up(row["kind"], row["nsp_id"], seqs[row["nsp_id"]], row["body"], sent_at=at)
-        out.append(Accepted(m, at, "mqtt"))
-    return out
-
-
 def incidents(engine: sa.Engine, order: list[str]) -> set[frozenset[int]]:
     """The partition of the reports into items (what an operator sees grouped), each report
     named by its place in the input (``order``: the message ids in input order)."""
@@ -90,7 +87,7 @@ def test_the_grouping_process_makes_the_incidents_grouping_at_ingest_makes(
     ids_b: list[str] = []
     for start in range(0, len(data), 25):
         chunk = data[start : start + 25]
-        batch_a, batch_b = accepted(chunk, seqs_a), accepted(chunk, seqs_b)
+        batch_a, batch_b = labelled_accepted(chunk, seqs_a), labelled_accepted(chunk, seqs_b)
         ids_a += [a.message.message_id for a in batch_a]
         ids_b += [a.message.message_id for a in batch_b]
         store_batch(inline, batch_a, [], [], CP_ID, [hook])
@@ -114,7 +111,9 @@ def test_p1s_are_placed_first_out_of_a_backlog_and_never_absorbed(
 ) -> None:
     data = rows()
     engine = engines()
-    store_batch(engine, accepted(data, defaultdict(int)), [], [], CP_ID, [QueueForGrouping()])
+    store_batch(
+        engine, labelled_accepted(data, defaultdict(int)), [], [], CP_ID, [QueueForGrouping()]
+    )
     p1 = _p1_ids(engine)
     assert len(p1) > 50 and pending_state(engine)["waiting_p1"] == len(p1)
     placed_per_round: list[set[str]] = []
@@ -157,7 +156,7 @@ def test_a_report_that_cannot_be_grouped_is_still_put_in_the_queue(
     engines: Callable[[], sa.Engine],
 ) -> None:
     engine = engines()
-    good = accepted(rows()[:30], defaultdict(int))
+    good = labelled_accepted(rows()[:30], defaultdict(int))
     store_batch(engine, good, [], [], CP_ID, [QueueForGrouping()])
     # A stored body grouping cannot read (as a schema change could leave one): its location
     # is not an object.
@@ -184,7 +183,7 @@ def test_a_cp_started_without_the_grouping_process_places_what_an_earlier_run_qu
     engines: Callable[[], sa.Engine],
 ) -> None:
     engine = engines()
-    batch = accepted(rows()[:40], defaultdict(int))
+    batch = labelled_accepted(rows()[:40], defaultdict(int))
     store_batch(engine, batch, [], [], CP_ID, [QueueForGrouping()])
     triage = Triage(engine, CP_ID, TriageSettings(grouping_process=False))
     assert triage.place_leftovers() == 40
@@ -200,7 +199,7 @@ def test_a_queued_report_is_placed_once_even_when_two_graders_take_it(
     # A deposed active's grouping process and the new one (or a leftover run) may both read
     # the same pending rows; only the one whose delete took a row places it.
     engine = engines()
-    batch = accepted(rows()[:20], defaultdict(int))
+    batch = labelled_accepted(rows()[:20], defaultdict(int))
     store_batch(engine, batch, [], [], CP_ID, [QueueForGrouping()])
     first = Grouper(engine, GroupingHook(CP_ID, TriageSettings()), CP_ID)
     second = Grouper(engine, GroupingHook(CP_ID, TriageSettings()), CP_ID)
@@ -277,15 +276,8 @@ def test_an_exercise_purged_while_its_reports_wait_leaves_nothing_to_place(
     engine = engines()
     data = rows()[:30]
     seqs: dict[str, int] = defaultdict(int)
-    real = accepted(data[:10], seqs)
-    drill = []
-    for row in data[10:]:
-        seqs[row["nsp_id"]] += 1
-        at = datetime.fromisoformat(row["received_at"])
-        m = make_up(
-            row["kind"], row["nsp_id"], seqs[row["nsp_id"]], row["body"], at, exercise="ex-1"
-        )
-        drill.append(Accepted(m, at, "mqtt"))
+    real = labelled_accepted(data[:10], seqs)
+    drill = labelled_accepted(data[10:], seqs, exercise="ex-1")
     store_batch(engine, real + drill, [], [], CP_ID, [QueueForGrouping()])
     assert pending_state(engine)["waiting"] == 30
     assert purge(engine, "ex-1", "test")["messages"] == 20
