@@ -11,6 +11,7 @@ saw acked (``assert_exactly_once``).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -615,17 +616,56 @@ class MqttPeer:
         self.client.loop_stop()
 
 
-class CpAuth(httpx.Auth):
+class WaitsForGrouping(httpx.Auth):
+    """For in-process test clients of the CP: after a write, wait until no report waits for
+    the grouping process. With ``NOODNET_TRIAGE_GROUPING_PROCESS`` a stored report is placed
+    after the ack; a test that posts a report and then reads the queue then reads it as
+    placed, in either grouping mode (with grouping at ingest the wait is one empty count)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def _authorize(self, request: httpx.Request) -> None:
+        """Headers to add (none here; ``CpAuth`` adds tokens)."""
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        self._authorize(request)
+        response = yield request
+        if self._may_have_stored(request, response):
+            wait_until(self._placed, 30, what="the grouping process to place the report")
+
+    async def async_auth_flow(self, request: httpx.Request) -> Any:
+        self._authorize(request)
+        response = yield request
+        if self._may_have_stored(request, response):
+            deadline = time.monotonic() + 30
+            while not self._placed():
+                assert time.monotonic() < deadline, "the grouping process did not place it"
+                await asyncio.sleep(0.02)
+
+    @staticmethod
+    def _may_have_stored(request: httpx.Request, response: httpx.Response) -> bool:
+        # A gateway's post, a relayed radio call or SMS, an exercise inject: any write.
+        return request.method != "GET" and response.is_success
+
+    def _placed(self) -> bool:
+        from service.triage.grouper import pending_state
+
+        return pending_state(self.engine)["waiting"] == 0
+
+
+class CpAuth(WaitsForGrouping):
     """Authenticates in-process test clients of the CP as a real deployment would: an admin
     token for operator work, and for ``POST /api/v1/messages`` a gateway token of the NSP
-    named in the envelope (a gateway may post only for its own NSP)."""
+    named in the envelope (a gateway may post only for its own NSP). Waits for grouping
+    after writes, as ``WaitsForGrouping``."""
 
     def __init__(self, engine: Any, role: str = "admin") -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.default = bearer(engine, role)
         self._gateways: dict[str, dict[str, str]] = {}
 
-    def auth_flow(self, request: httpx.Request) -> Any:
+    def _authorize(self, request: httpx.Request) -> None:
         headers = self.default
         if request.method == "POST" and request.url.path == "/api/v1/messages":
             import json
@@ -645,4 +685,3 @@ class CpAuth(httpx.Auth):
             headers = self._gateways["cp"]
         if "authorization" not in request.headers:
             request.headers.update(headers)
-        yield request

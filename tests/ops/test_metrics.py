@@ -30,6 +30,7 @@ from service.settings import ServiceSettings
 from tests.support import (
     ROOT,
     Mosquitto,
+    WaitsForGrouping,
     bearer,
     cp_process,
     free_port,
@@ -80,7 +81,11 @@ async def _scrape_both(tmp_path: Path, database_url: str) -> tuple[str, str]:
     async with (
         cp.router.lifespan_context(cp),
         gw.router.lifespan_context(gw),
-        httpx.AsyncClient(transport=httpx.ASGITransport(cp), base_url="http://cp") as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(cp),
+            base_url="http://cp",
+            auth=WaitsForGrouping(cp.state.ctx.engine),
+        ) as c,
         httpx.AsyncClient(transport=httpx.ASGITransport(gw), base_url="http://gw") as g,
     ):
         engine = cp.state.ctx.engine

@@ -14,6 +14,7 @@ from noodcore.httpguard import Role
 from service.app import create_app
 from service.auth.tokens import IssuedToken, create_token_cli
 from service.settings import ServiceSettings
+from tests.support import WaitsForGrouping
 
 
 @asynccontextmanager
@@ -26,7 +27,11 @@ async def running_cp(
     )
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cp.test") as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app),
+            base_url="http://cp.test",
+            auth=WaitsForGrouping(app.state.ctx.engine),
+        ) as c,
     ):
         yield app, c
 
