@@ -617,10 +617,11 @@ class MqttPeer:
 
 
 class WaitsForGrouping(httpx.Auth):
-    """For in-process test clients of the CP: after a write, wait until no report waits for
-    the grouping process. With ``NOODNET_TRIAGE_GROUPING_PROCESS`` a stored report is placed
-    after the ack; a test that posts a report and then reads the queue then reads it as
-    placed, in either grouping mode (with grouping at ingest the wait is one empty count)."""
+    """For test clients of a CP (in-process or a child process): after a write, wait until
+    no report waits for the grouping process. With ``NOODNET_TRIAGE_GROUPING_PROCESS`` a
+    stored report is placed after the ack; a test that posts a report and then reads the
+    queue reads it as placed, in either grouping mode (with grouping at ingest the wait is
+    one empty count). A test that stops the grouping process must post without it."""
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
