@@ -633,26 +633,27 @@ class WaitsForGrouping(httpx.Auth):
         self._authorize(request)
         response = yield request
         if self._may_have_stored(request, response):
-            wait_until(self._placed, 30, what="the grouping process to place the report")
+            self._wait_placed()
 
     async def async_auth_flow(self, request: httpx.Request) -> Any:
         self._authorize(request)
         response = yield request
         if self._may_have_stored(request, response):
-            deadline = time.monotonic() + 30
-            while not self._placed():
-                assert time.monotonic() < deadline, "the grouping process did not place it"
-                await asyncio.sleep(0.02)
+            await asyncio.to_thread(self._wait_placed)
 
     @staticmethod
     def _may_have_stored(request: httpx.Request, response: httpx.Response) -> bool:
         # A gateway's post, a relayed radio call or SMS, an exercise inject: any write.
         return request.method != "GET" and response.is_success
 
-    def _placed(self) -> bool:
+    def _wait_placed(self) -> None:
         from service.triage.grouper import pending_state
 
-        return pending_state(self.engine)["waiting"] == 0
+        wait_until(
+            lambda: pending_state(self.engine)["waiting"] == 0,
+            30,
+            what="the grouping process to place the report",
+        )
 
 
 class CpAuth(WaitsForGrouping):
