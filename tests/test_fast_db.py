@@ -1,13 +1,16 @@
-"""noodcore.db.fast_insert / fast_update: what they write reads back as SQLAlchemy's own
-statements would have written it (UTC datetimes, JSON, NULLs), on SQLite and PostgreSQL."""
+"""noodcore.db.fast_insert / PendingWrites: what they write reads back as SQLAlchemy's own
+statements would have written it (UTC datetimes, JSON, NULLs), on SQLite and PostgreSQL;
+PendingWrites runs its statements in order at flush, and a failing one fails the flush as
+SQLAlchemy's own error (on PostgreSQL they go in one pipeline)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
-from noodcore.db import UTCDateTime, fast_insert, fast_update, make_engine
+from noodcore.db import PendingWrites, UTCDateTime, fast_insert, make_engine
 
 META = sa.MetaData()
 ITEMS = sa.Table(
@@ -39,8 +42,8 @@ def test_fast_insert_then_update_reads_back(database_url: str) -> None:
                 returning=("id", "name"),
             )
             ids = {name: i for i, name in got}
-            fast_update(
-                conn,
+            writes = PendingWrites(conn)
+            writes.update(
                 ITEMS,
                 "id",
                 [
@@ -49,7 +52,9 @@ def test_fast_insert_then_update_reads_back(database_url: str) -> None:
                     {"id": ids["c"], "seen": t0 + timedelta(seconds=1), "tags": {"k": 1}},
                 ],
             )
-            fast_update(conn, ITEMS, "id", [])  # nothing to do is no statement
+            writes.update(ITEMS, "id", [])  # nothing to do is no statement
+            writes.insert(ITEMS, [])
+            writes.flush()
         with engine.connect() as conn:
             rows = {r.name: r for r in conn.execute(sa.select(ITEMS))}
         assert rows["a"].seen == t0 and rows["a"].seen.tzinfo is UTC
@@ -104,8 +109,6 @@ def test_sqlite_datetime_text_is_sqlalchemys_own() -> None:
     below 1000, other zones, None; a naive datetime is refused as by UTCDateTime."""
     import random
 
-    import pytest
-
     from noodcore.db import _sqlite_utc_text
 
     dialect = sa.create_engine("sqlite://").dialect
@@ -143,3 +146,44 @@ def test_sqlite_datetime_text_is_sqlalchemys_own() -> None:
         assert _sqlite_utc_text(value) == expected, value
     with pytest.raises(ValueError, match="naive"):
         _sqlite_utc_text(datetime(2026, 12, 3))
+
+
+def test_pending_writes_run_in_order_at_flush_and_fail_as_sqlalchemy_errors(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        META.create_all(engine)
+        with engine.begin() as conn:
+            writes = PendingWrites(conn)
+            writes.insert(KEYED, [{"key": f"k{i}", "n": i} for i in range(5)])
+            # Runs after the insert (order kept), and only where the extra condition holds.
+            writes.update(
+                KEYED,
+                "key",
+                [{"key": "k1", "n": 10}, {"key": "k2", "n": 20}, {"key": "k3", "n": 30}],
+                where="n < 3",
+            )
+            writes.insert(KEYED, [{"key": "k9", "n": 9}])
+            assert conn.execute(sa.select(sa.func.count()).select_from(KEYED)).scalar() == 0
+            writes.flush()
+            writes.flush()  # already sent: nothing runs twice
+        with engine.connect() as conn:
+            rows = dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all())
+        assert rows == {"k0": 0, "k1": 10, "k2": 20, "k3": 3, "k4": 4, "k9": 9}
+
+        # A statement that fails (a duplicate key, not the first statement) fails the flush
+        # as SQLAlchemy's IntegrityError and the transaction writes nothing.
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            writes = PendingWrites(conn)
+            writes.insert(KEYED, [{"key": "new", "n": 1}])
+            writes.update(KEYED, "key", [{"key": "k0", "n": 100}])
+            writes.insert(KEYED, [{"key": "k4", "n": 44}])
+            writes.flush()
+        with engine.connect() as conn:
+            after = dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all())
+            assert after == rows  # rolled back, and the connection works afterwards
+        with pytest.raises(ValueError, match="same columns"), engine.begin() as conn:
+            PendingWrites(conn).insert(KEYED, [{"key": "x", "n": 1}, {"key": "y"}])
+    finally:
+        engine.dispose()

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from noodcore.db import fast_insert, fast_update, table_of
+from noodcore.db import PendingWrites, fast_insert, table_of
 from schemas import HandlingState
 from service.gazetteer.importer import generation as gazetteer_generation
 from service.gazetteer.importer import load as load_gazetteer
@@ -770,7 +770,6 @@ class GroupingHook:
         """Learn the streets, check the plan (made again if an operator changed what it
         relied on) and write it: items, reports, links, audit, state acks."""
         reports, resources = batch.reports, batch.resources
-        self._write_streets(conn, batch.streets)
         plan = batch.plan
         for _attempt in range(5):
             existing = self._verify(conn, plan)
@@ -787,7 +786,7 @@ class GroupingHook:
             if planned.id is not None:
                 planned.before = dict(existing[key]._mapping)
                 planned.row = dict(planned.before)
-        self._write(conn, now_items, placed, resources, links)
+        self._write(conn, now_items, placed, resources, links, batch.streets)
         self.recent.add_after_commit(f for f, *_ in placed)
         if self.sync is not None and reports:
             self.sync.wrote(conn, [r.message_id for r in reports])
@@ -849,28 +848,18 @@ class GroupingHook:
         return _StreetWrites(
             [{"key": k, "lat_sum": a, "lon_sum": b, "n": n} for k, (a, b, n) in fresh.items()],
             [
-                {"_key": k, "lat_sum": known[k][0], "lon_sum": known[k][1], "n": known[k][2]}
+                {"key": k, "lat_sum": known[k][0], "lon_sum": known[k][1], "n": known[k][2]}
                 for k in sorted(changed)
             ],
         )
 
-    def _write_streets(self, conn: Connection, writes: _StreetWrites) -> None:
+    @staticmethod
+    def _write_streets(writes: PendingWrites, streets: _StreetWrites) -> None:
         """The street sums ``_locate_streets`` computed. Only grouping writes them (one
         grouping at a time: the ingest worker, the grouping process, or under the area lock),
         so sums read before the write transaction are still current in it."""
-        if writes.insert:
-            conn.execute(sa.insert(STREETS), writes.insert)
-        if writes.update:
-            conn.execute(
-                sa.update(STREETS)
-                .where(STREETS.c.key == sa.bindparam("_key"))
-                .values(
-                    lat_sum=sa.bindparam("lat_sum"),
-                    lon_sum=sa.bindparam("lon_sum"),
-                    n=sa.bindparam("n"),
-                ),
-                writes.update,
-            )
+        writes.insert(STREETS, streets.insert)
+        writes.update(STREETS, "key", streets.update)
 
     def _best(self, r: Features, pool: list[Features]) -> tuple[int, Match, str] | None:
         """The item ``r`` matches best (with the report that matched): its best-matching
@@ -1089,7 +1078,10 @@ class GroupingHook:
         placed: list[tuple[Features, int, str, float | None]],
         resources: list[Accepted],
         links: dict[int, int],
+        streets: _StreetWrites,
     ) -> None:
+        """Everything but the new items (whose ids the rest needs) goes in one
+        ``PendingWrites``: on PostgreSQL one round trip instead of one per statement."""
         # Aggregates of every touched item, from its new members.
         for planned in items.values():
             row = planned.row
@@ -1119,7 +1111,9 @@ class GroupingHook:
                 fixed.append({"id": p.id, "possible_duplicate_of": key_to_id[link]})
                 if p.audit:
                     p.audit["details"]["possible_duplicate_of"] = key_to_id[link]
-        fast_update(conn, ITEMS, "id", fixed)
+        writes = PendingWrites(conn)
+        self._write_streets(writes, streets)
+        writes.update(ITEMS, "id", fixed)
         link_rows = []
         for newer, older in sorted(links.items()):
             link_row: dict[str, Any] | None = items[newer].row if newer in items else None
@@ -1127,26 +1121,24 @@ class GroupingHook:
                 continue
             if link_row.get("duplicate_status") == "separate":
                 continue  # an operator already decided
-            link_rows.append({"_id": key_to_id[newer], "_to": key_to_id.get(older, older)})
-        if link_rows:
-            conn.execute(
-                sa.update(ITEMS)
-                .where(ITEMS.c.id == sa.bindparam("_id"), ITEMS.c.possible_duplicate_of.is_(None))
-                .values(possible_duplicate_of=sa.bindparam("_to"), duplicate_status="pending"),
-                link_rows,
+            link_rows.append(
+                {
+                    "id": key_to_id[newer],
+                    "possible_duplicate_of": key_to_id.get(older, older),
+                    "duplicate_status": "pending",
+                }
             )
-        if placed:
-            fast_insert(
-                conn,
-                REPORTS,
-                [f.row(key_to_id[k] or 0, joined, score) for f, k, joined, score in placed],
-            )
-            for f, k, *_ in placed:
-                f.item_id = key_to_id[k]
+        # Only where no link is set yet (the in-memory row above may predate an operator's).
+        writes.update(ITEMS, "id", link_rows, where="possible_duplicate_of IS NULL")
+        writes.insert(
+            REPORTS, [f.row(key_to_id[k] or 0, joined, score) for f, k, joined, score in placed]
+        )
+        for f, k, *_ in placed:
+            f.item_id = key_to_id[k]
         if resources:
             res_items = [p for p in creating if p.row["item_type"] == "resource_request"]
-            conn.execute(
-                sa.insert(REPORTS),
+            writes.insert(
+                REPORTS,
                 [
                     _resource_report_row(a, p.id or 0)
                     for a, p in zip(resources, res_items, strict=True)
@@ -1162,7 +1154,7 @@ class GroupingHook:
             before = p.before or {}
             if any(p.row[c] != before.get(c) for c in _UPDATABLE):
                 changes.append({"id": p.id, **{c: p.row[c] for c in _UPDATABLE}})
-        fast_update(conn, ITEMS, "id", changes)
+        writes.update(ITEMS, "id", changes)
         audits = [
             {
                 "item_id": p.id,
@@ -1177,7 +1169,8 @@ class GroupingHook:
             for p in creating
             if p.audit is not None
         ]
-        fast_insert(conn, AUDIT, audits)
+        writes.insert(AUDIT, audits)
+        writes.flush()
         # A report joining an incident the CP already handles learns its state at once.
         for f, k, joined, _ in placed:
             state = items[k].row["state"]
