@@ -7,9 +7,11 @@ comes out is an aware UTC datetime (a naive one is a programming error, not a si
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -199,15 +201,17 @@ def fast_insert(
         # psycopg's executemany with returning: one short statement (its parsed form is
         # cached; a multi-row VALUES statement is parsed again in Python on every call,
         # which was an eighth of the ingest thread on PostgreSQL), sent in pipeline mode.
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(head + one + tail, values, returning=True)
-            while True:
-                out.extend(tuple(r) for r in cursor.fetchall())
-                if not cursor.nextset():
-                    break
-        finally:
-            cursor.close()
+        sql = head + one + tail
+        with _driver_errors(conn, sql):
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(sql, values, returning=True)
+                while True:
+                    out.extend(tuple(r) for r in cursor.fetchall())
+                    if not cursor.nextset():
+                        break
+            finally:
+                cursor.close()
         return out
     per = max(1, _MAX_PARAMS // len(cols))
     for start in range(0, len(values), per):
@@ -298,14 +302,35 @@ class PendingWrites:
                 self.conn.exec_driver_sql(sql, values)
             return
         raw = self.conn.connection.driver_connection
-        dbapi_error = self.conn.dialect.loaded_dbapi.Error
-        sql = ""
-        try:
-            with raw.pipeline(), raw.cursor() as cursor:  # type: ignore[union-attr]
-                for sql, values in statements:
-                    cursor.executemany(sql, values)
-        except dbapi_error as exc:
-            # As SQLAlchemy would raise it, so callers tell a lost server from a bad row.
-            raise sa.exc.DBAPIError.instance(
-                sql, None, exc, dbapi_error, dialect=self.conn.dialect
-            ) from exc
+        # The error surfaces at the sync, so it names the whole pipeline, not one statement.
+        with (
+            _driver_errors(self.conn, "; ".join(sql for sql, _ in statements)),
+            raw.pipeline(),  # type: ignore[union-attr]
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+        ):
+            for sql, values in statements:
+                cursor.executemany(sql, values)
+
+
+@contextlib.contextmanager
+def _driver_errors(conn: sa.Connection, sql: str) -> Iterator[None]:
+    """Driver errors from code that talks to psycopg directly, raised as SQLAlchemy raises
+    them from ``conn.execute``: callers (ingest's ``is_transient``) tell "the database is
+    busy or gone, retry" from "this row is bad" by SQLAlchemy's classes and the SQLSTATE, and
+    a connection the server dropped is invalidated so the pool replaces it."""
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as exc:
+        raw = conn.connection.driver_connection
+        lost = bool(getattr(raw, "closed", False) or getattr(raw, "broken", False))
+        if lost:
+            conn.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            sql,
+            None,
+            exc,
+            dbapi_error,
+            connection_invalidated=lost,
+            dialect=conn.dialect,
+        ) from exc

@@ -187,3 +187,40 @@ def test_pending_writes_run_in_order_at_flush_and_fail_as_sqlalchemy_errors(
             PendingWrites(conn).insert(KEYED, [{"key": "x", "n": 1}, {"key": "y"}])
     finally:
         engine.dispose()
+
+
+def test_driver_paths_raise_sqlalchemy_errors_that_ingest_can_classify(database_url: str) -> None:
+    """fast_insert's RETURNING path and PendingWrites talk to psycopg directly on PostgreSQL.
+    What the server refuses must still come out as SQLAlchemy's error: ingest tells "the
+    database is busy, retry and ack nothing" (here a lock timeout, SQLSTATE 55P03) from "this
+    message is bad" by it, and a raw driver error would count as a bad message."""
+    from service.store import is_transient
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the driver paths are PostgreSQL's")
+    engine = make_engine(database_url)
+    try:
+        META.create_all(engine)
+        with engine.connect() as holder:
+            holder.begin()
+            # An uncommitted row with the same unique key: an insert of "t" waits for it.
+            holder.execute(sa.insert(KEYED), [{"key": "t", "n": 0}])
+            for use in ("fast_insert", "pending"):
+                with pytest.raises(sa.exc.DBAPIError) as caught, engine.begin() as conn:
+                    conn.execute(sa.text("SET LOCAL lock_timeout = '50ms'"))
+                    if use == "fast_insert":
+                        fast_insert(conn, KEYED, [{"key": "t", "n": 1}], returning=("key",))
+                    else:
+                        writes = PendingWrites(conn)
+                        writes.insert(KEYED, [{"key": "s", "n": 1}])
+                        writes.insert(KEYED, [{"key": "t", "n": 1}])
+                        writes.flush()
+                assert getattr(caught.value.orig, "sqlstate", None) == "55P03", caught.value
+                assert is_transient(caught.value), (use, caught.value)
+            holder.rollback()
+        with engine.begin() as conn:  # the pool's connections work afterwards
+            fast_insert(conn, KEYED, [{"key": "t", "n": 1}], returning=("key",))
+        with engine.connect() as conn:
+            assert dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all()) == {"t": 1}
+    finally:
+        engine.dispose()
