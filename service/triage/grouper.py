@@ -50,7 +50,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from noodcore.db import table_of
+from noodcore.db import fast_insert, table_of
 from noodcore.worker import Health, Worker
 from schemas import utcnow
 from service import kinds
@@ -91,8 +91,7 @@ class QueueForGrouping:
             for a in accepted
             if a.message.kind in PLACED_KINDS
         ]
-        if rows:
-            conn.execute(sa.insert(PENDING), rows)
+        fast_insert(conn, PENDING, rows)  # ingest's hot path: no per-row SQLAlchemy work
 
 
 # -- stored messages in the shape GroupingHook reads ---------------------------------------------
