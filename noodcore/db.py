@@ -260,9 +260,9 @@ class PendingWrites:
     """Result-less INSERTs and UPDATEs of one transaction, sent together by ``flush``.
 
     Invariant: the statements run in the order they were added, in the caller's transaction,
-    at ``flush`` (nothing before it), with the same bind processing as ``fast_insert`` and
-    ``fast_update``. Only for writes whose results nobody reads before ``flush`` and that no
-    statement before ``flush`` depends on.
+    at ``flush`` (nothing before it), with the same bind processing as ``fast_insert`` (no
+    Python-side column defaults: give every column). Only for writes whose results nobody
+    reads before ``flush`` and that no statement before ``flush`` depends on.
 
     Why: the ingest worker is one thread. Each ``executemany`` was a round trip it waited
     for while PostgreSQL worked, and grouping's write phase made about eight per batch (a

@@ -1128,7 +1128,7 @@ class GroupingHook:
                     "duplicate_status": "pending",
                 }
             )
-        # Only where no link is set yet (the in-memory row above may predate an operator's).
+        # Only an item without a link gets one: a link already set (by an operator too) stays.
         writes.update(ITEMS, "id", link_rows, where="possible_duplicate_of IS NULL")
         writes.insert(
             REPORTS, [f.row(key_to_id[k] or 0, joined, score) for f, k, joined, score in placed]
