@@ -224,3 +224,44 @@ def test_driver_paths_raise_sqlalchemy_errors_that_ingest_can_classify(database_
             assert dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all()) == {"t": 1}
     finally:
         engine.dispose()
+
+
+def test_fast_insert_refuses_what_a_plain_insert_refuses(database_url: str) -> None:
+    """A value too long for its column is refused as a plain INSERT refuses it (on
+    PostgreSQL), never cut to fit; and a key given twice in one call with ON CONFLICT DO
+    NOTHING keeps the first row, as row-by-row inserts do. (A guard for any faster path:
+    sending columns as arrays cast to ``varchar(n)[]`` would cut silently.)"""
+    engine = make_engine(database_url)
+    try:
+        META.create_all(engine)
+        too_long = {"key": "k" * 41, "n": 1}  # KEYED.key is String(40)
+        outcomes = []
+        for insert in (
+            lambda conn: conn.execute(sa.insert(KEYED), [too_long]),
+            lambda conn: fast_insert(conn, KEYED, [too_long]),
+            lambda conn: fast_insert(conn, KEYED, [too_long], returning=("key",)),
+        ):
+            try:
+                with engine.begin() as conn:
+                    insert(conn)
+                    stored = conn.execute(sa.select(KEYED.c.key)).scalars().all()
+                    conn.execute(sa.delete(KEYED))
+                outcomes.append(("stored", stored))
+            except sa.exc.DBAPIError as exc:
+                outcomes.append(("refused", type(exc).__name__))
+        assert outcomes[1] == outcomes[0] and outcomes[2] == outcomes[0], outcomes
+        if database_url.startswith("postgresql"):
+            assert outcomes[0] == ("refused", "DataError")
+        with engine.begin() as conn:
+            got = fast_insert(
+                conn,
+                KEYED,
+                [{"key": "d", "n": 1}, {"key": "e", "n": 2}, {"key": "d", "n": 3}],
+                on_conflict_do_nothing="key",
+                returning=("key", "n"),
+            )
+        assert sorted(got) == [("d", 1), ("e", 2)]
+        with engine.connect() as conn:
+            assert dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all()) == {"d": 1, "e": 2}
+    finally:
+        engine.dispose()
