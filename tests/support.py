@@ -295,10 +295,11 @@ def running_system(
     nsps: tuple[str, ...] = ("nsp-a", "nsp-b"),
     cp_id: str = "cp-test",
     gateway_env: Mapping[str, str] | None = None,
+    cp_env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Proc, dict[str, Proc]]]:
     """A CP and one gateway process per NSP on ``broker``, started side by side; all
     stopped afterwards."""
-    cp = cp_process(tmp, broker, database_url, cp_id=cp_id).launch()
+    cp = cp_process(tmp, broker, database_url, cp_id=cp_id, **(cp_env or {})).launch()
     gws: dict[str, Proc] = {}
     try:
         for nsp in nsps:

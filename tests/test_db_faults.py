@@ -98,13 +98,25 @@ def new_ids(sub: Submitter, before: set[str]) -> set[str]:
     PG_BIN is None,
     reason="PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin",
 )
-def test_postgresql_restarted_under_load_loses_nothing(tmp_path: Path, broker: Mosquitto) -> None:
+@pytest.mark.parametrize(
+    "grouping",
+    [
+        "at ingest",
+        # In a process of its own, /readyz read the grouping queue from the database and
+        # answered 500 while it was gone: nobody could see that the database was the problem.
+        "process",
+    ],
+)
+def test_postgresql_restarted_under_load_loses_nothing(
+    tmp_path: Path, broker: Mosquitto, grouping: str
+) -> None:
     assert PG_BIN is not None
+    cp_env = {"NOODNET_TRIAGE_GROUPING_PROCESS": str(grouping == "process").lower()}
     pg = PrivatePostgres(PG_BIN)
     try:
         pg.init().start()
         url = pg.create_database("noodnet")
-        with running_system(tmp_path, broker, url, cp_id=CP) as (cp, gws):
+        with running_system(tmp_path, broker, url, cp_id=CP, cp_env=cp_env) as (cp, gws):
             sub = Submitter(gws)
             feeder = sub.in_background(100)
             wait_until(lambda: len(cp_message_ids(cp)) >= 30, 60, what="ingest under way")
