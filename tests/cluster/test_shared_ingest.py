@@ -87,6 +87,14 @@ def test_two_ingest_processes_lose_nothing_double_nothing_and_group_like_one(
             assert shared.scalar("SELECT sum(seq_conflicts) FROM nsp") == 0
             assert shared.scalar("SELECT count(*) FROM deadletter") == 0
 
+            # With grouping in its own process (NOODNET_TRIAGE_GROUPING_PROCESS) the single
+            # CP acks before it places: compare once it has placed everything.
+            wait_until(
+                lambda: single.scalar("SELECT count(*) FROM triage_report") == N,
+                60,
+                0.2,
+                "every report placed by the single process",
+            )
             grouped, reference = shared.incidents(), single.incidents()
             print(f"incidents: shared={len(grouped)} single process={len(reference)}")
             assert len(reference) == 40
