@@ -186,11 +186,7 @@ def fast_insert(
     if not rows:
         return []
     dialect = conn.dialect
-    cols = list(rows[0])
-    if any(len(r) != len(cols) for r in rows):
-        raise ValueError("fast_insert: every row needs the same columns")
-    values = _bound(dialect, table, cols, rows)
-    head, one, tail = _insert_parts(dialect, table, cols, on_conflict_do_nothing)
+    cols, values, (head, one, tail) = _insert_parts(dialect, table, rows, on_conflict_do_nothing)
     if not returning:
         conn.exec_driver_sql(head + one + tail, values)
         return []
@@ -223,9 +219,17 @@ def fast_insert(
 
 
 def _insert_parts(
-    dialect: sa.Dialect, table: sa.Table, cols: list[str], on_conflict_do_nothing: str | None
-) -> tuple[str, str, str]:
-    """``INSERT INTO t (cols) VALUES``, one row's placeholders, and the ON CONFLICT tail."""
+    dialect: sa.Dialect,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    on_conflict_do_nothing: str | None,
+) -> tuple[list[str], list[tuple[Any, ...]], tuple[str, str, str]]:
+    """The rows' columns, their bound values, and the statement in three parts: ``INSERT
+    INTO t (cols) VALUES``, one row's placeholders, the ON CONFLICT tail."""
+    cols = list(rows[0])
+    if any(len(r) != len(cols) for r in rows):
+        raise ValueError("insert: every row needs the same columns")
+    values = _bound(dialect, table, cols, rows)
     prep = dialect.identifier_preparer
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     head = (
@@ -235,7 +239,7 @@ def _insert_parts(
     tail = ""
     if on_conflict_do_nothing is not None:
         tail += f" ON CONFLICT ({prep.quote(on_conflict_do_nothing)}) DO NOTHING"
-    return head, one, tail
+    return cols, values, (head, one, tail)
 
 
 def _update_statement(
@@ -279,11 +283,8 @@ class PendingWrites:
         """``fast_insert(conn, table, rows)`` at ``flush`` (every row with the same keys)."""
         if not rows:
             return
-        cols = list(rows[0])
-        if any(len(r) != len(cols) for r in rows):
-            raise ValueError("PendingWrites.insert: every row needs the same columns")
-        head, one, tail = _insert_parts(self.conn.dialect, table, cols, None)
-        self._statements.append((head + one + tail, _bound(self.conn.dialect, table, cols, rows)))
+        _, values, (head, one, tail) = _insert_parts(self.conn.dialect, table, rows, None)
+        self._statements.append((head + one + tail, values))
 
     def update(
         self, table: sa.Table, key: str, rows: list[dict[str, Any]], where: str = ""
