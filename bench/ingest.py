@@ -1241,8 +1241,8 @@ def main(argv: list[str] | None = None) -> int:
     report["target"] = {
         name: {"ratio": ratios[k], "met": ratios[k] >= 0.5}
         for name, k in (
-            ("grouping at ingest (default)", "cp_on / raw"),
-            ("grouping process, publish->grouped", "cp_proc_grouped / raw"),
+            ("grouping at ingest", "cp_on / raw"),
+            ("grouping process (default), publish->grouped", "cp_proc_grouped / raw"),
         )
         if k in ratios
     }

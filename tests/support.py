@@ -619,7 +619,7 @@ class MqttPeer:
 
 class WaitsForGrouping(httpx.Auth):
     """For test clients of a CP (in-process or a child process): after a write, wait until
-    no report waits for the grouping process. With ``NOODNET_TRIAGE_GROUPING_PROCESS`` a
+    no report waits for the grouping process. With the grouping process (the default) a
     stored report is placed after the ack; a test that posts a report and then reads the
     queue reads it as placed, in either grouping mode (with grouping at ingest the wait is
     one empty count). A test that stops the grouping process must post without it."""

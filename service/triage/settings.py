@@ -22,11 +22,15 @@ class TriageSettings(BaseSettings):
         "costs (bench/ingest.py); a CP needs it on, or reports get no queue item.",
     )
     grouping_process: bool = Field(
-        default=False,
+        # On since 2026-12-04: a reconnect backlog on PostgreSQL kept a new P1 waiting more
+        # than 2 s with grouping at ingest (bench/backlog.py), and one core cannot group a
+        # dense backlog as fast as the broker delivers it (bench/ingest.py); docs/scaling.md.
+        default=True,
         description="Group in a process of its own, after the ack (service/triage/grouper.py): "
         "ingest stores, forwards P1s upward and acks without waiting for grouping, and the "
-        "second CPU core groups, P1s first. For CPs that must drain large reconnect backlogs; "
-        "a report shows in the queue when it is grouped (readyz shows how many wait).",
+        "second CPU core groups, P1s first. A report shows in the queue when it is grouped "
+        "(normally within a second; readyz, the console banner and the metrics show how many "
+        "wait). false: group inside the ingest transaction (one process, one core).",
     )
     grouping_batch: int = Field(
         default=500,
