@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from bench.ingest import POSTGRES_URL, database, make_body, pct, python_speed  # noqa: E402
@@ -574,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
                     if placed_all and watch.empty_at is not None
                     else None,
                 }
+                report["cp_ack_s"] = cp_ack_quantiles(cps)
             finally:
                 for cp in cps:
                     cp.stop()
@@ -640,6 +642,49 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
+def cp_ack_quantiles(cps: list[Any]) -> dict[str, dict[str, float | None]]:
+    """The CPs' own view (``noodnet_cp_ack_seconds`` on /metrics, summed over the CP
+    processes): arrival at the CP to the ack handed to the broker, p50 and p99 per p_level,
+    interpolated within histogram buckets. The rest of the bench's "CP receive -> ack" is
+    the ack's way through the broker to the simulated gateway, on the same loaded cores."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    buckets: dict[str, dict[float, float]] = {}
+    for cp in cps:
+        r = httpx.get(cp.url + "/metrics", headers=cp.headers, timeout=10)
+        r.raise_for_status()
+        for family in text_string_to_metric_families(r.text):
+            if family.name != "noodnet_cp_ack_seconds":
+                continue
+            for s in family.samples:
+                if s.name.endswith("_bucket"):
+                    b = buckets.setdefault(s.labels["p_level"], {})
+                    le = float(s.labels["le"])
+                    b[le] = b.get(le, 0.0) + s.value
+    return {
+        level: {"n": max(b.values()), "p50": _quantile(b, 0.5), "p99": _quantile(b, 0.99)}
+        for level, b in buckets.items()
+    }
+
+
+def _quantile(cumulative: dict[float, float], q: float) -> float | None:
+    """The ``q`` quantile of a Prometheus histogram (cumulative counts per upper bound),
+    interpolated linearly within its bucket, as PromQL's histogram_quantile does."""
+    edges = sorted(cumulative)
+    total = cumulative[edges[-1]] if edges else 0.0
+    if not total:
+        return None
+    rank, lo, below = q * total, 0.0, 0.0
+    for le in edges:
+        if cumulative[le] >= rank:
+            if le == float("inf"):
+                return lo
+            share = (rank - below) / (cumulative[le] - below)
+            return round(lo + (le - lo) * share, 3)
+        lo, below = le, cumulative[le]
+    return lo
+
+
 def print_report(report: dict[str, Any]) -> None:
     cfg, d = report["config"], report["drain"]
     print()
@@ -668,6 +713,11 @@ def print_report(report: dict[str, Any]) -> None:
             f"{label:<44}{s['n']:>7}{s['p50'] if s['p50'] is not None else '-':>9}"
             f"{s['p99'] if s['p99'] is not None else '-':>9}"
             f"{s['max'] if s['max'] is not None else '-':>9}"
+        )
+    for level, q in sorted((report.get("cp_ack_s") or {}).items()):
+        print(
+            f"  the CP's own part (/metrics noodnet_cp_ack_seconds, arrival -> ack to the broker), "
+            f"{level}: n {q['n']:,.0f}, p50 {q['p50']} s, p99 {q['p99']} s"
         )
     t = report["target"]
     print(f"target P1 p99 < 2 s: {'MET' if t['met'] else 'NOT MET'} ({t['p1_p99_ms']} ms)")

@@ -51,7 +51,7 @@ from service import kinds
 from service.fallback.relay import RelayInfo
 from service.limits.ratelimit import AdmissionQueue
 from service.mqtt import Delivery
-from service.ops.timing import INGEST_BATCH_SECONDS, MESSAGES_RECEIVED
+from service.ops.timing import ACK_SECONDS, INGEST_BATCH_SECONDS, MESSAGES_RECEIVED
 from service.settings import ServiceSettings
 from service.store import (
     Accepted,
@@ -657,6 +657,7 @@ class IngestWorker:
             for u in units:
                 if u.item.delivery is not None:
                     self.broker.ack_delivery(u.item.delivery)
+        _observe_ack_wait(stored)
         if self.on_stored is not None and results:
             self.on_stored(results)
 
@@ -700,6 +701,21 @@ def _count_received(units: list[_Unit]) -> None:
         counts[kind] = counts.get(kind, 0) + 1
     for kind, n in counts.items():
         MESSAGES_RECEIVED.labels(kind=kind).inc(n)
+
+
+_ACK_P1 = ACK_SECONDS.labels(p_level="P1")
+_ACK_OTHER = ACK_SECONDS.labels(p_level="other")
+
+
+def _observe_ack_wait(stored: list[_Unit]) -> None:
+    """``ACK_SECONDS``: arrival at the CP to ack, per stored message (one clock read per
+    batch; the label children are looked up once, at import)."""
+    now = utcnow()
+    for u in stored:
+        a = u.accepted
+        if a is not None:
+            child = _ACK_P1 if kinds.is_critical(a) else _ACK_OTHER
+            child.observe((now - u.item.received_at).total_seconds())
 
 
 # The CP's garbage collector: with the default thresholds (700, 10, 10) a reconnect backlog

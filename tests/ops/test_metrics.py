@@ -145,6 +145,9 @@ async def test_cp_and_gateway_expose_what_the_issue_lists(scrapes: tuple[str, st
     assert value(cp, "noodnet_cp_items_unacknowledged", p_level="P1") == 1
     assert value(cp, "noodnet_cp_items_unacknowledged_oldest_seconds", p_level="P1") >= 0
     assert value(cp, "noodnet_cp_queue_depth", lane="ingest") == 0
+    # Process-wide (other tests of this process add to it): at least this test's P1.
+    assert value(cp, "noodnet_cp_ack_seconds_count", p_level="P1") >= 1
+    assert value(cp, "noodnet_cp_ack_seconds_count", p_level="other") >= 1
     assert value(cp, "noodnet_cp_grouping_waiting", p_level="all") == 0
     assert value(cp, "noodnet_cp_grouping_oldest_seconds", p_level="P1") == 0
     assert value(cp, "noodnet_cp_sse_clients") == 0
