@@ -113,8 +113,11 @@ class UpstreamChanges:
                 sa.select(_nsp).where(_nsp.c.nsp_id.in_(sorted({a.message.nsp_id for a in urgent})))
             )
         }
-        p1_events = [self.forward_urgent(conn, a, nsps.get(a.message.nsp_id)) for a in urgent]
-        events.publish_events(conn, [(events.P1, data) for data in p1_events])
+        forwards = [self.forward_urgent(a, nsps.get(a.message.nsp_id)) for a in urgent]
+        outbox.enqueue_many(
+            conn, self.targets, [f for f, _ in forwards if f is not None], self.give_up_after
+        )
+        events.publish_events(conn, [(events.P1, data) for _, data in forwards])
         if urgent:
             triggers.append(SummaryTrigger.NEW_P1)
         triggers += self._apply_transitions(conn, touched, now)
@@ -148,9 +151,9 @@ class UpstreamChanges:
 
     # -- P1 items ----------------------------------------------------------------------------
 
-    def forward_urgent(self, conn: Connection, a: Accepted, nsp: Any) -> dict[str, Any]:
-        """Queue the P1 item for upstream; returns the data of its live-stream event (the
-        caller publishes the batch's events in one statement)."""
+    def forward_urgent(self, a: Accepted, nsp: Any) -> tuple[outbox.NewItem | None, dict[str, Any]]:
+        """The P1 item for upstream (None without targets) and the data of its live-stream
+        event; the caller queues and publishes the batch's in one statement each."""
         m = a.message
         ref = NspRef(
             nsp_id=m.nsp_id,
@@ -159,6 +162,7 @@ class UpstreamChanges:
             lat=nsp.lat if nsp else None,
             lon=nsp.lon if nsp else None,
         )
+        forward = None
         if self.targets:
             key = f"{self.config.cp_id}:p1:{m.message_id}"
             item = UrgentItemUpstream(
@@ -174,19 +178,12 @@ class UpstreamChanges:
                     mark=EXERCISE_MARK if m.exercise else None,
                 ),
             )
-            outbox.enqueue(
-                conn,
-                self.targets,
-                "p1_item",
-                key,
-                m.message_id,
-                item.model_dump_json(),
-                self.give_up_after,
-                exercise=m.exercise,
+            forward = outbox.NewItem(
+                "p1_item", key, m.message_id, item.model_dump_json(), exercise=m.exercise
             )
         body = m.body
         location = getattr(body, "location", None)
-        return {
+        return forward, {
             "cp_id": self.config.cp_id,
             "message_id": m.message_id,
             "nsp_id": m.nsp_id,

@@ -113,6 +113,42 @@ def test_p1_commits_with_its_outbox_rows_event_and_the_summary_it_is_owed(
     assert p1_event.data["category"] == "medical"
 
 
+def test_a_batch_of_p1s_is_queued_once_per_target(engine: Engine) -> None:
+    """A reconnect backlog's ingest batch holds many P1s: each gets one row per target and
+    its own event; one already queued (a redelivery under a new message envelope cannot
+    happen, but a relay can bring the same key) is left as it was."""
+    from service.upstream import outbox as upstream_outbox
+
+    changes = changes_for()
+    p1s = [help_request(f"nsp-{i % 3}", 1 + i // 3) for i in range(9)]
+    with engine.begin() as conn:  # the first one is already queued for one target
+        upstream_outbox.enqueue(
+            conn,
+            TARGETS[:1],
+            "p1_item",
+            f"{CP}:p1:{p1s[0]['message_id']}",
+            p1s[0]["message_id"],
+            "{}",
+            timedelta(hours=1),
+        )
+    store(engine, changes, *p1s)
+    outbox = rows(engine, UpstreamOutbox)
+    pairs = [(r.idempotency_key, r.target) for r in outbox]
+    assert len(pairs) == len(set(pairs)) == 9 * len(TARGETS)
+    first = [r for r in outbox if r.idempotency_key == f"{CP}:p1:{p1s[0]['message_id']}"]
+    assert {r.target: r.payload for r in first}[TARGETS[0]] == "{}", "left as it was"
+    assert (
+        json.loads({r.target: r.payload for r in first}[TARGETS[1]])["body"]["message"][
+            "message_id"
+        ]
+        == p1s[0]["message_id"]
+    )
+    assert event_types(engine).count("p1") == 9
+    with engine.begin() as conn:  # the same key twice in one call: queued once
+        item = upstream_outbox.NewItem("p1_item", f"{CP}:p1:x", "x", {"a": 1})
+        assert upstream_outbox.enqueue_many(conn, TARGETS, [item, item], timedelta(hours=1)) == 2
+
+
 def test_a_failing_transaction_leaves_no_outbox_row_event_or_summary(engine: Engine) -> None:
     def boom(conn: Connection, new: list[Accepted], presences: list[PresenceSeen]) -> None:
         raise RuntimeError("disk full")
