@@ -38,6 +38,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -523,6 +524,10 @@ def main() -> None:
         poll_seconds=settings.grouping_poll_seconds,
         on_grouped=grouped,
     )
+    # A service manager stops the whole process group at once (systemd's default KillMode):
+    # SIGTERM ends the read below like EOF, so the batch in hand is committed, not rolled
+    # back (either is safe: the pending rows go only with their placement).
+    signal.signal(signal.SIGTERM, _interrupt)
     grouper.start()
     try:
         for line in sys.stdin.buffer:
@@ -533,6 +538,11 @@ def main() -> None:
         pass
     grouper.stop(30)
     engine.dispose()
+    log.info("grouping process stopped")
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -211,6 +211,50 @@ def test_a_queued_report_is_placed_once_even_when_two_graders_take_it(
         assert conn.execute(sa.select(sa.func.count()).select_from(REPORTS)).scalar_one() == 20
 
 
+def test_sigterm_lets_the_grouping_process_finish_and_exit_cleanly(
+    engines: Callable[[], sa.Engine],
+) -> None:
+    """A service manager stops the whole process group (systemd's KillMode): the grouping
+    process, signalled with the CP, ends as at EOF on its stdin (exit 0), not killed."""
+    import subprocess
+    import sys
+
+    from service.triage.grouper import CONFIG_ENV, grouper_config
+
+    engine = engines()
+    store_batch(
+        engine,
+        labelled_accepted(rows()[:10], defaultdict(int)),
+        [],
+        [],
+        CP_ID,
+        [QueueForGrouping()],
+    )
+    url = engine.url.render_as_string(hide_password=False)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.triage.grouper"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, CONFIG_ENV: grouper_config(url, CP_ID, TriageSettings(), None)},
+    )
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"\n")
+        proc.stdin.flush()
+        # Its first "grouped" line: it runs (its signal handler is set before it starts).
+        assert proc.stdout.readline() == b"grouped\n"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert b"grouping process stopped" in err
+    assert pending_state(engine)["waiting"] == 0
+
+
 # -- end to end: the CP's own grouping process ----------------------------------------------
 
 
