@@ -525,24 +525,28 @@ def main() -> None:
         on_grouped=grouped,
     )
     # A service manager stops the whole process group at once (systemd's default KillMode):
-    # SIGTERM ends the read below like EOF, so the batch in hand is committed, not rolled
-    # back (either is safe: the pending rows go only with their placement).
-    signal.signal(signal.SIGTERM, _interrupt)
-    grouper.start()
-    try:
+    # SIGTERM ends it like EOF on stdin, so the batch in hand is committed, not rolled back
+    # (either is safe: the pending rows go only with their placement). stdin is read in a
+    # thread: a signal may be delivered to any thread, and a main thread blocked in read()
+    # would not see it until the next line.
+    done = threading.Event()
+
+    def read_stdin() -> None:
         for line in sys.stdin.buffer:
             if line == CHANGED:
                 hook.recent.invalidate()
             grouper.wake()
-    except KeyboardInterrupt:
-        pass
+        done.set()
+
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: done.set())
+    grouper.start()
+    threading.Thread(target=read_stdin, name="grouping-stdin", daemon=True).start()
+    with contextlib.suppress(KeyboardInterrupt):
+        while not done.wait(1.0):
+            pass
     grouper.stop(30)
     engine.dispose()
     log.info("grouping process stopped")
-
-
-def _interrupt(_signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
