@@ -25,6 +25,7 @@ from noodcore.db import table_of
 from noodnet.broker import stop_process
 from schemas import shortform as sf
 from service.models import DeadLetter, Message
+from service.triage.grouper import pending_state
 from tests.support import wait_until
 from tests.web.support import running_cp, token
 
@@ -142,6 +143,12 @@ async def test_short_form_by_sms(
         _receive(rc, short)
         (stored,) = await _until(lambda: _messages(app), 30, what="the SMS stored")
         assert (stored.transport, stored.urgency, stored.nsp_id) == ("sms", "P1", NSP)
+        # Stored is acked; the grouping process places it in the queue right after.
+        await _until(
+            lambda: pending_state(app.state.ctx.engine)["waiting"] == 0,
+            30,
+            what="the SMS's report placed in the queue",
+        )
         queue = (await client.get("/api/v1/queue", headers=operator)).json()
         assert [q["item"]["top_class"] for q in queue] == ["P1"]
         relays = (await client.get("/api/v1/fallback/relay", headers=operator)).json()
