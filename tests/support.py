@@ -657,6 +657,20 @@ class WaitsForGrouping(httpx.Auth):
         )
 
 
+def wait_placed(cp: Proc, timeout: float = 30) -> None:
+    """Wait until a CP child process has placed every stored report in the queue (its
+    /readyz ``grouping_queue``; absent with grouping at ingest, where storing is placing).
+    For tests whose reports reach the CP another way than through a ``WaitsForGrouping``
+    client (gateways over MQTT, SMS, files)."""
+
+    def placed() -> bool:
+        ready = httpx.get(cp.url + "/readyz", timeout=5).json()
+        queue = (ready.get("cluster") or {}).get("grouping_queue")
+        return queue is None or queue.get("waiting") == 0
+
+    wait_until(placed, timeout, interval=0.1, what="every stored report placed in the queue")
+
+
 class CpAuth(WaitsForGrouping):
     """Authenticates in-process test clients of the CP as a real deployment would: an admin
     token for operator work, and for ``POST /api/v1/messages`` a gateway token of the NSP

@@ -41,6 +41,7 @@ from tests.support import (
     cp_process,
     gateway_process,
     issue_cp_token,
+    wait_placed,
     wait_until,
 )
 from tests.upstream.support import SCREENSHOTS, service_process
@@ -286,6 +287,7 @@ def test_exercise_and_a_real_p1_at_the_same_time_on_every_surface(
         assert own and all(m["exercise_id"] is None for m in own), "the gateway's own: real"
 
         # -- API: the queue — real first, every exercise item marked ----------------------
+        wait_placed(cp)  # stored is acked; the grouping process places them just after
         queue = cp.get("/api/v1/queue")
         assert queue[0]["item"]["representative_message_id"] == real_p1_id, "the real P1 on top"
         assert queue[0]["item"]["exercise_mark"] is None

@@ -4,7 +4,7 @@ Real Mosquitto, a real CP process and gateway process, Debian's Chromium through
 the broker is stopped; a volunteer submits a P1 help request at the staff screen; after the
 (test-shortened) threshold the "Doorgeven via portofoon" card appears; the test reads the
 short form off that screen and a CP operator types it into "Melding invoeren namens NSP"
-(checked as they type); the item is in ``GET /api/v1/queue`` as P1 at once; the volunteer
+(checked as they type); the item is in ``GET /api/v1/queue`` as P1 right after; the volunteer
 records "doorgegeven via portofoon"; the broker comes back and the original arrives over
 MQTT. Counts: one stored report, one incident, the gateway row acknowledged, the channel
 history radio then MQTT, and the staff screen says "ontvangen via portofoon om …, later ook
@@ -24,7 +24,15 @@ from playwright.sync_api import Browser, Page, Request, expect
 
 from noodcore.httpguard import TOKEN_COOKIE
 from schemas import shortform as sf
-from tests.support import Mosquitto, Proc, cp_process, gateway_process, issue_cp_token, wait_until
+from tests.support import (
+    Mosquitto,
+    Proc,
+    cp_process,
+    gateway_process,
+    issue_cp_token,
+    wait_placed,
+    wait_until,
+)
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CP, NSP, CODE = "cp-relay", "nsp-bieb-oss", "BIB"
@@ -162,7 +170,9 @@ def test_p1_by_radio_while_the_link_is_down(
     console.locator("#relay-save").click()
     expect(console.locator("#relay-result")).to_contain_text("staat in de wachtrij")
 
-    # in the queue as P1 at once: no waiting on anything
+    # in the queue as P1, first, once the grouping process placed it (P1s first, right after
+    # the store): no waiting on the link or the gateway
+    wait_placed(cp)
     queue = cp.get("/api/v1/queue")
     (entry,) = [q for q in queue if NSP in q["item"]["nsp_ids"]]
     assert entry["item"]["top_class"] == "P1" and entry["rank"] == 1
