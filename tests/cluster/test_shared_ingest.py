@@ -82,6 +82,13 @@ def test_two_ingest_processes_lose_nothing_double_nothing_and_group_like_one(
             assert sum(per_process.values()) == N, "each message is new in one process only"
             assert min(per_process.values()) > 0, "the broker shared the load"
             # Every report placed exactly once, NSP bookkeeping without lost updates.
+            # (Acked means stored; the grouping processes place right after.)
+            wait_until(
+                lambda: shared.scalar("SELECT count(*) FROM triage_report") >= N,
+                60,
+                0.2,
+                "every report placed",
+            )
             assert shared.scalar("SELECT count(*) FROM triage_report") == N
             assert shared.scalar("SELECT sum(message_count) FROM nsp") == N
             assert shared.scalar("SELECT sum(seq_conflicts) FROM nsp") == 0
