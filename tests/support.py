@@ -648,13 +648,19 @@ class WaitsForGrouping(httpx.Auth):
         return request.method != "GET" and response.is_success
 
     def _wait_placed(self) -> None:
-        from service.triage.grouper import pending_state
+        wait_grouped(self.engine)
 
-        wait_until(
-            lambda: pending_state(self.engine)["waiting"] == 0,
-            30,
-            what="the grouping process to place the report",
-        )
+
+def wait_grouped(engine: Any, timeout: float = 30) -> None:
+    """Wait until no stored report waits for the grouping process (read from the database;
+    ``wait_placed`` asks a CP child process instead)."""
+    from service.triage.grouper import pending_state
+
+    wait_until(
+        lambda: pending_state(engine)["waiting"] == 0,
+        timeout,
+        what="the grouping process to place the report",
+    )
 
 
 def wait_placed(cp: Proc, timeout: float = 30) -> None:

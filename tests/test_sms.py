@@ -25,8 +25,7 @@ from noodcore.db import table_of
 from noodnet.broker import stop_process
 from schemas import shortform as sf
 from service.models import DeadLetter, Message
-from service.triage.grouper import pending_state
-from tests.support import wait_until
+from tests.support import wait_grouped, wait_until
 from tests.web.support import running_cp, token
 
 CP, NSP, SENDER = "cp-sms", "nsp-oss-west", "+31612345678"
@@ -144,11 +143,7 @@ async def test_short_form_by_sms(
         (stored,) = await _until(lambda: _messages(app), 30, what="the SMS stored")
         assert (stored.transport, stored.urgency, stored.nsp_id) == ("sms", "P1", NSP)
         # Stored is acked; the grouping process places it in the queue right after.
-        await _until(
-            lambda: pending_state(app.state.ctx.engine)["waiting"] == 0,
-            30,
-            what="the SMS's report placed in the queue",
-        )
+        await asyncio.to_thread(wait_grouped, app.state.ctx.engine)
         queue = (await client.get("/api/v1/queue", headers=operator)).json()
         assert [q["item"]["top_class"] for q in queue] == ["P1"]
         relays = (await client.get("/api/v1/fallback/relay", headers=operator)).json()
