@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
-from noodcore.db import EncodedJSON, fast_insert, table_of
+from noodcore.db import EncodedJSON, fast_insert, in_values, table_of
 from schemas import Presence, UpMessage, utcnow
 from service import kinds
 from service.auth.tokens import record_event
@@ -402,7 +402,9 @@ def _stored_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:
             table.c.received_at,
         )
         for row in conn.execute(
-            sa.select(*cols, table.c.exercise_id, table.c.body).where(table.c.message_id.in_(chunk))
+            sa.select(*cols, table.c.exercise_id, table.c.body).where(
+                in_values(conn, table.c.message_id, chunk)
+            )
         ):
             out[row.message_id] = row
     return out
@@ -414,7 +416,9 @@ def _stored_at(conn: Connection, ids: list[str]) -> dict[str, datetime]:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = conn.execute(
-            sa.select(table.c.message_id, table.c.received_at).where(table.c.message_id.in_(chunk))
+            sa.select(table.c.message_id, table.c.received_at).where(
+                in_values(conn, table.c.message_id, chunk)
+            )
         )
         out.update({mid: at for mid, at in rows})
     return out

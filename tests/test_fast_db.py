@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from noodcore.db import PendingWrites, UTCDateTime, fast_insert, make_engine
+from noodcore.db import PendingWrites, UTCDateTime, fast_insert, in_values, make_engine
 from tests.conftest import test_db_kind as db_kind
 
 META = sa.MetaData()
@@ -268,4 +268,43 @@ def test_fast_insert_refuses_what_a_plain_insert_refuses(database_url: str) -> N
         with engine.connect() as conn:
             assert dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all()) == {"d": 1, "e": 2}
     finally:
+        engine.dispose()
+
+
+def test_in_values_selects_what_in_selects_with_one_parameter_on_postgresql(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        META.create_all(engine)
+        with engine.begin() as conn:
+            fast_insert(conn, ITEMS, [{"name": f"n{i}", "count": i} for i in range(600)])
+            cases = [
+                (ITEMS.c.count, list(range(0, 1200, 2))),  # longer than the table, gaps
+                (ITEMS.c.count, [5, 5, 7, None]),  # duplicates, a NULL
+                (ITEMS.c.name, ["n1", "n599", "x"]),
+                (ITEMS.c.name, []),
+            ]
+            for column, values in cases:
+                want = conn.execute(sa.select(ITEMS.c.id).where(column.in_(values))).scalars()
+                got = conn.execute(
+                    sa.select(ITEMS.c.id).where(in_values(conn, column, values))
+                ).scalars()
+                assert sorted(got) == sorted(want), (column, values[:5])
+            deleted = conn.execute(
+                sa.delete(ITEMS)
+                .where(in_values(conn, ITEMS.c.count, [1, 2]))
+                .returning(ITEMS.c.count)
+            ).scalars()
+            assert sorted(deleted) == [1, 2]
+            sql = str(
+                sa.select(ITEMS.c.id)
+                .where(in_values(conn, ITEMS.c.count, list(range(500))))
+                .compile(conn)
+            )
+            # On PostgreSQL one array parameter, whatever the list's length (a text that
+            # psycopg caches and the server prepares); elsewhere the expanding IN.
+            assert ("ANY" in sql) == (db_kind() == "postgres"), sql
+    finally:
+        META.drop_all(engine)
         engine.dispose()

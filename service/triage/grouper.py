@@ -51,7 +51,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from noodcore.db import fast_insert, table_of
+from noodcore.db import fast_insert, in_values, table_of
 from noodcore.worker import Health, Worker
 from schemas import utcnow
 from service import kinds
@@ -140,7 +140,7 @@ def _delete_pending(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
         row.id: row.message_id
         for row in conn.execute(
             sa.delete(PENDING)
-            .where(PENDING.c.id.in_(list(ids)))
+            .where(in_values(conn, PENDING.c.id, ids))
             .returning(PENDING.c.id, PENDING.c.message_id)
         )
     }
@@ -151,7 +151,9 @@ def _read_queued(conn: Connection, order: Sequence[str]) -> list[Queued]:
     if not order:
         return []
     placed = set(
-        conn.execute(sa.select(REPORTS.c.message_id).where(REPORTS.c.message_id.in_(order)))
+        conn.execute(
+            sa.select(REPORTS.c.message_id).where(in_values(conn, REPORTS.c.message_id, order))
+        )
         .scalars()
         .all()
     )
@@ -165,7 +167,7 @@ def _read_queued(conn: Connection, order: Sequence[str]) -> list[Queued]:
                 MESSAGES.c.received_at,
                 MESSAGES.c.exercise_id,
                 MESSAGES.c.body,
-            ).where(MESSAGES.c.message_id.in_(list(order)))
+            ).where(in_values(conn, MESSAGES.c.message_id, order))
         )
     }
     out = []

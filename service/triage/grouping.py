@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from noodcore.db import PendingWrites, fast_insert, table_of
+from noodcore.db import PendingWrites, fast_insert, in_values, table_of
 from schemas import HandlingState
 from service.gazetteer.importer import generation as gazetteer_generation
 from service.gazetteer.importer import load as load_gazetteer
@@ -1054,7 +1054,7 @@ class GroupingHook:
                 current.update(
                     conn.execute(
                         sa.select(REPORTS.c.message_id, REPORTS.c.item_id).where(
-                            REPORTS.c.message_id.in_(ids[start : start + 500])
+                            in_values(conn, REPORTS.c.message_id, ids[start : start + 500])
                         )
                     ).all()
                 )
@@ -1064,7 +1064,9 @@ class GroupingHook:
             if linked:
                 states: dict[int, str] = dict(
                     conn.execute(
-                        sa.select(ITEMS.c.id, ITEMS.c.state).where(ITEMS.c.id.in_(linked))
+                        sa.select(ITEMS.c.id, ITEMS.c.state).where(
+                            in_values(conn, ITEMS.c.id, linked)
+                        )
                     ).all()
                 )
                 if any(states.get(i) not in OPEN_STATES for i in linked):

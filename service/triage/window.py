@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from noodcore.db import table_of
+from noodcore.db import in_values, table_of
 from service.triage.models import TriageItem, TriageReport
 from service.triage.workflow import OPEN_STATES
 
@@ -140,7 +140,7 @@ class RecentReports:
             rows = conn.execute(
                 sa.select(*(REPORTS.c[c] for c in _COLUMNS), ITEMS.c.state)
                 .join(ITEMS, ITEMS.c.id == REPORTS.c.item_id)
-                .where(REPORTS.c.message_id.in_(chunk), ITEMS.c.state.in_(OPEN_STATES))
+                .where(in_values(conn, REPORTS.c.message_id, chunk), ITEMS.c.state.in_(OPEN_STATES))
             )
             for row in rows:
                 if row.message_id not in self.by_id:

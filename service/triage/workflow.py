@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from noodcore.db import table_of
+from noodcore.db import in_values, table_of
 from schemas import HandlingState
 from schemas.upstream import SummaryTrigger
 from service.triage.acks import enqueue_ack
@@ -107,7 +107,9 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def lock_items(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:
-    stmt = sa.select(ITEMS).where(ITEMS.c.id.in_(sorted(set(ids)))).order_by(ITEMS.c.id)
+    stmt = (
+        sa.select(ITEMS).where(in_values(conn, ITEMS.c.id, sorted(set(ids)))).order_by(ITEMS.c.id)
+    )
     if conn.dialect.name != "sqlite":
         stmt = stmt.with_for_update()
     return {row.id: row for row in conn.execute(stmt)}
