@@ -73,7 +73,8 @@ def test(args: list[str]) -> int:
         [str(BIN / "lint-imports")],
     ]
     failed = [" ".join([Path(c[0]).name, *c[1:3]]) for c in checks if run(c) != 0]
-    pytest = [str(PY), "-m", "pytest", *args]
+    # The 25 slowest tests in the summary: where the suite's wall clock goes.
+    pytest = [str(PY), "-m", "pytest", "--durations=25", *args]
     with_pg = postgres_reachable() or bool(os.environ.get("CI"))
     if not with_pg:
         print("PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL pass is skipped")
