@@ -5,10 +5,12 @@ SQLAlchemy's own error (on PostgreSQL they go in one pipeline)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from noodcore.db import PendingWrites, UTCDateTime, fast_insert, in_values, make_engine
 from tests.conftest import test_db_kind as db_kind
@@ -25,46 +27,52 @@ ITEMS = sa.Table(
 )
 
 
-def test_fast_insert_then_update_reads_back(database_url: str) -> None:
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on the test's own database, with this module's tables."""
     engine = make_engine(database_url)
     try:
         META.create_all(engine)
-        t0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
-        plus_one = timezone(timedelta(hours=1))
-        with engine.begin() as conn:
-            got = fast_insert(
-                conn,
-                ITEMS,
-                [
-                    {"name": "a", "seen": t0, "tags": ["x"], "count": 1},
-                    {"name": "b", "seen": t0, "tags": [], "count": 2},
-                    {"name": "c", "seen": None, "tags": None, "count": None},
-                ],
-                returning=("id", "name"),
-            )
-            ids = {name: i for i, name in got}
-            writes = PendingWrites(conn)
-            writes.update(
-                ITEMS,
-                "id",
-                [
-                    # An aware datetime in another zone is stored as the same instant.
-                    {"id": ids["a"], "seen": t0.astimezone(plus_one), "tags": ["x", "y"]},
-                    {"id": ids["c"], "seen": t0 + timedelta(seconds=1), "tags": {"k": 1}},
-                ],
-            )
-            writes.update(ITEMS, "id", [])  # nothing to do is no statement
-            writes.insert(ITEMS, [])
-            writes.flush()
-        with engine.connect() as conn:
-            rows = {r.name: r for r in conn.execute(sa.select(ITEMS))}
-        assert rows["a"].seen == t0 and rows["a"].seen.tzinfo is UTC
-        assert rows["a"].tags == ["x", "y"] and rows["a"].count == 1
-        assert rows["b"].seen == t0 and rows["b"].tags == [] and rows["b"].count == 2
-        assert rows["c"].seen == t0 + timedelta(seconds=1) and rows["c"].tags == {"k": 1}
-        assert rows["c"].count is None
+        yield engine
     finally:
         engine.dispose()
+
+
+def test_fast_insert_then_update_reads_back(engine: Engine) -> None:
+    t0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+    plus_one = timezone(timedelta(hours=1))
+    with engine.begin() as conn:
+        got = fast_insert(
+            conn,
+            ITEMS,
+            [
+                {"name": "a", "seen": t0, "tags": ["x"], "count": 1},
+                {"name": "b", "seen": t0, "tags": [], "count": 2},
+                {"name": "c", "seen": None, "tags": None, "count": None},
+            ],
+            returning=("id", "name"),
+        )
+        ids = {name: i for i, name in got}
+        writes = PendingWrites(conn)
+        writes.update(
+            ITEMS,
+            "id",
+            [
+                # An aware datetime in another zone is stored as the same instant.
+                {"id": ids["a"], "seen": t0.astimezone(plus_one), "tags": ["x", "y"]},
+                {"id": ids["c"], "seen": t0 + timedelta(seconds=1), "tags": {"k": 1}},
+            ],
+        )
+        writes.update(ITEMS, "id", [])  # nothing to do is no statement
+        writes.insert(ITEMS, [])
+        writes.flush()
+    with engine.connect() as conn:
+        rows = {r.name: r for r in conn.execute(sa.select(ITEMS))}
+    assert rows["a"].seen == t0 and rows["a"].seen.tzinfo is UTC
+    assert rows["a"].tags == ["x", "y"] and rows["a"].count == 1
+    assert rows["b"].seen == t0 and rows["b"].tags == [] and rows["b"].count == 2
+    assert rows["c"].seen == t0 + timedelta(seconds=1) and rows["c"].tags == {"k": 1}
+    assert rows["c"].count is None
 
 
 KEYED = sa.Table(
@@ -76,32 +84,27 @@ KEYED = sa.Table(
 )
 
 
-def test_fast_insert_on_conflict_returns_only_the_rows_it_inserted(database_url: str) -> None:
-    engine = make_engine(database_url)
-    try:
-        META.create_all(engine)
-        with engine.begin() as conn:
-            first = fast_insert(
-                conn,
-                KEYED,
-                [{"key": "a", "n": 1}, {"key": "b", "n": 2}],
-                on_conflict_do_nothing="key",
-                returning=("key",),
-            )
-            again = fast_insert(
-                conn,
-                KEYED,
-                [{"key": "b", "n": 20}, {"key": "c", "n": 3}, {"key": "a", "n": 10}],
-                on_conflict_do_nothing="key",
-                returning=("key",),
-            )
-        assert sorted(k for (k,) in first) == ["a", "b"]
-        assert [k for (k,) in again] == ["c"]  # the existing keys are neither written nor returned
-        with engine.connect() as conn:
-            rows = dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all())
-        assert rows == {"a": 1, "b": 2, "c": 3}
-    finally:
-        engine.dispose()
+def test_fast_insert_on_conflict_returns_only_the_rows_it_inserted(engine: Engine) -> None:
+    with engine.begin() as conn:
+        first = fast_insert(
+            conn,
+            KEYED,
+            [{"key": "a", "n": 1}, {"key": "b", "n": 2}],
+            on_conflict_do_nothing="key",
+            returning=("key",),
+        )
+        again = fast_insert(
+            conn,
+            KEYED,
+            [{"key": "b", "n": 20}, {"key": "c", "n": 3}, {"key": "a", "n": 10}],
+            on_conflict_do_nothing="key",
+            returning=("key",),
+        )
+    assert sorted(k for (k,) in first) == ["a", "b"]
+    assert [k for (k,) in again] == ["c"]  # the existing keys are neither written nor returned
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all())
+    assert rows == {"a": 1, "b": 2, "c": 3}
 
 
 def test_sqlite_datetime_text_is_sqlalchemys_own() -> None:
@@ -150,44 +153,39 @@ def test_sqlite_datetime_text_is_sqlalchemys_own() -> None:
 
 
 def test_pending_writes_run_in_order_at_flush_and_fail_as_sqlalchemy_errors(
-    database_url: str,
+    engine: Engine,
 ) -> None:
-    engine = make_engine(database_url)
-    try:
-        META.create_all(engine)
-        with engine.begin() as conn:
-            writes = PendingWrites(conn)
-            writes.insert(KEYED, [{"key": f"k{i}", "n": i} for i in range(5)])
-            # Runs after the insert (order kept), and only where the extra condition holds.
-            writes.update(
-                KEYED,
-                "key",
-                [{"key": "k1", "n": 10}, {"key": "k2", "n": 20}, {"key": "k3", "n": 30}],
-                where="n < 3",
-            )
-            writes.insert(KEYED, [{"key": "k9", "n": 9}])
-            assert conn.execute(sa.select(sa.func.count()).select_from(KEYED)).scalar() == 0
-            writes.flush()
-            writes.flush()  # already sent: nothing runs twice
-        with engine.connect() as conn:
-            rows = dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all())
-        assert rows == {"k0": 0, "k1": 10, "k2": 20, "k3": 3, "k4": 4, "k9": 9}
+    with engine.begin() as conn:
+        writes = PendingWrites(conn)
+        writes.insert(KEYED, [{"key": f"k{i}", "n": i} for i in range(5)])
+        # Runs after the insert (order kept), and only where the extra condition holds.
+        writes.update(
+            KEYED,
+            "key",
+            [{"key": "k1", "n": 10}, {"key": "k2", "n": 20}, {"key": "k3", "n": 30}],
+            where="n < 3",
+        )
+        writes.insert(KEYED, [{"key": "k9", "n": 9}])
+        assert conn.execute(sa.select(sa.func.count()).select_from(KEYED)).scalar() == 0
+        writes.flush()
+        writes.flush()  # already sent: nothing runs twice
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all())
+    assert rows == {"k0": 0, "k1": 10, "k2": 20, "k3": 3, "k4": 4, "k9": 9}
 
-        # A statement that fails (a duplicate key, not the first statement) fails the flush
-        # as SQLAlchemy's IntegrityError and the transaction writes nothing.
-        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-            writes = PendingWrites(conn)
-            writes.insert(KEYED, [{"key": "new", "n": 1}])
-            writes.update(KEYED, "key", [{"key": "k0", "n": 100}])
-            writes.insert(KEYED, [{"key": "k4", "n": 44}])
-            writes.flush()
-        with engine.connect() as conn:
-            after = dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all())
-            assert after == rows  # rolled back, and the connection works afterwards
-        with pytest.raises(ValueError, match="same columns"), engine.begin() as conn:
-            PendingWrites(conn).insert(KEYED, [{"key": "x", "n": 1}, {"key": "y"}])
-    finally:
-        engine.dispose()
+    # A statement that fails (a duplicate key, not the first statement) fails the flush
+    # as SQLAlchemy's IntegrityError and the transaction writes nothing.
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        writes = PendingWrites(conn)
+        writes.insert(KEYED, [{"key": "new", "n": 1}])
+        writes.update(KEYED, "key", [{"key": "k0", "n": 100}])
+        writes.insert(KEYED, [{"key": "k4", "n": 44}])
+        writes.flush()
+    with engine.connect() as conn:
+        after = dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all())
+        assert after == rows  # rolled back, and the connection works afterwards
+    with pytest.raises(ValueError, match="same columns"), engine.begin() as conn:
+        PendingWrites(conn).insert(KEYED, [{"key": "x", "n": 1}, {"key": "y"}])
 
 
 @pytest.mark.skipif(
@@ -195,116 +193,98 @@ def test_pending_writes_run_in_order_at_flush_and_fail_as_sqlalchemy_errors(
     reason="PostgreSQL pass only: on SQLite both paths go through SQLAlchemy's own "
     "exec_driver_sql, which already raises its errors (no psycopg call to wrap)",
 )
-def test_driver_paths_raise_sqlalchemy_errors_that_ingest_can_classify(database_url: str) -> None:
+def test_driver_paths_raise_sqlalchemy_errors_that_ingest_can_classify(engine: Engine) -> None:
     """fast_insert's RETURNING path and PendingWrites talk to psycopg directly on PostgreSQL.
     What the server refuses must still come out as SQLAlchemy's error: ingest tells "the
     database is busy, retry and ack nothing" (here a lock timeout, SQLSTATE 55P03) from "this
     message is bad" by it, and a raw driver error would count as a bad message."""
     from service.store import is_transient
 
-    engine = make_engine(database_url)
-    try:
-        META.create_all(engine)
-        with engine.connect() as holder:
-            holder.begin()
-            # An uncommitted row with the same unique key: an insert of "t" waits for it.
-            holder.execute(sa.insert(KEYED), [{"key": "t", "n": 0}])
-            for use in ("fast_insert", "pending"):
-                with pytest.raises(sa.exc.DBAPIError) as caught, engine.begin() as conn:
-                    conn.execute(sa.text("SET LOCAL lock_timeout = '50ms'"))
-                    if use == "fast_insert":
-                        fast_insert(conn, KEYED, [{"key": "t", "n": 1}], returning=("key",))
-                    else:
-                        writes = PendingWrites(conn)
-                        writes.insert(KEYED, [{"key": "s", "n": 1}])
-                        writes.insert(KEYED, [{"key": "t", "n": 1}])
-                        writes.flush()
-                assert getattr(caught.value.orig, "sqlstate", None) == "55P03", caught.value
-                assert is_transient(caught.value), (use, caught.value)
-            holder.rollback()
-        with engine.begin() as conn:  # the pool's connections work afterwards
-            fast_insert(conn, KEYED, [{"key": "t", "n": 1}], returning=("key",))
-        with engine.connect() as conn:
-            assert dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all()) == {"t": 1}
-    finally:
-        engine.dispose()
+    with engine.connect() as holder:
+        holder.begin()
+        # An uncommitted row with the same unique key: an insert of "t" waits for it.
+        holder.execute(sa.insert(KEYED), [{"key": "t", "n": 0}])
+        for use in ("fast_insert", "pending"):
+            with pytest.raises(sa.exc.DBAPIError) as caught, engine.begin() as conn:
+                conn.execute(sa.text("SET LOCAL lock_timeout = '50ms'"))
+                if use == "fast_insert":
+                    fast_insert(conn, KEYED, [{"key": "t", "n": 1}], returning=("key",))
+                else:
+                    writes = PendingWrites(conn)
+                    writes.insert(KEYED, [{"key": "s", "n": 1}])
+                    writes.insert(KEYED, [{"key": "t", "n": 1}])
+                    writes.flush()
+            assert getattr(caught.value.orig, "sqlstate", None) == "55P03", caught.value
+            assert is_transient(caught.value), (use, caught.value)
+        holder.rollback()
+    with engine.begin() as conn:  # the pool's connections work afterwards
+        fast_insert(conn, KEYED, [{"key": "t", "n": 1}], returning=("key",))
+    with engine.connect() as conn:
+        assert dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all()) == {"t": 1}
 
 
-def test_fast_insert_refuses_what_a_plain_insert_refuses(database_url: str) -> None:
+def test_fast_insert_refuses_what_a_plain_insert_refuses(engine: Engine) -> None:
     """A value too long for its column is refused as a plain INSERT refuses it (on
     PostgreSQL), never cut to fit; and a key given twice in one call with ON CONFLICT DO
     NOTHING keeps the first row, as row-by-row inserts do. (A guard for any faster path:
     sending columns as arrays cast to ``varchar(n)[]`` would cut silently.)"""
-    engine = make_engine(database_url)
-    try:
-        META.create_all(engine)
-        too_long = {"key": "k" * 41, "n": 1}  # KEYED.key is String(40)
-        outcomes = []
-        for insert in (
-            lambda conn: conn.execute(sa.insert(KEYED), [too_long]),
-            lambda conn: fast_insert(conn, KEYED, [too_long]),
-            lambda conn: fast_insert(conn, KEYED, [too_long], returning=("key",)),
-        ):
-            try:
-                with engine.begin() as conn:
-                    insert(conn)
-                    stored = conn.execute(sa.select(KEYED.c.key)).scalars().all()
-                    conn.execute(sa.delete(KEYED))
-                outcomes.append(("stored", stored))
-            except sa.exc.DBAPIError as exc:
-                outcomes.append(("refused", type(exc).__name__))
-        assert outcomes[1] == outcomes[0] and outcomes[2] == outcomes[0], outcomes
-        if database_url.startswith("postgresql"):
-            assert outcomes[0] == ("refused", "DataError")
-        with engine.begin() as conn:
-            got = fast_insert(
-                conn,
-                KEYED,
-                [{"key": "d", "n": 1}, {"key": "e", "n": 2}, {"key": "d", "n": 3}],
-                on_conflict_do_nothing="key",
-                returning=("key", "n"),
-            )
-        assert sorted(got) == [("d", 1), ("e", 2)]
-        with engine.connect() as conn:
-            assert dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all()) == {"d": 1, "e": 2}
-    finally:
-        engine.dispose()
+    too_long = {"key": "k" * 41, "n": 1}  # KEYED.key is String(40)
+    outcomes = []
+    for insert in (
+        lambda conn: conn.execute(sa.insert(KEYED), [too_long]),
+        lambda conn: fast_insert(conn, KEYED, [too_long]),
+        lambda conn: fast_insert(conn, KEYED, [too_long], returning=("key",)),
+    ):
+        try:
+            with engine.begin() as conn:
+                insert(conn)
+                stored = conn.execute(sa.select(KEYED.c.key)).scalars().all()
+                conn.execute(sa.delete(KEYED))
+            outcomes.append(("stored", stored))
+        except sa.exc.DBAPIError as exc:
+            outcomes.append(("refused", type(exc).__name__))
+    assert outcomes[1] == outcomes[0] and outcomes[2] == outcomes[0], outcomes
+    if engine.dialect.name == "postgresql":
+        assert outcomes[0] == ("refused", "DataError")
+    with engine.begin() as conn:
+        got = fast_insert(
+            conn,
+            KEYED,
+            [{"key": "d", "n": 1}, {"key": "e", "n": 2}, {"key": "d", "n": 3}],
+            on_conflict_do_nothing="key",
+            returning=("key", "n"),
+        )
+    assert sorted(got) == [("d", 1), ("e", 2)]
+    with engine.connect() as conn:
+        assert dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all()) == {"d": 1, "e": 2}
 
 
 def test_in_values_selects_what_in_selects_with_one_parameter_on_postgresql(
-    database_url: str,
+    engine: Engine,
 ) -> None:
-    engine = make_engine(database_url)
-    try:
-        META.create_all(engine)
-        with engine.begin() as conn:
-            fast_insert(conn, ITEMS, [{"name": f"n{i}", "count": i} for i in range(600)])
-            cases = [
-                (ITEMS.c.count, list(range(0, 1200, 2))),  # longer than the table, gaps
-                (ITEMS.c.count, [5, 5, 7, None]),  # duplicates, a NULL
-                (ITEMS.c.name, ["n1", "n599", "x"]),
-                (ITEMS.c.name, []),
-            ]
-            for column, values in cases:
-                want = conn.execute(sa.select(ITEMS.c.id).where(column.in_(values))).scalars()
-                got = conn.execute(
-                    sa.select(ITEMS.c.id).where(in_values(conn, column, values))
-                ).scalars()
-                assert sorted(got) == sorted(want), (column, values[:5])
-            deleted = conn.execute(
-                sa.delete(ITEMS)
-                .where(in_values(conn, ITEMS.c.count, [1, 2]))
-                .returning(ITEMS.c.count)
+    with engine.begin() as conn:
+        fast_insert(conn, ITEMS, [{"name": f"n{i}", "count": i} for i in range(600)])
+        cases = [
+            (ITEMS.c.count, list(range(0, 1200, 2))),  # longer than the table, gaps
+            (ITEMS.c.count, [5, 5, 7, None]),  # duplicates, a NULL
+            (ITEMS.c.name, ["n1", "n599", "x"]),
+            (ITEMS.c.name, []),
+        ]
+        for column, values in cases:
+            want = conn.execute(sa.select(ITEMS.c.id).where(column.in_(values))).scalars()
+            got = conn.execute(
+                sa.select(ITEMS.c.id).where(in_values(conn, column, values))
             ).scalars()
-            assert sorted(deleted) == [1, 2]
-            sql = str(
-                sa.select(ITEMS.c.id)
-                .where(in_values(conn, ITEMS.c.count, list(range(500))))
-                .compile(conn)
-            )
-            # On PostgreSQL one array parameter, whatever the list's length (a text that
-            # psycopg caches and the server prepares); elsewhere the expanding IN.
-            assert ("ANY" in sql) == (db_kind() == "postgres"), sql
-    finally:
-        META.drop_all(engine)
-        engine.dispose()
+            assert sorted(got) == sorted(want), (column, values[:5])
+        deleted = conn.execute(
+            sa.delete(ITEMS).where(in_values(conn, ITEMS.c.count, [1, 2])).returning(ITEMS.c.count)
+        ).scalars()
+        assert sorted(deleted) == [1, 2]
+        sql = str(
+            sa.select(ITEMS.c.id)
+            .where(in_values(conn, ITEMS.c.count, list(range(500))))
+            .compile(conn)
+        )
+        # On PostgreSQL one array parameter, whatever the list's length (a text that
+        # psycopg caches and the server prepares); elsewhere the expanding IN.
+        assert ("ANY" in sql) == (db_kind() == "postgres"), sql
