@@ -47,7 +47,8 @@ def schemathesis(
     binary = str(SCHEMATHESIS) if SCHEMATHESIS.exists() else "schemathesis"
     out = subprocess.run(
         [
-            binary, "run", f"{url}/openapi.json",
+            binary, "--config-file", str(ROOT / "tests" / "schemathesis.toml"),
+            "run", f"{url}/openapi.json",
             "-H", f"Authorization: Bearer {token}",
             "--checks", CHECKS,
             "--max-examples", "10",
