@@ -12,7 +12,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from schemas import BulletinText, Urgency
-from schemas.common import NspId
+from schemas.common import NspId, Timestamp
 
 
 class _Strict(BaseModel):
@@ -145,7 +145,7 @@ class CapMeta(_Strict):
     urgency: CapUrgency | None = None
     severity: CapSeverity | None = None
     certainty: CapCertainty | None = None
-    onset: AwareDatetime | None = None
+    onset: Timestamp | None = None
     event_codes: list[CapValue] = Field(default_factory=list, max_length=50)
     parameters: list[CapValue] = Field(default_factory=list, max_length=100)
     areas: list[CapArea] = Field(default_factory=list, max_length=100)
@@ -179,8 +179,8 @@ class BulletinDraft(_Strict):
     """The content of one bulletin version, as an operator sends it."""
 
     urgency: Urgency = Field(default=Urgency.P3, description="P1 = life-threatening.")
-    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
-    valid_until: AwareDatetime | None = Field(
+    valid_from: Timestamp | None = Field(default=None, description="Default: now.")
+    valid_until: Timestamp | None = Field(
         default=None, description="After this it is no longer shown. Default: until withdrawn."
     )
     target_nsps: list[NspId] | None = Field(

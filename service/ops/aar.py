@@ -437,9 +437,16 @@ def _report(
     return report
 
 
+# With item_id: an item that does not exist (or was merged into another) is a 404.
+NO_ITEM: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such item (or it was merged into another)"}
+}
+
+
 @router.get(
     "/api/v1/aar",
     dependencies=[require(*READERS)],
+    responses=NO_ITEM,
     summary="After-action report: items with their times and the times per P-level",
 )
 def after_action(
@@ -473,7 +480,10 @@ def after_action(
     "/api/v1/aar/timeline.csv",
     dependencies=[require(*READERS)],
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "One row per event (UTC)."}},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "One row per event (UTC)."},
+        **NO_ITEM,
+    },
     summary="After-action timeline as CSV: received, grouped, each state, forwarded, acks",
 )
 def timeline_csv(
@@ -608,6 +618,7 @@ def _clock(t: datetime | None) -> str:
 @router.get(
     "/aar",
     response_class=HTMLResponse,
+    responses=NO_ITEM,
     summary="After-action report as a printable page (HTML; sign-in page when needed)",
 )
 def aar_page(

@@ -18,14 +18,14 @@ import logging
 from collections.abc import Hashable
 from datetime import datetime, timedelta
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from ulid import ULID
 
 from noodcore.worker import ItemGuard
 from schemas import GoodsLine, Task, TaskMessage, new_message_id, utcnow
-from schemas.common import NspId
+from schemas.common import NspId, ShortText, Text, Timestamp
 from service import downward
 from service.downward import Broker, ConnectingBroker
 from service.exercise import data as exercise_data
@@ -60,9 +60,11 @@ class TaskInvalid(TaskError):
 class NewTask(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=200, examples=["Watertruck om 15:00 bij de kerk"])
-    details: str | None = Field(default=None, max_length=4000)
-    due_at: AwareDatetime | None = None
+    # The message contract's own text rules (no control characters): a title it refuses would
+    # pass here and fail only when the task message is built, as a 500.
+    title: ShortText = Field(examples=["Watertruck om 15:00 bij de kerk"])
+    details: Text | None = Field(default=None, max_length=4000)
+    due_at: Timestamp | None = None
     nsp_ids: list[NspId] | None = Field(
         default=None, min_length=1, max_length=1000, description="The NSPs that get the task."
     )
