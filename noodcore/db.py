@@ -179,7 +179,12 @@ def in_values(
     (py-spy); with one array parameter the text is the same every time. Same result (no
     duplicates are added; NULLs never match either way)."""
     if conn.dialect.name == "postgresql":
-        param = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        item: Any = column.type
+        if isinstance(item, sa.String):
+            # Not VARCHAR(n)[]: an explicit cast cuts a longer value to n characters, and
+            # the cut value could match another row. Plain VARCHAR compares the value whole.
+            item = sa.String()
+        param = sa.bindparam(None, list(values), type_=postgresql.ARRAY(item))
         return column == sa.any_(param)
     return column.in_(list(values))
 

@@ -264,10 +264,12 @@ def test_in_values_selects_what_in_selects_with_one_parameter_on_postgresql(
 ) -> None:
     with engine.begin() as conn:
         fast_insert(conn, ITEMS, [{"name": f"n{i}", "count": i} for i in range(600)])
+        fast_insert(conn, ITEMS, [{"name": "L" * 40, "count": None}])
         cases = [
             (ITEMS.c.count, list(range(0, 1200, 2))),  # longer than the table, gaps
             (ITEMS.c.count, [5, 5, 7, None]),  # duplicates, a NULL
             (ITEMS.c.name, ["n1", "n599", "x"]),
+            (ITEMS.c.name, ["L" * 40 + "x"]),  # longer than String(40): never cut to fit
             (ITEMS.c.name, []),
         ]
         for column, values in cases:
