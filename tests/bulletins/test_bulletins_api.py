@@ -114,6 +114,12 @@ async def test_versions_supersede_and_withdraw(client: httpx.AsyncClient) -> Non
     assert current == []
 
 
+def refused_naming(r: httpx.Response, loc: list[Any], message: str) -> None:
+    """A 422 whose detail names the field ``loc`` with ``message`` in its text."""
+    assert r.status_code == 422, r.text
+    assert any(d["loc"] == loc and message in d["msg"] for d in r.json()["detail"]), r.json()
+
+
 @pytest.mark.parametrize(
     ("body", "loc", "message"),
     [
@@ -148,9 +154,7 @@ async def test_versions_supersede_and_withdraw(client: httpx.AsyncClient) -> Non
 async def test_invalid_bulletins_name_the_field(
     client: httpx.AsyncClient, body: dict[str, Any], loc: list[Any], message: str
 ) -> None:
-    r = await client.post("/api/v1/bulletins", json=body)
-    assert r.status_code == 422, r.text
-    assert any(d["loc"] == loc and message in d["msg"] for d in r.json()["detail"]), r.json()
+    refused_naming(await client.post("/api/v1/bulletins", json=body), loc, message)
 
 
 @pytest.mark.parametrize(
@@ -170,9 +174,9 @@ async def test_invalid_bulletins_name_the_field(
 async def test_invalid_tasks_name_the_field(
     client: httpx.AsyncClient, body: dict[str, Any], loc: list[Any], message: str
 ) -> None:
-    r = await client.post("/api/v1/tasks", json={**body, "all_nsps": True})
-    assert r.status_code == 422, r.text
-    assert any(d["loc"] == loc and message in d["msg"] for d in r.json()["detail"]), r.json()
+    refused_naming(
+        await client.post("/api/v1/tasks", json={**body, "all_nsps": True}), loc, message
+    )
 
 
 async def test_reach_per_version_and_nsp(client: httpx.AsyncClient, database_url: str) -> None:
