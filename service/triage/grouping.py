@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -140,7 +140,7 @@ def _town_factor(a: str | None, b: str | None, gazetteer: bool = False) -> float
     guess, because residents also walk to an NSP in the next village. With a gazetteer the
     guess is only made when the NSP's own village has that street (or the map pin is
     nearest to it), so it is a good guess: villages that share street names are common."""
-    if a is None or b is None or a.lstrip("~") == b.lstrip("~"):
+    if a == b or a is None or b is None or a.lstrip("~") == b.lstrip("~"):
         return 1.0
     if not a.startswith("~") and not b.startswith("~"):
         return 0.0  # Kerkstraat in Oss is not Kerkstraat in Lith
@@ -183,7 +183,7 @@ def _position(f: Features) -> tuple[float, float] | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Features:
     """What matching needs of one report (also the triage_report row)."""
 
@@ -488,8 +488,10 @@ def _estimate(r: Features, known: dict[str, list[float]]) -> tuple[float, float]
 # --------------------------------------------------------------------------- scoring
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
+    """One report's match with a candidate (a tuple: made for every candidate that passes,
+    so it is built at tuple speed, not a frozen dataclass's)."""
+
     score: float
     location: float | None
     text: float
@@ -553,17 +555,20 @@ def location_score(
     r: Features, c: Features, cfg: TriageSettings, gazetteer: Gazetteer | None = None
 ) -> float | None:
     """1 = same spot, 0 = different places, None = the locations cannot be compared."""
+    # Runs for most candidates of every report: attributes are read once into locals.
     street: float | None = None
-    if r.street and c.street:
-        sim = street_similarity(r.street, c.street)
+    r_street, c_street = r.street, c.street
+    if r_street and c_street:
+        sim = 1.0 if r_street == c_street else street_similarity(r_street, c_street)
         if sim >= 0.85:
             factor = _town_factor(r.town, c.town, gazetteer is not None) * (
                 1.0 if sim == 1 else 0.9
             )
-            street = _number_score(r.number, c.number) * factor
-            if r.unit and c.unit and r.unit != c.unit and r.number == c.number:
+            r_number, c_number = r.number, c.number
+            street = _number_score(r_number, c_number) * factor
+            if r.unit and c.unit and r.unit != c.unit and r_number == c_number:
                 street = min(street, 0.3)  # two flats of one building
-            if r.number is not None and c.number is not None:
+            if r_number is not None and c_number is not None:
                 return street  # two house numbers say more than two map picks
         else:
             street = 0.0
@@ -624,27 +629,24 @@ def decide(
         return Match(text, None, text) if text >= cfg.unknown_location_text_score else None
     # The same house number in the same street is strong evidence: a paraphrase that shares
     # few words ("supermarkt geplunderd" / "mensen nemen spullen mee") still groups.
-    exact = (
-        loc >= 0.99
-        and r.number is not None
-        and c.number is not None
-        and "other" not in (r.family, c.family)
-    )
+    numbers = r.number is not None and c.number is not None
+    exact = loc >= 0.99 and numbers and r.family != "other" and c.family != "other"
     min_text = cfg.min_text_score_same_address if exact else cfg.min_text_score
     if loc < cfg.min_location_score or text < min_text:
         return None
     score = cfg.location_weight * loc + (1 - cfg.location_weight) * text
     if score < cfg.match_threshold:
         return None
+    r_street, c_street = r.street, c.street
     by_address = (
-        r.number is not None
-        and c.number is not None
-        and r.street is not None
-        and c.street is not None
-        and street_similarity(r.street, c.street) >= 0.85
+        numbers
+        and r_street is not None
+        and c_street is not None
+        and street_similarity(r_street, c_street) >= 0.85
     )
+    r_town, c_town = r.town, c.town
     unsure = bool(
-        r.street and c.street and r.town and c.town and r.town.lstrip("~") != c.town.lstrip("~")
+        r_street and c_street and r_town and c_town and r_town.lstrip("~") != c_town.lstrip("~")
     )
     return Match(score, loc, text, by_address, unsure)
 
@@ -867,63 +869,8 @@ class GroupingHook:
         is another incident (a coordinate-only report close by must not bridge two houses).
         """
         cfg = self.settings
-        area = r.family in AREA_FAMILIES
-        span = (cfg.area_window_minutes if area else cfg.window_minutes) * 60
-        r_day = _local_day(r.ts, cfg.area_zone) if area else None
-        t = r.ts
-        families = families_near(r.family)
-        # Degrees that surely exceed the radius, for a quick "too far" before the real check.
-        dlat = cfg.radius_m / 111_000
-        dlon = dlat * 1.7  # 1/cos(52°) is 1.62; a margin for the whole country
-        r_lat, r_lon, r_bucket, r_street, r_number = r.lat, r.lon, r.bucket, r.street, r.number
-        gazetteer = self.gazetteer
-        # Cheap checks first: most candidates are another kind of thing, too old, or (both
-        # with coordinates and not in one street) clearly too far. Then location; the texts
-        # of the candidates still in the running are compared in one call (rapidfuzz loops
-        # in C). This loop runs for every candidate of every report: keep it lean.
-        staged: list[tuple[int, Features, float | None]] = []
-        other_flat: set[int] = set()
-        # A report with coordinates and a street comes from both indexes: compare it once.
-        for c in {id(c): c for c in pool}.values():
-            item_id = c.item_id
-            if item_id is None or c.family not in families or abs(c.ts - t) > span:
-                continue
-            if area and _local_day(c.ts, cfg.area_zone) != r_day:
-                continue  # an area-wide signal is one item per day
-            if c.exercise != r.exercise:
-                continue  # exercise and real data never group together
-            if (
-                r_lat is not None
-                and c.lat is not None
-                and r_bucket != c.bucket  # not one street (typos included): position decides
-                and (abs(r_lat - c.lat) > dlat or abs(r_lon - c.lon) > dlon)  # type: ignore[operator]
-            ):
-                continue
-            if (
-                r_number is not None
-                and c.number is not None
-                and r_street == c.street
-                and abs(r_number - c.number) > 6
-            ):
-                continue  # two house numbers in one street, too far apart
-            if (
-                r.unit
-                and c.unit
-                and r.unit != c.unit
-                and r_number == c.number
-                and r_street == c.street
-            ):
-                other_flat.add(item_id)  # the item is about another flat of this building
-                continue
-            loc = location_score(r, c, cfg, gazetteer)
-            if place_may_match(r, c, loc, cfg):
-                staged.append((item_id, c, loc))
-        texts = text_similarities(r.text_norm, [c.text_norm for _, c, _ in staged])
-        per_item: dict[int, tuple[Match, str]] = {}
-        for (item_id, c, loc), text in zip(staged, texts, strict=True):
-            m = decide(r, c, loc, text, cfg)
-            if m is not None and (item_id not in per_item or m.score > per_item[item_id][0].score):
-                per_item[item_id] = (m, c.message_id)
+        running, other_flat = self._running(r, pool)
+        per_item = self._best_per_item(r, running)
         numbers = self._numbers
         ranked: list[tuple[int, Match, str]] = []
         for item_id in sorted(per_item):
@@ -940,6 +887,115 @@ class GroupingHook:
             ranked[1][0] if len(ranked) > 1 and links_items(ranked[1][1], cfg) else None
         )
         return ranked[0] if ranked else None
+
+    def _running(
+        self, r: Features, pool: list[Features]
+    ) -> tuple[list[tuple[int, Features]], set[int]]:
+        """The candidates that pass the cheap checks (with their items), and the items that
+        are about another flat of r's building."""
+        cfg = self.settings
+        area = r.family in AREA_FAMILIES
+        span = (cfg.area_window_minutes if area else cfg.window_minutes) * 60
+        r_day = _local_day(r.ts, cfg.area_zone) if area else None
+        t = r.ts
+        families = families_near(r.family)
+        # Degrees that surely exceed the radius, for a quick "too far" before the real check.
+        dlat = cfg.radius_m / 111_000
+        dlon = dlat * 1.7  # 1/cos(52°) is 1.62; a margin for the whole country
+        r_lat, r_lon, r_bucket, r_street, r_number = r.lat, r.lon, r.bucket, r.street, r.number
+        r_unit, r_exercise = r.unit, r.exercise
+        # Most candidates are another kind of thing, too old, or (both with coordinates and
+        # not in one street) clearly too far. This loop runs for every candidate of every
+        # report: keep it lean.
+        running: list[tuple[int, Features]] = []
+        other_flat: set[int] = set()
+        # A report with coordinates and a street comes from both indexes: compare it once.
+        for c in {id(c): c for c in pool}.values():
+            item_id = c.item_id
+            if item_id is None or c.family not in families or abs(c.ts - t) > span:
+                continue
+            if area and _local_day(c.ts, cfg.area_zone) != r_day:
+                continue  # an area-wide signal is one item per day
+            if c.exercise != r_exercise:
+                continue  # exercise and real data never group together
+            if (
+                r_bucket != c.bucket  # not one street (typos included): position decides
+                and r_lat is not None
+                and c.lat is not None
+                and (abs(r_lat - c.lat) > dlat or abs(r_lon - c.lon) > dlon)  # type: ignore[operator]
+            ):
+                continue
+            if (
+                r_number is not None
+                and c.number is not None
+                and r_street == c.street
+                and abs(r_number - c.number) > 6
+            ):
+                continue  # two house numbers in one street, too far apart
+            if (
+                r_unit
+                and c.unit
+                and r_unit != c.unit
+                and r_number == c.number
+                and r_street == c.street
+            ):
+                other_flat.add(item_id)  # the item is about another flat of this building
+                continue
+            running.append((item_id, c))
+        return running, other_flat
+
+    def _best_per_item(
+        self, r: Features, running: list[tuple[int, Features]]
+    ) -> dict[int, tuple[Match, str]]:
+        """Per item, the best match among its candidates (the first on a tie) and the report
+        it was with. The texts first, in one call (rapidfuzz loops in C, and repeated pairs
+        are cached); then the location, only where the text leaves a match possible."""
+        cfg = self.settings
+        area = r.family in AREA_FAMILIES
+        r_street, r_number = r.street, r.number
+        gazetteer = self.gazetteer
+        texts = text_similarities(r.text_norm, [c.text_norm for _, c in running])
+        # What ``decide`` would refuse whatever the location is not located at all (in a
+        # dense backlog most candidates are the item's other members, or another incident
+        # in the street with other words). Exact, not a heuristic:
+        # * ``floor``: decide wants at least one of these text scores (at the same address,
+        #   elsewhere, without comparable locations); area-wide signals of one family match
+        #   on their topic, not the text, so they have no floor;
+        # * the lower same-address floor needs a location of about 1, which another house
+        #   number in the same street never gives (``_number_score``);
+        # * ``w + (1 - w) * text`` is the best score a location (at most 1) can give: a
+        #   member that cannot beat the best one seen of its item changes nothing.
+        floor = (
+            0.0
+            if area
+            else min(
+                cfg.min_text_score, cfg.min_text_score_same_address, cfg.unknown_location_text_score
+            )
+        )
+        min_text, w = cfg.min_text_score, cfg.location_weight
+        per_item: dict[int, tuple[Match, str]] = {}
+        for (item_id, c), text in zip(running, texts, strict=True):
+            if text < floor:
+                continue
+            if (
+                text < min_text
+                and r_street
+                and r_street == c.street
+                and r_number is not None
+                and c.number is not None
+                and _number_score(r_number, c.number) < 0.99
+            ):
+                continue
+            seen = per_item.get(item_id)
+            if seen is not None and not area and max(w + (1 - w) * text, text) <= seen[0].score:
+                continue
+            loc = location_score(r, c, cfg, gazetteer)
+            if not place_may_match(r, c, loc, cfg):
+                continue
+            m = decide(r, c, loc, text, cfg)
+            if m is not None and (seen is None or m.score > seen[0].score):
+                per_item[item_id] = (m, c.message_id)
+        return per_item
 
     def _numbers(self, item_id: int, r: Features) -> set[int]:
         """House numbers the item's reports name in r's street (stored and this batch)."""
