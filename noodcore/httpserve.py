@@ -16,6 +16,9 @@ staff of an NSP or the CP's operators never wait behind it.
 
 ``http_port = 0`` binds any free port; the port is written to ``http_port_file`` once bound,
 so a supervisor (or a test) starting several services never races for a port.
+
+On stop, ``on_shutdown`` runs first (``_Server``): an app ends its never-ending responses
+(the CP's event stream) there, so the stop does not wait out the graceful timeout for them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import os
 import socket
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -178,10 +182,31 @@ class _HeadTimeoutH11(H11Protocol):
 # --------------------------------------------------------------------------- the server
 
 
-def make_server(app: ASGIApp, settings: Any, **config: Any) -> tuple[uvicorn.Server, socket.socket]:
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the app when it starts to stop: uvicorn lets every running
+    response finish (up to ``timeout_graceful_shutdown``) before the app's lifespan hears of
+    the stop, and a live stream never finishes by itself."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._on_shutdown is not None:
+            self._on_shutdown()
+        await super().shutdown(sockets=sockets)
+
+
+def make_server(
+    app: ASGIApp,
+    settings: Any,
+    on_shutdown: Callable[[], None] | None = None,
+    **config: Any,
+) -> tuple[uvicorn.Server, socket.socket]:
     """A uvicorn server with the limits of ``settings`` (an ``HttpServerSettings`` with
     ``http_host``/``http_port``) and its bound socket; run it with
-    ``server.run(sockets=[sock])``. Writes ``http_port_file`` once bound."""
+    ``server.run(sockets=[sock])``. Writes ``http_port_file`` once bound. ``on_shutdown``
+    runs on the event loop when the server starts to stop."""
     protocol = type(
         "HeadTimeoutH11", (_HeadTimeoutH11,), {"head_timeout": settings.http_header_timeout_seconds}
     )
@@ -198,7 +223,7 @@ def make_server(app: ASGIApp, settings: Any, **config: Any) -> tuple[uvicorn.Ser
     sock = cfg.bind_socket()
     if settings.http_port_file is not None:
         write_port_file(Path(settings.http_port_file), int(sock.getsockname()[1]))
-    return uvicorn.Server(cfg), sock
+    return _Server(cfg, on_shutdown), sock
 
 
 def write_port_file(path: Path, port: int) -> None:

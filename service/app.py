@@ -111,9 +111,17 @@ def run(settings: ServiceSettings, upstream_settings: UpstreamSettings | None = 
     """Serve the CP service with uvicorn (used by ``noodnet cp`` and ``noodnet region``)."""
     from noodcore.httpserve import make_server
 
+    app = create_app(settings, upstream_settings)
+
+    def end_streams() -> None:
+        upstream = getattr(app.state, "upstream", None)  # set by the lifespan
+        if upstream is not None:
+            upstream.notifier.close()
+
     server, sock = make_server(
-        create_app(settings, upstream_settings),
+        app,
         settings,
+        on_shutdown=end_streams,
         log_level="info",
         timeout_graceful_shutdown=10,
     )

@@ -102,11 +102,19 @@ class EventNotifier:
     """Wakes stream readers after a commit, so most events arrive sooner than the next poll.
 
     Writers in threads call ``notify``; readers are coroutines waiting on their loop.
+    ``close`` (the server is stopping) wakes every reader for good: streams end then, instead
+    of holding the stop for uvicorn's whole graceful timeout, and clients reconnect (to this
+    CP once it is back, or its standby) with Last-Event-ID, missing nothing.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        self.notify()
 
     def notify(self) -> None:
         with self._lock:
@@ -116,6 +124,8 @@ class EventNotifier:
                 loop.call_soon_threadsafe(event.set)
 
     async def wait(self, timeout: float) -> None:
+        if self.closed:
+            return
         event = asyncio.Event()
         key = (asyncio.get_running_loop(), event)
         with self._lock:

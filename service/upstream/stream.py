@@ -130,7 +130,7 @@ async def stream(
         nonlocal cursor
         yield f"retry: {RETRY_MS}\n: stream from event {cursor}\n\n"
         last_sent = time.monotonic()
-        while not await request.is_disconnected():
+        while not up.notifier.closed and not await request.is_disconnected():
             batch = await run_in_threadpool(read_events, up.engine, cursor, BATCH)
             for e in batch:
                 yield sse_frame(e)

@@ -110,3 +110,30 @@ def _all_events(client: httpx.Client) -> list[dict[str, Any]]:
         if not page.json():
             return out
         out.extend(page.json())
+
+
+def test_a_stopping_cp_ends_its_open_streams_at_once(
+    tmp_path: Path, make_database_url: Any
+) -> None:
+    # A crisis-room dashboard keeps a stream open all day. Stopping the CP (an upgrade, a
+    # handover to the standby) must end it cleanly, not wait out uvicorn's graceful timeout
+    # and then cut it: the dashboard reconnects with Last-Event-ID either way, but the stop
+    # (and the standby's takeover) would wait 10 s for every such stop.
+    cp = service_process(tmp_path, "cp", "cp-sse-stop", make_database_url("cp"))
+    cp.start()
+    try:
+        with (
+            httpx.Client(base_url=cp.url, timeout=httpx.Timeout(10, read=30), auth=cp.auth) as c,
+            c.stream("GET", "/api/v1/stream", params={"after": 0}) as r,
+        ):
+            assert r.status_code == 200
+            lines = r.iter_lines()
+            assert next(lines).startswith("retry:")  # the server is in the stream loop
+            cp.stop()
+            # The rest of the response arrives and ends with its terminating chunk: a cut
+            # connection would raise here (httpx.RemoteProtocolError).
+            list(lines)
+    finally:
+        cp.stop()
+    log = cp.log.read_text()
+    assert "timeout graceful shutdown exceeded" not in log, log[-2000:]
