@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from noodcore.httpguard import require
+from noodcore.httpguard import MAX_ID, require
 from service.auth.roles import OPERATORS
 from service.context import ContextDep, SessionDep
 from service.exercise.marks import ExerciseQuery, Marked, exercise_where
@@ -99,7 +99,7 @@ def list_dead_letters(
     responses={404: {"description": "No such dead letter"}},
 )
 def get_dead_letter(
-    dead_letter_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep
+    dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep
 ) -> DeadLetterOut:
     d = session.get(DeadLetter, dead_letter_id)
     if d is None:
@@ -126,7 +126,7 @@ def _load(engine: Engine, dead_letter_id: int) -> DeadLetter | None:
     },
 )
 async def reprocess_dead_letter(
-    dead_letter_id: Annotated[int, Path(ge=1, le=2**62)], ctx: ContextDep
+    dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: ContextDep
 ) -> ReprocessOut:
     d = await run_in_threadpool(_load, ctx.engine, dead_letter_id)
     if d is None:

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from noodcore.httpguard import require
 from schemas import utcnow
-from schemas.common import NspId
+from schemas.common import TEXT_PATTERN, NspId
 from service.auth.roles import ADMINS, READERS
 from service.auth.tokens import record_event
 from service.context import ActorDep, ContextDep, SessionDep
@@ -27,8 +27,11 @@ class NspRegistration(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200, examples=["Bibliotheek Oss"])
-    address: str | None = Field(default=None, max_length=300)
+    # No control characters (schemas.common): PostgreSQL refuses a NUL in text (a 500).
+    name: str = Field(
+        min_length=1, max_length=200, pattern=TEXT_PATTERN, examples=["Bibliotheek Oss"]
+    )
+    address: str | None = Field(default=None, max_length=300, pattern=TEXT_PATTERN)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
 

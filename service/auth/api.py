@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
-from noodcore.httpguard import Identity, Role, require, unprocessable
+from noodcore.httpguard import MAX_ID, Identity, Role, require, unprocessable
 from schemas.common import ID_PATTERN, NspId
 from service.auth.models import ApiToken, SecurityEvent
 from service.auth.roles import ADMINS, ANY_ROLE, OPERATORS
@@ -135,7 +135,7 @@ def list_tokens(
     responses={404: {"description": "No such token"}, 409: {"description": "Already revoked"}},
 )
 def revoke(
-    token_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, actor: ActorDep
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, actor: ActorDep
 ) -> TokenOut:
     try:
         row = revoke_token(session, token_id, actor)

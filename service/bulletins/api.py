@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from noodcore.httpguard import require, unprocessable
+from noodcore.httpguard import MAX_ID, require, unprocessable
 from schemas import BulletinText, topics, utcnow
 from service.auth.roles import OPERATORS, READERS
 from service.bulletins import cap as cap_xml
@@ -462,7 +462,7 @@ def export_current(bulletin_id: BulletinIdPath, session: SessionDep, ctx: Contex
 )
 def export_version(
     bulletin_id: BulletinIdPath,
-    version: Annotated[int, Path(ge=1, le=2**31)],
+    version: Annotated[int, Path(ge=1, le=MAX_ID)],
     session: SessionDep,
     ctx: ContextDep,
 ) -> Response:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from noodcore.httpguard import require
+from noodcore.httpguard import MAX_ID, require
 from schemas import FacilityState, FacilityType, utcnow
 from schemas.common import ID_PATTERN, ShortText, StrictModel, Text
 from service.auth.roles import OPERATORS, READERS
@@ -474,7 +474,7 @@ def review_observation(
     dependencies=[require(*OPERATORS)],
 )
 async def review(
-    observation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    observation_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: Review,
     ctx: ContextDep,
     actor: ActorDep,

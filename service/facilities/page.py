@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from noodcore.httpguard import Identity, require_page
+from noodcore.httpguard import MAX_ID, Identity, require_page
 from service.auth.roles import OPERATORS, READERS
 from service.context import ServiceContext
 from service.facilities import api, directory
@@ -360,7 +360,7 @@ async def archive_form(
     include_in_schema=False,
 )
 async def review_form(
-    observation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    observation_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     identity: Annotated[Identity | None, require_page(*OPERATORS)],
 ) -> Response:

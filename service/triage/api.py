@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from starlette.concurrency import run_in_threadpool
 
 from noodcore.db import table_of
-from noodcore.httpguard import Timestamp, require
+from noodcore.httpguard import MAX_ID, Timestamp, require
 from schemas import utcnow
 from service.auth.roles import OPERATORS, READERS
 from service.context import ActorDep
@@ -33,7 +33,7 @@ NSPS = table_of(Nsp)
 MESSAGES = table_of(Message)
 
 # Row ids beyond 64 bits would overflow the database driver: a clean 422 instead.
-ItemIdPath = Annotated[int, Path(ge=1, le=2**62)]
+ItemIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 router = APIRouter(prefix="/api/v1", tags=["triage"])
 
@@ -184,7 +184,7 @@ class StateChange(_Strict):
 
 
 class MergeRequest(_Strict):
-    into: int = Field(ge=1, le=2**62, description="The incident that receives this one's reports.")
+    into: int = Field(ge=1, le=MAX_ID, description="The incident that receives this one's reports.")
     note: Note = None
 
 

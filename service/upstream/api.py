@@ -4,6 +4,7 @@ and the summaries this CP produced."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -187,7 +188,7 @@ def get_outbox_item(item_id: Annotated[int, Path(ge=1, le=MAX_ID)], up: Upstream
     dependencies=[require(*OPERATORS)],
 )
 def retry_item(
-    item_id: Annotated[int, Path(ge=1, le=2**62)], up: UpstreamDep, actor: ActorDep
+    item_id: Annotated[int, Path(ge=1, le=MAX_ID)], up: UpstreamDep, actor: ActorDep
 ) -> OutboxRow:
     try:
         with up.engine.begin() as conn:
@@ -258,10 +259,10 @@ def get_summary(seq: str, up: UpstreamDep) -> Summary:
     q = sa.select(_summaries.c.body)
     if seq == "latest":
         q = q.order_by(_summaries.c.id.desc()).limit(1)
-    elif seq.isdigit():
+    elif re.fullmatch(r"[0-9]{1,18}", seq):  # ASCII (str.isdigit takes "²"), within BIGINT
         q = q.where(_summaries.c.seq == int(seq))
     else:
-        raise HTTPException(422, detail="seq must be a number or 'latest'")
+        raise HTTPException(422, detail="seq must be a number of at most 18 digits or 'latest'")
     with up.engine.connect() as conn:
         body = conn.execute(q).scalar_one_or_none()
     if body is None:
