@@ -32,7 +32,7 @@ AUDIT = table_of(TriageAudit)
 NSPS = table_of(Nsp)
 MESSAGES = table_of(Message)
 
-# Row ids beyond 64 bits would overflow the database driver: a clean 422 instead.
+# Row ids past PostgreSQL's INTEGER (noodcore.httpguard.MAX_ID) are an error there: a 422.
 ItemIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 router = APIRouter(prefix="/api/v1", tags=["triage"])
