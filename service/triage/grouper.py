@@ -534,9 +534,18 @@ def main() -> None:
     done = threading.Event()
 
     def read_stdin() -> None:
-        for line in sys.stdin.buffer:
-            if line == CHANGED:
-                hook.recent.invalidate()
+        # The descriptor, not sys.stdin.buffer: this daemon thread is blocked in a read when
+        # SIGTERM ends the process, and a thread blocked in the buffered reader holds its
+        # lock, so interpreter shutdown could abort ("could not acquire lock for <stdin>",
+        # exit -6, seen once in CI) instead of exiting 0.
+        pending = b""
+        while chunk := os.read(0, 4096):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if line + b"\n" == CHANGED:
+                    hook.recent.invalidate()
+                grouper.wake()
+        if pending:
             grouper.wake()
         done.set()
 
