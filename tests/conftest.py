@@ -109,7 +109,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = pytest.mark.skip(reason="not storage-specific: covered by the SQLite pass")
         only = SQLITE_PASS_ONLY
     elif both_passes():
-        skip = pytest.mark.skip(reason="runs in the PostgreSQL pass alongside")
+        skip = pytest.mark.skip(
+            reason="runs once, in the PostgreSQL pass alongside (the production database)"
+        )
         only = POSTGRES_PASS_WHEN_BOTH
     else:
         return

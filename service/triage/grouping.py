@@ -559,7 +559,7 @@ def location_score(
     street: float | None = None
     r_street, c_street = r.street, c.street
     if r_street and c_street:
-        sim = 1.0 if r_street == c_street else street_similarity(r_street, c_street)
+        sim = street_similarity(r_street, c_street)
         if sim >= 0.85:
             factor = _town_factor(r.town, c.town, gazetteer is not None) * (
                 1.0 if sim == 1 else 0.9
