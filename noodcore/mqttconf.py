@@ -30,6 +30,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from noodcore.mqttio import BlockClient
+
 log = logging.getLogger(__name__)
 
 
@@ -84,7 +86,7 @@ def make_client(
 
     ``manual_ack``: the caller acks each received message itself (after committing it).
     """
-    client = mqtt.Client(
+    client = BlockClient(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         **client_kwargs(protocol),
