@@ -159,7 +159,7 @@ def test_publishes_of_both_qos_from_another_thread_all_arrive_and_all_report_pub
     pub.on_publish = lambda _c, _u, mid, _rc, _p: published.append(mid)
     connect(pub, broker.port)
     infos = [
-        pub.publish(f"mixed/q{i % 3 and 1}/{i}", payload(i % 9), qos=1 if i % 3 else 0)
+        pub.publish(f"mixed/q{i % 10 and 1}/{i}", payload(i % 9), qos=1 if i % 10 else 0)
         for i in range(n)
     ]
     for info in infos:
