@@ -149,7 +149,8 @@ class BlockClient(mqtt.Client):
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         rc = super().loop_read(max_packets)
-        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._buffered():
+        # (A block belongs to the socket it came from, so a buffered block means a socket.)
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._buffered():
             rc = super().loop_read(max_packets)
         return rc
 
