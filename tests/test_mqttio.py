@@ -103,9 +103,11 @@ def test_a_burst_of_every_size_arrives_whole_in_order_and_every_ack_reaches_the_
     )
 
     def on_message(c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        # Ack first: once the test sees the message, its PUBACK is queued ahead of the
+        # DISCONNECT below (recorded first, the last ack could queue after it, unsent).
+        c.ack(msg.mid, msg.qos)
         with lock:
             got.append((int(msg.topic.rsplit("/", 1)[1]), bytes(msg.payload)))
-        c.ack(msg.mid, msg.qos)
 
     sub.on_message = on_message
     session = connect_kwargs(MqttProtocol.V5, 3600, receive_maximum=1000)
