@@ -118,3 +118,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.nodeid.startswith(only):
             item.add_marker(skip)
+
+
+# On a failed test, the end of every log its processes wrote (CP, gateways, broker) is
+# printed with the failure: an end-to-end test that fails once in CI can then be understood
+# from CI's output alone, without a rerun that may not fail.
+LOG_TAIL_LINES = 40
+LOG_FILES_MAX = 12
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed and call.when == "call":
+        tmp = getattr(item, "funcargs", {}).get("tmp_path")
+        if isinstance(tmp, Path) and tmp.is_dir():
+            logs = sorted(tmp.rglob("*.log"), key=lambda p: p.stat().st_mtime)[-LOG_FILES_MAX:]
+            for path in logs:
+                lines = path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+                report.sections.append(
+                    (f"end of {path.relative_to(tmp)}", "\n".join(lines) or "(empty)")
+                )
+    return report
