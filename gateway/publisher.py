@@ -4,13 +4,19 @@ Delivery contract: a row leaves the outbox's 'not stored' set only when the CP's
 arrives. The broker's PUBACK merely frees the in-flight window and starts the resend timer;
 a broker that is killed loses messages it had already PUBACKed, and the resend covers that.
 
-Threads: paho's network thread runs the callbacks; one sender thread publishes. ``_state``
-guards what they share and is never held while calling into paho, because paho calls
-``on_publish`` while holding its own lock (a lock held around ``publish`` would deadlock).
+Downward messages (acks, bulletins, tasks) are acked to the broker only once processed
+(committed). One whose processing raises is retried in this process (``_DownRetry``), not
+left for the broker's redelivery, which MQTT makes only on the next connection.
+
+Threads: paho's network thread runs the callbacks; one sender thread publishes; one retry
+thread processes downward messages that failed. ``_state`` guards what they share and is
+never held while calling into paho, because paho calls ``on_publish`` while holding its own
+lock (a lock held around ``publish`` would deadlock).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -79,6 +85,22 @@ class _Published:
     sends: int
 
 
+@dataclass(frozen=True)
+class _Unprocessed:
+    """A downward message whose processing raised, with what its ack needs."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    connection: int  # Publisher._connection it came on
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256(self.topic.encode() + b"\0" + self.payload).hexdigest()
+        return f"{self.topic} {digest[:12]}"
+
+
 def _reason(rc: ReasonCode) -> str:
     return f"{rc.getName()} (0x{rc.value:02x})"
 
@@ -111,6 +133,7 @@ class Publisher:
         self._hold_until = 0.0  # time.monotonic(): see URGENT_HOLD_SECONDS
         self._tick = min(max(settings.resend_after_seconds / 4, 0.05), 5.0)
         self.sender = _Sender(self)
+        self.down_retry = _DownRetry(self)
         self._status_topic = topics.status(settings.cp_id, settings.nsp_id)
         # One broker, or a list to fail over along (the standby site's broker).
         self.failover = BrokerFailover(settings.brokers)
@@ -216,6 +239,7 @@ class Publisher:
         )
         self._client.loop_start()
         self.sender.start()
+        self.down_retry.start()
         log.info(
             "connecting to broker %s as %s%s",
             first,
@@ -228,6 +252,7 @@ class Publisher:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop sending, announce offline (retained) when connected, disconnect."""
         self.sender.stop(timeout)
+        self.down_retry.stop(timeout)
         if self.connected:
             offline = Presence(nsp_id=self.settings.nsp_id, online=False)
             info = self._client.publish(
@@ -404,18 +429,33 @@ class Publisher:
         self.outbox.record_publish_error(message_id, text)
 
     def _on_message(self, client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        payload = bytes(message.payload)
+        with self._state:
+            connection = self._connection
         try:
-            self.down_handler.handle(message.topic, bytes(message.payload))
-        except Exception:
-            # Not acked: the broker redelivers it on the next connection.
-            log.exception("could not process downward message on %s", message.topic)
+            self.down_handler.handle(message.topic, payload)
+        except Exception as exc:
+            # Not acked: retried here (the broker would redeliver it only on the next
+            # connection, which on a link that holds may be days away).
+            item = _Unprocessed(message.topic, payload, message.mid, message.qos, connection)
+            self.down_retry.add(item, exc)
             return
+        self._processed(message.mid, message.qos, connection)
+
+    def _processed(self, mid: int, qos: int, connection: int) -> None:
+        """A downward message is committed: ack it to the broker, if the connection it came
+        on is still up (after a reconnect the broker redelivers it with the same packet id,
+        and that copy is acked). Runs on the network thread, or the retry thread."""
         if time.monotonic() < self._hold_until:
             self.sender.wake()  # an ack may have released the rows held behind a P1
+        with self._state:
+            live = self._connected and self._connection == connection
+        if not live:
+            return
         try:
-            client.ack(message.mid, message.qos)
+            self._client.ack(mid, qos)
         except Exception:
-            log.exception("could not ack downward message on %s", message.topic)
+            log.exception("could not ack downward message %s", mid)
 
     # ------------------------------------------------------------------ sender
 
@@ -589,3 +629,53 @@ class _Sender(Worker):
 
     def step(self) -> None:
         self.publisher._sweep()
+
+
+class _DownRetry(Worker):
+    """Downward messages whose processing raised, processed again until it works.
+
+    A transient error (the database locked past its busy timeout, the disk full for a while)
+    must not keep a state ack, a bulletin or a task from the volunteer until the link drops
+    and comes back: MQTT redelivers an unacked message only on the next connection. Each
+    such message waits here with its own backoff (``ItemGuard``), shown in the gateway's
+    health while it fails, and is acked once processed (``Publisher._processed``). Processing
+    is idempotent (a repeat is recognised by its message id or version), so the copy the
+    broker redelivers after a reconnect does no harm; a redelivered copy that fails too
+    replaces the one waiting here, as its packet id is the live one.
+    """
+
+    def __init__(self, publisher: Publisher) -> None:
+        super().__init__(
+            "downward retry",
+            interval=1.0,
+            backoff_base=1.0,
+            backoff_cap=10.0,
+            item_backoff_cap=60.0,
+        )
+        self.publisher = publisher
+        self._lock = threading.Lock()
+        self._waiting: dict[str, _Unprocessed] = {}
+
+    def add(self, item: _Unprocessed, exc: BaseException) -> None:
+        with self._lock:
+            self._waiting[item.key] = item
+        self.items.failed(item.key, exc)  # logged, and shown in the health
+        self.wake()
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def step(self) -> None:
+        with self._lock:
+            waiting = list(self._waiting.values())
+        handle = self.publisher.down_handler.handle
+        for item in waiting:
+            if self.stopping:
+                return
+            if not self.items.attempt(item.key, partial(handle, item.topic, item.payload)):
+                continue
+            with self._lock:
+                if self._waiting.get(item.key) is item:
+                    del self._waiting[item.key]
+            self.publisher._processed(item.mid, item.qos, item.connection)

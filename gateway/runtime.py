@@ -64,8 +64,9 @@ class GatewayRuntime:
 
     @property
     def workers(self) -> list[Worker]:
-        """The gateway's background workers (``noodcore.worker``): sender and heartbeat."""
-        return [self.publisher.sender, self.heartbeat]
+        """The gateway's background workers (``noodcore.worker``): sender, retry of downward
+        messages that failed, and heartbeat."""
+        return [self.publisher.sender, self.publisher.down_retry, self.heartbeat]
 
     def health(self) -> WorkerReport:
         return WorkerReport.of(self.workers)

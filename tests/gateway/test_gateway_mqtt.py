@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -20,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateway import db as gateway_db
 from gateway import publisher
 from gateway.api import create_app
 from gateway.settings import GatewaySettings
@@ -340,6 +343,85 @@ def test_unconfirmed_report_is_resent_with_identical_bytes(
     assert copies[0][1].message_id == mid
     # The gateway counts a publish after handing it to its MQTT client: the CP may have it first.
     wait_until(lambda: report(gw, mid)["publish_count"] >= 3, 10, what="three publishes counted")
+
+
+def test_a_downward_message_that_fails_is_processed_again_without_a_reconnect(
+    mosquitto: Mosquitto,
+    fake_cp_factory: Callable[[int], FakeCp],
+    gateway_factory: Callable[..., TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A state ack that arrives while the gateway's database is locked (another writer past
+    the busy timeout) fails; MQTT would redeliver it only on the next connection, so the
+    gateway processes it again itself, shows the failure in its health meanwhile, and acks it
+    to the broker once it is committed, on the same connection."""
+    monkeypatch.setattr(gateway_db, "BUSY_TIMEOUT_MS", 200)  # fail fast while locked
+    cp = fake_cp_factory(mosquitto.port)
+    gw = gateway_factory(mqtt_port=mosquitto.port)
+    rt = gw.app.state.runtime  # type: ignore[attr-defined]
+    wire: list[str] = []
+    rt.publisher._client.on_log = lambda _c, _u, _level, text: wire.append(text)
+    wait_until(lambda: connected(gw), 10, what="gateway connected")
+    created = gw.post("/api/v1/reports", json=help_request(1)).json()
+    [(_, message)] = wait_until(lambda: cp.ups("help_request"), 10, what="CP receives")
+    cp.ack(message.message_id, message.seq, datetime.now(UTC))
+    wait_until(lambda: report(gw, created["message_id"])["state"] == "stored", 10, what="stored")
+    connected_at = rt.publisher.info().last_connected_at
+
+    lock = sqlite3.connect(rt.settings.db_path, isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")  # WAL: readers go on, every writer waits
+        state = AckMessage.model_validate(
+            {
+                "message_id": new_message_id(),
+                "sent_at": datetime.now(UTC),
+                "cp_id": CP,
+                "nsp_id": NSP,
+                "body": {
+                    "ref_message_id": message.message_id,
+                    "state": "acknowledged",
+                    "stored_at": datetime.now(UTC),
+                    "note": "Gezien, ambulance onderweg",
+                },
+            }
+        )
+        cp.publish(topics.down(CP, NSP, "ack"), state.model_dump_json().encode())
+
+        def failing() -> bool:
+            (retry,) = [h for h in rt.health().workers if h.name == "downward retry"]
+            return retry.failing_item_count == 1 and "locked" in retry.failing_items[0].error
+
+        wait_until(failing, 10, what="the failure shows in the gateway's health")
+        received = [int(m) for t in wire if (m := _mid(t, "Received PUBLISH"))]
+        assert received, wire
+        assert report(gw, created["message_id"])["cp_state"] == "stored"
+    finally:
+        lock.rollback()
+        lock.close()
+
+    shown = wait_until(
+        lambda: (r := report(gw, created["message_id"]))["cp_state"] == "acknowledged" and r,
+        15,
+        what="the state ack is applied once the database is free",
+    )
+    assert shown["cp_note"] == "Gezien, ambulance onderweg"
+    wait_until(
+        lambda: any(_mid(t, "Sending PUBACK") == str(received[-1]) for t in wire),
+        10,
+        what="the broker gets its PUBACK",
+    )
+    assert rt.publisher.info().last_connected_at == connected_at  # no reconnect needed
+    (retry,) = [h for h in rt.health().workers if h.name == "downward retry"]
+    assert retry.failing_item_count == 0 and rt.publisher.down_retry.waiting() == 0
+
+
+def _mid(log_line: str, what: str) -> str | None:
+    """The packet id in one of paho's debug lines (``Received PUBLISH (d0, q1, r0, m3), ...``
+    or ``Sending PUBACK (Mid: 3)``), when the line is ``what``."""
+    if not log_line.startswith(what):
+        return None
+    found = re.search(r"(?:, m|Mid: )(\d+)\)", log_line)
+    return found.group(1) if found else None
 
 
 def test_broker_refusal_is_loud_and_visible(
