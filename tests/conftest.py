@@ -6,6 +6,7 @@ database on the server at ``NOODNET_TEST_PG_URL`` (default: the local server, da
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -130,13 +131,24 @@ LOG_FILES_MAX = 12
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    if report.failed and call.when == "call":
-        tmp = getattr(item, "funcargs", {}).get("tmp_path")
-        if isinstance(tmp, Path) and tmp.is_dir():
-            logs = sorted(tmp.rglob("*.log"), key=lambda p: p.stat().st_mtime)[-LOG_FILES_MAX:]
-            for path in logs:
-                lines = path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-                report.sections.append(
-                    (f"end of {path.relative_to(tmp)}", "\n".join(lines) or "(empty)")
-                )
+    tmp = getattr(item, "funcargs", {}).get("tmp_path")
+    if report.failed and call.when == "call" and isinstance(tmp, Path):
+        report.sections.extend(_log_tails(tmp))
     return report
+
+
+def _log_tails(tmp: Path) -> list[tuple[str, str]]:
+    """(title, last lines) of the newest ``*.log`` files under ``tmp``; a file that goes
+    away meanwhile (a process still running) is left out, never an error of the report."""
+    found: list[tuple[float, Path]] = []
+    for path in tmp.rglob("*.log"):
+        with contextlib.suppress(OSError):
+            found.append((path.stat().st_mtime, path))
+    sections = []
+    for _, path in sorted(found)[-LOG_FILES_MAX:]:
+        try:
+            lines = path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        except OSError:
+            continue
+        sections.append((f"end of {path.relative_to(tmp)}", "\n".join(lines) or "(empty)"))
+    return sections
