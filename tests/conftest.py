@@ -124,7 +124,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # On a failed test, the end of every log its processes wrote (CP, gateways, broker) is
 # printed with the failure: an end-to-end test that fails once in CI can then be understood
 # from CI's output alone, without a rerun that may not fail.
-LOG_TAIL_LINES = 40
+LOG_TAIL_LINES = 80
 LOG_FILES_MAX = 12
 
 

@@ -18,6 +18,17 @@ NSPS = ("oss-centrum", "oss-schadewijk")
 
 
 @pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """The usual test broker, logging every packet: should a state ack not arrive, its log
+    (printed with the failure) tells whether the CP published it and the broker sent it on."""
+    b = Mosquitto(tmp_path / "broker", extra_conf="log_type all\n").start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture
 def system(
     tmp_path: Path, broker: Mosquitto, database_url: str
 ) -> Iterator[tuple[Proc, dict[str, Proc]]]:
