@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -1007,6 +1007,36 @@ LABELS = {
 GROUPED_LABEL = "CP publish->grouped, grouping process"
 
 
+def cpu_bound(report: dict[str, Any], rate: Callable[[str], float | None]) -> dict[str, Any]:
+    """Per phase, the CPU every measured process spent per message and what it allows: the
+    rate at which this machine's cores would all be busy (the ceiling), its ratio to the raw
+    rate, and how busy the cores were in the run. A ceiling / raw below 0.5 says the target
+    needs less CPU per message; a low utilisation says the pipeline waits (locks, latency)."""
+    cpus = report["config"]["cpus"] or 1
+    out: dict[str, Any] = {}
+    raw = rate("raw")
+    for key, timed in (
+        ("raw", "raw"),
+        ("raw_c", "raw_c"),
+        ("cp_off", "cp_off"),
+        ("cp_on", "cp_on"),
+        ("cp_proc", "cp_proc_grouped"),
+    ):
+        r = report.get(key) or {}
+        used, achieved = r.get("cpu_s"), rate(timed)
+        if not used or not achieved:
+            continue
+        per_msg = sum(used.values()) / r["messages"]  # CPU seconds per message
+        ceiling = cpus / per_msg
+        out[key] = {
+            "cpu_ms_per_msg": round(per_msg * 1e3, 4),
+            "ceiling_msg_s": round(ceiling),
+            "ceiling_over_raw": round(ceiling / raw, 3) if raw else None,
+            "utilisation": round(achieved * per_msg / cpus, 3),
+        }
+    return out
+
+
 def print_table(report: dict[str, Any]) -> None:
     cfg = report["config"]
     print()
@@ -1067,6 +1097,20 @@ def print_table(report: dict[str, Any]) -> None:
             continue
         parts = [f"{k} {v:.1f} s ({v / r['messages'] * 1e3:.3f} ms/msg)" for k, v in used.items()]
         print(f"  {label:<38}{', '.join(parts)}")
+    bound = report.get("cpu_bound", {})
+    if bound:
+        print(
+            f"CPU bound ({cfg['cpus']} CPUs; all processes above; cp_proc timed to the last "
+            "report placed):"
+        )
+        for key, b in bound.items():
+            over = b["ceiling_over_raw"]
+            print(
+                f"  {key:<8} {b['cpu_ms_per_msg']:.3f} ms/msg in all -> ceiling "
+                f"{b['ceiling_msg_s']:,} msg/s"
+                + (f" ({over:.3f} x raw)" if over is not None else "")
+                + f", cores busy {100 * b['utilisation']:.0f} %"
+            )
     for key in ("cp_off", "cp_on", "cp_proc"):
         v = report.get(key, {}).get("verify")
         if not v:
@@ -1237,6 +1281,7 @@ def main(argv: list[str] | None = None) -> int:
         if a and b:
             ratios[f"{num} / {den}"] = round(a / b, 3)
     report["ratios"] = ratios
+    report["cpu_bound"] = cpu_bound(report, rate)
     # Judged on the last report placed in the queue, not on the acks, for the process mode.
     report["target"] = {
         name: {"ratio": ratios[k], "met": ratios[k] >= 0.5}
