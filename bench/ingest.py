@@ -1220,7 +1220,10 @@ def main(argv: list[str] | None = None) -> int:
             if not args.database_url or args.database_url.startswith("sqlite")
             else sa.engine.make_url(args.database_url).get_backend_name(),
             "payload_bytes_avg": round(sum(sizes) / len(sizes)),
-            "cpus": os.cpu_count(),
+            # The CPUs this process may run on (a container or taskset may allow fewer).
+            "cpus": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(),
             "phases": args.phases,
             "single_acks": args.single_acks,
             "python_speed_s": python_speed(),
