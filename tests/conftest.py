@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.support import Mosquitto
+from tests.support import Mosquitto, MosquittoFactory
 
 # Debian's Chromium, driven by Playwright, which must never download a browser.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -78,6 +78,21 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     try:
         yield b
     finally:
+        b.stop()
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path: Path) -> Iterator[MosquittoFactory]:
+    """Build (not start) brokers: ``factory(extra_conf="...", port=None)``; stopped after."""
+    brokers: list[Mosquitto] = []
+
+    def make(extra_conf: str = "", port: int | None = None) -> Mosquitto:
+        b = Mosquitto(tmp_path / f"broker{len(brokers)}", port=port, extra_conf=extra_conf)
+        brokers.append(b)
+        return b
+
+    yield make
+    for b in brokers:
         b.stop()
 
 

@@ -59,6 +59,10 @@ class Mosquitto(LocalBroker):
     """A real broker per test (see noodnet.broker); fails loudly when not installed."""
 
 
+# The ``mosquitto_factory`` fixture (tests/conftest.py): builds, not starts, brokers.
+MosquittoFactory = Callable[..., Mosquitto]
+
+
 class Proc:
     """A ``noodnet`` subcommand in its own process, so tests can SIGKILL it."""
 

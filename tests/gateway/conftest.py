@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gateway.settings import GatewaySettings
-from tests.support import Mosquitto, free_port
-
-MosquittoFactory = Callable[..., Mosquitto]
-
-
-@pytest.fixture
-def mosquitto_factory(tmp_path: Path) -> Iterator[MosquittoFactory]:
-    """Build (not start) brokers: ``factory(extra_conf="...", port=None)``; stopped after."""
-    brokers: list[Mosquitto] = []
-
-    def make(extra_conf: str = "", port: int | None = None) -> Mosquitto:
-        b = Mosquitto(tmp_path / f"broker{len(brokers)}", port=port, extra_conf=extra_conf)
-        brokers.append(b)
-        return b
-
-    yield make
-    for b in brokers:
-        b.stop()
+from tests.support import Mosquitto, MosquittoFactory, free_port
 
 
 @pytest.fixture

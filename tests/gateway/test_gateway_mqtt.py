@@ -27,8 +27,7 @@ from gateway import publisher
 from gateway.api import create_app
 from gateway.settings import GatewaySettings
 from schemas import AckMessage, Presence, new_message_id, parse_up, topics
-from tests.gateway.conftest import MosquittoFactory
-from tests.support import Mosquitto, staff_headers, wait_until
+from tests.support import Mosquitto, MosquittoFactory, staff_headers, wait_until
 
 CP, NSP = "cp-test", "nsp-test"
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,21 +11,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import Mosquitto, Proc, cp_process, gateway_process, wait_until
+from tests.support import Mosquitto, MosquittoFactory, Proc, cp_process, gateway_process, wait_until
 
 CP = "cp-oss"
 NSPS = ("oss-centrum", "oss-schadewijk")
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+def broker(mosquitto_factory: MosquittoFactory) -> Mosquitto:
     """The usual test broker, logging every packet: should a state ack not arrive, its log
     (printed with the failure) tells whether the CP published it and the broker sent it on."""
-    b = Mosquitto(tmp_path / "broker", extra_conf="log_type all\n").start()
-    try:
-        yield b
-    finally:
-        b.stop()
+    return mosquitto_factory(extra_conf="log_type all\n").start()
 
 
 @pytest.fixture
