@@ -1015,15 +1015,10 @@ def cpu_bound(report: dict[str, Any], rate: Callable[[str], float | None]) -> di
     cpus = report["config"]["cpus"] or 1
     out: dict[str, Any] = {}
     raw = rate("raw")
-    for key, timed in (
-        ("raw", "raw"),
-        ("raw_c", "raw_c"),
-        ("cp_off", "cp_off"),
-        ("cp_on", "cp_on"),
-        ("cp_proc", "cp_proc_grouped"),
-    ):
+    for key in ("raw", "raw_c", "cp_off", "cp_on", "cp_proc"):
         r = report.get(key) or {}
-        used, achieved = r.get("cpu_s"), rate(timed)
+        used = r.get("cpu_s")
+        achieved = rate("cp_proc_grouped" if key == "cp_proc" else key)
         if not used or not achieved:
             continue
         per_msg = sum(used.values()) / r["messages"]  # CPU seconds per message
