@@ -96,10 +96,13 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[MosquittoFactory]:
         b.stop()
 
 
-# Tests whose database is not the one under test (the demo runs its own SQLite) or whose
-# subject is the browser and the HTTP contract rather than storage: the SQLite pass covers
+# Tests whose database is not the one under test (the demo runs its own SQLite), whose
+# subject is the browser and the HTTP contract rather than storage, or that touch no storage
+# at all (property tests of the message contract and the short form): the SQLite pass covers
 # them, and running them twice would double the slowest part of CI.
 SQLITE_PASS_ONLY = (
+    "tests/test_schema_properties.py",
+    "tests/test_shortform.py",
     "tests/test_demo.py",
     "tests/web/test_pages_browser.py",
     "tests/web/test_console_browser.py",
@@ -112,8 +115,12 @@ SQLITE_PASS_ONLY = (
 # Tests of the HTTP contract that run once, on PostgreSQL when there is a PostgreSQL pass
 # (dev.py test says so in NOODNET_TEST_PASSES), else on SQLite. PostgreSQL is the production
 # database, and stricter: a value SQLite takes can be an error there (an id past INTEGER, a
-# NUL in text). And the SQLite pass, with the browser and demo tests, is the longer one.
-POSTGRES_PASS_WHEN_BOTH = ("tests/test_schemathesis.py::test_schemathesis_cp_service",)
+# NUL in text). And the SQLite pass, with the browser and demo tests, is the longer one, so
+# the grouping's property test (pure computation, no storage, about 25 s) runs here too.
+POSTGRES_PASS_WHEN_BOTH = (
+    "tests/test_schemathesis.py::test_schemathesis_cp_service",
+    "tests/triage/test_grouping_pruning.py",
+)
 
 
 def both_passes() -> bool:
@@ -126,7 +133,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         only = SQLITE_PASS_ONLY
     elif both_passes():
         skip = pytest.mark.skip(
-            reason="runs once, in the PostgreSQL pass alongside (the production database)"
+            reason="runs once, in the PostgreSQL pass alongside (the production database, "
+            "or no storage at all)"
         )
         only = POSTGRES_PASS_WHEN_BOTH
     else:
