@@ -217,6 +217,11 @@ def run_demo(
     def _on_signal(_sig: int, _frame: FrameType | None) -> None:
         raise _Stop
 
+    # Ctrl-C and a service manager's stop both end the demo cleanly. SIGINT is set here, not
+    # left to Python's default: a process started in the background by a non-interactive
+    # shell (``demo &`` in a script, a CI runner) inherits SIGINT as ignored, and Python then
+    # installs no handler of its own, so Ctrl-C or ``kill -INT`` would not stop the demo.
+    signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     try:
         nsp_ids = [n.nsp_id for n in NSPS[:gateways]]

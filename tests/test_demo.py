@@ -147,12 +147,20 @@ def test_demo_lists_messages_from_three_nsps_within_60s(tmp_path: Path, broker: 
 
 def test_demo_cuts_the_link_and_shows_the_radio_card(tmp_path: Path) -> None:
     """Must show 5 (the demo part): the demo's link-cut step prints the radio card's URL, and
-    the card there holds the short form it printed."""
+    the card there holds the short form it printed.
+
+    The demo starts with SIGINT ignored, as a background job of a script inherits it, and the
+    SIGINT at the end must still stop it cleanly."""
     log = tmp_path / "demo.log"
+    ignore_sigint_then_exec = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    )
     with log.open("wb") as fh:
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "noodnet", "demo",
+                sys.executable, "-c", ignore_sigint_then_exec,
+                "-m", "noodnet", "demo",
                 "--http-port", "0", "--duration", "240", "--gateways", "2",
                 "--workdir", str(tmp_path / "demo"), "--broker", "mosquitto",
                 "--link-cut-at", "3",
