@@ -73,15 +73,6 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    b = Mosquitto(tmp_path / "broker").start()
-    try:
-        yield b
-    finally:
-        b.stop()
-
-
-@pytest.fixture
 def mosquitto_factory(tmp_path: Path) -> Iterator[MosquittoFactory]:
     """Build (not start) brokers: ``factory(extra_conf="...", port=None)``; stopped after."""
     brokers: list[Mosquitto] = []
@@ -94,6 +85,12 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[MosquittoFactory]:
     yield make
     for b in brokers:
         b.stop()
+
+
+@pytest.fixture
+def broker(mosquitto_factory: MosquittoFactory) -> Mosquitto:
+    """The usual test broker, started; stopped after the test."""
+    return mosquitto_factory().start()
 
 
 # Tests whose database is not the one under test (the demo runs its own SQLite), whose
