@@ -71,6 +71,9 @@ REPORTS = table_of(TriageReport)
 STALE_SECONDS = 120.0
 CONFIG_ENV = "NOODNET_GROUPER_CONFIG"
 CHANGED = b"changed\n"  # on the grouping process's stdin: reload the window
+# On its stdout: READY once it has imported its code and built its worker (start-up, about
+# 2 s of CPU, mostly imports); any other line says it placed reports.
+READY = b"ready\n"
 
 
 class QueueForGrouping:
@@ -403,6 +406,7 @@ class GrouperProcess(Worker):
         self.restarts = 0
         self._write_lock = threading.Lock()
         self._started_at = 0.0
+        self._ready_pid: int | None = None  # the process that said READY
 
     def step(self) -> float | None:
         proc = self.proc
@@ -436,12 +440,25 @@ class GrouperProcess(Worker):
 
     def _read(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
-        for _line in proc.stdout:
+        for line in proc.stdout:
+            if line == READY:
+                self._ready_pid = proc.pid
+                log.info("grouping process %d ready", proc.pid)
+                continue
             if self.on_grouped is not None:
                 try:
                     self.on_grouped()
                 except Exception:
                     log.exception("after grouping: waking the CP's workers failed")
+
+    def state(self) -> str:
+        """For /readyz: ``running`` (it said READY and lives), ``starting`` (spawned, still
+        importing or connecting) or ``not running`` (dead or not yet spawned: the supervisor
+        restarts it)."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return "not running"
+        return "running" if self._ready_pid == proc.pid else "starting"
 
     def wake_grouping(self, line: bytes = b"\n") -> None:
         """New reports were queued: wake the grouping process now (else it polls)."""
@@ -550,6 +567,8 @@ def main() -> None:
         done.set()
 
     signal.signal(signal.SIGTERM, lambda _signum, _frame: done.set())
+    sys.stdout.write(READY.decode())  # before any "grouped" line
+    sys.stdout.flush()
     grouper.start()
     threading.Thread(target=read_stdin, name="grouping-stdin", daemon=True).start()
     with contextlib.suppress(KeyboardInterrupt):

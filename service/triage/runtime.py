@@ -105,15 +105,20 @@ class Triage:
             listener()
 
     def grouping_queue(self) -> dict[str, Any] | None:
-        """For /readyz: reports waiting for the grouping process (None: grouping at ingest)."""
+        """For /readyz: reports waiting for the grouping process, and the process's state
+        (``GrouperProcess.state``; absent on a standby, which runs none). None: grouping at
+        ingest."""
         if not (self.settings.grouping and self.settings.grouping_process):
             return None
         try:
-            return pending_state(self.engine)
+            queue = pending_state(self.engine)
         except sa.exc.SQLAlchemyError as exc:
             # /readyz must answer while the database is gone (its "database" check says so);
             # the queue is then unknown, not a reason for a 500.
-            return {"unknown": f"database unreachable ({type(exc).__name__})"}
+            queue = {"unknown": f"database unreachable ({type(exc).__name__})"}
+        if self.grouping_process is not None:
+            queue["process"] = self.grouping_process.state()
+        return queue
 
     def changed(self) -> None:
         """An operator's change was committed: grouping re-reads the items (merges and splits

@@ -219,7 +219,7 @@ def test_sigterm_lets_the_grouping_process_finish_and_exit_cleanly(
     import subprocess
     import sys
 
-    from service.triage.grouper import CONFIG_ENV, grouper_config
+    from service.triage.grouper import CONFIG_ENV, READY, grouper_config
 
     engine = engines()
     store_batch(
@@ -242,7 +242,8 @@ def test_sigterm_lets_the_grouping_process_finish_and_exit_cleanly(
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(b"\n")
         proc.stdin.flush()
-        # Its first "grouped" line: it runs (its signal handler is set before it starts).
+        # READY first (its signal handler is set before), then a "grouped" line: it runs.
+        assert proc.stdout.readline() == READY
         assert proc.stdout.readline() == b"grouped\n"
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -279,6 +280,12 @@ def test_the_cp_restarts_a_killed_grouping_process_and_nothing_is_lost_or_double
         assert cp.proc is not None
         cp_pid = cp.proc.pid
         first = wait_until(lambda: child_pids(cp_pid), 30, what="the grouping process")[0]
+
+        def process_state() -> str:
+            return str(cp.get("/readyz")["cluster"]["grouping_queue"]["process"])
+
+        # /readyz says when the child has started (imported, connected), not only spawned.
+        wait_until(lambda: process_state() == "running", 60, what="the grouping process ready")
         ready = cp.get("/readyz")
         assert ready["cluster"]["grouping_queue"]["waiting"] == 0
         peer = MqttPeer(broker.port, "test-grouping-gateways")
@@ -300,6 +307,7 @@ def test_the_cp_restarts_a_killed_grouping_process_and_nothing_is_lost_or_double
             )[0]
             assert second != first
             wait_until(lambda: placed() == 120, 60, what="every report placed after the restart")
+            assert process_state() == "running"  # the new process said so, not the dead one
             with engine.connect() as conn:
                 mids = list(conn.execute(sa.select(REPORTS.c.message_id)).scalars())
             assert sorted(mids) == sorted(ids)  # each report once
