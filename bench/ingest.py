@@ -1156,7 +1156,7 @@ def run_cp_phase(
                 wait_until(lambda: child_pids(cp_pid), 30, interval=0.1, what="grouping process")
                 pids["grouping"] = child_pids(cp_pid)[0]
                 # Measure the started CP, as raw measures a connected subscriber: not the
-                # grouping process's start-up (imports, about 2 s of CPU) in the phase.
+                # grouping process's start-up (imports, about 1 s of CPU) in the phase.
                 wait_until(
                     lambda: (
                         cp.get("/readyz")["cluster"]["grouping_queue"].get("process") == "running"

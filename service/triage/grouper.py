@@ -72,7 +72,7 @@ STALE_SECONDS = 120.0
 CONFIG_ENV = "NOODNET_GROUPER_CONFIG"
 CHANGED = b"changed\n"  # on the grouping process's stdin: reload the window
 # On its stdout: READY once it has imported its code and built its worker (start-up, about
-# 2 s of CPU, mostly imports); any other line says it placed reports.
+# 1 s of CPU, mostly imports); any other line says it placed reports.
 READY = b"ready\n"
 
 
