@@ -453,7 +453,7 @@ class GrouperProcess(Worker):
 
     def state(self) -> str:
         """For /readyz: ``running`` (it said READY and lives), ``starting`` (spawned, still
-        importing or connecting) or ``not running`` (dead or not yet spawned: the supervisor
+        importing its code) or ``not running`` (dead or not yet spawned: the supervisor
         restarts it)."""
         proc = self.proc
         if proc is None or proc.poll() is not None:
