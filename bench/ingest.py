@@ -62,7 +62,7 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from schemas import make_up, topics, utcnow  # noqa: E402
 from service.triage.grouping import PLACED_KINDS  # noqa: E402
-from tests.support import Mosquitto, child_pids, cp_process, wait_until  # noqa: E402
+from tests.support import Mosquitto, cp_process, wait_grouping_running, wait_until  # noqa: E402
 
 HOST = "127.0.0.1"
 CP_ID = "cp-bench"
@@ -1152,19 +1152,9 @@ def run_cp_phase(
             assert cp.proc is not None and broker.proc is not None
             pids = {"broker": broker.proc.pid, "cp": cp.proc.pid}
             if process:
-                cp_pid = cp.proc.pid
-                wait_until(lambda: child_pids(cp_pid), 30, interval=0.1, what="grouping process")
-                pids["grouping"] = child_pids(cp_pid)[0]
                 # Measure the started CP, as raw measures a connected subscriber: not the
                 # grouping process's start-up (imports, about 1 s of CPU) in the phase.
-                wait_until(
-                    lambda: (
-                        cp.get("/readyz")["cluster"]["grouping_queue"].get("process") == "running"
-                    ),
-                    60,
-                    interval=0.1,
-                    what="grouping process ready",
-                )
+                pids["grouping"] = wait_grouping_running(cp)
             if not args.json:
                 how = "in its own process" if process else ("on" if grouping else "off")
                 log(f"phase {key}: CP service ingest, grouping {how} ...")

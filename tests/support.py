@@ -681,6 +681,21 @@ def wait_placed(cp: Proc, timeout: float = 30) -> None:
     wait_until(placed, timeout, interval=0.1, what="every stored report placed in the queue")
 
 
+def wait_grouping_running(cp: Proc, timeout: float = 60) -> int:
+    """Wait until a CP child process's grouping process has started (its /readyz
+    ``grouping_queue.process`` is ``running``: the child has imported its code, not only been
+    spawned); returns the grouping process's pid."""
+    assert cp.proc is not None
+    cp_pid = cp.proc.pid
+
+    def running() -> bool:
+        queue = (cp.get("/readyz").get("cluster") or {}).get("grouping_queue") or {}
+        return queue.get("process") == "running"
+
+    wait_until(running, timeout, interval=0.1, what="the grouping process running")
+    return child_pids(cp_pid)[0]
+
+
 class CpAuth(WaitsForGrouping):
     """Authenticates in-process test clients of the CP as a real deployment would: an admin
     token for operator work, and for ``POST /api/v1/messages`` a gateway token of the NSP

@@ -33,6 +33,7 @@ from tests.support import (
     child_pids,
     cp_process,
     labelled_accepted,
+    wait_grouping_running,
     wait_until,
 )
 
@@ -279,13 +280,8 @@ def test_the_cp_restarts_a_killed_grouping_process_and_nothing_is_lost_or_double
     try:
         assert cp.proc is not None
         cp_pid = cp.proc.pid
-        first = wait_until(lambda: child_pids(cp_pid), 30, what="the grouping process")[0]
-
-        def process_state() -> str:
-            return str(cp.get("/readyz")["cluster"]["grouping_queue"]["process"])
-
         # /readyz says when the child has started (imported its code), not only spawned.
-        wait_until(lambda: process_state() == "running", 60, what="the grouping process ready")
+        first = wait_grouping_running(cp)
         ready = cp.get("/readyz")
         assert ready["cluster"]["grouping_queue"]["waiting"] == 0
         peer = MqttPeer(broker.port, "test-grouping-gateways")
@@ -308,7 +304,7 @@ def test_the_cp_restarts_a_killed_grouping_process_and_nothing_is_lost_or_double
             assert second != first
             wait_until(lambda: placed() == 120, 60, what="every report placed after the restart")
             # /readyz shows the new process running again.
-            wait_until(lambda: process_state() == "running", 30, what="the new process ready")
+            wait_grouping_running(cp)
             with engine.connect() as conn:
                 mids = list(conn.execute(sa.select(REPORTS.c.message_id)).scalars())
             assert sorted(mids) == sorted(ids)  # each report once
