@@ -27,6 +27,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -184,21 +185,28 @@ def _event(channel: str, at: datetime, by: str | None, message_id: str) -> dict[
     return {"channel": channel, "at": at.isoformat(), "by": by, "message_id": message_id}
 
 
+def involved(conn: Connection, batch: Iterable[Accepted]) -> bool:
+    """Whether ``reconcile`` can find anything for this batch: it holds a relay, or some
+    report was ever relayed (a one-row probe). The store asks first, because only then must
+    it look up which of the batch's ids are stored before its insert."""
+    if any(getattr(a, "relay", None) is not None for a in batch):
+        return True
+    return conn.execute(sa.select(RELAYS.c.message_id).limit(1)).first() is not None
+
+
 def reconcile(conn: Connection, fresh: list[Accepted], cp_id: str) -> dict[int, Reconciled]:
     """Inside the store's transaction, before insert: which of ``fresh`` (by ``id()``) are
     not new messages but copies of a relayed report, or relays of a known one.
 
     Costs one indexed query per batch when no relay is involved (original id, or NSP and
     seq of a relay still waiting for its original; only relayed reports have rows), and
-    while no report was ever relayed only a one-row probe: the query with a batch's ids
-    was 2 % of the CP during a reconnect backlog (py-spy, bench/backlog.py).
+    while no report was ever relayed only a one-row probe (``involved``): the query with a
+    batch's ids was 2 % of the CP during a reconnect backlog (py-spy, bench/backlog.py).
     """
-    if not fresh:
+    if not fresh or not involved(conn, fresh):
         return {}
     out: dict[int, Reconciled] = {}
     relays = [a for a in fresh if getattr(a, "relay", None) is not None]
-    if not relays and conn.execute(sa.select(RELAYS.c.message_id).limit(1)).first() is None:
-        return out
     nsps = sorted({a.message.nsp_id for a in fresh})
     ids = [a.message.message_id for a in fresh]
     seqs = sorted({a.message.seq for a in fresh})
