@@ -153,13 +153,7 @@ def _read_queued(conn: Connection, order: Sequence[str]) -> list[Queued]:
     """The stored messages ``order`` names that are not yet placed, in that order."""
     if not order:
         return []
-    placed = set(
-        conn.execute(
-            sa.select(REPORTS.c.message_id).where(in_values(conn, REPORTS.c.message_id, order))
-        )
-        .scalars()
-        .all()
-    )
+    # One statement: the messages without a report row (an anti-join on its primary key).
     rows = {
         row.message_id: row
         for row in conn.execute(
@@ -170,13 +164,15 @@ def _read_queued(conn: Connection, order: Sequence[str]) -> list[Queued]:
                 MESSAGES.c.received_at,
                 MESSAGES.c.exercise_id,
                 MESSAGES.c.body,
-            ).where(in_values(conn, MESSAGES.c.message_id, order))
+            )
+            .where(in_values(conn, MESSAGES.c.message_id, order))
+            .where(~sa.exists().where(REPORTS.c.message_id == MESSAGES.c.message_id))
         )
     }
     out = []
     for mid in order:
         row = rows.get(mid)
-        if row is None or mid in placed:
+        if row is None:
             continue  # purged (an exercise) or placed already: nothing to do
         out.append(
             Queued(

@@ -212,6 +212,32 @@ def test_a_queued_report_is_placed_once_even_when_two_graders_take_it(
         assert conn.execute(sa.select(sa.func.count()).select_from(REPORTS)).scalar_one() == 20
 
 
+def test_a_queued_report_that_already_has_its_place_is_not_placed_again(
+    engines: Callable[[], sa.Engine],
+) -> None:
+    # A pending row can outlive its placing (a report placed by another path, or a row put
+    # back by hand): taking it places nothing and leaves the one report row as it was.
+    engine = engines()
+    batch = labelled_accepted(rows()[:10], defaultdict(int))
+    store_batch(engine, batch, [], [], CP_ID, [QueueForGrouping()])
+    grouper = Grouper(engine, GroupingHook(CP_ID, TriageSettings()), CP_ID)
+    assert grouper._place(grouper._next_ids()) == 10
+    with engine.begin() as conn:
+        before = {r.message_id: r.item_id for r in conn.execute(sa.select(REPORTS))}
+        again = sorted(before)[:3]
+        conn.execute(
+            sa.insert(PENDING),
+            [{"message_id": m, "urgent": False, "queued_at": datetime.now(UTC)} for m in again],
+        )
+    ids = grouper._next_ids()
+    assert len(ids) == 3
+    assert grouper._place(ids) == 0
+    assert pending_state(engine)["waiting"] == 0
+    with engine.connect() as conn:
+        after = {r.message_id: r.item_id for r in conn.execute(sa.select(REPORTS))}
+    assert after == before
+
+
 def test_sigterm_lets_the_grouping_process_finish_and_exit_cleanly(
     engines: Callable[[], sa.Engine],
 ) -> None:
