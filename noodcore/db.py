@@ -203,9 +203,12 @@ def fast_insert(
     processor exactly as in ``conn.execute(sa.insert(table), rows)``; what is skipped is the
     generic per-row parameter machinery (about 4 µs per value). Without ``returning`` it is
     one ``executemany``; with it, multi-row ``INSERT ... VALUES (...), (...) RETURNING``
-    statements (SQLite >= 3.35, PostgreSQL). Returned values come back raw from the driver
-    (no result processing) and in no particular order: return plain columns (ids, text)
-    and match rows by a unique one. ``on_conflict_do_nothing`` names the unique column.
+    statements (SQLite >= 3.35), on PostgreSQL a pipelined ``executemany``. On PostgreSQL a
+    plain insert is one COPY (``_copy_rows``), and so is one with ON CONFLICT whose rows are
+    all new and whose ``returning`` columns are among the given ones (``_copy_unless_stored``).
+    Returned values come back raw from the driver, or as bound (no result processing), and
+    in no particular order: return plain columns (ids, text) and match rows by a unique one.
+    ``on_conflict_do_nothing`` names the unique column.
     """
     if not rows:
         return []
@@ -223,6 +226,10 @@ def fast_insert(
             return []
         conn.exec_driver_sql(head + one + tail, values)
         return []
+    if dialect.name == "postgresql" and on_conflict_do_nothing and set(returning) <= set(cols):
+        copied = _copy_unless_stored(conn, table, cols, values, returning)
+        if copied is not None:
+            return copied
     prep = dialect.identifier_preparer
     tail += " RETURNING " + ", ".join(prep.quote(c) for c in returning)
     out: list[tuple[Any, ...]] = []
@@ -290,6 +297,36 @@ def _copy_rows(cursor: Any, sql: str, values: list[tuple[Any, ...]]) -> None:
     with cursor.copy(sql) as copy:
         for row in values:
             copy.write_row(row)
+
+
+def _copy_unless_stored(
+    conn: sa.Connection,
+    table: sa.Table,
+    cols: list[str],
+    values: list[tuple[Any, ...]],
+    returning: tuple[str, ...],
+) -> list[tuple[Any, ...]] | None:
+    """PostgreSQL, ``fast_insert`` with ON CONFLICT DO NOTHING: first try the rows as one
+    COPY in a savepoint. Usually none is stored yet (ingest's messages), and then every row
+    is inserted and what RETURNING would give is in the rows themselves. A unique violation
+    (a retry, a concurrent writer's row, a key twice in the call) rolls back to the
+    savepoint and returns None: the caller inserts row by row with ON CONFLICT. COPY waits
+    for a concurrent writer's uncommitted key as an INSERT does, and takes the keys in the
+    order given, so concurrent writers that sort their rows cannot deadlock."""
+    sql = _copy_statement(conn.dialect, table, cols)
+    try:
+        with conn.begin_nested(), _driver_errors(conn, sql):
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                _copy_rows(cursor, sql, values)
+            finally:
+                cursor.close()
+    except sa.exc.IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "23505":  # unique_violation
+            raise
+        return None
+    at = [cols.index(c) for c in returning]
+    return [tuple(row[i] for i in at) for row in values]
 
 
 def _update_statement(
