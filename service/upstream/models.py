@@ -31,6 +31,13 @@ class UpstreamNode(SQLModel, table=True):
         description="Triggers of a summary owed but not yet made; cleared by the next summary.",
     )
     lock_count: int = Field(default=0, sa_type=sa.BigInteger)
+    due_gen: int = Field(
+        default=0,
+        sa_type=sa.BigInteger,
+        sa_column_kwargs={"server_default": sa.text("0")},
+        description="Counts every mark of a summary debt: a summary clears the debts only "
+        "when none was marked while it read its content (service.upstream.changes.produce).",
+    )
 
 
 class UpstreamSummary(SQLModel, table=True):

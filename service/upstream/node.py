@@ -21,7 +21,12 @@ def ensure_node(engine: Engine) -> str:
             return str(row.instance_id)
         conn.execute(
             sa.insert(_node).values(
-                id=1, instance_id=new_message_id(), summary_seq=0, summary_due=[], lock_count=0
+                id=1,
+                instance_id=new_message_id(),
+                summary_seq=0,
+                summary_due=[],
+                lock_count=0,
+                due_gen=0,
             )
         )
         return str(conn.execute(sa.select(_node.c.instance_id).where(_node.c.id == 1)).scalar_one())
@@ -57,12 +62,22 @@ def next_summary_seq(conn: Connection) -> tuple[str, int]:
 
 
 def mark_summary_due(conn: Connection, triggers: list[str]) -> None:
-    """Record, in the caller's transaction, that a summary is owed for these triggers."""
+    """Record, in the caller's transaction, that a summary is owed for these triggers (and
+    count the mark in ``due_gen``, also when the triggers were owed already)."""
     take_lock(conn)
     due = conn.execute(sa.select(_node.c.summary_due).where(_node.c.id == 1)).scalar_one()
     merged = list(dict.fromkeys([*due, *triggers]))
-    if merged != due:
-        conn.execute(sa.update(_node).where(_node.c.id == 1).values(summary_due=merged))
+    conn.execute(
+        sa.update(_node)
+        .where(_node.c.id == 1)
+        .values(summary_due=merged, due_gen=_node.c.due_gen + 1)
+    )
+
+
+def peek_summary_due(conn: Connection) -> tuple[list[str], int]:
+    """The owed triggers and the count of marks so far, without the lock."""
+    row = conn.execute(sa.select(_node.c.summary_due, _node.c.due_gen).where(_node.c.id == 1)).one()
+    return list(row.summary_due or []), int(row.due_gen)
 
 
 def owe_summary(conn: Connection, triggers: list[str]) -> None:
@@ -72,12 +87,13 @@ def owe_summary(conn: Connection, triggers: list[str]) -> None:
         mark_summary_due(conn, triggers)
 
 
-def take_summary_due(conn: Connection) -> list[str]:
-    """The owed triggers, cleared; the caller holds the lock and makes the summary."""
-    due: list[str] = conn.execute(
-        sa.select(_node.c.summary_due).where(_node.c.id == 1)
-    ).scalar_one()
-    if due:
+def take_summary_due(conn: Connection, seen_gen: int | None = None) -> list[str]:
+    """The owed triggers; the caller holds the lock and makes the summary. They are cleared
+    unless ``seen_gen`` is given and a mark came after it (``peek_summary_due``): a summary
+    whose content was read before then may lack that change, so the debt stays for the next."""
+    row = conn.execute(sa.select(_node.c.summary_due, _node.c.due_gen).where(_node.c.id == 1)).one()
+    due: list[str] = list(row.summary_due or [])
+    if due and (seen_gen is None or int(row.due_gen) == seen_gen):
         conn.execute(sa.update(_node).where(_node.c.id == 1).values(summary_due=[]))
     return due
 

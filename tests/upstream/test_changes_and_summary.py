@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -162,6 +164,44 @@ def test_a_failing_transaction_leaves_no_outbox_row_event_or_summary(engine: Eng
     assert summary_due(engine) == []
     store(engine, changes_for(), help_request("nsp-a", 1))
     assert summary_due(engine) == ["new_p1", "nsp_online"]
+
+
+def test_a_summary_reads_its_content_without_the_lock_and_keeps_a_debt_marked_meanwhile(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a summary reads the store, a P1 batch commits (it takes the upstream lock, which
+    on SQLite is the database's write lock): it is not held up, and the summary made before
+    its commit does not clear the debt it marked, so the next summary carries it."""
+    import service.upstream.changes as changes_module
+
+    changes = changes_for()
+    store(engine, changes, help_request("nsp-a", 1))
+    meanwhile: list[float] = []
+
+    def build_while_a_p1_commits(conn: Connection, cfg: SummaryConfig, now: Any) -> Any:
+        content = build_content(conn, cfg, now)
+        if not meanwhile:
+            worker = threading.Thread(
+                target=lambda: (
+                    store(engine, changes, help_request("nsp-b", 1)),
+                    meanwhile.append(time.monotonic()),
+                ),
+                daemon=True,
+            )
+            worker.start()
+            worker.join(10)
+            assert meanwhile, "the P1 batch waited for the summary being read"
+        return content
+
+    monkeypatch.setattr(changes_module, "build_content", build_while_a_p1_commits)
+    first = changes.produce(engine)
+    assert first is not None and first.help_requests.by_urgency == {"P1": 1}
+    assert "new_p1" in summary_due(engine), "the debt marked meanwhile is still owed"
+    second = changes.produce(engine)
+    assert second is not None and second.help_requests.by_urgency == {"P1": 2}
+    assert summary_due(engine) == []
+    assert changes.produce(engine) is None
+    assert [s.seq for s in rows(engine, UpstreamSummary)] == [1, 2]
 
 
 def test_an_insignificant_batch_makes_no_summary(engine: Engine) -> None:
