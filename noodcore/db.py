@@ -357,9 +357,10 @@ class PendingWrites:
 
     Why: the ingest worker is one thread. Each ``executemany`` was a round trip it waited
     for while PostgreSQL worked, and grouping's write phase made about eight per batch (a
-    third of the worker's waits on PostgreSQL, py-spy). Here they go in one psycopg pipeline
-    with one sync: the server runs them back to back while Python is still sending. SQLite
-    runs in-process, so there they simply run one after the other.
+    third of the worker's waits on PostgreSQL, py-spy). Here the updates go in a psycopg
+    pipeline with one sync (the server runs them back to back while Python is still sending)
+    and each insert is one COPY, which ends a pipeline (``flush``). SQLite runs in-process, so
+    there they simply run one after the other.
     """
 
     def __init__(self, conn: sa.Connection) -> None:

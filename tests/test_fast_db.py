@@ -1,7 +1,8 @@
 """noodcore.db.fast_insert / PendingWrites: what they write reads back as SQLAlchemy's own
 statements would have written it (UTC datetimes, JSON, NULLs), on SQLite and PostgreSQL;
 PendingWrites runs its statements in order at flush, and a failing one fails the flush as
-SQLAlchemy's own error (on PostgreSQL they go in one pipeline)."""
+SQLAlchemy's own error (on PostgreSQL the inserts are COPYs and the statements between them go
+in one pipeline)."""
 
 from __future__ import annotations
 
