@@ -81,13 +81,22 @@ def test_upstream_down_100_changes_and_a_restart_then_everything_arrives_once(
         cp.start()
         post_all(cp, first)
 
+        seen: list[Any] = []
+
         def retried() -> bool:
             rows = cp.get("/api/v1/upstream/outbox", params={"kind": "p1_item", "limit": 1000})
+            seen[:] = rows
             return len(rows) == 20 and all(
                 r["attempts"] >= 1 and "ConnectError" in (r["last_error"] or "") for r in rows[-1:]
             )
 
-        wait_until(retried, 20, what="the forwarder to try the region and fail")
+        try:
+            wait_until(retried, 20, what="the forwarder to try the region and fail")
+        except AssertionError as exc:  # say what the forwarder did instead
+            head = {k: v for k, v in seen[-1].items() if k != "payload"} if seen else None
+            raise AssertionError(
+                f"{exc}; {len(seen)} P1 rows, head {head}; CP log: {cp.log.read_text()[-4000:]}"
+            ) from exc
         cp.kill()  # SIGKILL in the middle of the outage
         cp.start()
         post_all(cp, second)
