@@ -216,13 +216,7 @@ def fast_insert(
     cols, values, (head, one, tail) = _insert_parts(dialect, table, rows, on_conflict_do_nothing)
     if not returning:
         if dialect.name == "postgresql" and on_conflict_do_nothing is None:
-            sql = _copy_statement(dialect, table, cols)
-            with _driver_errors(conn, sql):
-                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                try:
-                    _copy_rows(cursor, sql, values)
-                finally:
-                    cursor.close()
+            _copy(conn, table, cols, values)
             return []
         conn.exec_driver_sql(head + one + tail, values)
         return []
@@ -299,6 +293,19 @@ def _copy_rows(cursor: Any, sql: str, values: list[tuple[Any, ...]]) -> None:
             copy.write_row(row)
 
 
+def _copy(
+    conn: sa.Connection, table: sa.Table, cols: list[str], values: list[tuple[Any, ...]]
+) -> None:
+    """``_copy_rows`` on the connection's own psycopg connection, errors as SQLAlchemy's."""
+    sql = _copy_statement(conn.dialect, table, cols)
+    with _driver_errors(conn, sql):
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            _copy_rows(cursor, sql, values)
+        finally:
+            cursor.close()
+
+
 def _copy_unless_stored(
     conn: sa.Connection,
     table: sa.Table,
@@ -313,14 +320,9 @@ def _copy_unless_stored(
     savepoint and returns None: the caller inserts row by row with ON CONFLICT. COPY waits
     for a concurrent writer's uncommitted key as an INSERT does, and takes the keys in the
     order given, so concurrent writers that sort their rows cannot deadlock."""
-    sql = _copy_statement(conn.dialect, table, cols)
     try:
-        with conn.begin_nested(), _driver_errors(conn, sql):
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                _copy_rows(cursor, sql, values)
-            finally:
-                cursor.close()
+        with conn.begin_nested():
+            _copy(conn, table, cols, values)
     except sa.exc.IntegrityError as exc:
         if getattr(exc.orig, "sqlstate", None) != "23505":  # unique_violation
             raise

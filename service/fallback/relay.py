@@ -200,10 +200,11 @@ def reconcile(conn: Connection, fresh: list[Accepted], cp_id: str) -> dict[int, 
 
     Costs one indexed query per batch when no relay is involved (original id, or NSP and
     seq of a relay still waiting for its original; only relayed reports have rows), and
-    while no report was ever relayed only a one-row probe (``involved``): the query with a
-    batch's ids was 2 % of the CP during a reconnect backlog (py-spy, bench/backlog.py).
+    while no report was ever relayed only a one-row probe (``involved``, which the store asks
+    before calling this): the query with a batch's ids was 2 % of the CP during a reconnect
+    backlog (py-spy, bench/backlog.py).
     """
-    if not fresh or not involved(conn, fresh):
+    if not fresh:
         return {}
     out: dict[int, Reconciled] = {}
     relays = [a for a in fresh if getattr(a, "relay", None) is not None]

@@ -100,7 +100,4 @@ def take_summary_due(conn: Connection, seen_gen: int | None = None) -> list[str]
 
 def summary_due(engine: Engine) -> list[str]:
     with engine.connect() as conn:
-        due: list[str] = conn.execute(
-            sa.select(_node.c.summary_due).where(_node.c.id == 1)
-        ).scalar_one()
-        return due
+        return peek_summary_due(conn)[0]
