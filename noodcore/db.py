@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -148,7 +148,25 @@ def _sqlite_utc_text(value: datetime | None) -> str | None:
 def _processor(dialect: sa.Dialect, column: sa.Column[Any]) -> Any:
     if dialect.name == "sqlite" and isinstance(column.type, UTCDateTime):
         return _sqlite_utc_text
-    return column.type.dialect_impl(dialect).bind_processor(dialect)
+    generic = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if dialect.name == "sqlite" and type(column.type) is sa.Boolean and generic is not None:
+        return _sqlite_bool(generic)
+    return generic
+
+
+def _sqlite_bool(generic: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """SQLAlchemy's ``Boolean`` bind processor on SQLite (``generic``) with True and False
+    answered in one call instead of its two (it checks, then converts); anything else (None,
+    0 and 1, a wrong value and its error) still goes to ``generic``."""
+
+    def process(value: Any) -> Any:
+        if value is True:
+            return 1
+        if value is False:
+            return 0
+        return generic(value)
+
+    return process
 
 
 def _bound(

@@ -161,6 +161,27 @@ def test_sqlite_datetime_text_is_sqlalchemys_own() -> None:
         _sqlite_utc_text(datetime(2026, 12, 3))
 
 
+def test_sqlite_boolean_values_are_sqlalchemys_own() -> None:
+    """fast_insert's shortcut for booleans on SQLite gives what SQLAlchemy's ``Boolean``
+    gives for every value: 1, 0, None, the integers 1 and 0, and the same error for
+    anything else."""
+    from noodcore.db import _processor
+
+    dialect = sa.create_engine("sqlite://").dialect
+    column = sa.Column("flag", sa.Boolean())
+    ours = _processor(dialect, column)
+    theirs = sa.Boolean().dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None and theirs is not None and ours is not theirs
+    for value in (True, False, None, 1, 0, 2, -1, "yes", "", 1.0, [], object()):
+        outcome = []
+        for process in (ours, theirs):
+            try:
+                outcome.append(("value", process(value), type(process(value))))
+            except Exception as exc:
+                outcome.append(("error", type(exc), str(exc)))
+        assert outcome[0] == outcome[1], (value, outcome)
+
+
 def test_pending_writes_run_in_order_at_flush_and_fail_as_sqlalchemy_errors(
     engine: Engine,
 ) -> None:
