@@ -240,6 +240,8 @@ class Grouper(Worker):
         self.grouped_total = 0
         self.fallbacks = 0
         self._parked: dict[int, float] = {}  # pending id -> monotonic time to retry
+        # The message ids of the pending rows _next_ids last read (a row's never changes).
+        self._seen: dict[int, str] = {}
 
     def _next_ids(self) -> list[int]:
         """The next batch: every queued P1 first (up to the batch size), then the oldest of
@@ -248,22 +250,23 @@ class Grouper(Worker):
         now = time.monotonic()
         self._parked = {i: t for i, t in self._parked.items() if t > now}
         skip = sorted(self._parked)
-        ids: list[int] = []
+        found: dict[int, str] = {}
         with self.engine.connect() as conn:
             for urgent in (True, False):
-                want = self.batch - len(ids)
+                want = self.batch - len(found)
                 if want <= 0:
                     break
                 q = (
-                    sa.select(PENDING.c.id)
+                    sa.select(PENDING.c.id, PENDING.c.message_id)
                     .where(PENDING.c.urgent.is_(urgent))
                     .order_by(PENDING.c.id)
                     .limit(want)
                 )
                 if skip:
                     q = q.where(PENDING.c.id.not_in(skip))
-                ids += conn.execute(q).scalars().all()
-        return sorted(ids)
+                found.update(conn.execute(q).tuples().all())
+        self._seen = found
+        return sorted(found)
 
     def step(self) -> float | None:
         ids = self._next_ids()
@@ -300,11 +303,20 @@ class Grouper(Worker):
         is checked there under the lock (``GroupingHook.write_batch``). Returns None when
         another grouping took some of the rows meanwhile: the caller does it in one go."""
         with self.engine.connect() as conn:
-            rows = dict(
-                conn.execute(
-                    sa.select(PENDING.c.id, PENDING.c.message_id).where(PENDING.c.id.in_(list(ids)))
-                ).all()
-            )
+            seen = self._seen
+            if all(i in seen for i in ids):
+                # Read a moment ago; rows taken since then are caught by the delete below.
+                rows = {i: seen[i] for i in ids}
+            else:
+                rows = dict(
+                    conn.execute(
+                        sa.select(PENDING.c.id, PENDING.c.message_id).where(
+                            PENDING.c.id.in_(list(ids))
+                        )
+                    )
+                    .tuples()
+                    .all()
+                )
             queued = _read_queued(conn, [rows[i] for i in ids if i in rows])
             batch = self.hook.read_batch(conn, queued)  # type: ignore[arg-type]
             conn.rollback()
