@@ -91,9 +91,8 @@ def take_summary_due(conn: Connection, seen_gen: int | None = None) -> list[str]
     """The owed triggers; the caller holds the lock and makes the summary. They are cleared
     unless ``seen_gen`` is given and a mark came after it (``peek_summary_due``): a summary
     whose content was read before then may lack that change, so the debt stays for the next."""
-    row = conn.execute(sa.select(_node.c.summary_due, _node.c.due_gen).where(_node.c.id == 1)).one()
-    due: list[str] = list(row.summary_due or [])
-    if due and (seen_gen is None or int(row.due_gen) == seen_gen):
+    due, gen = peek_summary_due(conn)
+    if due and (seen_gen is None or gen == seen_gen):
         conn.execute(sa.update(_node).where(_node.c.id == 1).values(summary_due=[]))
     return due
 
