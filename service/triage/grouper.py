@@ -264,7 +264,7 @@ class Grouper(Worker):
                 )
                 if skip:
                     q = q.where(PENDING.c.id.not_in(skip))
-                found.update(conn.execute(q).tuples().all())
+                found.update((row[0], row[1]) for row in conn.execute(q))
         self._seen = found
         return sorted(found)
 
@@ -308,15 +308,14 @@ class Grouper(Worker):
                 # Read a moment ago; rows taken since then are caught by the delete below.
                 rows = {i: seen[i] for i in ids}
             else:
-                rows = dict(
-                    conn.execute(
+                rows = {
+                    row[0]: row[1]
+                    for row in conn.execute(
                         sa.select(PENDING.c.id, PENDING.c.message_id).where(
                             PENDING.c.id.in_(list(ids))
                         )
                     )
-                    .tuples()
-                    .all()
-                )
+                }
             queued = _read_queued(conn, [rows[i] for i in ids if i in rows])
             batch = self.hook.read_batch(conn, queued)  # type: ignore[arg-type]
             conn.rollback()
